@@ -1,0 +1,1 @@
+//! `failover-conformance`: trace schema and replay harness (issue 4; not yet written).

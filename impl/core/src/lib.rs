@@ -1,0 +1,1 @@
+//! `failover-core`: the sans-IO RFC 8156 endpoint (being written).

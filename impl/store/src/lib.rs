@@ -1,0 +1,1 @@
+//! `failover-store`: stable storage (being written).
