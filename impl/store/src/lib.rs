@@ -498,7 +498,7 @@ fn create(path: &Path) -> Result<(), StoreError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(io_error("removing a leftover temporary file", e)),
     }
-    let result = initialise(&temp).and_then(|()| {
+    let result = initialise(&temp, path).and_then(|()| {
         match fs::hard_link(&temp, path) {
             Ok(()) => {}
             // Someone else created the store meanwhile: use theirs, leave it untouched.
@@ -519,13 +519,14 @@ fn create(path: &Path) -> Result<(), StoreError> {
     removed.map_err(|e| io_error("removing the temporary file", e))
 }
 
-/// Writes `meta` and the empty data tables into a new redb file at `temp`, durably.
-fn initialise(temp: &Path) -> Result<(), StoreError> {
-    let fail = |action, e: redb::Error| StoreError::redb(temp, action, e);
+/// Writes `meta` and the empty data tables into a new redb file at `temp`, durably. Errors name
+/// `path`, the store the caller asked for.
+fn initialise(temp: &Path, path: &Path) -> Result<(), StoreError> {
+    let fail = |action, e: redb::Error| StoreError::redb(path, action, e);
     let db = Database::builder()
         .create_with_file_format_v3(true)
         .create(temp)
-        .map_err(|e| fail("creating the database", e.into()))?;
+        .map_err(|e| fail("creating the store under a temporary name", e.into()))?;
     let mut txn = db
         .begin_write()
         .map_err(|e| fail("starting a write transaction", e.into()))?;
