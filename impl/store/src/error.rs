@@ -43,6 +43,13 @@ pub enum StoreError {
         /// The store that is locked.
         path: PathBuf,
     },
+    /// An earlier write through this `Store` failed with an I/O error (a full disk, say), and redb
+    /// refuses further writes through it until the store is reopened. The file still holds
+    /// everything committed before that failure.
+    NeedsReopen {
+        /// The store.
+        path: PathBuf,
+    },
     /// An operating-system I/O error (including a full disk) while doing `action`.
     Io {
         /// The file (or, while creating a store, the directory) involved.
@@ -111,6 +118,12 @@ impl fmt::Display for StoreError {
                 "{} is already open by another failover-store (in this or another process)",
                 path.display()
             ),
+            StoreError::NeedsReopen { path } => write!(
+                f,
+                "{}: an earlier write failed, so this handle accepts no more writes; \
+                 reopen the store",
+                path.display()
+            ),
             StoreError::Io { path, action, .. } => {
                 write!(f, "{}: I/O error while {action}", path.display())
             }
@@ -145,7 +158,8 @@ impl Error for StoreError {
         match self {
             StoreError::NotAStore { .. }
             | StoreError::NewerSchema { .. }
-            | StoreError::Locked { .. } => None,
+            | StoreError::Locked { .. }
+            | StoreError::NeedsReopen { .. } => None,
             StoreError::Io { source, .. } => Some(source),
             StoreError::Database { source, .. } => Some(source.as_ref()),
             StoreError::Encode { source, .. } | StoreError::Decode { source, .. } => Some(source),
@@ -155,13 +169,17 @@ impl Error for StoreError {
 
 impl StoreError {
     /// Classifies an error from redb: plain I/O becomes [`StoreError::Io`] (so a caller can look
-    /// for `ErrorKind::StorageFull`), everything else [`StoreError::Database`].
+    /// for `ErrorKind::StorageFull`), redb's refusal after an earlier I/O error
+    /// [`StoreError::NeedsReopen`], everything else [`StoreError::Database`].
     pub(crate) fn redb(path: &std::path::Path, action: &'static str, err: redb::Error) -> Self {
         match err {
             redb::Error::Io(source) => StoreError::Io {
                 path: path.to_path_buf(),
                 action,
                 source,
+            },
+            redb::Error::PreviousIo => StoreError::NeedsReopen {
+                path: path.to_path_buf(),
             },
             other => StoreError::Database {
                 path: path.to_path_buf(),

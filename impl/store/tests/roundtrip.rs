@@ -224,3 +224,35 @@ fn a_second_open_of_the_same_file_is_refused_while_the_first_is_open() {
     drop(first);
     TestStore::open(&path).unwrap();
 }
+
+#[test]
+fn a_leftover_temporary_file_of_an_interrupted_creation_does_not_matter() {
+    let dir = Scratch::new("leftover");
+    let path = dir.path("leases.redb");
+    // What a process killed while creating the store would leave (another pid, half written).
+    let leftover = dir.path("leases.redb.creating-1");
+    std::fs::write(&leftover, b"half").unwrap();
+    let mut store = TestStore::open(&path).unwrap();
+    store
+        .commit(&[Change::PutBinding("2001:db8::1", &Binding::active(1))])
+        .unwrap();
+    drop(store);
+    assert_eq!(
+        TestStore::open(&path)
+            .unwrap()
+            .load()
+            .unwrap()
+            .bindings
+            .len(),
+        1
+    );
+    assert_eq!(std::fs::read(&leftover).unwrap(), b"half");
+}
+
+#[test]
+fn a_store_can_move_to_and_be_shared_with_a_driver_thread() {
+    fn send_sync<T: Send + Sync>() {}
+    // Holds even for record types that are neither: the store holds no record.
+    send_sync::<failover_store::Store<std::rc::Rc<u8>, std::cell::Cell<u8>>>();
+    send_sync::<StoreError>();
+}
