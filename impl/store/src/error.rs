@@ -84,7 +84,7 @@ pub enum StoreError {
     Decode {
         /// The store that holds the record.
         path: PathBuf,
-        /// The table that holds the record (`"bindings"`, `"endpoint"` or `"meta"`).
+        /// The table that holds the record (`"bindings"` or `"endpoint"`).
         table: &'static str,
         /// The record's key.
         key: String,

@@ -55,7 +55,8 @@
 //! | `bindings` | lease key text, e.g. `2001:db8::1` or `2001:db8:1::/56` | the binding, JSON |
 //! | `endpoint` | `"state"` | the endpoint (failover) state, JSON |
 //!
-//! Records are JSON so that a store can be read with any redb tool and a field added to `B` or
+//! The `meta` table keeps this shape in every schema version, so that any build can read the
+//! version and refuse a newer one. Records are JSON so that a store can be read with any redb tool and a field added to `B` or
 //! `S` with `#[serde(default)]` keeps old stores readable. A change that old code cannot read
 //! bumps [`SCHEMA_VERSION`]; an older build then refuses the file ([`StoreError::NewerSchema`])
 //! rather than misread it.
@@ -100,16 +101,17 @@ const META: &str = "meta";
 const BINDINGS: &str = "bindings";
 const ENDPOINT: &str = "endpoint";
 
-// Values are raw bytes, not `&str`: redb decodes a `&str` value with `unwrap`, and a damaged
-// record must be an error that names its key, never a panic.
+// Keys of `meta`, and the single key of `endpoint`.
+const FORMAT_KEY: &str = "format";
+const SCHEMA_KEY: &str = "schema_version";
+const ENDPOINT_KEY: &str = "state";
+
+/// Every table has text keys and byte values. Values are bytes, not `&str`, because redb decodes
+/// a `&str` value with `unwrap`, and a damaged record must be an error that names its key,
+/// never a panic.
 fn table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {
     TableDefinition::new(name)
 }
-
-const FORMAT_KEY: &str = "format";
-const SCHEMA_KEY: &str = "schema_version";
-/// The single key of the `endpoint` table.
-const ENDPOINT_KEY: &str = "state";
 
 /// How a store is opened. `Options::default()` is what [`Store::open`] uses.
 #[derive(Clone, Debug)]
@@ -222,10 +224,7 @@ where
             Ok(_) => {}
         }
         // `open`, not `create`: redb's `create` would initialise an empty file in place.
-        let db = Database::builder()
-            .create_with_file_format_v3(true)
-            .open(path)
-            .map_err(|e| open_error(path, e))?;
+        let db = Database::open(path).map_err(|e| open_error(path, e))?;
         let store = Store {
             db,
             path: path.to_path_buf(),
