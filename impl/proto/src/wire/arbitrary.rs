@@ -260,6 +260,39 @@ mod tests {
         true
     }
 
+    /// The generator is only as good as what it reaches: every known option code, unknown codes,
+    /// and nesting down to GEN_DEPTH encapsulation levels.
+    #[test]
+    fn generator_covers_every_option_and_nests() {
+        fn walk(opts: &[DhcpOption], depth: usize, seen: &mut Vec<u16>, deepest: &mut usize) {
+            *deepest = (*deepest).max(depth);
+            for o in opts {
+                seen.push(o.code().0);
+                if let Some(inner) = o.nested() {
+                    walk(inner, depth + 1, seen, deepest);
+                }
+            }
+        }
+        let mut g = Gen::new(30);
+        let (mut seen, mut deepest) = (Vec::new(), 0);
+        for _ in 0..3000 {
+            walk(
+                &Message::arbitrary(&mut g).options,
+                0,
+                &mut seen,
+                &mut deepest,
+            );
+        }
+        for code in OptionCode::KNOWN {
+            assert!(seen.contains(&code.0), "{code} never generated");
+        }
+        assert!(
+            seen.iter().any(|&c| OptionCode(c).name().is_none()),
+            "no unknown option"
+        );
+        assert_eq!(deepest, GEN_DEPTH);
+    }
+
     #[test]
     fn every_truncation_of_a_valid_message_fails() {
         QuickCheck::new()
