@@ -57,6 +57,12 @@ impl Message {
         find(&self.options, code)
     }
 
+    /// The value of the first top-level 4-octet integer option with `code` (e.g.
+    /// `msg.u32_option(OptionCode::OPTION_F_MCLT)`), see [`DhcpOption::as_u32`].
+    pub fn u32_option(&self, code: OptionCode) -> Option<u32> {
+        self.option(code).and_then(DhcpOption::as_u32)
+    }
+
     /// Append the message (header then options, no frame). On error nothing is appended.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();

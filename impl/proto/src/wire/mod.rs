@@ -9,6 +9,10 @@
 //! Decoding never panics and allocates only in proportion to the input; encoding a value that
 //! decoding produced gives back the same octets.
 //!
+//! Every message is read with the 8-octet failover header of §5.2. The STARTTLS exchange that may
+//! precede CONNECT (§6.1 via RFC 7653 §8.2: STARTTLS, msg-type 23, answered by a REPLY, 7) uses
+//! RFC 3315 messages, whose header has no sent-time; this codec does not parse those.
+//!
 //! ```
 //! use failover_proto::wire::{DhcpOption, FrameDecoder, Message, ProtocolVersion};
 //! use failover_proto::MsgKind;

@@ -177,6 +177,27 @@ impl DhcpOption {
         DhcpOption::StatusCode(Status::new(code, message))
     }
 
+    /// The value of a 4-octet integer option (the OPTION_F_* times and intervals, OPTION_CLT_TIME,
+    /// OPTION_LQ_BASE_TIME), whichever it is; `None` for every other option.
+    pub fn as_u32(&self) -> Option<u32> {
+        use DhcpOption as O;
+        match self {
+            O::CltTime(t)
+            | O::LqBaseTime(t)
+            | O::ExpirationTime(t)
+            | O::MaxUnackedBndupd(t)
+            | O::Mclt(t)
+            | O::PartnerLifetime(t)
+            | O::PartnerLifetimeSent(t)
+            | O::PartnerDownTime(t)
+            | O::PartnerRawCltTime(t)
+            | O::KeepaliveTime(t)
+            | O::StartTimeOfState(t)
+            | O::StateExpirationTime(t) => Some(*t),
+            _ => None,
+        }
+    }
+
     /// The encapsulated options, for the options that have some (IA_NA, IA_TA, IA_PD, IAADDR,
     /// IAPREFIX, CLIENT_DATA, DNS_REMOVAL_INFO).
     pub fn nested(&self) -> Option<&[DhcpOption]> {
@@ -678,6 +699,18 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn as_u32_reads_integer_options_only() {
+        assert_eq!(DhcpOption::Mclt(3600).as_u32(), Some(3600));
+        assert_eq!(DhcpOption::CltTime(16).as_u32(), Some(16));
+        assert_eq!(DhcpOption::ServerFlags(ServerFlags(1)).as_u32(), None);
+        let msg_opts = [DhcpOption::KeepaliveTime(60), DhcpOption::Mclt(3600)];
+        assert_eq!(
+            find(&msg_opts, OptionCode::OPTION_F_MCLT).and_then(DhcpOption::as_u32),
+            Some(3600)
+        );
     }
 
     #[test]
