@@ -1,1 +1,40 @@
-//! `failover-core`: the sans-IO RFC 8156 endpoint (being written).
+//! `failover-core`: a deterministic, sans-IO implementation of one endpoint of the DHCPv6
+//! Failover Protocol (RFC 8156): the endpoint state machine (§8), connection management (§6),
+//! binding updates (§7) and the lease database with the MCLT rule (§4).
+//!
+//! It performs no I/O, reads no clock and uses no randomness: time is an argument of every
+//! `handle_*` call, and outputs (messages, disconnects, stable-storage writes, client replies,
+//! events) are drained with `poll_output`, the next deadline read with `poll_timeout`. A driver
+//! owns the socket, the clock and the storage. Where RFC 8156 is ambiguous the project's readings
+//! (`docs/readings.md`, R1–R11) are followed and cited as `// reading Rn`.
+#![warn(missing_docs, unreachable_pub)]
+
+mod config;
+mod conn;
+pub mod db;
+mod endpoint;
+mod message;
+mod observe;
+mod state;
+mod time;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{
+    Config, ConfigError, CONTACT_PER_KEEPALIVE_TIME, DEFAULT_KEEPALIVE_TIME, MIN_LEASE_LIFETIME,
+    PROTOCOL_VERSION,
+};
+pub use db::Binding;
+pub use endpoint::{
+    Command, DisconnectReason, Endpoint, EndpointRecord, Event, Output, PersistRecord, StableState,
+};
+pub use failover_proto::{BindingStatus, MsgKind, Role, ServerState};
+pub use message::{
+    BndReply, BndUpd, Body, ClientId, ClientOp, ClientReply, ClientRequest, ConnectParams,
+    ConnectReply, Disconnect, LeaseKey, LeaseKind, LeaseReply, LeaseUpdate, Message, ReplyKind,
+    ServerFlags, StateMsg, StatusCode, Xid,
+};
+pub use observe::{LeaseView, Observation};
+pub use state::{responsiveness, Responsiveness};
+pub use time::{Time, SKEW_TOLERANCE};

@@ -1,0 +1,682 @@
+//! The lease database (RFC 8156 §7.2, §7.3), the Figure 4 accept/reject rule (§7.5.4), the
+//! §7.5.5 storage rules and the MCLT rule (§4.4). No I/O: the endpoint turns every write into an
+//! `Output::Persist`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use failover_proto::{BindingStatus, Role};
+use serde::{Deserialize, Serialize};
+
+use crate::message::{ClientId, LeaseKey, LeaseUpdate, StatusCode};
+use crate::time::Time;
+
+/// One lease's record (RFC 8156 §7.3 times, plus the status and client of §7.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binding {
+    /// binding-status (§5.5.1). Never PENDING-FREE at rest (reading R1).
+    pub status: BindingStatus,
+    /// The client most recently associated with the lease (MUST for ACTIVE, a hint otherwise).
+    pub client: Option<ClientId>,
+    /// Valid lifetime last given to the client, seconds.
+    pub valid_lifetime: u64,
+    /// start-time-of-state: when `status` took its current value.
+    pub start_time_of_state: Time,
+    /// state-expiration-time: when `status` expires (for ACTIVE, the client's expiry).
+    pub state_expiration_time: Option<Time>,
+    /// The latest client expiry ever known for the current client (ours or the partner's). Kept
+    /// after ACTIVE ends, for the PARTNER-DOWN reuse time (reading R2 "client expiry").
+    pub client_expiry: Option<Time>,
+    /// client-last-transaction-time (CLT): our last interaction with the client.
+    pub clt: Option<Time>,
+    /// partner-raw-clt-time: the partner's CLT, exactly as received (§7.3).
+    pub partner_raw_clt_time: Option<Time>,
+    /// partner-lifetime: the value to send as OPTION_F_PARTNER_LIFETIME (§7.3); reset by an ack.
+    pub partner_lifetime: Option<Time>,
+    /// The partner-lifetime most recently transmitted (digest A15; used by reading R2).
+    pub partner_lifetime_sent: Option<Time>,
+    /// acked-partner-lifetime: greatest partner lifetime the partner acked (§7.3, reading R4).
+    pub acked_partner_lifetime: Option<Time>,
+    /// expiration-time: greatest lifetime we acked to the partner (§5.5.4, reading R4).
+    pub expiration_time: Option<Time>,
+    /// "The partner must be told about this lease" (§7.5.4 flag; §8.8 unacked updates).
+    pub update_pending: bool,
+    /// Reading R9: a prefix the primary took back with BNDUPD FREE; not allocatable (outside
+    /// PARTNER-DOWN) until the secondary acks that update.
+    pub hold_until_ack: bool,
+}
+
+impl Binding {
+    /// A never-used lease, available to the pool `status` names.
+    pub fn available(status: BindingStatus) -> Binding {
+        Binding {
+            status,
+            client: None,
+            valid_lifetime: 0,
+            start_time_of_state: Time::ZERO,
+            state_expiration_time: None,
+            client_expiry: None,
+            clt: None,
+            partner_raw_clt_time: None,
+            partner_lifetime: None,
+            partner_lifetime_sent: None,
+            acked_partner_lifetime: None,
+            expiration_time: None,
+            update_pending: false,
+            hold_until_ack: false,
+        }
+    }
+
+    /// The time "for the lease in the server's binding database" (§7.5.4): the
+    /// client-last-transaction-time if one appears, or the start-time-of-state.
+    pub fn db_time(&self) -> Time {
+        self.clt.unwrap_or(self.start_time_of_state)
+    }
+
+    /// Is the lease held by a client whose lifetime has not run out at `now`?
+    pub fn is_active_at(&self, now: Time) -> bool {
+        self.status == BindingStatus::Active && self.state_expiration_time.is_some_and(|e| e > now)
+    }
+}
+
+/// Statuses that carry a timeout in this implementation (§7.2: "implementation dependent"):
+/// only ACTIVE. The `*` options of §7.4 are sent only for these.
+pub fn has_timeout(status: BindingStatus) -> bool {
+    status == BindingStatus::Active
+}
+
+/// The status a lease takes when it leaves PENDING-FREE, Figure 2 transitions (5)/(6).
+///
+/// Reading R1 (A1): PENDING-FREE becomes FREE for delegable prefixes and for primary-owned
+/// addresses (bit 127 = 1), FREE-BACKUP for secondary-owned addresses (bit 127 = 0). §7.2 text and
+/// §4.2.2 ("will be owned by the primary") win over Figure 3.
+pub fn pending_free_destination(key: &LeaseKey) -> BindingStatus {
+    match key {
+        LeaseKey::Prefix(..) => BindingStatus::Free,
+        LeaseKey::Addr(_) if address_owner(key) == Role::Primary => BindingStatus::Free,
+        LeaseKey::Addr(_) => BindingStatus::FreeBackup,
+    }
+}
+
+/// Independent allocation (RFC 8156 §4.2.1.1): "the primary server MUST allocate only IPv6
+/// addresses when the low-order bit (i.e., bit 127) is equal to 1, and the secondary server MUST
+/// allocate only the IPv6 addresses when the low-order bit (i.e., bit 127) is equal to 0."
+/// For a prefix this returns the owner of a *free* prefix (the primary, §4.2.2).
+pub fn address_owner(key: &LeaseKey) -> Role {
+    match key {
+        LeaseKey::Addr(a) if a.octets()[15] & 1 == 1 => Role::Primary,
+        LeaseKey::Addr(_) => Role::Secondary,
+        LeaseKey::Prefix(..) => Role::Primary,
+    }
+}
+
+/// The "available" status of a role's pool (§3 glossary: FREE on the primary, FREE-BACKUP on
+/// the secondary).
+pub const fn available_status(role: Role) -> BindingStatus {
+    match role {
+        Role::Primary => BindingStatus::Free,
+        Role::Secondary => BindingStatus::FreeBackup,
+    }
+}
+
+/// The valid lifetime a server may offer (RFC 8156 §4.4), the one place the MCLT rule lives.
+///
+/// > The fundamental relationship on which the failover protocol depends is as follows: the
+/// > lease expiration time known to a DHCP client MUST NOT be greater by more than the MCLT
+/// > beyond the later of the partner lifetime acknowledged by that server's failover partner or
+/// > the current time.
+///
+/// So `offered = min(desired, max(acked_partner_lifetime − now, 0) + MCLT)`; in PARTNER-DOWN
+/// "the server is not restricted by the MCLT when offering valid lifetimes" (§8.4.1), so
+/// `offered = desired`.
+pub fn max_lifetime(
+    now: Time,
+    acked_partner_lifetime: Option<Time>,
+    desired: u64,
+    mclt: u64,
+    in_partner_down: bool,
+) -> u64 {
+    if in_partner_down {
+        return desired;
+    }
+    let acked_remaining = acked_partner_lifetime.map_or(0, |a| a.since(now));
+    desired.min(acked_remaining.saturating_add(mclt))
+}
+
+/// The partner-lifetime to send after granting `actual` seconds (RFC 8156 §4.4.1): "The partner
+/// lifetime will be composed of the T1 fraction (1/2) of the actual lifetime added to the
+/// desired lifetime", i.e. `now + actual/2 + desired` as an absolute time. Any value works as long
+/// as the §4.4 relationship holds (§8.8.1); this one always exceeds the client's expiry because
+/// `desired >= actual`.
+pub fn partner_lifetime_for(now: Time, actual: u64, desired: u64) -> Time {
+    now.plus(actual / 2).plus(desired.max(actual))
+}
+
+/// The PARTNER-DOWN reuse time of a lease (reading R2, A2; §4.2.2.1, §8.4.1): a lease goes to a
+/// different client only at or after
+/// `max(client expiry, last partner-lifetime sent, acked partner-lifetime, expiration-time,
+/// PARTNER-DOWN entry) + MCLT`.
+pub fn pd_reuse_time(b: &Binding, pd_entry: Time, mclt: u64) -> Time {
+    [
+        b.client_expiry,
+        b.state_expiration_time,
+        b.partner_lifetime_sent,
+        b.partner_lifetime,
+        b.acked_partner_lifetime,
+        b.expiration_time,
+        Some(pd_entry),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(pd_entry)
+    .plus(mclt)
+}
+
+/// Column of Figure 4 a received binding-status falls in.
+fn column(status: BindingStatus) -> usize {
+    match status {
+        BindingStatus::Active => 0,
+        BindingStatus::Expired => 1,
+        BindingStatus::Released => 2,
+        // A10: PENDING-FREE has no column; it "may mean either FREE or FREE-BACKUP" (§7.2), so
+        // it is judged as FREE/FREE-BACKUP (and stored resolved, reading R1).
+        BindingStatus::Free | BindingStatus::FreeBackup | BindingStatus::PendingFree => 3,
+        BindingStatus::Reset | BindingStatus::Abandoned => 4,
+    }
+}
+
+/// One cell of Figure 4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// "accept": accept if the update's time is later than the database time.
+    Accept,
+    /// "time(1)": accept if now is later than the local state-expiration-time.
+    Time1,
+    /// "time(2)": accept if the received CLT is later than the local start-time-of-state.
+    Time2,
+    /// "accept(3)": same client accept; different client: time(2) or receiver is secondary.
+    Accept3,
+}
+
+/// RFC 8156 §7.5.4 Figure 4 ("Conflict Resolution"): rows are the receiving server's status,
+/// columns the received status.
+///
+/// ```text
+///                   ACTIVE    EXPIRED   RELEASED   FREE/F-B    RESET/ABANDONED
+/// ACTIVE            accept(3) time(1)   accept     time(1)     accept
+/// EXPIRED           accept    accept    accept     accept      accept
+/// RELEASED          accept    accept    accept     accept      accept
+/// FREE/FREE-BACKUP  accept    accept    accept     accept      accept
+/// RESET             time(2)   accept    accept     accept      accept
+/// ABANDONED         accept    accept    accept     accept      accept
+/// ```
+pub fn figure4_rule(local: BindingStatus, received: BindingStatus) -> Rule {
+    use Rule::*;
+    const ROW_ACTIVE: [Rule; 5] = [Accept3, Time1, Accept, Time1, Accept];
+    const ROW_RESET: [Rule; 5] = [Time2, Accept, Accept, Accept, Accept];
+    const ROW_OTHER: [Rule; 5] = [Accept, Accept, Accept, Accept, Accept];
+    let row = match local {
+        BindingStatus::Active => ROW_ACTIVE,
+        BindingStatus::Reset => ROW_RESET,
+        _ => ROW_OTHER,
+    };
+    row[column(received)]
+}
+
+/// The time "for the BNDUPD message" (§7.5.4): for ACTIVE, EXPIRED or RELEASED the
+/// OPTION_CLT_TIME if one appears, else OPTION_F_START_TIME_OF_STATE; for other statuses the
+/// later of the two.
+pub fn update_time(u: &LeaseUpdate) -> Time {
+    match u.binding_status {
+        BindingStatus::Active | BindingStatus::Expired | BindingStatus::Released => {
+            u.clt_time.unwrap_or(u.start_time_of_state)
+        }
+        _ => u
+            .clt_time
+            .map_or(u.start_time_of_state, |c| c.max(u.start_time_of_state)),
+    }
+}
+
+/// Decide whether to accept one received lease update (§7.5.4, Figure 4). `Err` carries the
+/// status code of the rejection. Times within ±5 s are equal (§7.5.1), so "later" means clearly
+/// later, and a tie rejects (reading R11).
+pub fn decide(
+    local: &Binding,
+    received_client: Option<&ClientId>,
+    u: &LeaseUpdate,
+    now: Time,
+    me: Role,
+) -> Result<(), StatusCode> {
+    let outdated = Err(StatusCode::OutdatedBindingInformation);
+    // time(2): "If the OPTION_CLT_TIME value (if it appears) in the OPTION_CLIENT_DATA is later
+    // than the start-time-of-state in the receiving server's binding, accept it, else reject it."
+    let time2 = u
+        .clt_time
+        .is_some_and(|c| c.clearly_after(local.start_time_of_state));
+    match figure4_rule(local.status, u.binding_status) {
+        // accept: "If the time value in the OPTION_CLIENT_DATA option or OPTION_IAPREFIX option is
+        // later than the time value in the server's binding database, accept it, else reject it."
+        Rule::Accept if update_time(u).clearly_after(local.db_time()) => Ok(()),
+        Rule::Accept => outdated,
+        // time(1): "If the current time is later than the receiving server's
+        // state-expiration-time, accept it, else reject it."
+        Rule::Time1 => match local.state_expiration_time {
+            Some(exp) if !now.clearly_after(exp) => outdated,
+            _ => Ok(()),
+        },
+        Rule::Time2 if time2 => Ok(()),
+        Rule::Time2 => outdated,
+        // accept(3): "If the clients in an OPTION_CLIENT_DATA option and in a receiving server's
+        // binding differ, then if time(2) or the receiving server is a secondary accept it, else
+        // reject it with a status-code of "AddressInUse". If the clients match, accept the update."
+        Rule::Accept3 => {
+            if local.client.as_ref() == received_client || time2 || me == Role::Secondary {
+                Ok(())
+            } else {
+                Err(StatusCode::AddressInUse)
+            }
+        }
+    }
+}
+
+/// Store an accepted update (RFC 8156 §7.5.5, Figure 5), returning the new record.
+///
+/// * a. OPTION_F_BINDING_STATUS is stored as the binding-status (PENDING-FREE resolved, R1).
+/// * b. OPTION_F_PARTNER_LIFETIME is stored in the expiration-time, never lowering it (R4).
+/// * c. OPTION_F_STATE_EXPIRATION_TIME is stored in the state-expiration-time.
+/// * d. OPTION_CLT_TIME is stored in the partner-raw-clt-time.
+/// * e. OPTION_F_PARTNER_RAW_CLT_TIME replaces the CLT if it is later.
+/// * f. OPTION_F_EXPIRATION_TIME replaces the partner-lifetime if it is later.
+/// * Figure 5: OPTION_F_START_TIME_OF_STATE always updates start-time-of-state.
+pub fn apply_update(
+    local: &Binding,
+    key: &LeaseKey,
+    client: Option<&ClientId>,
+    u: &LeaseUpdate,
+) -> Binding {
+    let mut b = local.clone();
+    let status = if u.binding_status == BindingStatus::PendingFree {
+        pending_free_destination(key) // reading R1: never at rest
+    } else {
+        u.binding_status
+    };
+    let same_client = client.is_some() && local.client.as_ref() == client;
+    // Decision D1 (beyond R1-R11, A12): an accepted ACTIVE update for the client already ACTIVE
+    // here never shortens the client's known expiry; an expiry already promised cannot be
+    // taken back, and shortening it would let the lease expire and be reused early.
+    let state_exp = match (local.status, status, same_client) {
+        (BindingStatus::Active, BindingStatus::Active, true) => {
+            max_opt(local.state_expiration_time, u.state_expiration_time)
+        }
+        _ => u.state_expiration_time,
+    };
+    if !same_client {
+        b.client_expiry = None;
+    }
+    if status == BindingStatus::Active {
+        b.client_expiry = max_opt(b.client_expiry, state_exp);
+    }
+    b.status = status;
+    if client.is_some() {
+        b.client = client.cloned();
+    }
+    b.valid_lifetime = u.valid_lifetime;
+    b.start_time_of_state = u.start_time_of_state;
+    b.state_expiration_time = state_exp;
+    b.expiration_time = max_opt(b.expiration_time, u.partner_lifetime); // b., reading R4
+    if u.clt_time.is_some() {
+        b.partner_raw_clt_time = u.clt_time; // d.
+    }
+    b.clt = max_opt(b.clt, u.partner_raw_clt_time); // e.
+    if let Some(e) = u.expiration_time {
+        if b.partner_lifetime.is_none_or(|p| e > p) {
+            b.partner_lifetime = Some(e); // f.
+        }
+    }
+    // The partner's information is now ours: nothing of ours is left to tell it.
+    b.update_pending = false;
+    b.hold_until_ack = false;
+    b
+}
+
+/// max over optional times.
+pub fn max_opt(a: Option<Time>, b: Option<Time>) -> Option<Time> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// The lease database: `BTreeMap<LeaseKey, Binding>` plus indexes kept in step by [`Db::put`].
+#[derive(Clone, Debug, Default)]
+pub struct Db {
+    leases: BTreeMap<LeaseKey, Binding>,
+    /// (state-expiration-time, lease) of every ACTIVE lease: the lease-expiry timer.
+    expiry: BTreeSet<(Time, LeaseKey)>,
+    /// Leases with `update_pending`.
+    pending: BTreeSet<LeaseKey>,
+    /// Leases EXPIRED, RELEASED or RESET (waiting for an ack, or for the PARTNER-DOWN reuse time).
+    freeable: BTreeSet<LeaseKey>,
+    /// Bumped on every local change: an ack of an older version must not clear a newer change.
+    seq: BTreeMap<LeaseKey, u64>,
+}
+
+impl Db {
+    /// A database holding `leases` as they are.
+    pub fn from_leases(leases: BTreeMap<LeaseKey, Binding>) -> Db {
+        let mut db = Db::default();
+        for (k, b) in leases {
+            db.put(k, b);
+        }
+        db
+    }
+
+    /// Look a lease up.
+    pub fn get(&self, key: &LeaseKey) -> Option<&Binding> {
+        self.leases.get(key)
+    }
+
+    /// All leases, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&LeaseKey, &Binding)> {
+        self.leases.iter()
+    }
+
+    /// Number of leases.
+    pub fn len(&self) -> usize {
+        self.leases.len()
+    }
+
+    /// No leases configured.
+    pub fn is_empty(&self) -> bool {
+        self.leases.is_empty()
+    }
+
+    /// The version counter of a lease's local changes.
+    pub fn seq(&self, key: &LeaseKey) -> u64 {
+        self.seq.get(key).copied().unwrap_or(0)
+    }
+
+    /// Record a local change (it must be sent to the partner): bumps the version.
+    pub fn bump(&mut self, key: &LeaseKey) {
+        *self.seq.entry(*key).or_default() += 1;
+    }
+
+    /// Write a record, keeping the indexes in step.
+    pub fn put(&mut self, key: LeaseKey, b: Binding) {
+        if let Some(old) = self.leases.get(&key) {
+            if let (BindingStatus::Active, Some(t)) = (old.status, old.state_expiration_time) {
+                self.expiry.remove(&(t, key));
+            }
+        }
+        if let (BindingStatus::Active, Some(t)) = (b.status, b.state_expiration_time) {
+            self.expiry.insert((t, key));
+        }
+        if b.update_pending {
+            self.pending.insert(key);
+        } else {
+            self.pending.remove(&key);
+        }
+        if matches!(
+            b.status,
+            BindingStatus::Expired | BindingStatus::Released | BindingStatus::Reset
+        ) {
+            self.freeable.insert(key);
+        } else {
+            self.freeable.remove(&key);
+        }
+        self.leases.insert(key, b);
+    }
+
+    /// The earliest ACTIVE expiry.
+    pub fn next_expiry(&self) -> Option<Time> {
+        self.expiry.first().map(|(t, _)| *t)
+    }
+
+    /// ACTIVE leases whose state-expiration-time is at or before `now`.
+    pub fn expired_at(&self, now: Time) -> Vec<LeaseKey> {
+        self.expiry
+            .iter()
+            .take_while(|(t, _)| *t <= now)
+            .map(|(_, k)| *k)
+            .collect()
+    }
+
+    /// Leases whose partner must be told (in key order).
+    pub fn pending(&self) -> &BTreeSet<LeaseKey> {
+        &self.pending
+    }
+
+    /// Leases EXPIRED, RELEASED or RESET.
+    pub fn freeable(&self) -> &BTreeSet<LeaseKey> {
+        &self.freeable
+    }
+
+    /// The whole map (for persistence snapshots and observation).
+    pub fn leases(&self) -> &BTreeMap<LeaseKey, Binding> {
+        &self.leases
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv6Addr;
+
+    const H: u64 = 3600;
+    const D: u64 = 86_400;
+
+    fn addr(last: u16) -> LeaseKey {
+        LeaseKey::Addr(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last))
+    }
+
+    #[test]
+    fn mclt_rule_matches_the_section_4_4_1_example() {
+        // First grant: acked partner lifetime 0 → MCLT (1 h).
+        let t = Time(1_000_000);
+        assert_eq!(max_lifetime(t, None, 3 * D, H, false), H);
+        // BNDUPD partner lifetime = 1/2 h + 3 d.
+        let pl = partner_lifetime_for(t, H, 3 * D);
+        assert_eq!(pl, t.plus(H / 2 + 3 * D));
+        // At T1 (t + 1/2 h) the remaining acked time is 3 d: the full 3 d is allowed.
+        let t1 = t.plus(H / 2);
+        assert_eq!(max_lifetime(t1, Some(pl), 3 * D, H, false), 3 * D);
+        // Next partner lifetime = 1.5 d + 3 d.
+        assert_eq!(
+            partner_lifetime_for(t1, 3 * D, 3 * D),
+            t1.plus(D + D / 2 + 3 * D)
+        );
+        // PARTNER-DOWN is not restricted.
+        assert_eq!(max_lifetime(t, None, 3 * D, H, true), 3 * D);
+    }
+
+    #[test]
+    fn pending_free_destination_follows_reading_r1() {
+        assert_eq!(pending_free_destination(&addr(1)), BindingStatus::Free);
+        assert_eq!(
+            pending_free_destination(&addr(2)),
+            BindingStatus::FreeBackup
+        );
+        let p = LeaseKey::Prefix(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0), 56);
+        assert_eq!(pending_free_destination(&p), BindingStatus::Free);
+        assert_eq!(address_owner(&addr(3)), Role::Primary);
+        assert_eq!(address_owner(&addr(4)), Role::Secondary);
+    }
+
+    fn local(status: BindingStatus, client: u64, t: Time, exp: Option<Time>) -> Binding {
+        let mut b = Binding::available(status);
+        b.client = Some(ClientId::from(client));
+        b.clt = Some(t);
+        b.start_time_of_state = t;
+        b.state_expiration_time = exp;
+        b
+    }
+
+    fn upd(status: BindingStatus, t: Time, clt: Option<Time>) -> LeaseUpdate {
+        LeaseUpdate {
+            lease: addr(1),
+            valid_lifetime: 0,
+            binding_status: status,
+            start_time_of_state: t,
+            state_expiration_time: None,
+            clt_time: clt,
+            partner_lifetime: None,
+            partner_raw_clt_time: None,
+            expiration_time: None,
+        }
+    }
+
+    /// Every cell of Figure 4 (local × received × time relation), with the expected outcome.
+    #[test]
+    fn figure4_every_cell() {
+        use BindingStatus::*;
+        use StatusCode::*;
+        let base = Time(10_000);
+        let local_exp = base.plus(100); // local state-expiration-time
+                                        // Time relations of the update's time to the local db time: later (+20), same (+3),
+                                        // earlier (-20). `now` is either after local expiry (+200) or before it (+50).
+        #[derive(Clone, Copy, Debug)]
+        enum Rel {
+            Later,
+            Same,
+            Earlier,
+        }
+        let rels = [Rel::Later, Rel::Same, Rel::Earlier];
+        let locals = [
+            Active, Expired, Released, Free, FreeBackup, Reset, Abandoned,
+        ];
+        let received = [
+            Active, Expired, Released, Free, FreeBackup, Reset, Abandoned,
+        ];
+        let mut cells = 0;
+        for l in locals {
+            for r in received {
+                for rel in rels {
+                    for now_after_expiry in [false, true] {
+                        for same_client in [true, false] {
+                            for me in [Role::Primary, Role::Secondary] {
+                                let lb = local(l, 1, base, Some(local_exp));
+                                let t = match rel {
+                                    Rel::Later => base.plus(20),
+                                    Rel::Same => base.plus(3),
+                                    Rel::Earlier => base.minus(20),
+                                };
+                                let u = upd(r, t, Some(t));
+                                let now = if now_after_expiry {
+                                    local_exp.plus(100)
+                                } else {
+                                    base.plus(50)
+                                };
+                                let rc = ClientId::from(if same_client { 1 } else { 2 });
+                                let got = decide(&lb, Some(&rc), &u, now, me);
+                                let later = matches!(rel, Rel::Later);
+                                let expect = match (l, r) {
+                                    // accept(3)
+                                    (Active, Active) => {
+                                        if same_client || later || me == Role::Secondary {
+                                            Ok(())
+                                        } else {
+                                            Err(AddressInUse)
+                                        }
+                                    }
+                                    // time(1)
+                                    (Active, Expired | Free | FreeBackup) => {
+                                        if now_after_expiry {
+                                            Ok(())
+                                        } else {
+                                            Err(OutdatedBindingInformation)
+                                        }
+                                    }
+                                    // time(2): received CLT later than local start-time-of-state
+                                    (Reset, Active) => {
+                                        if later {
+                                            Ok(())
+                                        } else {
+                                            Err(OutdatedBindingInformation)
+                                        }
+                                    }
+                                    // accept
+                                    _ => {
+                                        if later {
+                                            Ok(())
+                                        } else {
+                                            Err(OutdatedBindingInformation)
+                                        }
+                                    }
+                                };
+                                assert_eq!(
+                                    got, expect,
+                                    "local {l} received {r} {rel:?} now_after={now_after_expiry} same_client={same_client} me={me}"
+                                );
+                                cells += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(cells, 7 * 7 * 3 * 2 * 2 * 2);
+        // time(2) without any CLT in the update rejects.
+        let lb = local(Reset, 1, base, None);
+        let u = upd(Active, base.plus(100), None);
+        assert_eq!(
+            decide(&lb, None, &u, base, Role::Primary),
+            Err(OutdatedBindingInformation)
+        );
+    }
+
+    #[test]
+    fn update_time_uses_clt_for_active_and_later_of_both_otherwise() {
+        let u = upd(BindingStatus::Active, Time(50), Some(Time(40)));
+        assert_eq!(update_time(&u), Time(40));
+        let u = upd(BindingStatus::Free, Time(50), Some(Time(40)));
+        assert_eq!(update_time(&u), Time(50));
+        let u = upd(BindingStatus::Reset, Time(30), Some(Time(40)));
+        assert_eq!(update_time(&u), Time(40));
+    }
+
+    #[test]
+    fn apply_keeps_expiration_time_max_monotone_reading_r4() {
+        let mut lb = local(BindingStatus::Active, 1, Time(100), Some(Time(500)));
+        lb.expiration_time = Some(Time(9_000));
+        let mut u = upd(BindingStatus::Active, Time(200), Some(Time(200)));
+        u.partner_lifetime = Some(Time(8_000));
+        u.state_expiration_time = Some(Time(400));
+        u.expiration_time = Some(Time(7_000));
+        u.partner_raw_clt_time = Some(Time(150));
+        let b = apply_update(&lb, &addr(1), Some(&ClientId::from(1)), &u);
+        assert_eq!(b.expiration_time, Some(Time(9_000)));
+        // decision D1: same client ACTIVE→ACTIVE does not shorten the client's expiry
+        assert_eq!(b.state_expiration_time, Some(Time(500)));
+        assert_eq!(b.partner_raw_clt_time, Some(Time(200)));
+        assert_eq!(b.clt, Some(Time(150)).max(Some(Time(100))));
+        assert_eq!(b.partner_lifetime, Some(Time(7_000)));
+        assert_eq!(b.start_time_of_state, Time(200));
+    }
+
+    #[test]
+    fn pd_reuse_time_is_max_of_all_times_plus_mclt_reading_r2() {
+        let mut b = Binding::available(BindingStatus::Expired);
+        b.client_expiry = Some(Time(2 * H));
+        b.acked_partner_lifetime = Some(Time(H));
+        // A2 example: PD entry 0, max(times) = 2 h, MCLT 1 h: reuse at 3 h, not 2.5 h.
+        assert_eq!(pd_reuse_time(&b, Time(0), H), Time(3 * H));
+        assert_eq!(pd_reuse_time(&b, Time(5 * H), H), Time(6 * H));
+    }
+
+    #[test]
+    fn db_indexes_follow_puts() {
+        let mut db = Db::default();
+        let mut b = local(BindingStatus::Active, 1, Time(0), Some(Time(10)));
+        b.update_pending = true;
+        db.put(addr(1), b.clone());
+        assert_eq!(db.next_expiry(), Some(Time(10)));
+        assert!(db.pending().contains(&addr(1)));
+        b.status = BindingStatus::Expired;
+        b.update_pending = false;
+        db.put(addr(1), b);
+        assert_eq!(db.next_expiry(), None);
+        assert!(db.pending().is_empty());
+        assert!(db.freeable().contains(&addr(1)));
+    }
+}
