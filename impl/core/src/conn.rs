@@ -333,6 +333,9 @@ impl Endpoint {
             || self.partner.flags.startup != s.flags.startup;
         self.partner.state = Some(s.server_state);
         self.partner.flags = s.flags;
+        if self.partner.knew_us.is_none() {
+            self.partner.knew_us = Some(s.flags.communicated);
+        }
         self.partner.start_time = Some(s.start_time_of_state);
         // "If the state is not PARTNER-DOWN, clear any memory of the partner-down-time."
         self.partner.partner_down_time = if s.server_state == ServerState::PartnerDown {

@@ -253,6 +253,10 @@ pub(crate) struct PartnerView {
     pub(crate) start_time: Option<Time>,
     pub(crate) partner_down_time: Option<Time>,
     pub(crate) last_message: Option<Time>,
+    /// The C flag of the first STATE received since this endpoint started: "its partner does
+    /// have a record of communicating with it" (§8.5.2). Later STATEs do not change it, since
+    /// the partner sets C as soon as it has talked to *this* incarnation.
+    pub(crate) knew_us: Option<bool>,
 }
 
 /// Our answer to the partner's UPDREQ/UPDREQALL (§5.3.5-§5.3.7).
@@ -1121,6 +1125,12 @@ impl Endpoint {
         }
     }
 
+    /// Reading R5 / §8.5.2: we have "no record of ever having talked to [our] partner even
+    /// though [the] partner does have a record of communicating with [us]".
+    pub(crate) fn storage_lost(&self) -> bool {
+        self.no_stable_record && self.partner.knew_us == Some(true)
+    }
+
     /// Send UPDREQ, or UPDREQALL when storage was lost: "If the server has determined that it
     /// has lost its stable storage because it has no record of ever having talked to its partner
     /// even though its partner does have a record of communicating with it, it MUST send an
@@ -1129,9 +1139,7 @@ impl Endpoint {
         if !self.comm_ok() || self.upd_request.is_some() {
             return;
         }
-        let all = self.state == ServerState::Recover
-            && self.no_stable_record
-            && self.partner.flags.communicated;
+        let all = self.state == ServerState::Recover && self.storage_lost();
         let body = if all { Body::UpdReqAll } else { Body::UpdReq };
         let xid = self.send_new(now, body);
         self.upd_request = Some(xid);

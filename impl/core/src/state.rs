@@ -100,8 +100,7 @@ impl Endpoint {
             // clear the STARTUP flag, and set the CURRENT-STATE to the PREVIOUS-STATE."
             Trigger::CommOk | Trigger::PartnerState => {
                 let mut current = self.startup_previous;
-                let partner_communicated = self.partner.flags.communicated;
-                if self.no_stable_record && partner_communicated {
+                if self.storage_lost() {
                     // Reading R5 / §8.5.2: no record of ever having talked to the partner, but
                     // the partner has one: storage was lost; restart as RECOVER (UPDREQALL).
                     current = Recover;
@@ -431,15 +430,15 @@ impl Endpoint {
                 self.retry_at.clear();
                 self.poolreq_due = self.cfg.role == Role::Secondary;
             }
-            PotentialConflict => {
-                // §8.10: "When a primary server enters POTENTIAL-CONFLICT state, it should
-                // request that the secondary send it all updates ... by sending an UPDREQ". "A
-                // secondary server entering POTENTIAL-CONFLICT state will wait for the primary
-                // to send it an UPDREQ message." A secondary that (re)enters it while the primary
-                // already is in CONFLICT-DONE asks at once (§8.10.2 SHOULD; digest A11).
-                if self.cfg.role == Role::Primary || self.partner_state() == Some(ConflictDone) {
-                    self.request_updates(now);
-                }
+            // §8.10: "When a primary server enters POTENTIAL-CONFLICT state, it should request
+            // that the secondary send it all updates ... by sending an UPDREQ". "A secondary
+            // server entering POTENTIAL-CONFLICT state will wait for the primary to send it an
+            // UPDREQ message." A secondary that (re)enters it while the primary already is in
+            // CONFLICT-DONE asks at once (§8.10.2 SHOULD; digest A11).
+            PotentialConflict
+                if self.cfg.role == Role::Primary || self.partner_state() == Some(ConflictDone) =>
+            {
+                self.request_updates(now);
             }
             _ => {}
         }

@@ -1,1 +1,5 @@
+//! Unit and scenario tests of the endpoint (quinn-proto layout: `util.rs` holds the `Pair`).
+
+mod scenarios;
+mod states;
 mod util;

@@ -1,1 +1,484 @@
+//! Test harness: a quinn-proto-style `Pair` of endpoints (primary and secondary) joined by a
+//! simulated link, with a simulated clock that jumps to the next deadline.
 
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv6Addr;
+
+use crate::*;
+
+pub(crate) const MCLT: u64 = 60;
+pub(crate) const DESIRED: u64 = 300;
+pub(crate) const T0: Time = Time(1_000_000);
+
+pub(crate) fn addr(n: u16) -> Ipv6Addr {
+    Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, n)
+}
+
+pub(crate) fn prefix(n: u16) -> (Ipv6Addr, u8) {
+    (Ipv6Addr::new(0x2001, 0xdb8, 0x100 + n, 0, 0, 0, 0, 0), 64)
+}
+
+pub(crate) fn config(role: Role) -> Config {
+    let mut c = Config::new(role);
+    c.mclt = MCLT;
+    c.desired_lifetime = DESIRED;
+    c.addresses = (1..=8).map(addr).collect();
+    c.prefixes = (0..8).map(prefix).collect();
+    c.startup_time = 10;
+    c
+}
+
+/// One side of the pair.
+pub(crate) struct Node {
+    pub(crate) ep: Endpoint,
+    pub(crate) cfg: Config,
+    pub(crate) store: StableState,
+    pub(crate) up: bool,
+    /// Whether this side has a transport connection (half-open during a partition).
+    pub(crate) connected: bool,
+    pub(crate) replies: Vec<ClientReply>,
+    pub(crate) sent: Vec<Message>,
+    pub(crate) events: Vec<Event>,
+}
+
+impl Node {
+    fn new(cfg: Config, now: Time) -> Node {
+        Node {
+            ep: Endpoint::new(cfg.clone(), None, now),
+            cfg,
+            store: StableState::default(),
+            up: true,
+            connected: false,
+            replies: Vec::new(),
+            sent: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+}
+
+/// Two endpoints, a link, a clock and a ground-truth record of what clients hold.
+pub(crate) struct Pair {
+    pub(crate) p: Node,
+    pub(crate) s: Node,
+    pub(crate) now: Time,
+    pub(crate) link_up: bool,
+    to_s: VecDeque<Message>,
+    to_p: VecDeque<Message>,
+    /// The primary retries the connection at this time (§6.1 "periodically").
+    reconnect_at: Time,
+    pub(crate) transcript: Vec<String>,
+    /// Ground truth: for each lease, each client's expiry as the client believes it.
+    pub(crate) holdings: BTreeMap<LeaseKey, BTreeMap<ClientId, Time>>,
+}
+
+fn name(role: Role) -> &'static str {
+    match role {
+        Role::Primary => "primary",
+        Role::Secondary => "secondary",
+    }
+}
+
+impl Pair {
+    pub(crate) fn new() -> Pair {
+        Pair::with_configs(config(Role::Primary), config(Role::Secondary))
+    }
+
+    pub(crate) fn with_configs(p: Config, s: Config) -> Pair {
+        Pair {
+            p: Node::new(p, T0),
+            s: Node::new(s, T0),
+            now: T0,
+            link_up: true,
+            to_s: VecDeque::new(),
+            to_p: VecDeque::new(),
+            reconnect_at: T0,
+            transcript: Vec::new(),
+            holdings: BTreeMap::new(),
+        }
+    }
+
+    /// A fresh pair driven until both are NORMAL.
+    pub(crate) fn normal() -> Pair {
+        let mut pair = Pair::new();
+        pair.run_until_states(ServerState::Normal, ServerState::Normal, 10_000);
+        pair
+    }
+
+    pub(crate) fn node(&mut self, role: Role) -> &mut Node {
+        match role {
+            Role::Primary => &mut self.p,
+            Role::Secondary => &mut self.s,
+        }
+    }
+
+    pub(crate) fn states(&self) -> (ServerState, ServerState) {
+        (self.p.ep.state(), self.s.ep.state())
+    }
+
+    /// Drain every output and deliver every queued message at the current time.
+    pub(crate) fn drain(&mut self) {
+        for _ in 0..1_000_000 {
+            let mut progress = false;
+            for role in [Role::Primary, Role::Secondary] {
+                progress |= self.drain_outputs(role);
+            }
+            if let Some(m) = self.to_s.pop_front() {
+                progress = true;
+                if self.s.up && self.s.connected && self.link_up {
+                    self.s.ep.handle_message(self.now, m);
+                }
+            } else if let Some(m) = self.to_p.pop_front() {
+                progress = true;
+                if self.p.up && self.p.connected && self.link_up {
+                    self.p.ep.handle_message(self.now, m);
+                }
+            }
+            if !progress
+                && self.link_up
+                && self.p.up
+                && self.s.up
+                && !self.p.connected
+                && self.now >= self.reconnect_at
+            {
+                self.connect();
+                progress = true;
+            }
+            if !progress {
+                return;
+            }
+        }
+        panic!("livelock: no quiescence after 1e6 steps\n{}", self.tail());
+    }
+
+    fn connect(&mut self) {
+        self.transcript.push(format!("{} connection up", self.now));
+        self.to_p.clear();
+        self.to_s.clear();
+        self.s.connected = true;
+        self.p.connected = true;
+        self.s.ep.handle_connected(self.now);
+        self.p.ep.handle_connected(self.now);
+    }
+
+    fn drain_outputs(&mut self, role: Role) -> bool {
+        let now = self.now;
+        let mut progress = false;
+        loop {
+            let node = self.node(role);
+            if !node.up {
+                return progress;
+            }
+            let Some(o) = node.ep.poll_output() else {
+                return progress;
+            };
+            progress = true;
+            match o {
+                Output::Send(m) => {
+                    let line = format!("{now} {} -> {m}", name(role));
+                    self.transcript.push(line);
+                    let node = self.node(role);
+                    node.sent.push(m.clone());
+                    let ok = node.connected && self.link_up;
+                    if ok {
+                        match role {
+                            Role::Primary => self.to_s.push_back(m),
+                            Role::Secondary => self.to_p.push_back(m),
+                        }
+                    }
+                }
+                Output::Disconnect { reason } => {
+                    self.transcript
+                        .push(format!("{now} {} disconnect: {reason}", name(role)));
+                    self.node(role).connected = false;
+                    // The other side sees the close only if the link carries it.
+                    if self.link_up {
+                        let other = self.node(role.partner());
+                        if other.connected && other.up {
+                            other.connected = false;
+                            other.ep.handle_disconnected(now);
+                        }
+                    }
+                    self.to_p.clear();
+                    self.to_s.clear();
+                    self.reconnect_at = now.plus(5);
+                }
+                Output::Persist(r) => self.node(role).store.apply(&r),
+                Output::ClientReply(r) => {
+                    self.transcript.push(format!(
+                        "{now} {} client {} {:?}",
+                        name(role),
+                        r.client,
+                        r.kind
+                    ));
+                    if let ReplyKind::Granted { lease, expires, .. } = &r.kind {
+                        self.record_grant(*lease, r.client.clone(), *expires);
+                    }
+                    if let ReplyKind::Released(lease) | ReplyKind::Declined(lease) = &r.kind {
+                        if let Some(h) = self.holdings.get_mut(lease) {
+                            h.remove(&r.client);
+                        }
+                    }
+                    self.node(role).replies.push(r);
+                }
+                Output::Event(e) => {
+                    if let Event::Log(l) = &e {
+                        self.transcript.push(format!("{now} {} {l}", name(role)));
+                    }
+                    self.node(role).events.push(e);
+                }
+            }
+        }
+    }
+
+    /// S1: no lease is held by two different clients at the same time.
+    fn record_grant(&mut self, lease: LeaseKey, client: ClientId, expires: Time) {
+        let now = self.now;
+        let h = self.holdings.entry(lease).or_default();
+        for (c, exp) in h.iter() {
+            assert!(
+                *c == client || *exp <= now,
+                "DUPLICATE ASSIGNMENT of {lease}: {c} holds it until {exp}, {client} granted at {now}"
+            );
+        }
+        h.insert(client, expires);
+    }
+
+    /// Advance the clock to `until`, firing timers on the way.
+    pub(crate) fn run_until(&mut self, until: Time) {
+        for _ in 0..100_000 {
+            self.drain();
+            let mut next: Option<Time> = None;
+            for n in [&self.p, &self.s] {
+                if n.up {
+                    if let Some(t) = n.ep.poll_timeout() {
+                        next = Some(next.map_or(t, |x: Time| x.min(t)));
+                    }
+                }
+            }
+            if self.link_up && !self.p.connected && self.p.up && self.s.up {
+                next = Some(next.map_or(self.reconnect_at, |x| x.min(self.reconnect_at)));
+            }
+            let Some(t) = next.filter(|t| *t <= until) else {
+                self.now = self.now.max(until);
+                self.drain();
+                return;
+            };
+            self.now = self.now.max(t);
+            let now = self.now;
+            for n in [&mut self.p, &mut self.s] {
+                if n.up && n.ep.poll_timeout().is_some_and(|t| t <= now) {
+                    n.ep.handle_timeout(now);
+                }
+            }
+        }
+        panic!("livelock in run_until\n{}", self.tail());
+    }
+
+    pub(crate) fn advance(&mut self, secs: u64) {
+        let t = self.now.plus(secs);
+        self.run_until(t);
+    }
+
+    /// Run until the pair reaches the given states (or panic after `limit` seconds).
+    pub(crate) fn run_until_states(&mut self, p: ServerState, s: ServerState, limit: u64) {
+        let end = self.now.plus(limit);
+        while self.now < end {
+            self.drain();
+            if self.states() == (p, s) {
+                return;
+            }
+            let step = self.now.plus(1);
+            self.run_until(step);
+        }
+        panic!(
+            "did not reach ({p}, {s}) within {limit} s: at {:?}\n{}",
+            self.states(),
+            self.tail()
+        );
+    }
+
+    pub(crate) fn tail(&self) -> String {
+        let n = self.transcript.len();
+        self.transcript[n.saturating_sub(60)..].join("\n")
+    }
+
+    /// A client message to one server; returns that server's answer, if any.
+    pub(crate) fn client(&mut self, role: Role, client: u64, op: ClientOp) -> Option<ReplyKind> {
+        let now = self.now;
+        let node = self.node(role);
+        let before = node.replies.len();
+        node.ep.handle_client(
+            now,
+            ClientRequest {
+                client: ClientId::from(client),
+                op,
+            },
+        );
+        self.drain();
+        let node = self.node(role);
+        node.replies[before..].last().map(|r| r.kind.clone())
+    }
+
+    /// Cut or restore the link. A cut is silent: each side finds out by its keepalive.
+    pub(crate) fn set_link(&mut self, up: bool) {
+        self.transcript.push(format!(
+            "{} link {}",
+            self.now,
+            if up { "up" } else { "down" }
+        ));
+        self.link_up = up;
+        if !up {
+            self.to_p.clear();
+            self.to_s.clear();
+        }
+        self.drain();
+    }
+
+    /// Crash a server: it stops; the partner sees the TCP connection close.
+    pub(crate) fn crash(&mut self, role: Role) {
+        let now = self.now;
+        self.transcript.push(format!("{now} {} CRASH", name(role)));
+        let n = self.node(role);
+        n.up = false;
+        n.connected = false;
+        // The driver knows when it stopped: TIME-OF-FAILURE (§8.3.2 step 1).
+        n.store.endpoint.time_of_failure = Some(now);
+        self.to_p.clear();
+        self.to_s.clear();
+        let other = self.node(role.partner());
+        if other.connected {
+            other.connected = false;
+            other.ep.handle_disconnected(now);
+        }
+        self.drain();
+    }
+
+    /// Restart a crashed server, with its storage or with empty storage.
+    pub(crate) fn restart(&mut self, role: Role, keep_storage: bool) {
+        let now = self.now;
+        self.transcript
+            .push(format!("{now} {} RESTART", name(role)));
+        let n = self.node(role);
+        let stable = if keep_storage {
+            Some(n.store.clone())
+        } else {
+            n.store = StableState::default();
+            None
+        };
+        n.ep = Endpoint::new(n.cfg.clone(), stable, now);
+        n.events.clear();
+        n.up = true;
+        n.connected = false;
+        self.reconnect_at = now;
+        self.drain();
+    }
+
+    /// Lease views of both servers agree on status and client (S12), ignoring times.
+    pub(crate) fn assert_databases_agree(&self) {
+        let a = self.p.ep.observe().leases;
+        let b = self.s.ep.observe().leases;
+        for (k, va) in &a {
+            let vb = &b[k];
+            let free =
+                |s: BindingStatus| matches!(s, BindingStatus::Free | BindingStatus::FreeBackup);
+            let agree =
+                va.status == vb.status || (free(va.status) && free(vb.status) && !k.is_prefix());
+            assert!(
+                agree && (va.status != BindingStatus::Active || va.client == vb.client),
+                "databases disagree on {k}: primary {va:?}, secondary {vb:?}\n{}",
+                self.tail()
+            );
+        }
+    }
+
+    /// Messages of a kind sent by a node since the start.
+    pub(crate) fn sent(&self, role: Role, kind: MsgKind) -> usize {
+        let n = match role {
+            Role::Primary => &self.p,
+            Role::Secondary => &self.s,
+        };
+        n.sent.iter().filter(|m| m.kind() == kind).count()
+    }
+}
+
+/// A single endpoint forced into `state` (comm not OK), outputs drained.
+pub(crate) fn endpoint_in(role: Role, state: ServerState) -> Endpoint {
+    let mut ep = Endpoint::new(config(role), None, T0);
+    if state != ServerState::Startup {
+        ep.set_state(T0, state);
+    }
+    while ep.poll_output().is_some() {}
+    ep
+}
+
+/// Drain outputs, returning the messages sent.
+pub(crate) fn sent_messages(ep: &mut Endpoint) -> Vec<Message> {
+    let mut v = Vec::new();
+    while let Some(o) = ep.poll_output() {
+        if let Output::Send(m) = o {
+            v.push(m);
+        }
+    }
+    v
+}
+
+pub(crate) fn state_msg(state: ServerState, now: Time) -> Message {
+    Message {
+        xid: 900,
+        sent_time: now,
+        body: Body::State(StateMsg {
+            server_state: state,
+            flags: ServerFlags {
+                communicated: true,
+                ..ServerFlags::default()
+            },
+            start_time_of_state: now.minus(100),
+            partner_down_time: (state == ServerState::PartnerDown).then_some(now.minus(100)),
+        }),
+    }
+}
+
+/// Bring a single endpoint to communications OK with a partner announcing `partner` (the
+/// handshake is played by hand: CONNECT/CONNECTREPLY, then the partner's STATE).
+pub(crate) fn connect_with_partner_in(ep: &mut Endpoint, now: Time, partner: ServerState) {
+    ep.handle_connected(now);
+    match ep.role() {
+        Role::Primary => {
+            let msgs = sent_messages(ep);
+            assert_eq!(msgs[0].kind(), MsgKind::Connect);
+            ep.handle_message(
+                now,
+                Message {
+                    xid: msgs[0].xid,
+                    sent_time: now,
+                    body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
+                        protocol_version: PROTOCOL_VERSION,
+                        mclt: MCLT,
+                        keepalive_time: 60,
+                        max_unacked_bndupd: 10,
+                        relationship_name: None,
+                        connect_flags: 0,
+                    })),
+                },
+            );
+        }
+        Role::Secondary => {
+            ep.handle_message(
+                now,
+                Message {
+                    xid: 1,
+                    sent_time: now,
+                    body: Body::Connect(ConnectParams {
+                        protocol_version: PROTOCOL_VERSION,
+                        mclt: MCLT,
+                        keepalive_time: 60,
+                        max_unacked_bndupd: 10,
+                        relationship_name: None,
+                        connect_flags: 0,
+                    }),
+                },
+            );
+        }
+    }
+    ep.handle_message(now, state_msg(partner, now));
+}

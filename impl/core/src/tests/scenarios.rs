@@ -1,0 +1,535 @@
+//! Whole scenarios on a two-endpoint `Pair` with a simulated clock. Every grant is checked
+//! against the ground truth of what clients hold: the harness panics on a duplicate assignment.
+
+use super::util::*;
+use crate::*;
+use ServerState::*;
+
+fn granted(r: Option<ReplyKind>) -> (LeaseKey, u64, Time) {
+    match r {
+        Some(ReplyKind::Granted {
+            lease,
+            valid_lifetime,
+            expires,
+        }) => (lease, valid_lifetime, expires),
+        other => panic!("expected a grant, got {other:?}"),
+    }
+}
+
+fn status(ep: &Endpoint, k: LeaseKey) -> BindingStatus {
+    ep.observe().leases[&k].status
+}
+
+fn states_visited(n: &Node) -> Vec<ServerState> {
+    n.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StateChanged { to, .. } => Some(*to),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn fresh_pair_reaches_normal_through_recover_and_balances_prefixes() {
+    let pair = Pair::normal();
+    // Reading R5: a fresh primary starts as PARTNER-DOWN, a fresh secondary as RECOVER.
+    assert_eq!(states_visited(&pair.p), vec![PartnerDown, Normal]);
+    assert_eq!(
+        states_visited(&pair.s),
+        vec![Recover, RecoverWait, RecoverDone, Normal]
+    );
+    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReq), 1);
+    // §8.8: the secondary sends POOLREQ after entering NORMAL; the primary gives it half of the
+    // delegable prefixes as FREE-BACKUP (bare IAPREFIX BNDUPDs).
+    assert_eq!(pair.sent(Role::Secondary, MsgKind::PoolReq), 1);
+    assert_eq!(pair.sent(Role::Primary, MsgKind::PoolResp), 1);
+    for ep in [&pair.p.ep, &pair.s.ep] {
+        let fb = ep
+            .observe()
+            .leases
+            .iter()
+            .filter(|(k, v)| k.is_prefix() && v.status == BindingStatus::FreeBackup)
+            .count();
+        assert_eq!(fb, 4);
+    }
+    pair.assert_databases_agree();
+}
+
+#[test]
+fn normal_allocation_replies_first_then_lazy_bndupd_and_partner_records_it() {
+    let mut pair = Pair::normal();
+    let t = pair.now;
+    let (lease, lt, exp) =
+        granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+    // §4.4: acked partner lifetime 0 → MCLT.
+    assert_eq!(lt, MCLT);
+    assert_eq!(exp, t.plus(MCLT));
+    assert_eq!(db::address_owner(&lease), Role::Primary);
+    // Lazy update (§4.3): the client reply precedes the BNDUPD.
+    let reply_at = pair
+        .transcript
+        .iter()
+        .rposition(|l| l.contains("client"))
+        .unwrap();
+    let upd_at = pair
+        .transcript
+        .iter()
+        .rposition(|l| l.contains("primary -> BNDUPD"))
+        .unwrap();
+    assert!(reply_at < upd_at);
+    let sv = &pair.s.ep.observe().leases[&lease];
+    assert_eq!(sv.status, BindingStatus::Active);
+    assert_eq!(sv.client, Some(ClientId::from(1)));
+    assert_eq!(sv.client_expiry, Some(exp));
+    // §7.7: acked partner lifetime := PARTNER_LIFETIME_SENT = now + actual/2 + desired.
+    let pv = &pair.p.ep.observe().leases[&lease];
+    assert_eq!(pv.acked_partner_lifetime, Some(t.plus(MCLT / 2 + DESIRED)));
+    // The secondary's stored expiration-time is what it acked (§5.5.4).
+    assert_eq!(
+        pair.s.ep.db().get(&lease).unwrap().expiration_time,
+        Some(t.plus(MCLT / 2 + DESIRED))
+    );
+    // Secondary in NORMAL is renew-responsive (reading R10): no REQUEST answer...
+    assert_eq!(
+        pair.client(Role::Secondary, 2, ClientOp::Request(LeaseKind::Address)),
+        None
+    );
+    // ... but a RENEW naming it is answered.
+    let (_, lt2, _) =
+        granted(pair.client(Role::Secondary, 1, ClientOp::Renew { lease, to_me: true }));
+    assert!(lt2 <= DESIRED);
+    pair.advance(5);
+    pair.assert_databases_agree();
+}
+
+/// RFC 8156 §4.4.1 with its numbers: MCLT 1 h, desired 3 d, T1 = 1/2.
+#[test]
+fn mclt_example_of_section_4_4_1() {
+    const H: u64 = 3600;
+    const D: u64 = 86_400;
+    let mut pc = config(Role::Primary);
+    pc.mclt = H;
+    pc.desired_lifetime = 3 * D;
+    let mut sc = config(Role::Secondary);
+    sc.mclt = H;
+    sc.desired_lifetime = 3 * D;
+    let mut pair = Pair::with_configs(pc, sc);
+    pair.run_until_states(Normal, Normal, 3 * H);
+    let t = pair.now;
+    // "the actual lifetime is 1 hour (the MCLT)"
+    let (lease, lt, _) =
+        granted(pair.client(Role::Primary, 7, ClientOp::Request(LeaseKind::Address)));
+    assert_eq!(lt, H);
+    // "the failover partner is updated using a BNDUPD message with a partner lifetime of
+    // 1/2 hour + 3 days" and the BNDREPLY makes it the acknowledged partner lifetime.
+    assert_eq!(
+        pair.p.ep.observe().leases[&lease].acked_partner_lifetime,
+        Some(t.plus(H / 2 + 3 * D))
+    );
+    // "When the DHCP client attempts to renew at T1 ... the client may have its lease renewed for
+    // the desired lifetime -- 3 days."
+    pair.advance(H / 2);
+    let t1 = pair.now;
+    let (_, lt, _) = granted(pair.client(Role::Primary, 7, ClientOp::Renew { lease, to_me: true }));
+    assert_eq!(lt, 3 * D);
+    // "1/2 of 3 days = 1.5 days. To this it will add the desired lifetime of 3 days, yielding a
+    // total partner lifetime of 4.5 days."
+    assert_eq!(
+        pair.p.ep.observe().leases[&lease].acked_partner_lifetime,
+        Some(t1.plus(D + D / 2 + 3 * D))
+    );
+    // At t + 1/2 h + 1.5 d the client renews again for 3 d.
+    pair.advance(D + D / 2);
+    let (_, lt, _) = granted(pair.client(Role::Primary, 7, ClientOp::Renew { lease, to_me: true }));
+    assert_eq!(lt, 3 * D);
+}
+
+#[test]
+fn partition_enters_comm_interrupted_then_heal_returns_to_normal() {
+    let mut pair = Pair::normal();
+    let (l1, _, _) = granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+    pair.advance(30);
+    let (_, lt, _) = granted(pair.client(
+        Role::Primary,
+        1,
+        ClientOp::Renew {
+            lease: l1,
+            to_me: true,
+        },
+    ));
+    assert_eq!(lt, DESIRED);
+    pair.set_link(false);
+    // §6.6: nothing before FO_KEEPALIVE_TIME...
+    pair.advance(50);
+    assert_eq!(pair.states(), (Normal, Normal));
+    // ... then the connection is dead: COMMUNICATIONS-INTERRUPTED on both sides, with an alarm.
+    pair.advance(20);
+    assert_eq!(
+        pair.states(),
+        (CommunicationsInterrupted, CommunicationsInterrupted)
+    );
+    assert!(pair.p.events.iter().any(|e| matches!(e, Event::Alarm(_))));
+    // Both are responsive in CI (§8.9.1), each from its own pool.
+    let (l2, _, _) = granted(pair.client(Role::Primary, 2, ClientOp::Request(LeaseKind::Address)));
+    let (l3, lt3, _) =
+        granted(pair.client(Role::Secondary, 3, ClientOp::Request(LeaseKind::Address)));
+    assert_eq!(db::address_owner(&l2), Role::Primary);
+    assert_eq!(db::address_owner(&l3), Role::Secondary);
+    assert_eq!(lt3, MCLT);
+    // The secondary renews the primary's client (REBIND), MCLT-bounded (§8.9.1).
+    let (_, lt1, e1) = granted(pair.client(Role::Secondary, 1, ClientOp::Rebind(l1)));
+    assert!(e1 <= pair.now.plus(DESIRED) && lt1 <= DESIRED);
+    pair.set_link(true);
+    pair.advance(10);
+    assert_eq!(pair.states(), (Normal, Normal));
+    pair.advance(10);
+    pair.assert_databases_agree();
+    let pv = pair.p.ep.observe().leases[&l3].clone();
+    assert_eq!(pv.status, BindingStatus::Active);
+    assert_eq!(pv.client, Some(ClientId::from(3)));
+}
+
+#[test]
+fn partner_down_by_command_then_partner_returns_through_recover_to_normal() {
+    let mut pair = Pair::normal();
+    let (l1, _, _) = granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+    pair.advance(10);
+    pair.crash(Role::Secondary);
+    assert_eq!(pair.p.ep.state(), CommunicationsInterrupted);
+    pair.advance(20);
+    pair.p.ep.handle_command(pair.now, Command::PartnerDown);
+    pair.drain();
+    assert_eq!(pair.p.ep.state(), PartnerDown);
+    // PARTNER-DOWN: no MCLT restriction (§8.4.1).
+    let (l2, lt2, _) =
+        granted(pair.client(Role::Primary, 2, ClientOp::Request(LeaseKind::Address)));
+    assert_eq!(lt2, DESIRED);
+    pair.advance(30);
+    pair.restart(Role::Secondary, true);
+    // STARTUP step 5: partner in PD since later than our last operation → RECOVER; then UPDREQ,
+    // UPDDONE, RECOVER-WAIT until TIME-OF-FAILURE + MCLT, RECOVER-DONE, NORMAL.
+    pair.run_until_states(Normal, Normal, 1000);
+    assert_eq!(
+        states_visited(&pair.s),
+        vec![Recover, RecoverWait, RecoverDone, Normal]
+    );
+    assert!(states_visited(&pair.p).ends_with(&[CommunicationsInterrupted, PartnerDown, Normal]));
+    let sv = &pair.s.ep.observe().leases[&l2];
+    assert_eq!(
+        (sv.status, sv.client.clone()),
+        (BindingStatus::Active, Some(ClientId::from(2)))
+    );
+    // l1 (granted for MCLT before the crash) has expired meanwhile, and was freed.
+    assert_eq!(status(&pair.s.ep, l1), BindingStatus::Free);
+    assert_eq!(status(&pair.p.ep, l1), BindingStatus::Free);
+    pair.advance(5);
+    pair.assert_databases_agree();
+}
+
+#[test]
+fn recover_wait_lasts_until_time_of_failure_plus_mclt() {
+    let mut pair = Pair::normal();
+    pair.crash(Role::Secondary);
+    let tof = pair.now;
+    pair.advance(10);
+    pair.p.ep.handle_command(pair.now, Command::PartnerDown);
+    pair.advance(10);
+    pair.restart(Role::Secondary, true);
+    pair.run_until_states(PartnerDown, RecoverWait, 100);
+    pair.run_until(tof.plus(MCLT - 1));
+    assert_eq!(pair.s.ep.state(), RecoverWait);
+    pair.run_until(tof.plus(MCLT));
+    assert_eq!(pair.states(), (Normal, Normal));
+}
+
+#[test]
+fn both_serve_in_partition_then_partner_down_and_restart_resolve_through_potential_conflict() {
+    let mut pair = Pair::normal();
+    pair.set_link(false);
+    pair.advance(70);
+    assert_eq!(
+        pair.states(),
+        (CommunicationsInterrupted, CommunicationsInterrupted)
+    );
+    let (lp, _, _) = granted(pair.client(Role::Primary, 10, ClientOp::Request(LeaseKind::Address)));
+    let (ls, _, _) =
+        granted(pair.client(Role::Secondary, 11, ClientOp::Request(LeaseKind::Address)));
+    let (pp, _, _) = granted(pair.client(Role::Primary, 12, ClientOp::Request(LeaseKind::Prefix)));
+    let (ps, _, _) =
+        granted(pair.client(Role::Secondary, 13, ClientOp::Request(LeaseKind::Prefix)));
+    assert_ne!(pp, ps);
+    // Operator error: the primary is told its partner is down while it is not.
+    pair.p.ep.handle_command(pair.now, Command::PartnerDown);
+    pair.drain();
+    assert_eq!(pair.p.ep.state(), PartnerDown);
+    pair.advance(20);
+    // The secondary keeps serving, then restarts; the link heals.
+    let (ls2, _, _) =
+        granted(pair.client(Role::Secondary, 14, ClientOp::Request(LeaseKind::Address)));
+    pair.advance(20);
+    pair.crash(Role::Secondary);
+    pair.set_link(true);
+    pair.restart(Role::Secondary, true);
+    pair.run_until_states(Normal, Normal, 1000);
+    // §8.3.2 step 5: its last operation is later than the primary's PARTNER-DOWN entry → PC.
+    assert_eq!(states_visited(&pair.s), vec![PotentialConflict, Normal]);
+    assert!(states_visited(&pair.p).ends_with(&[
+        CommunicationsInterrupted,
+        PartnerDown,
+        PotentialConflict,
+        ConflictDone,
+        Normal
+    ]));
+    // Figure 9: the primary asks first, the secondary asks after CONFLICT-DONE.
+    assert!(pair.sent(Role::Primary, MsgKind::UpdReq) >= 1);
+    assert!(pair.sent(Role::Secondary, MsgKind::UpdReq) >= 1);
+    assert!(pair.sent(Role::Secondary, MsgKind::UpdDone) >= 1);
+    assert!(pair.sent(Role::Primary, MsgKind::UpdDone) >= 1);
+    pair.advance(5);
+    pair.assert_databases_agree();
+    for (k, c) in [(lp, 10), (ls, 11), (pp, 12), (ps, 13), (ls2, 14)] {
+        for ep in [&pair.p.ep, &pair.s.ep] {
+            let v = &ep.observe().leases[&k];
+            assert_eq!(
+                (v.status, v.client.clone()),
+                (BindingStatus::Active, Some(ClientId::from(c))),
+                "{k}"
+            );
+        }
+    }
+}
+
+#[test]
+fn prefixes_are_split_by_poolreq_and_each_side_uses_only_its_own_in_partition() {
+    let mut pair = Pair::normal();
+    pair.set_link(false);
+    pair.advance(70);
+    let mut got = Vec::new();
+    for c in 0..4 {
+        got.push(
+            granted(pair.client(Role::Primary, 100 + c, ClientOp::Request(LeaseKind::Prefix))).0,
+        );
+        got.push(
+            granted(pair.client(
+                Role::Secondary,
+                200 + c,
+                ClientOp::Request(LeaseKind::Prefix),
+            ))
+            .0,
+        );
+    }
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), 8);
+    // Own pools exhausted: §8.9.1 "the primary MUST allocate only FREE delegable prefixes and the
+    // secondary MUST allocate only FREE-BACKUP delegable prefixes".
+    assert_eq!(
+        pair.client(Role::Primary, 300, ClientOp::Request(LeaseKind::Prefix)),
+        Some(ReplyKind::NoLeaseAvailable(LeaseKind::Prefix))
+    );
+    assert_eq!(
+        pair.client(Role::Secondary, 301, ClientOp::Request(LeaseKind::Prefix)),
+        Some(ReplyKind::NoLeaseAvailable(LeaseKind::Prefix))
+    );
+}
+
+#[test]
+fn release_is_freed_only_after_the_ack_then_reusable_by_another_client() {
+    let mut pair = Pair::normal();
+    let (l, _, _) = granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+    pair.set_link(false);
+    assert_eq!(
+        pair.client(
+            Role::Primary,
+            1,
+            ClientOp::Release {
+                lease: l,
+                to_me: true
+            }
+        ),
+        Some(ReplyKind::Released(l))
+    );
+    // §4.2.2.1: no reuse for another client before the partner's BNDREPLY.
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Released);
+    pair.advance(70);
+    pair.set_link(true);
+    pair.run_until_states(Normal, Normal, 100);
+    pair.advance(5);
+    // Ack → PENDING-FREE → FREE (primary-owned address, reading R1), and the partner learns it.
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Free);
+    assert_eq!(status(&pair.s.ep, l), BindingStatus::Free);
+    let (l2, _, _) = granted(pair.client(Role::Primary, 2, ClientOp::Request(LeaseKind::Address)));
+    assert_eq!(l2, l);
+}
+
+#[test]
+fn active_lease_expires_at_state_expiration_time_and_is_freed_after_ack() {
+    let mut pair = Pair::normal();
+    let (l, lt, exp) =
+        granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+    assert_eq!(lt, MCLT);
+    pair.run_until(exp.minus(1));
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Active);
+    pair.run_until(exp.plus(1));
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Free);
+    assert_eq!(status(&pair.s.ep, l), BindingStatus::Free);
+}
+
+#[test]
+fn decline_abandons_and_operator_reset_frees_after_ack() {
+    let mut pair = Pair::normal();
+    let (l, _, _) = granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+    // A DECLINE within 5 s of the grant would tie with it and be rejected (reading R11).
+    pair.advance(10);
+    assert_eq!(
+        pair.client(
+            Role::Primary,
+            1,
+            ClientOp::Decline {
+                lease: l,
+                to_me: true
+            }
+        ),
+        Some(ReplyKind::Declined(l))
+    );
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Abandoned);
+    assert_eq!(status(&pair.s.ep, l), BindingStatus::Abandoned);
+    pair.advance(10);
+    pair.p.ep.handle_command(pair.now, Command::ResetLease(l));
+    pair.drain();
+    // RESET → (ack) → PENDING-FREE → FREE.
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Free);
+    assert_eq!(status(&pair.s.ep, l), BindingStatus::Free);
+}
+
+#[test]
+fn auto_partner_down_timer_moves_comm_interrupted_to_partner_down() {
+    let mut pc = config(Role::Primary);
+    pc.auto_partner_down = Some(120);
+    let mut pair = Pair::with_configs(pc, config(Role::Secondary));
+    pair.run_until_states(Normal, Normal, 1000);
+    pair.crash(Role::Secondary);
+    let t = pair.now;
+    pair.run_until(t.plus(119));
+    assert_eq!(pair.p.ep.state(), CommunicationsInterrupted);
+    pair.run_until(t.plus(120));
+    assert_eq!(pair.p.ep.state(), PartnerDown);
+}
+
+#[test]
+fn partner_down_frees_expired_lease_only_after_reading_r2_time() {
+    let mut pair = Pair::normal();
+    let t = pair.now;
+    let (l, _, exp) = granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+    pair.crash(Role::Secondary);
+    pair.p.ep.handle_command(pair.now, Command::PartnerDown);
+    pair.drain();
+    pair.run_until(exp.plus(1));
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Expired);
+    // R2: max(client expiry, partner-lifetime sent = t + MCLT/2 + DESIRED, acked, PD entry) + MCLT.
+    let reuse = t.plus(MCLT / 2 + DESIRED + MCLT);
+    pair.run_until(reuse.minus(1));
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Expired);
+    pair.run_until(reuse);
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Free);
+}
+
+#[test]
+fn partner_down_uses_partner_prefixes_only_after_own_pool_and_mclt() {
+    let mut pair = Pair::normal();
+    pair.crash(Role::Secondary);
+    pair.p.ep.handle_command(pair.now, Command::PartnerDown);
+    pair.drain();
+    let pd = pair.now;
+    for c in 0..4 {
+        let (k, _, _) =
+            granted(pair.client(Role::Primary, c, ClientOp::Request(LeaseKind::Prefix)));
+        assert_eq!(
+            pair.s.ep.observe().leases[&k].status,
+            BindingStatus::Free,
+            "own pool first"
+        );
+    }
+    assert_eq!(
+        pair.client(Role::Primary, 9, ClientOp::Request(LeaseKind::Prefix)),
+        Some(ReplyKind::NoLeaseAvailable(LeaseKind::Prefix))
+    );
+    pair.run_until(pd.plus(MCLT));
+    let (k, _, _) = granted(pair.client(Role::Primary, 9, ClientOp::Request(LeaseKind::Prefix)));
+    assert_eq!(
+        pair.s.ep.observe().leases[&k].status,
+        BindingStatus::FreeBackup
+    );
+    // Addresses of the partner are never used (§4.2.1).
+    for c in 20..24 {
+        let (k, _, _) =
+            granted(pair.client(Role::Primary, c, ClientOp::Request(LeaseKind::Address)));
+        assert_eq!(db::address_owner(&k), Role::Primary);
+    }
+    assert_eq!(
+        pair.client(Role::Primary, 30, ClientOp::Request(LeaseKind::Address)),
+        Some(ReplyKind::NoLeaseAvailable(LeaseKind::Address))
+    );
+}
+
+#[test]
+fn secondary_with_lost_storage_recovers_everything_with_updreqall() {
+    let mut pair = Pair::normal();
+    let (l, _, _) = granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+    pair.advance(30);
+    granted(pair.client(
+        Role::Primary,
+        1,
+        ClientOp::Renew {
+            lease: l,
+            to_me: true,
+        },
+    ));
+    pair.crash(Role::Secondary);
+    pair.advance(5);
+    pair.restart(Role::Secondary, false);
+    pair.run_until_states(Normal, Normal, 1000);
+    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReqAll), 1);
+    let v = &pair.s.ep.observe().leases[&l];
+    assert_eq!(
+        (v.status, v.client.clone()),
+        (BindingStatus::Active, Some(ClientId::from(1)))
+    );
+    pair.advance(5);
+    pair.assert_databases_agree();
+}
+
+#[test]
+fn bndupds_in_flight_never_exceed_partner_max_unacked() {
+    let mut sc = config(Role::Secondary);
+    sc.max_unacked_bndupd = 1;
+    let mut pair = Pair::with_configs(config(Role::Primary), sc);
+    pair.run_until_states(Normal, Normal, 1000);
+    for c in 0..3 {
+        pair.client(Role::Primary, c, ClientOp::Request(LeaseKind::Address));
+    }
+    let mut in_flight = 0i32;
+    let mut max_seen = 0;
+    for l in &pair.transcript {
+        if l.contains("primary -> BNDUPD") {
+            in_flight += 1;
+        }
+        if l.contains("secondary -> BNDREPLY") {
+            in_flight -= 1;
+        }
+        max_seen = max_seen.max(in_flight);
+    }
+    assert_eq!(max_seen, 1);
+    assert!(pair.sent(Role::Primary, MsgKind::BndUpd) >= 7);
+}
+
+#[test]
+fn contact_keepalives_flow_when_idle() {
+    let mut pair = Pair::normal();
+    let before = pair.sent(Role::Primary, MsgKind::Contact);
+    pair.advance(60);
+    // FO_SEND_TIME = partner keepalive 60 / 4 = 15 s.
+    assert_eq!(pair.sent(Role::Primary, MsgKind::Contact) - before, 4);
+    assert_eq!(pair.states(), (Normal, Normal));
+}
