@@ -1,0 +1,159 @@
+//! Running the checker: exhaustive DFS with client symmetry, progress reports, and a summary of
+//! every property (held, violated with a path, reached or not).
+
+use std::time::{Duration, Instant};
+
+use stateright::{Checker, Expectation, Model, Path};
+
+use crate::model::{Action, FailoverModel};
+use crate::properties;
+use crate::state::State;
+
+/// How to run the checker.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Worker threads.
+    pub threads: usize,
+    /// Use client symmetry (DFS only; sound because clients are interchangeable).
+    pub symmetry: bool,
+    /// Give up after this long (the result is then marked incomplete).
+    pub timeout: Option<Duration>,
+    /// How often to call the progress callback.
+    pub progress_every: Duration,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            threads: 1,
+            symmetry: true,
+            timeout: None,
+            progress_every: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Progress of a running check.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// States generated so far (with revisits).
+    pub generated: usize,
+    /// Unique states so far.
+    pub unique: usize,
+    /// Time since the start.
+    pub elapsed: Duration,
+}
+
+/// What the checker found for one property.
+#[derive(Clone, Debug)]
+pub enum Verdict {
+    /// An `always` property held in every reachable state.
+    Held,
+    /// An `always` property failed; the path leads to a violating state.
+    Violated(Path<State, Action>),
+    /// A `sometimes` property was reached; the path is an example.
+    Reached(Path<State, Action>),
+    /// A `sometimes` property was never reached.
+    NotReached,
+}
+
+impl Verdict {
+    /// Whether this verdict is a failure of the check.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Verdict::Violated(_) | Verdict::NotReached)
+    }
+}
+
+/// The result of a whole check.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Unique states visited.
+    pub unique: usize,
+    /// States generated (with revisits).
+    pub generated: usize,
+    /// Deepest path explored.
+    pub max_depth: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Whether the whole graph was explored (false after a timeout).
+    pub complete: bool,
+    /// One entry per property, in the model's order.
+    pub results: Vec<(&'static str, Verdict)>,
+}
+
+impl Outcome {
+    /// Unique states per second.
+    pub fn unique_per_sec(&self) -> f64 {
+        self.unique as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The verdict for a property.
+    pub fn verdict(&self, name: &str) -> Option<&Verdict> {
+        self.results.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Whether every property held and every reachability target was reached.
+    pub fn all_ok(&self) -> bool {
+        self.complete && self.results.iter().all(|(_, v)| !v.is_failure())
+    }
+
+    /// Safety and liveness properties that were violated.
+    pub fn violated(&self) -> Vec<&'static str> {
+        self.results
+            .iter()
+            .filter(|(_, v)| matches!(v, Verdict::Violated(_)))
+            .map(|(n, _)| *n)
+            .collect()
+    }
+}
+
+/// Run the checker to completion (or timeout), calling `progress` periodically.
+pub fn run(model: &FailoverModel, opts: &CheckOptions, mut progress: impl FnMut(Progress)) -> Outcome {
+    let start = Instant::now();
+    let props = model.properties();
+    let mut builder = model.clone().checker().threads(opts.threads.max(1));
+    if opts.symmetry {
+        builder = builder.symmetry();
+    }
+    if let Some(t) = opts.timeout {
+        builder = builder.timeout(t);
+    }
+    let checker = builder.spawn_dfs();
+    let mut last = Instant::now();
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(20));
+        if last.elapsed() >= opts.progress_every {
+            last = Instant::now();
+            progress(Progress {
+                generated: checker.state_count(),
+                unique: checker.unique_state_count(),
+                elapsed: start.elapsed(),
+            });
+        }
+    }
+    let checker = checker.join();
+    let elapsed = start.elapsed();
+    let complete = opts.timeout.is_none_or(|t| elapsed < t);
+    let results = props
+        .iter()
+        .map(|p| {
+            let found = checker.discovery(p.name);
+            let v = match (p.expectation.clone(), found) {
+                (Expectation::Sometimes, Some(path)) => Verdict::Reached(path),
+                (Expectation::Sometimes, None) => Verdict::NotReached,
+                (_, Some(path)) => Verdict::Violated(path),
+                (_, None) => Verdict::Held,
+            };
+            (p.name, v)
+        })
+        .collect();
+    debug_assert!(properties::SAFETY_AND_LIVENESS.len() + properties::REACHABILITY.len() == props.len());
+    Outcome {
+        unique: checker.unique_state_count(),
+        generated: checker.state_count(),
+        max_depth: checker.max_depth(),
+        elapsed,
+        complete,
+        results,
+    }
+}

@@ -1,0 +1,358 @@
+//! What a run of the checker explores: the sizes, the budgets that keep every path finite, and
+//! the design variant (a rule of RFC 8156 removed or changed) under test.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Model time, in abstract ticks. A tick is long compared with the ±5 s "equal times" window of
+/// RFC 8156 §7.1 (the conformance mapping uses 60 s per tick), so two events in different ticks
+/// are never "equal" in the sense of §7.5.4.
+pub type Tick = u8;
+
+/// How the two servers start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Init {
+    /// A relationship that is already running: both servers NORMAL, connected, databases in
+    /// agreement and the delegable prefixes already balanced (§4.2.2). The STARTUP algorithm is
+    /// still exercised by every restart after a crash.
+    Normal,
+    /// A brand-new relationship with empty stable storage: both servers boot into STARTUP with
+    /// the states of §8.2 as PREVIOUS-STATE (primary PARTNER-DOWN, secondary RECOVER; reading R5).
+    Fresh,
+}
+
+/// A design variant: one rule of the RFC removed or changed. Each is expected to break a named
+/// property (see [`Variant::breaks`]); the tests assert that the checker finds the break.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// Grants outside PARTNER-DOWN ignore the MCLT cap of §4.4.
+    NoMcltCap,
+    /// A server in PARTNER-DOWN reallocates without the MCLT wait of §8.4.1 / §4.2.2.1.
+    PdNoMcltWait,
+    /// The literal text of §8.4.1 for the reuse time ("if earlier than now + MCLT, use PD entry
+    /// + MCLT"), ambiguity A2 (our reading R2 is the intended max(...) + MCLT).
+    PdReuseLiteral,
+    /// Figure 2 transition (4) in PARTNER-DOWN as printed: free a lease MCLT after it entered
+    /// EXPIRED/RELEASED/RESET, ambiguity A3 (our reading R3 waits for the §8.4.1 time).
+    PdFreeAfterStateMclt,
+    /// RECOVER goes straight to RECOVER-DONE on UPDDONE, skipping the RECOVER-WAIT of §8.6.
+    SkipRecoverWait,
+    /// The secondary in COMMUNICATIONS-INTERRUPTED also allocates primary-owned leases (§8.9.1
+    /// says it MUST allocate only FREE-BACKUP prefixes and its own addresses).
+    SecondaryUsesPrimaryPool,
+    /// Every BNDUPD is accepted, ignoring the Figure 4 rules of §7.5.4.
+    AcceptAllBndupd,
+    /// The operator may put a server into PARTNER-DOWN while its partner is alive but
+    /// unreachable (a partition), breaking the assumption of §8.4.
+    OperatorPdInPartition,
+    /// Auto-partner-down (§8.9.2) configured, and a partition (not a crash) triggers it.
+    AutoPdInPartition,
+    /// Lock-step instead of lazy updates (§4.3): a server answers a client only after the
+    /// partner has the update (modelled as an atomic exchange). Safe, but servers cannot serve
+    /// while communications are interrupted.
+    Lockstep,
+    /// Figure 3 as printed for the PENDING-FREE destination (ambiguity A1; reading R1 follows
+    /// the transition text (5)/(6)).
+    Figure3PendingFree,
+    /// Times within the same tick compare as *equal* in Figure 4 and equal means reject
+    /// (ambiguity A12): models ticks no longer than the 5 s window.
+    StrictTies,
+    /// The receiver of a rejected BNDUPD does not set its update-pending flag (§7.5.4 SHOULD), so
+    /// the sender is never told the newer information.
+    NoUpdatePendingOnReject,
+    /// The secondary does not send UPDREQ when the primary announces CONFLICT-DONE (§8.10.2
+    /// SHOULD; ambiguity A11).
+    NoSecondaryUpdreqInConflict,
+    /// Servers in POTENTIAL-CONFLICT answer clients (§8.10.1 says MUST NOT).
+    ResponsiveInPotentialConflict,
+    /// A server in COMMUNICATIONS-INTERRUPTED renews only leases it granted itself (§8.9.1 says
+    /// it renews any client's current lease).
+    RenewOwnLeasesOnly,
+}
+
+impl Variant {
+    /// Every variant, in a stable order.
+    pub const ALL: &'static [Variant] = &[
+        Variant::NoMcltCap,
+        Variant::PdNoMcltWait,
+        Variant::PdReuseLiteral,
+        Variant::PdFreeAfterStateMclt,
+        Variant::SkipRecoverWait,
+        Variant::SecondaryUsesPrimaryPool,
+        Variant::AcceptAllBndupd,
+        Variant::OperatorPdInPartition,
+        Variant::AutoPdInPartition,
+        Variant::Lockstep,
+        Variant::Figure3PendingFree,
+        Variant::StrictTies,
+        Variant::NoUpdatePendingOnReject,
+        Variant::NoSecondaryUpdreqInConflict,
+        Variant::ResponsiveInPotentialConflict,
+        Variant::RenewOwnLeasesOnly,
+    ];
+
+    /// The name used on the command line (`--variant NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::NoMcltCap => "no-mclt-cap",
+            Variant::PdNoMcltWait => "pd-no-mclt-wait",
+            Variant::PdReuseLiteral => "pd-reuse-literal",
+            Variant::PdFreeAfterStateMclt => "pd-free-after-state-mclt",
+            Variant::SkipRecoverWait => "skip-recover-wait",
+            Variant::SecondaryUsesPrimaryPool => "secondary-uses-primary-pool",
+            Variant::AcceptAllBndupd => "accept-all-bndupd",
+            Variant::OperatorPdInPartition => "operator-pd-in-partition",
+            Variant::AutoPdInPartition => "auto-pd-in-partition",
+            Variant::Lockstep => "lockstep",
+            Variant::Figure3PendingFree => "figure3-pending-free",
+            Variant::StrictTies => "strict-ties",
+            Variant::NoUpdatePendingOnReject => "no-update-pending-on-reject",
+            Variant::NoSecondaryUpdreqInConflict => "no-secondary-updreq-in-conflict",
+            Variant::ResponsiveInPotentialConflict => "responsive-in-potential-conflict",
+            Variant::RenewOwnLeasesOnly => "renew-own-leases-only",
+        }
+    }
+
+    /// Parse a command-line name.
+    pub fn from_name(name: &str) -> Option<Variant> {
+        Variant::ALL.iter().copied().find(|v| v.name() == name)
+    }
+
+    /// One line: which rule is changed, with the RFC section.
+    pub fn description(self) -> &'static str {
+        match self {
+            Variant::NoMcltCap => "grants outside PARTNER-DOWN ignore the MCLT cap (§4.4)",
+            Variant::PdNoMcltWait => "PARTNER-DOWN reallocates without the MCLT wait (§8.4.1)",
+            Variant::PdReuseLiteral => "PARTNER-DOWN reuse time as literally printed in §8.4.1 (A2)",
+            Variant::PdFreeAfterStateMclt => {
+                "PARTNER-DOWN frees EXPIRED/RELEASED MCLT after entering the status (Fig. 2 (4), A3)"
+            }
+            Variant::SkipRecoverWait => "RECOVER skips RECOVER-WAIT (§8.6)",
+            Variant::SecondaryUsesPrimaryPool => {
+                "secondary in COMMUNICATIONS-INTERRUPTED allocates primary-owned leases (§8.9.1)"
+            }
+            Variant::AcceptAllBndupd => "every BNDUPD accepted, Figure 4 ignored (§7.5.4)",
+            Variant::OperatorPdInPartition => {
+                "operator puts a server into PARTNER-DOWN while its partner is alive (§8.4)"
+            }
+            Variant::AutoPdInPartition => "auto-partner-down fires during a partition (§8.9.2, A16)",
+            Variant::Lockstep => "lock-step updates instead of lazy updates (§4.3)",
+            Variant::Figure3PendingFree => "PENDING-FREE destination as in Figure 3 (A1)",
+            Variant::StrictTies => "same-tick times are equal and ties reject (§7.5.4, A12)",
+            Variant::NoUpdatePendingOnReject => "no update-pending flag after a rejection (§7.5.4)",
+            Variant::NoSecondaryUpdreqInConflict => {
+                "secondary sends no UPDREQ when the primary is CONFLICT-DONE (§8.10.2, A11)"
+            }
+            Variant::ResponsiveInPotentialConflict => {
+                "POTENTIAL-CONFLICT answers clients (§8.10.1)"
+            }
+            Variant::RenewOwnLeasesOnly => {
+                "COMMUNICATIONS-INTERRUPTED renews only its own grants (§8.9.1)"
+            }
+        }
+    }
+
+    /// The property the checker is expected to refute under this variant, or `None` for a
+    /// variant that is expected to stay safe (lock-step breaks only availability).
+    pub fn breaks(self) -> &'static str {
+        use crate::properties as p;
+        match self {
+            Variant::NoMcltCap => p::MCLT_BOUND,
+            Variant::PdNoMcltWait => p::NO_DUPLICATE,
+            Variant::PdReuseLiteral => p::NO_DUPLICATE,
+            Variant::PdFreeAfterStateMclt => p::NO_DUPLICATE,
+            Variant::SkipRecoverWait => p::NO_DUPLICATE,
+            Variant::SecondaryUsesPrimaryPool => p::POOL_OWNERSHIP,
+            Variant::AcceptAllBndupd => p::NO_DUPLICATE,
+            Variant::OperatorPdInPartition => p::NO_DUPLICATE,
+            Variant::AutoPdInPartition => p::NO_DUPLICATE,
+            Variant::Lockstep => p::FREE_LEASE_GRANTED,
+            Variant::Figure3PendingFree => p::LEASES_REUSABLE,
+            Variant::StrictTies => p::LEASES_REUSABLE,
+            Variant::NoUpdatePendingOnReject => p::AGREEMENT_AT_REST,
+            Variant::NoSecondaryUpdreqInConflict => p::BACK_TO_NORMAL,
+            Variant::ResponsiveInPotentialConflict => p::RESPONSIVENESS,
+            Variant::RenewOwnLeasesOnly => p::LEASE_STABILITY,
+        }
+    }
+
+    /// The configuration in which the variant is checked: the default one, adjusted where the
+    /// broken rule needs a fault the default does not inject (say so in README).
+    pub fn config(self) -> ModelConfig {
+        let mut c = ModelConfig::default();
+        c.variant = Some(self);
+        match self {
+            Variant::SkipRecoverWait => {
+                c.storage_losses = 1;
+            }
+            Variant::AutoPdInPartition => {
+                c.auto_partner_down = Some(1);
+            }
+            _ => {}
+        }
+        c
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that shapes the state graph. All budgets are finite, so every path is finite and
+/// the graph is acyclic: that is what makes the bounded liveness properties sound (stateright
+/// checks `eventually`-style properties only at the ends of finite paths).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct ModelConfig {
+    /// Number of DHCP clients (interchangeable; the checker uses symmetry over them).
+    pub clients: u8,
+    /// Number of IPv6 addresses (independent allocation, §4.2.1). Address `A<i>` has bit 127
+    /// equal to `i & 1`: odd addresses belong to the primary, even ones to the secondary.
+    pub addresses: u8,
+    /// Number of delegable prefixes (proportional allocation, §4.2.2).
+    pub prefixes: u8,
+    /// Maximum Client Lead Time, in ticks (§4.4).
+    pub mclt: Tick,
+    /// The desired valid lifetime a server would give without failover, in ticks.
+    pub lifetime: Tick,
+    /// Clock budget of the fault phase: ticks during which faults and client operations happen.
+    pub ticks: Tick,
+    /// Clock budget of the settle phase that follows: no more faults or client operations, and
+    /// time only advances when nothing else can happen. Liveness is judged at its end.
+    pub settle_ticks: Tick,
+    /// Partner-link failures (partitions) that may happen.
+    pub partitions: u8,
+    /// Server crashes (restart from stable storage) that may happen.
+    pub crashes: u8,
+    /// Server crashes that also lose stable storage (restart as if new, reading R5).
+    pub storage_losses: u8,
+    /// Client operations (request, renew, rebind, release, decline) that may happen.
+    pub client_ops: u8,
+    /// Operator commands (PARTNER-DOWN, reset of an abandoned lease) that may happen. By
+    /// default the PARTNER-DOWN command is only given when the partner really is down (§8.4).
+    pub commands: u8,
+    /// Auto-partner-down period in ticks (§8.9.2), or none. With it, a partition can trigger
+    /// PARTNER-DOWN on a live partner: the RFC warns about this.
+    pub auto_partner_down: Option<Tick>,
+    /// How long STARTUP waits for the partner (§8.3.2 step 3), in ticks.
+    pub startup_ticks: Tick,
+    /// How the servers start.
+    pub init: Init,
+    /// The design variant under test, or none for the RFC as we read it.
+    pub variant: Option<Variant>,
+}
+
+impl Default for ModelConfig {
+    /// The default exhaustive configuration: small, but with a partition, a crash, an operator
+    /// command, both pool kinds, and a clock long enough for the MCLT waits.
+    fn default() -> Self {
+        ModelConfig {
+            clients: 2,
+            addresses: 2,
+            prefixes: 2,
+            mclt: 1,
+            lifetime: 2,
+            ticks: 3,
+            settle_ticks: 3,
+            partitions: 1,
+            crashes: 1,
+            storage_losses: 0,
+            client_ops: 3,
+            commands: 1,
+            auto_partner_down: None,
+            startup_ticks: 1,
+            init: Init::Normal,
+            variant: None,
+        }
+    }
+}
+
+/// A configuration that makes no sense, named so that the CLI can say why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ModelConfig {
+    /// The number of leases (addresses first, then prefixes).
+    pub fn leases(&self) -> usize {
+        self.addresses as usize + self.prefixes as usize
+    }
+
+    /// Whether a variant is selected.
+    pub fn is(&self, v: Variant) -> bool {
+        self.variant == Some(v)
+    }
+
+    /// Reject budgets that make no sense, with a message that names the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        if self.clients == 0 || self.clients > 4 {
+            return err(format!("--clients must be 1..=4 (got {})", self.clients));
+        }
+        if self.leases() == 0 {
+            return err("at least one address or prefix is needed (--addresses, --prefixes)".into());
+        }
+        if self.leases() > 8 {
+            return err(format!(
+                "at most 8 leases in all (got {} addresses + {} prefixes)",
+                self.addresses, self.prefixes
+            ));
+        }
+        if self.mclt == 0 {
+            return err("--mclt must be at least 1 tick".into());
+        }
+        if self.lifetime == 0 {
+            return err("--lifetime must be at least 1 tick".into());
+        }
+        if self.startup_ticks == 0 {
+            return err("--startup-ticks must be at least 1 tick".into());
+        }
+        let horizon = self.ticks as u32 + self.settle_ticks as u32;
+        if horizon + 3 * self.lifetime as u32 + self.mclt as u32 > 250 {
+            return err("the clock budget is too large (ticks + settle-ticks + 3 x lifetime + mclt must stay under 250)".into());
+        }
+        if self.auto_partner_down == Some(0) {
+            return err("--auto-partner-down must be at least 1 tick".into());
+        }
+        if self.is(Variant::SkipRecoverWait) && self.storage_losses == 0 && self.init == Init::Normal {
+            // Not an error: the variant is merely harmless without storage loss. Keep going.
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variant_names_round_trip() {
+        for v in Variant::ALL {
+            assert_eq!(Variant::from_name(v.name()), Some(*v));
+        }
+        assert_eq!(Variant::from_name("no-such-variant"), None);
+    }
+
+    #[test]
+    fn nonsense_budgets_are_rejected_with_the_field_named() {
+        let mut c = ModelConfig::default();
+        c.mclt = 0;
+        assert!(c.validate().unwrap_err().0.contains("--mclt"));
+        let mut c = ModelConfig::default();
+        c.addresses = 0;
+        c.prefixes = 0;
+        assert!(c.validate().unwrap_err().0.contains("address or prefix"));
+        assert!(ModelConfig::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,487 @@
+//! The stateright [`Model`]: initial states, the actions enabled in a state, and what each does.
+//!
+//! # Why a custom `Model` and not stateright's `ActorModel`
+//! - **Time.** RFC 8156 is about time: the MCLT, lease lifetimes, the RECOVER-WAIT and
+//!   PARTNER-DOWN waits. `ActorModel` timers carry no duration and may fire in any order; here
+//!   the clock is an explicit variable advanced by [`Action::Tick`], and a timer fires in the
+//!   tick it is due.
+//! - **TCP.** The failover connection is one TCP connection (§6.1): FIFO in each direction, and
+//!   everything in flight is lost with it. `ActorModel` keeps messages addressed to a crashed
+//!   actor and delivers them after it recovers; here a crash or partition empties the channels.
+//! - **Crash and stable storage.** What survives a crash is exactly what §8.1/§8.2 say is
+//!   stored: the lease database and the failover state. Volatile fields are cleared by
+//!   [`crate::protocol::crash`].
+//! - **Finite, acyclic graph.** Every action that could repeat spends a budget or advances the
+//!   clock, so every path ends; that makes "at the end of every path" liveness sound.
+
+use failover_proto::{BindingStatus as B, Role, ServerState as S};
+use serde::Serialize;
+use stateright::{Model, Property};
+
+use crate::config::{Init, ModelConfig, Variant};
+use crate::properties;
+use crate::protocol::{self as p, initial_status, kind};
+use crate::state::*;
+
+/// Something that can happen: an event in the environment (clock, network, crash, operator,
+/// client) or a protocol step (delivering a message, a timer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Action {
+    /// The clock advances one tick.
+    Tick,
+    /// The primary's connection succeeds (TCP, CONNECT, CONNECTREPLY), and both send STATE.
+    Connect,
+    /// The oldest message in flight to this server arrives.
+    Deliver(Role),
+    /// Every due timer of this server fires.
+    Timer(Role),
+    /// The network between the servers fails (a partition): the connection is lost.
+    Partition,
+    /// The network between the servers works again.
+    Heal,
+    /// The server crashes; its stable storage survives.
+    Crash(Role),
+    /// The server crashes and loses its stable storage.
+    CrashLosingStorage(Role),
+    /// The server restarts into STARTUP.
+    Restart(Role),
+    /// The operator tells the server its partner is down (§8.8.2, §8.9.2, §8.11.2).
+    PartnerDownCommand(Role),
+    /// The operator resets an abandoned lease (Figure 2 (10)).
+    ResetLease(Role, LeaseId),
+    /// A client without a lease solicits and requests one of this kind from this server.
+    Request(ClientId, Role, LeaseKind),
+    /// The client renews with the server that granted its lease.
+    Renew(ClientId),
+    /// The client rebinds with the other server.
+    Rebind(ClientId),
+    /// The client releases its lease.
+    Release(ClientId),
+    /// The client declines its lease.
+    Decline(ClientId),
+}
+
+/// The model of one failover relationship under one configuration.
+#[derive(Clone, Debug)]
+pub struct FailoverModel {
+    /// The configuration.
+    pub cfg: ModelConfig,
+}
+
+impl FailoverModel {
+    /// A model for a configuration (validate it first with [`ModelConfig::validate`]).
+    pub fn new(cfg: ModelConfig) -> Self {
+        FailoverModel { cfg }
+    }
+
+    /// The initial state.
+    pub fn initial_state(&self) -> State {
+        let cfg = &self.cfg;
+        let mut budget = Budget {
+            ticks: cfg.ticks,
+            settle_ticks: cfg.settle_ticks,
+            partitions: cfg.partitions,
+            crashes: cfg.crashes,
+            storage_losses: cfg.storage_losses,
+            client_ops: cfg.client_ops,
+            commands: cfg.commands,
+        };
+        if cfg.is(Variant::OperatorPdInPartition) {
+            budget.commands = budget.commands.max(2);
+        }
+        let server = |i: usize| {
+            let r = role(i);
+            let leases: Vec<Lease> = (0..cfg.leases() as LeaseId)
+                .map(|l| Lease::free(initial_status(cfg, l, r)))
+                .collect();
+            let (state, prev, last_operating) = match cfg.init {
+                Init::Normal => (S::Normal, S::Normal, Some(0)),
+                // §8.2 (reading R5): no stable storage: primary PARTNER-DOWN, secondary RECOVER,
+                // entered through STARTUP.
+                Init::Fresh => (
+                    S::Startup,
+                    if r == Role::Primary { S::PartnerDown } else { S::Recover },
+                    None,
+                ),
+            };
+            Server {
+                up: true,
+                state,
+                prev,
+                since: 0,
+                partner: match cfg.init {
+                    Init::Normal => Some((S::Normal, 0)),
+                    Init::Fresh => None,
+                },
+                comm_ok: cfg.init == Init::Normal,
+                last_operating,
+                storage_lost: cfg.init == Init::Fresh,
+                awaiting_upddone: false,
+                owes_upddone: false,
+                recover_wait_until: 0,
+                leases,
+            }
+        };
+        let mut st = State {
+            // The clock starts at 1 so that every event is later than the initial database
+            // (start-time-of-state 0), as it is for a real server.
+            now: 1,
+            settling: false,
+            servers: [server(0), server(1)],
+            net_up: true,
+            connected: cfg.init == Init::Normal,
+            chan: [Vec::new(), Vec::new()],
+            clients: vec![None; cfg.clients as usize],
+            budget,
+            monitor: Monitor::default(),
+            addresses: cfg.addresses,
+        };
+        if cfg.init == Init::Normal {
+            // A running relationship has already balanced its delegable prefixes (§4.2.2): the
+            // secondary holds half of them, rounded down, as FREE-BACKUP on both sides.
+            let prefixes: Vec<usize> = (cfg.addresses as usize..cfg.leases()).collect();
+            for &l in prefixes.iter().take(prefixes.len() / 2) {
+                for s in st.servers.iter_mut() {
+                    s.leases[l].status = B::FreeBackup;
+                }
+            }
+        }
+        st
+    }
+
+    /// Whether anything other than the clock can happen in this state.
+    fn push_non_tick_actions(&self, st: &State, out: &mut Vec<Action>) {
+        let cfg = &self.cfg;
+        let b = &st.budget;
+        let faults = !st.settling;
+        // Protocol steps.
+        for i in 0..2 {
+            if !st.chan[1 - i].is_empty() {
+                out.push(Action::Deliver(role(i)));
+            }
+        }
+        for i in 0..2 {
+            if p::timer_due(cfg, st, i) {
+                out.push(Action::Timer(role(i)));
+            }
+        }
+        let both_up = st.servers[0].up && st.servers[1].up;
+        if both_up && st.net_up && !st.connected {
+            out.push(Action::Connect);
+        }
+        // Network and servers.
+        if !st.net_up {
+            out.push(Action::Heal);
+        }
+        for i in 0..2 {
+            if !st.servers[i].up {
+                out.push(Action::Restart(role(i)));
+            }
+        }
+        if !faults {
+            return;
+        }
+        if st.net_up && b.partitions > 0 {
+            out.push(Action::Partition);
+        }
+        for i in 0..2 {
+            if st.servers[i].up && b.crashes > 0 {
+                out.push(Action::Crash(role(i)));
+            }
+            if st.servers[i].up && b.storage_losses > 0 {
+                out.push(Action::CrashLosingStorage(role(i)));
+            }
+        }
+        // Operator.
+        if b.commands > 0 {
+            for i in 0..2 {
+                let s = &st.servers[i];
+                let partner_down = !st.servers[1 - i].up;
+                let allowed = partner_down || cfg.is(Variant::OperatorPdInPartition) && !st.net_up;
+                if s.up
+                    && allowed
+                    && matches!(
+                        s.state,
+                        S::Normal | S::CommunicationsInterrupted | S::ResolutionInterrupted
+                    )
+                {
+                    out.push(Action::PartnerDownCommand(role(i)));
+                }
+                if s.up {
+                    for (l, lease) in s.leases.iter().enumerate() {
+                        if lease.status == B::Abandoned {
+                            out.push(Action::ResetLease(role(i), l as LeaseId));
+                        }
+                    }
+                }
+            }
+        }
+        // Clients.
+        if b.client_ops > 0 {
+            for (c, h) in st.clients.iter().enumerate() {
+                let c = c as ClientId;
+                match h {
+                    None => {
+                        for i in 0..2 {
+                            if st.servers[i].up {
+                                for k in [LeaseKind::Address, LeaseKind::Prefix] {
+                                    let has_kind = match k {
+                                        LeaseKind::Address => cfg.addresses > 0,
+                                        LeaseKind::Prefix => cfg.prefixes > 0,
+                                    };
+                                    if has_kind {
+                                        out.push(Action::Request(c, role(i), k));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Some(h) => {
+                        let granter = idx(h.server);
+                        if st.servers[granter].up {
+                            out.push(Action::Renew(c));
+                        }
+                        if st.servers[1 - granter].up {
+                            out.push(Action::Rebind(c));
+                        }
+                        out.push(Action::Release(c));
+                        out.push(Action::Decline(c));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A settled end: the settle phase is over and nothing more can happen. The bounded
+    /// liveness properties are judged here.
+    pub fn is_settled_end(&self, st: &State) -> bool {
+        if !st.settling || st.budget.settle_ticks > 0 {
+            return false;
+        }
+        let mut v = Vec::new();
+        self.push_non_tick_actions(st, &mut v);
+        v.is_empty()
+    }
+
+    /// Apply an action (the body of [`Model::next_state`]).
+    pub fn step(&self, st: &State, a: Action) -> Option<State> {
+        let cfg = &self.cfg;
+        let mut st = st.clone();
+        match a {
+            Action::Tick => {
+                st.now += 1;
+                if st.settling {
+                    st.budget.settle_ticks -= 1;
+                } else {
+                    st.budget.ticks -= 1;
+                    if st.budget.ticks == 0 {
+                        st.settling = true;
+                    }
+                }
+                // Clients stop using leases whose valid lifetime has ended, by their own clock.
+                let now = st.now;
+                for h in st.clients.iter_mut() {
+                    if h.is_some_and(|h| h.expiry <= now) {
+                        *h = None;
+                    }
+                }
+            }
+            Action::Connect => p::connect(&mut st),
+            Action::Deliver(r) => p::deliver(cfg, &mut st, idx(r)),
+            Action::Timer(r) => p::fire_timers(cfg, &mut st, idx(r)),
+            Action::Partition => {
+                st.budget.partitions -= 1;
+                st.net_up = false;
+                p::drop_connection(cfg, &mut st);
+            }
+            Action::Heal => st.net_up = true,
+            Action::Crash(r) => {
+                st.budget.crashes -= 1;
+                p::crash(cfg, &mut st, idx(r), false);
+            }
+            Action::CrashLosingStorage(r) => {
+                st.budget.storage_losses -= 1;
+                p::crash(cfg, &mut st, idx(r), true);
+            }
+            Action::Restart(r) => p::restart(cfg, &mut st, idx(r)),
+            Action::PartnerDownCommand(r) => {
+                st.budget.commands -= 1;
+                p::set_state(cfg, &mut st, idx(r), S::PartnerDown);
+            }
+            Action::ResetLease(r, l) => {
+                st.budget.commands -= 1;
+                p::reset_lease(&mut st, idx(r), l);
+            }
+            Action::Request(c, r, k) => {
+                st.budget.client_ops -= 1;
+                p::client_request(cfg, &mut st, c, idx(r), k);
+            }
+            Action::Renew(c) => {
+                st.budget.client_ops -= 1;
+                let h = st.clients[c as usize]?;
+                p::client_extend(cfg, &mut st, c, idx(h.server), false);
+            }
+            Action::Rebind(c) => {
+                st.budget.client_ops -= 1;
+                let h = st.clients[c as usize]?;
+                p::client_extend(cfg, &mut st, c, 1 - idx(h.server), true);
+            }
+            Action::Release(c) => {
+                st.budget.client_ops -= 1;
+                p::client_release(cfg, &mut st, c, false);
+            }
+            Action::Decline(c) => {
+                st.budget.client_ops -= 1;
+                p::client_release(cfg, &mut st, c, true);
+            }
+        }
+        // Lazy updates go out as soon as the state allows (§4.3, §8.8.1).
+        for i in 0..2 {
+            p::flush(cfg, &mut st, i);
+        }
+        Some(st)
+    }
+
+    /// Human-readable name of a lease.
+    pub fn lease_name(&self, l: LeaseId) -> String {
+        crate::names::lease(Some(self.cfg.addresses), l)
+    }
+
+    /// One line for an action.
+    pub fn describe(&self, a: &Action) -> String {
+        match a {
+            Action::Tick => "clock advances one tick".into(),
+            Action::Connect => "primary connects; CONNECT/CONNECTREPLY; both send STATE".into(),
+            Action::Deliver(r) => format!("{} receives the next message", r),
+            Action::Timer(r) => format!("{} timers fire", r),
+            Action::Partition => "network partition: the connection is lost".into(),
+            Action::Heal => "network heals".into(),
+            Action::Crash(r) => format!("{r} crashes (stable storage kept)"),
+            Action::CrashLosingStorage(r) => format!("{r} crashes and loses its stable storage"),
+            Action::Restart(r) => format!("{r} restarts into STARTUP"),
+            Action::PartnerDownCommand(r) => format!("operator tells {r} its partner is down"),
+            Action::ResetLease(r, l) => format!("operator resets {} on {r}", self.lease_name(*l)),
+            Action::Request(c, r, k) => format!(
+                "c{c} asks {r} for a new {}",
+                match k {
+                    LeaseKind::Address => "address",
+                    LeaseKind::Prefix => "prefix",
+                }
+            ),
+            Action::Renew(c) => format!("c{c} renews with its server"),
+            Action::Rebind(c) => format!("c{c} rebinds with the other server"),
+            Action::Release(c) => format!("c{c} releases its lease"),
+            Action::Decline(c) => format!("c{c} declines its lease"),
+        }
+    }
+
+    /// Client symmetry: the clients are interchangeable, so a state and the same state with
+    /// client ids permuted are equivalent. The representative is the least rewriting.
+    pub fn representative(st: &State) -> State {
+        let n = st.clients.len();
+        if n < 2 {
+            return st.clone();
+        }
+        let mut best: Option<State> = None;
+        for perm in permutations(n) {
+            let cand = rename_clients(st, &perm);
+            if best.as_ref().is_none_or(|b| cand < *b) {
+                best = Some(cand);
+            }
+        }
+        best.unwrap()
+    }
+}
+
+/// All permutations of `0..n` (n is at most 4).
+fn permutations(n: usize) -> Vec<Vec<ClientId>> {
+    fn go(prefix: &mut Vec<ClientId>, n: usize, out: &mut Vec<Vec<ClientId>>) {
+        if prefix.len() == n {
+            out.push(prefix.clone());
+            return;
+        }
+        for c in 0..n as ClientId {
+            if !prefix.contains(&c) {
+                prefix.push(c);
+                go(prefix, n, out);
+                prefix.pop();
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(&mut Vec::new(), n, &mut out);
+    out
+}
+
+/// The state with client `c` renamed `perm[c]` everywhere it appears.
+fn rename_clients(st: &State, perm: &[ClientId]) -> State {
+    let mut out = st.clone();
+    let r = |c: &mut Option<ClientId>| {
+        if let Some(x) = c {
+            *x = perm[*x as usize];
+        }
+    };
+    for s in out.servers.iter_mut() {
+        for lease in s.leases.iter_mut() {
+            r(&mut lease.client);
+        }
+    }
+    for ch in out.chan.iter_mut() {
+        for m in ch.iter_mut() {
+            if let Msg::BndUpd(u) = m {
+                r(&mut u.client);
+            }
+        }
+    }
+    let mut clients = vec![None; st.clients.len()];
+    for (c, h) in st.clients.iter().enumerate() {
+        clients[perm[c] as usize] = *h;
+    }
+    out.clients = clients;
+    out
+}
+
+impl stateright::Representative for State {
+    fn representative(&self) -> Self {
+        FailoverModel::representative(self)
+    }
+}
+
+impl Model for FailoverModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        vec![self.initial_state()]
+    }
+
+    fn actions(&self, st: &State, out: &mut Vec<Action>) {
+        self.push_non_tick_actions(st, out);
+        let any_timer_due = (0..2).any(|i| p::timer_due(&self.cfg, st, i));
+        if st.settling {
+            // Settle phase: time advances only when nothing else can happen.
+            if out.is_empty() && st.budget.settle_ticks > 0 {
+                out.push(Action::Tick);
+            }
+        } else if st.budget.ticks > 0 && !any_timer_due {
+            out.push(Action::Tick);
+        }
+    }
+
+    fn next_state(&self, st: &State, a: Action) -> Option<State> {
+        self.step(st, a)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        properties::all()
+    }
+
+    fn format_action(&self, a: &Action) -> String {
+        self.describe(a)
+    }
+}
+
+/// The kind of a lease (re-exported for the renderer).
+pub fn lease_kind(cfg: &ModelConfig, l: LeaseId) -> LeaseKind {
+    kind(cfg, l)
+}

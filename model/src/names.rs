@@ -1,0 +1,115 @@
+//! How the model's values read to a person: leases named `A0`/`P0` as addresses and prefixes,
+//! messages and states with the RFC's tokens. Used by `Debug` (and so by the Explorer) and by
+//! the counterexample renderer.
+
+use failover_proto::BindingStatus;
+
+use crate::state::{role, Holding, LeaseId, Msg, Reject, State, Update};
+
+/// `A<i>` for the i-th address, `P<i>` for the i-th prefix; `#<id>` when the split is unknown.
+pub fn lease(addresses: Option<u8>, id: LeaseId) -> String {
+    match addresses {
+        Some(a) if id < a => format!("A{id}"),
+        Some(a) => format!("P{}", id - a),
+        None => format!("#{id}"),
+    }
+}
+
+/// One BNDUPD's lease information.
+pub fn update(addresses: Option<u8>, u: &Update) -> String {
+    let mut s = format!("{} {}", lease(addresses, u.lease), u.status);
+    if let Some(c) = u.client {
+        s += &format!(" c{c}");
+    }
+    if u.status == BindingStatus::Active {
+        s += &format!(" until t{}", u.expiry);
+    }
+    s += &format!(" since t{}", u.since);
+    if u.cltt > 0 {
+        s += &format!(" clt t{}", u.cltt);
+    }
+    if u.pl > 0 {
+        s += &format!(" PL t{}", u.pl);
+    }
+    s
+}
+
+/// A partner message.
+pub fn msg(addresses: Option<u8>, m: &Msg) -> String {
+    match m {
+        Msg::State { state, startup, since } => {
+            let flag = if *startup { " [STARTUP flag]" } else { "" };
+            format!("STATE {state} since t{since}{flag}")
+        }
+        Msg::BndUpd(u) => format!("BNDUPD {}", update(addresses, u)),
+        Msg::BndReply { lease: l, status, pl, reject } => {
+            let mut s = format!("BNDREPLY {} {}", lease(addresses, *l), status);
+            if *pl > 0 {
+                s += &format!(" PL-sent t{pl}");
+            }
+            match reject {
+                None => {}
+                Some(Reject::AddressInUse) => s += " status AddressInUse",
+                Some(Reject::Outdated) => s += " status OutdatedBindingInformation",
+            }
+            s
+        }
+        Msg::PoolReq => "POOLREQ".into(),
+        Msg::PoolResp => "POOLRESP".into(),
+        Msg::UpdReq { all: false } => "UPDREQ".into(),
+        Msg::UpdReq { all: true } => "UPDREQALL".into(),
+        Msg::UpdDone => "UPDDONE".into(),
+    }
+}
+
+/// What a client holds.
+pub fn holding(addresses: Option<u8>, h: &Holding) -> String {
+    format!("holds {} until t{} (from {})", lease(addresses, h.lease), h.expiry, h.server)
+}
+
+/// The whole state, several lines.
+pub fn state(st: &State) -> String {
+    use std::fmt::Write;
+    let a = Some(st.addresses);
+    let mut out = String::new();
+    let settling = if st.settling { " (settling: faults over)" } else { "" };
+    let _ = writeln!(out, "t{}{}", st.now, settling);
+    for (i, s) in st.servers.iter().enumerate() {
+        let _ = writeln!(out, "{}: {:?}", role(i), s);
+        for (l, ls) in s.leases.iter().enumerate() {
+            let _ = writeln!(out, "    {}: {:?}", lease(a, l as LeaseId), ls);
+        }
+    }
+    let link = match (st.net_up, st.connected) {
+        (false, _) => "partitioned",
+        (true, true) => "connected",
+        (true, false) => "not connected",
+    };
+    let _ = writeln!(out, "link: {link}");
+    for (i, ch) in st.chan.iter().enumerate() {
+        if !ch.is_empty() {
+            let msgs: Vec<String> = ch.iter().map(|m| msg(a, m)).collect();
+            let _ = writeln!(out, "  {} -> {}: {}", role(i), role(1 - i), msgs.join(", "));
+        }
+    }
+    for (c, h) in st.clients.iter().enumerate() {
+        match h {
+            Some(h) => {
+                let _ = writeln!(out, "c{c}: {}", holding(a, h));
+            }
+            None => {
+                let _ = writeln!(out, "c{c}: holds nothing");
+            }
+        }
+    }
+    let b = &st.budget;
+    let _ = write!(
+        out,
+        "budget left: ticks {} (+{} settle), partitions {}, crashes {}, storage losses {}, client ops {}, commands {}",
+        b.ticks, b.settle_ticks, b.partitions, b.crashes, b.storage_losses, b.client_ops, b.commands
+    );
+    if st.monitor.any() {
+        let _ = write!(out, "\nmonitor: {:?}", st.monitor);
+    }
+    out
+}

@@ -1,0 +1,175 @@
+//! The properties the checker verifies, each a sentence, each with the RFC rule it stands for.
+//!
+//! - Safety properties are `always`: they hold in every reachable state.
+//! - Bounded liveness properties are `always` too, judged at *settled ends*: a path whose fault
+//!   phase is over (no more faults, crashed servers restarted, network healed, the clock
+//!   advancing only when nothing else can happen) and whose settle clock has run out. Because
+//!   every path is finite and ends in such a state, "P holds at every settled end" is exactly
+//!   "P eventually holds within the bound" (stateright's own `eventually` is unsound on joins,
+//!   see `../shared/guides/stateright-notes.md`, so it is not used).
+//! - Reachability properties are `sometimes`: a model that never reaches a state or a
+//!   binding-status fails loudly instead of passing vacuously.
+
+use failover_proto::{BindingStatus as B, ServerState as S};
+use stateright::{Model, Property};
+
+use crate::model::FailoverModel;
+use crate::state::State;
+
+/// (a) RFC 8156 §1, RFC 7031 §7: no two clients hold unexpired leases on one address or prefix.
+pub const NO_DUPLICATE: &str = "no address or prefix is held by two clients";
+/// (b) RFC 8156 §4.4: outside PARTNER-DOWN, a grant never exceeds max(now, acked PL) + MCLT.
+pub const MCLT_BOUND: &str = "no lifetime granted outside PARTNER-DOWN exceeds the MCLT bound";
+/// (c) RFC 8156 §4.2, §8.4.1, §8.9.1: each server allocates from its own pool only.
+pub const POOL_OWNERSHIP: &str = "servers allocate only from their own pool";
+/// (d) RFC 8156 §7, §8.8: at rest in NORMAL the two databases agree.
+pub const AGREEMENT_AT_REST: &str = "databases agree when both are NORMAL and nothing is pending";
+/// (e) RFC 8156 §3, §8.x.1: only states allowed to answer a client message answer it.
+pub const RESPONSIVENESS: &str = "only responsive states answer clients";
+/// (f) RFC 8156 §8: once faults stop, both servers get back to NORMAL within the bound.
+pub const BACK_TO_NORMAL: &str = "after faults stop both servers reach NORMAL";
+/// (g) RFC 7031 §7 item 1, RFC 8156 §4.3: a responsive server with a free lease of its own
+/// grants it.
+pub const FREE_LEASE_GRANTED: &str = "a responsive server with a free lease of its own grants it";
+/// (h) RFC 8156 §4.2.2.1, §7.2: released and expired leases become allocatable again.
+pub const LEASES_REUSABLE: &str = "after faults stop released and expired leases become free";
+/// (i) RFC 7031 §7 item 4: a client whose server crashed keeps its lease with the partner.
+pub const LEASE_STABILITY: &str = "a client keeps its lease when its server fails";
+
+/// Every safety and bounded-liveness property, with its name.
+pub const SAFETY_AND_LIVENESS: &[&str] = &[
+    NO_DUPLICATE,
+    MCLT_BOUND,
+    POOL_OWNERSHIP,
+    AGREEMENT_AT_REST,
+    RESPONSIVENESS,
+    BACK_TO_NORMAL,
+    FREE_LEASE_GRANTED,
+    LEASES_REUSABLE,
+    LEASE_STABILITY,
+];
+
+fn no_duplicate(_: &FailoverModel, st: &State) -> bool {
+    let held: Vec<_> = st.clients.iter().flatten().filter(|h| h.expiry > st.now).collect();
+    for (i, a) in held.iter().enumerate() {
+        for b in &held[i + 1..] {
+            if a.lease == b.lease {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn agreement_at_rest(_: &FailoverModel, st: &State) -> bool {
+    let [p, s] = &st.servers;
+    let at_rest = p.up
+        && s.up
+        && p.state == S::Normal
+        && s.state == S::Normal
+        && st.chan.iter().all(|c| c.is_empty())
+        && p.leases.iter().chain(s.leases.iter()).all(|l| !l.pending && !l.inflight);
+    if !at_rest {
+        return true;
+    }
+    p.leases
+        .iter()
+        .zip(s.leases.iter())
+        .all(|(a, b)| a.status == b.status && a.client == b.client)
+}
+
+fn back_to_normal(m: &FailoverModel, st: &State) -> bool {
+    !m.is_settled_end(st) || st.servers.iter().all(|s| s.state == S::Normal)
+}
+
+fn leases_reusable(m: &FailoverModel, st: &State) -> bool {
+    !m.is_settled_end(st)
+        || st.servers.iter().all(|s| {
+            s.leases
+                .iter()
+                .all(|l| !matches!(l.status, B::Expired | B::Released | B::Reset | B::PendingFree))
+        })
+}
+
+macro_rules! reach_state {
+    ($name:literal, $state:expr) => {
+        Property::<FailoverModel>::sometimes($name, |_, st: &State| {
+            st.servers.iter().any(|s| s.up && s.state == $state)
+        })
+    };
+}
+
+macro_rules! reach_status {
+    ($name:literal, $status:expr) => {
+        Property::<FailoverModel>::sometimes($name, |_, st: &State| {
+            st.servers.iter().any(|s| s.leases.iter().any(|l| l.status == $status))
+        })
+    };
+}
+
+/// Names of the reachability properties: each endpoint state, each stored binding-status.
+/// PENDING-FREE is transient (reading R1) and is never stored, so it has no entry; FREE reached
+/// after an ack is the sign that it was passed.
+pub const REACHABILITY: &[&str] = &[
+    "reach STARTUP",
+    "reach NORMAL",
+    "reach COMMUNICATIONS-INTERRUPTED",
+    "reach PARTNER-DOWN",
+    "reach POTENTIAL-CONFLICT",
+    "reach RECOVER",
+    "reach RECOVER-WAIT",
+    "reach RECOVER-DONE",
+    "reach RESOLUTION-INTERRUPTED",
+    "reach CONFLICT-DONE",
+    "reach ACTIVE",
+    "reach EXPIRED",
+    "reach RELEASED",
+    "reach FREE",
+    "reach FREE-BACKUP",
+    "reach ABANDONED",
+    "reach RESET",
+];
+
+/// All properties, in a stable order.
+pub fn all() -> Vec<Property<FailoverModel>> {
+    vec![
+        Property::always(NO_DUPLICATE, no_duplicate),
+        Property::always(MCLT_BOUND, |_, st: &State| !st.monitor.mclt_exceeded),
+        Property::always(POOL_OWNERSHIP, |_, st: &State| !st.monitor.foreign_pool),
+        Property::always(AGREEMENT_AT_REST, agreement_at_rest),
+        Property::always(RESPONSIVENESS, |_, st: &State| !st.monitor.unresponsive_answered),
+        Property::always(BACK_TO_NORMAL, back_to_normal),
+        Property::always(FREE_LEASE_GRANTED, |_, st: &State| {
+            !st.monitor.refused_with_free_lease
+        }),
+        Property::always(LEASES_REUSABLE, leases_reusable),
+        Property::always(LEASE_STABILITY, |_, st: &State| !st.monitor.lease_lost_on_failover),
+        reach_state!("reach STARTUP", S::Startup),
+        reach_state!("reach NORMAL", S::Normal),
+        reach_state!("reach COMMUNICATIONS-INTERRUPTED", S::CommunicationsInterrupted),
+        reach_state!("reach PARTNER-DOWN", S::PartnerDown),
+        reach_state!("reach POTENTIAL-CONFLICT", S::PotentialConflict),
+        reach_state!("reach RECOVER", S::Recover),
+        reach_state!("reach RECOVER-WAIT", S::RecoverWait),
+        reach_state!("reach RECOVER-DONE", S::RecoverDone),
+        reach_state!("reach RESOLUTION-INTERRUPTED", S::ResolutionInterrupted),
+        reach_state!("reach CONFLICT-DONE", S::ConflictDone),
+        reach_status!("reach ACTIVE", B::Active),
+        reach_status!("reach EXPIRED", B::Expired),
+        reach_status!("reach RELEASED", B::Released),
+        reach_status!("reach FREE", B::Free),
+        reach_status!("reach FREE-BACKUP", B::FreeBackup),
+        reach_status!("reach ABANDONED", B::Abandoned),
+        reach_status!("reach RESET", B::Reset),
+    ]
+}
+
+/// Whether a property name is a reachability (`sometimes`) property.
+pub fn is_reachability(name: &str) -> bool {
+    REACHABILITY.contains(&name)
+}
+
+/// Check one property on one state (used by tests and the trace tools).
+pub fn holds(m: &FailoverModel, name: &str, st: &State) -> Option<bool> {
+    m.properties().into_iter().find(|p| p.name == name).map(|p| (p.condition)(m, st))
+}

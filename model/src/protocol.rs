@@ -1,0 +1,1173 @@
+//! The protocol rules of RFC 8156, as the model reads them: what each server does on each event.
+//!
+//! Every function here takes the configuration and the state being built by one step, and
+//! changes the state in place. Transitions of the endpoint state machine all go through
+//! [`set_state`] (which persists the new state and announces it, §8.1), and each "Transition out
+//! of X" section of §8 is one `match` in [`on_partner_state`].
+//!
+//! This is the model's own reading of the RFC; the implementation in `impl/core` is written
+//! separately, and the conformance suite compares the two. Readings of ambiguous text are named
+//! `R<n>` and listed in `docs/readings.md`.
+
+use failover_proto::{BindingStatus as B, Role, ServerState as S};
+
+use crate::config::{ModelConfig, Tick, Variant};
+use crate::state::{idx, role, ClientId, Holding, Lease, LeaseId, LeaseKind, Msg, Reject, State, Update};
+
+// ---------------------------------------------------------------------------------------------
+// Leases: ownership, the MCLT rule, freeing.
+// ---------------------------------------------------------------------------------------------
+
+/// The kind of a lease: addresses come first in the database.
+pub fn kind(cfg: &ModelConfig, l: LeaseId) -> LeaseKind {
+    if l < cfg.addresses {
+        LeaseKind::Address
+    } else {
+        LeaseKind::Prefix
+    }
+}
+
+/// Owner of an address under independent allocation, RFC 8156 §4.2.1.1: the primary owns
+/// addresses whose bit 127 is 1 (odd `A<i>`), the secondary those whose bit 127 is 0.
+pub fn address_owner(l: LeaseId) -> Role {
+    if l & 1 == 1 {
+        Role::Primary
+    } else {
+        Role::Secondary
+    }
+}
+
+/// The binding-status that means "available to this role" (§3 glossary, §7.2): FREE for the
+/// primary, FREE-BACKUP for the secondary.
+pub fn available_status(r: Role) -> B {
+    match r {
+        Role::Primary => B::Free,
+        Role::Secondary => B::FreeBackup,
+    }
+}
+
+/// Where a lease goes when it leaves PENDING-FREE, RFC 8156 §7.2 transitions (5) and (6)
+/// (reading R1): FREE for delegable prefixes (they return to the primary, §4.2.2) and for
+/// primary-owned addresses; FREE-BACKUP for secondary-owned addresses. The variant
+/// `figure3-pending-free` follows Figure 3 as printed instead (ambiguity A1).
+pub fn pending_free_destination(cfg: &ModelConfig, l: LeaseId, freed_by: Role) -> B {
+    let k = kind(cfg, l);
+    if cfg.is(Variant::Figure3PendingFree) {
+        // Figure 3: proportional, owner secondary -> FREE-BACKUP; independent -> FREE always.
+        return match (k, freed_by) {
+            (LeaseKind::Prefix, Role::Secondary) => B::FreeBackup,
+            _ => B::Free,
+        };
+    }
+    match k {
+        LeaseKind::Prefix => B::Free,
+        LeaseKind::Address => available_status(address_owner(l)),
+    }
+}
+
+/// The client expiry a grant or renewal gives, RFC 8156 §4.4: outside PARTNER-DOWN the valid
+/// lifetime "MUST NOT exceed the MCLT beyond the later of the partner lifetime already
+/// acknowledged by the other server or now" (§8.9.1, §8.11.1); in PARTNER-DOWN the server "is not
+/// restricted by the MCLT" (§8.4.1).
+pub fn granted_expiry(cfg: &ModelConfig, state: S, lease: &Lease, now: Tick) -> Tick {
+    let desired = now + cfg.lifetime;
+    if state == S::PartnerDown || cfg.is(Variant::NoMcltCap) {
+        return desired;
+    }
+    let cap = lease.acked_pl.max(now) + cfg.mclt;
+    desired.min(cap)
+}
+
+/// The partner-lifetime sent with a grant, RFC 8156 §4.4.1: now + T1 x actual + desired, with T1
+/// half the actual lifetime. Any value keeps the invariant (§8.8.1); this one lets the client's
+/// next renewal get the full desired lifetime once the partner has acked.
+pub fn partner_lifetime(cfg: &ModelConfig, now: Tick, expiry: Tick) -> Tick {
+    now + (expiry - now) / 2 + cfg.lifetime
+}
+
+/// When a server in PARTNER-DOWN may hand a lease that was bound to a client to anyone else,
+/// RFC 8156 §8.4.1 and §4.2.2.1 (reading R2): the MCLT beyond the latest of the client's
+/// expiration, the last partner-lifetime sent, the acked partner-lifetime, the expiration-time
+/// acked to the partner, and the entry into PARTNER-DOWN.
+pub fn pd_reuse_time(cfg: &ModelConfig, lease: &Lease, pd_since: Tick, now: Tick) -> Tick {
+    let latest = lease.expiry.max(lease.pl_sent).max(lease.acked_pl).max(lease.exp_time);
+    if cfg.is(Variant::PdNoMcltWait) {
+        return latest.max(pd_since);
+    }
+    if cfg.is(Variant::PdReuseLiteral) {
+        // §8.4.1 as printed: "If this time would be earlier than the current time plus the MCLT,
+        // then the time the server entered PARTNER-DOWN state plus the MCLT is used."
+        let t = latest + cfg.mclt;
+        return if t < now + cfg.mclt { pd_since + cfg.mclt } else { t };
+    }
+    latest.max(pd_since) + cfg.mclt
+}
+
+/// Whether a lease in EXPIRED, RELEASED or RESET may pass PENDING-FREE while in PARTNER-DOWN
+/// without the partner's ack (Figure 2 transition (4), second sentence; reading R3).
+fn pd_may_free(cfg: &ModelConfig, lease: &Lease, pd_since: Tick, now: Tick) -> bool {
+    if !matches!(lease.status, B::Expired | B::Released | B::Reset) {
+        return false;
+    }
+    if cfg.is(Variant::PdFreeAfterStateMclt) {
+        return now >= lease.since + cfg.mclt;
+    }
+    now >= pd_reuse_time(cfg, lease, pd_since, now)
+}
+
+/// Take a lease through PENDING-FREE to its free status (transitions (4) then (5)/(6)). The
+/// partner is told with a BNDUPD of the new status.
+fn pass_pending_free(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
+    let now = st.now;
+    let to = pending_free_destination(cfg, l, role(i));
+    let lease = &mut st.servers[i].leases[l as usize];
+    lease.status = to;
+    lease.client = None;
+    lease.since = now;
+    lease.expiry = 0;
+    lease.pending = true;
+}
+
+/// Mark a lease as changed locally: the partner is owed a BNDUPD (§7.4).
+fn changed(lease: &mut Lease) {
+    lease.pending = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers.
+// ---------------------------------------------------------------------------------------------
+
+/// Whether any timer of server `i` is due: STARTUP (§8.3.2 step 6), RECOVER-WAIT (§8.6.2),
+/// auto-partner-down (§8.9.2), lease expiry (Figure 2 (8)), and the PARTNER-DOWN free of
+/// Figure 2 (4). The clock does not advance past a due timer: timers fire in the tick they are
+/// due, in any order with the other events of that tick.
+pub fn timer_due(cfg: &ModelConfig, st: &State, i: usize) -> bool {
+    let s = &st.servers[i];
+    if !s.up {
+        return false;
+    }
+    let now = st.now;
+    match s.state {
+        S::Startup if now >= s.since + cfg.startup_ticks => return true,
+        S::RecoverWait if now >= s.recover_wait_until => return true,
+        S::CommunicationsInterrupted => {
+            if let Some(p) = cfg.auto_partner_down {
+                if now >= s.since + p {
+                    return true;
+                }
+            }
+        }
+        _ => {}
+    }
+    s.leases.iter().any(|lease| {
+        (lease.status == B::Active && now >= lease.expiry)
+            || (s.state == S::PartnerDown && pd_may_free(cfg, lease, s.since, now))
+    })
+}
+
+/// Fire every due timer of server `i`.
+pub fn fire_timers(cfg: &ModelConfig, st: &mut State, i: usize) {
+    let now = st.now;
+    // Lease expiry, Figure 2 transition (8).
+    for lease in st.servers[i].leases.iter_mut() {
+        if lease.status == B::Active && now >= lease.expiry {
+            lease.status = B::Expired;
+            lease.since = now;
+            changed(lease);
+        }
+    }
+    // PARTNER-DOWN: EXPIRED/RELEASED/RESET pass PENDING-FREE without an ack, §8.4.1 (R3).
+    if st.servers[i].state == S::PartnerDown {
+        let pd_since = st.servers[i].since;
+        for l in 0..st.servers[i].leases.len() {
+            if pd_may_free(cfg, &st.servers[i].leases[l], pd_since, now) {
+                pass_pending_free(cfg, st, i, l as LeaseId);
+            }
+        }
+    }
+    let s = &st.servers[i];
+    match s.state {
+        // §8.3.2 step 6: "If the startup time expires prior to communications becoming OK, the
+        // server SHOULD transition to PREVIOUS-STATE."
+        S::Startup if now >= s.since + cfg.startup_ticks => {
+            let prev = s.prev;
+            set_state(cfg, st, i, prev);
+        }
+        // §8.6.2: when the RECOVER-WAIT timer expires, go to RECOVER-DONE, whatever the
+        // communications status.
+        S::RecoverWait if now >= s.recover_wait_until => set_state(cfg, st, i, S::RecoverDone),
+        // §8.9.2: "If the auto-partner-down timer expires while a server is in
+        // COMMUNICATIONS-INTERRUPTED state, it will transition immediately into PARTNER-DOWN."
+        S::CommunicationsInterrupted
+            if cfg.auto_partner_down.is_some_and(|p| now >= s.since + p) =>
+        {
+            set_state(cfg, st, i, S::PartnerDown)
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The endpoint state machine (§8).
+// ---------------------------------------------------------------------------------------------
+
+/// Every transition goes through here. RFC 8156 §8.1: the new state MUST be sent to the partner
+/// in a STATE message if communications are OK, and MUST be recorded in stable storage with the
+/// time of entry (all of [`crate::state::Server`] but the fields marked volatile is the stable
+/// record). Then the entry actions of the new state run.
+pub fn set_state(cfg: &ModelConfig, st: &mut State, i: usize, to: S) {
+    let now = st.now;
+    let s = &mut st.servers[i];
+    if s.state == to {
+        return;
+    }
+    s.state = to;
+    s.since = now;
+    let comm_ok = s.comm_ok;
+    if to == S::RecoverWait {
+        // §8.6.2: timer at TIME-OF-FAILURE + MCLT, or the time the server started + MCLT when
+        // TIME-OF-FAILURE is unknown.
+        s.recover_wait_until = s.last_operating.unwrap_or(now) + cfg.mclt;
+    }
+    if comm_ok {
+        send(st, i, Msg::State { state: to, startup: false, since: now });
+    }
+    match to {
+        // §8.8: "When entering NORMAL state, a server will send to the other server all binding
+        // updates that have not been acknowledged"; then the secondary asks for its share of the
+        // delegable prefixes with POOLREQ (§4.2.2, Figure 8).
+        S::Normal => {
+            flush(cfg, st, i);
+            if role(i) == Role::Secondary && comm_ok && cfg.prefixes > 0 {
+                send(st, i, Msg::PoolReq);
+            }
+        }
+        // §8.10: "When a primary server enters POTENTIAL-CONFLICT state, it should request that
+        // the secondary send it all updates that the primary server has not yet acknowledged by
+        // sending an UPDREQ message". The secondary waits for it.
+        S::PotentialConflict => {
+            if role(i) == Role::Primary && comm_ok {
+                send(st, i, Msg::UpdReq { all: false });
+                st.servers[i].awaiting_upddone = true;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Communications became not OK (connection lost, partner crashed, partition). RFC 8156 §8.1:
+/// the state machine runs on every change of communications status. Reading R8: a lost
+/// connection and a DISCONNECT are the same event.
+pub fn on_comm_failed(cfg: &ModelConfig, st: &mut State, i: usize) {
+    let s = &mut st.servers[i];
+    if !s.up {
+        return;
+    }
+    s.comm_ok = false;
+    s.awaiting_upddone = false;
+    s.owes_upddone = false;
+    for lease in s.leases.iter_mut() {
+        if lease.inflight {
+            // The BNDUPD was lost with the connection: it is owed again.
+            lease.inflight = false;
+            lease.pending = true;
+        }
+    }
+    match s.state {
+        // §8.8.2: "If it is determined that communications are not OK ... the server should
+        // transition into COMMUNICATIONS-INTERRUPTED state."
+        S::Normal => set_state(cfg, st, i, S::CommunicationsInterrupted),
+        // §8.10.2: "If communication with the partner fails while in POTENTIAL-CONFLICT state,
+        // then the server will transition to RESOLUTION-INTERRUPTED state."
+        S::PotentialConflict => set_state(cfg, st, i, S::ResolutionInterrupted),
+        // RECOVER stays and reissues UPDREQ on reconnect (§8.5.2); RECOVER-WAIT keeps its timer
+        // (§8.6.2); RECOVER-DONE stays (§8.7.2); CONFLICT-DONE stays (§8.12.2); PARTNER-DOWN,
+        // COMMUNICATIONS-INTERRUPTED, RESOLUTION-INTERRUPTED and STARTUP have nothing to do.
+        _ => {}
+    }
+}
+
+/// The partner's state became known or changed while communications are OK: the "Transition out
+/// of X" sections of RFC 8156 §8, one `match` each. A STATE carrying the STARTUP flag is
+/// recorded but moves no one: the partner will send its real state when it leaves STARTUP
+/// (§8.4.2 says so for PARTNER-DOWN; reading R12 extends it to every state).
+pub fn on_partner_state(cfg: &ModelConfig, st: &mut State, i: usize) {
+    let s = &st.servers[i];
+    let Some((partner, _)) = s.partner else { return };
+    if !s.comm_ok || partner == S::Startup {
+        return;
+    }
+    let me = role(i);
+    match s.state {
+        S::Startup => {}
+        S::PartnerDown => transition_out_of_partner_down(cfg, st, i, partner),
+        S::CommunicationsInterrupted => {
+            transition_out_of_communications_interrupted(cfg, st, i, partner)
+        }
+        S::Normal => transition_out_of_normal(cfg, st, i, partner),
+        S::Recover => transition_out_of_recover(cfg, st, i, partner),
+        // §8.6.2: RECOVER-WAIT leaves only on its timer.
+        S::RecoverWait => {}
+        S::RecoverDone => transition_out_of_recover_done(cfg, st, i, partner),
+        S::PotentialConflict => transition_out_of_potential_conflict(cfg, st, i, me, partner),
+        // §8.11.2: "If communications with the other server are restored, then the server in
+        // RESOLUTION-INTERRUPTED state will transition into POTENTIAL-CONFLICT state."
+        S::ResolutionInterrupted => set_state(cfg, st, i, S::PotentialConflict),
+        S::ConflictDone => transition_out_of_conflict_done(cfg, st, i, partner),
+    }
+}
+
+/// RFC 8156 §8.4.2.
+fn transition_out_of_partner_down(cfg: &ModelConfig, st: &mut State, i: usize, partner: S) {
+    match partner {
+        // "If the other server is in NORMAL, COMMUNICATIONS-INTERRUPTED, PARTNER-DOWN,
+        // POTENTIAL-CONFLICT, RESOLUTION-INTERRUPTED, or CONFLICT-DONE state, transition to
+        // POTENTIAL-CONFLICT."
+        S::Normal
+        | S::CommunicationsInterrupted
+        | S::PartnerDown
+        | S::PotentialConflict
+        | S::ResolutionInterrupted
+        | S::ConflictDone => set_state(cfg, st, i, S::PotentialConflict),
+        // "If the other server is in RECOVER or RECOVER-WAIT, stay in PARTNER-DOWN."
+        S::Recover | S::RecoverWait => {}
+        // "If the other server is in RECOVER-DONE, transition into NORMAL."
+        S::RecoverDone => set_state(cfg, st, i, S::Normal),
+        S::Startup => {}
+    }
+}
+
+/// RFC 8156 §8.9.2 (communications restored).
+fn transition_out_of_communications_interrupted(
+    cfg: &ModelConfig,
+    st: &mut State,
+    i: usize,
+    partner: S,
+) {
+    match partner {
+        // "NORMAL or COMMUNICATIONS-INTERRUPTED: Transition into NORMAL state."
+        S::Normal | S::CommunicationsInterrupted => set_state(cfg, st, i, S::Normal),
+        // "RECOVER: Stay in COMMUNICATIONS-INTERRUPTED state." RECOVER-WAIT: not in the list;
+        // stay (reading R7, Figure 6).
+        S::Recover | S::RecoverWait => {}
+        // "RECOVER-DONE: Transition into NORMAL state."
+        S::RecoverDone => set_state(cfg, st, i, S::Normal),
+        // "PARTNER-DOWN, POTENTIAL-CONFLICT, CONFLICT-DONE, or RESOLUTION-INTERRUPTED:
+        // Transition into POTENTIAL-CONFLICT state."
+        S::PartnerDown | S::PotentialConflict | S::ConflictDone | S::ResolutionInterrupted => {
+            set_state(cfg, st, i, S::PotentialConflict)
+        }
+        S::Startup => {}
+    }
+}
+
+/// RFC 8156 §8.8.2 (partner state changes while in NORMAL).
+fn transition_out_of_normal(cfg: &ModelConfig, st: &mut State, i: usize, partner: S) {
+    match partner {
+        // Expected: the partner is NORMAL, or about to become NORMAL (it is leaving
+        // RECOVER-DONE, CONFLICT-DONE or COMMUNICATIONS-INTERRUPTED, Figures 7-9).
+        S::Normal | S::RecoverDone | S::ConflictDone | S::CommunicationsInterrupted => {}
+        // "If a server in NORMAL state receives any messages from its partner where the partner
+        // has changed state from that expected ..., then the server should transition into
+        // COMMUNICATIONS-INTERRUPTED state and take the appropriate state transition from there."
+        _ => {
+            set_state(cfg, st, i, S::CommunicationsInterrupted);
+            transition_out_of_communications_interrupted(cfg, st, i, partner);
+        }
+    }
+}
+
+/// RFC 8156 §8.5.2.
+fn transition_out_of_recover(cfg: &ModelConfig, st: &mut State, i: usize, partner: S) {
+    match partner {
+        // "If the other server is in POTENTIAL-CONFLICT, RESOLUTION-INTERRUPTED, or
+        // CONFLICT-DONE state ..., then the server in RECOVER state will move itself to
+        // POTENTIAL-CONFLICT state."
+        S::PotentialConflict | S::ResolutionInterrupted | S::ConflictDone => {
+            set_state(cfg, st, i, S::PotentialConflict)
+        }
+        // "If the other server is in any other state, then the server in RECOVER state will
+        // request an update of missing binding information by sending an UPDREQ message", or
+        // UPDREQALL if it has lost its stable storage.
+        _ => {
+            let s = &mut st.servers[i];
+            if !s.awaiting_upddone {
+                s.awaiting_upddone = true;
+                let all = s.storage_lost;
+                send(st, i, Msg::UpdReq { all });
+            }
+        }
+    }
+}
+
+/// RFC 8156 §8.7.2.
+fn transition_out_of_recover_done(cfg: &ModelConfig, st: &mut State, i: usize, partner: S) {
+    match partner {
+        // "When a server in RECOVER-DONE state determines that its partner server has entered
+        // NORMAL or RECOVER-DONE state, it will transition into NORMAL state."
+        S::Normal | S::RecoverDone => set_state(cfg, st, i, S::Normal),
+        // "If the partner server enters RECOVER or RECOVER-WAIT state, this server transitions
+        // to COMMUNICATIONS-INTERRUPTED."
+        S::Recover | S::RecoverWait => set_state(cfg, st, i, S::CommunicationsInterrupted),
+        // "If the partner server enters POTENTIAL-CONFLICT state, this server enters
+        // POTENTIAL-CONFLICT state as well."
+        S::PotentialConflict => set_state(cfg, st, i, S::PotentialConflict),
+        // Figure 6: "All others: wait for other state".
+        _ => {}
+    }
+}
+
+/// RFC 8156 §8.10 and §8.10.2 (the UPDDONE transitions are in [`on_upddone`]).
+fn transition_out_of_potential_conflict(
+    cfg: &ModelConfig,
+    st: &mut State,
+    i: usize,
+    me: Role,
+    partner: S,
+) {
+    match (me, partner) {
+        // "When a secondary server receives an indication that the primary server has made a
+        // transition from POTENTIAL-CONFLICT to CONFLICT-DONE state, it SHOULD send an UPDREQ
+        // message to the primary server."
+        (Role::Secondary, S::ConflictDone) => {
+            if !cfg.is(Variant::NoSecondaryUpdreqInConflict) && !st.servers[i].awaiting_upddone {
+                st.servers[i].awaiting_upddone = true;
+                send(st, i, Msg::UpdReq { all: false });
+            }
+        }
+        // Otherwise wait for UPDREQ/UPDDONE.
+        _ => {}
+    }
+}
+
+/// RFC 8156 §8.12.2.
+fn transition_out_of_conflict_done(cfg: &ModelConfig, st: &mut State, i: usize, partner: S) {
+    // "When a primary server determines that the secondary server has made a transition into
+    // NORMAL state, the primary server will also transition into NORMAL state."
+    if partner == S::Normal {
+        set_state(cfg, st, i, S::Normal);
+    }
+}
+
+/// STARTUP step 5 (§8.3.2): communications became OK. Set CURRENT-STATE to PREVIOUS-STATE, except
+/// that a partner in PARTNER-DOWN since after our last recorded operation sends us to RECOVER, and
+/// one in PARTNER-DOWN since before it sends us to POTENTIAL-CONFLICT; then take the
+/// "communications OK" transition for the state we are in.
+fn leave_startup(cfg: &ModelConfig, st: &mut State, i: usize, partner: S, partner_since: Tick) {
+    let s = &st.servers[i];
+    let mut current = s.prev;
+    if partner == S::PartnerDown {
+        let last = s.last_operating.unwrap_or(0);
+        if partner_since > last {
+            current = S::Recover;
+        } else if partner_since < last {
+            current = S::PotentialConflict;
+        }
+    }
+    set_state(cfg, st, i, current);
+    on_partner_state(cfg, st, i);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection and messages.
+// ---------------------------------------------------------------------------------------------
+
+/// Queue a message on the connection; without a connection it is lost, as on TCP.
+pub fn send(st: &mut State, from: usize, m: Msg) {
+    if st.connected {
+        st.chan[from].push(m);
+    }
+}
+
+/// The STATE a server sends when the connection comes up (§6.1: both send STATE after
+/// CONNECT/CONNECTREPLY). In STARTUP it carries the previous state and the STARTUP flag (§8.3.1).
+fn hello(st: &State, i: usize) -> Msg {
+    let s = &st.servers[i];
+    if s.state == S::Startup {
+        Msg::State { state: s.prev, startup: true, since: s.since }
+    } else {
+        Msg::State { state: s.state, startup: false, since: s.since }
+    }
+}
+
+/// The primary's TCP connection, CONNECT and CONNECTREPLY succeed (§6.1, one abstract step; the
+/// MCLT is agreed by construction); each side then sends its STATE.
+pub fn connect(st: &mut State) {
+    st.connected = true;
+    for i in 0..2 {
+        let m = hello(st, i);
+        send(st, i, m);
+    }
+}
+
+/// The connection is lost (partition, or a crash): everything in flight is lost.
+pub fn drop_connection(cfg: &ModelConfig, st: &mut State) {
+    st.connected = false;
+    st.chan = [Vec::new(), Vec::new()];
+    for i in 0..2 {
+        on_comm_failed(cfg, st, i);
+    }
+}
+
+/// Deliver the oldest message sent to server `to`.
+pub fn deliver(cfg: &ModelConfig, st: &mut State, to: usize) {
+    let from = 1 - to;
+    if st.chan[from].is_empty() {
+        return;
+    }
+    let m = st.chan[from].remove(0);
+    match m {
+        Msg::State { state, startup, since } => on_state(cfg, st, to, state, startup, since),
+        Msg::BndUpd(u) => on_bndupd(cfg, st, to, u),
+        Msg::BndReply { lease, status, pl, reject } => {
+            on_bndreply(cfg, st, to, lease, status, pl, reject)
+        }
+        Msg::PoolReq => on_poolreq(cfg, st, to),
+        Msg::PoolResp => {}
+        Msg::UpdReq { all } => on_updreq(cfg, st, to, all),
+        Msg::UpdDone => on_upddone(cfg, st, to),
+    }
+}
+
+/// STATE received (§6.4). The first one on a connection makes communications OK (§6.1).
+fn on_state(cfg: &ModelConfig, st: &mut State, i: usize, state: S, startup: bool, since: Tick) {
+    let s = &mut st.servers[i];
+    let first = !s.comm_ok;
+    let reported = if startup { S::Startup } else { state };
+    let changed = s.partner.map(|(p, _)| p) != Some(reported);
+    s.comm_ok = true;
+    s.partner = Some((reported, since));
+    if s.state == S::Startup {
+        // §8.3.2 step 5, using the state the partner reported (its previous state while it is
+        // itself in STARTUP).
+        leave_startup(cfg, st, i, state, since);
+    } else if first || changed {
+        on_partner_state(cfg, st, i);
+    }
+}
+
+/// The time of an update for Figure 4 (§7.5.4): for ACTIVE, EXPIRED and RELEASED the
+/// client-last-transaction-time if present, else start-time-of-state; for other statuses the
+/// later of the two.
+fn update_time(u: &Update) -> Tick {
+    match u.status {
+        B::Active | B::Expired | B::Released => {
+            if u.cltt > 0 {
+                u.cltt
+            } else {
+                u.since
+            }
+        }
+        _ => u.cltt.max(u.since),
+    }
+}
+
+/// Figure 4 (§7.5.4): accept or reject an update from the partner. `None` accepts.
+pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Reject> {
+    if cfg.is(Variant::AcceptAllBndupd) {
+        return None;
+    }
+    let local = &st.servers[i].leases[u.lease as usize];
+    let sender = role(1 - i);
+    // "accept": the update's time is later than the local time. Times in one tick are within
+    // the 5 s window only under `strict-ties`; otherwise a same-tick tie goes to the primary's
+    // information, as accept(3) does (reading R11).
+    let later = |upd: Tick, loc: Tick| -> bool {
+        upd > loc || (upd == loc && sender == Role::Primary && !cfg.is(Variant::StrictTies))
+    };
+    let accept = || {
+        if later(update_time(u), local.db_time()) {
+            None
+        } else {
+            Some(Reject::Outdated)
+        }
+    };
+    // time(1): the local client's lease has run out.
+    let time1 = || {
+        if st.now >= local.expiry {
+            None
+        } else {
+            Some(Reject::Outdated)
+        }
+    };
+    // time(2): the client talked to the partner after the local start-time-of-state.
+    let time2 = || later(u.cltt, local.since);
+    match (local.status, u.status) {
+        (B::Active, B::Active) => {
+            if local.client == u.client {
+                accept()
+            } else if time2() || role(i) == Role::Secondary {
+                // accept(3): different client: accept if time(2) holds or we are the secondary.
+                None
+            } else {
+                Some(Reject::AddressInUse)
+            }
+        }
+        (B::Active, B::Expired) | (B::Active, B::Free) | (B::Active, B::FreeBackup) => time1(),
+        (B::Active, _) => accept(),
+        (B::Reset, B::Active) => {
+            if time2() {
+                None
+            } else {
+                Some(Reject::Outdated)
+            }
+        }
+        _ => accept(),
+    }
+}
+
+/// BNDUPD received (§7.5): apply Figure 4, store what is accepted (§7.5.5), reply (§7.6). The
+/// reply is sent after the update is in stable storage (§7.5.2); in the model the database is
+/// the stable storage, so the order holds by construction.
+fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
+    let reject = figure4(cfg, st, i, &u);
+    let lease = &mut st.servers[i].leases[u.lease as usize];
+    match reject {
+        None => {
+            lease.status = u.status;
+            lease.client = u.client;
+            lease.expiry = u.expiry;
+            lease.since = u.since;
+            // §7.5.5: client-last-transaction-time is raised to the partner's if later.
+            lease.cltt = lease.cltt.max(u.cltt);
+            // Figure 5: the partner-lifetime received becomes our expiration-time (R4: max).
+            lease.exp_time = lease.exp_time.max(u.pl);
+            // The partner's information replaces ours: nothing of ours is owed any more.
+            lease.pending = false;
+            lease.reclaim = false;
+        }
+        Some(_) => {
+            // §7.5.4: after rejecting, set the update-pending flag so that the partner learns
+            // the newer information we hold.
+            if !cfg.is(Variant::NoUpdatePendingOnReject) {
+                lease.pending = true;
+            }
+        }
+    }
+    send(st, i, Msg::BndReply { lease: u.lease, status: u.status, pl: u.pl, reject });
+}
+
+/// BNDREPLY received (§7.7).
+#[allow(clippy::too_many_arguments)]
+fn on_bndreply(
+    cfg: &ModelConfig,
+    st: &mut State,
+    i: usize,
+    l: LeaseId,
+    status: B,
+    pl: Tick,
+    reject: Option<Reject>,
+) {
+    let lease = &mut st.servers[i].leases[l as usize];
+    lease.inflight = false;
+    if reject.is_none() {
+        // §7.7 (a): acked-partner-lifetime := OPTION_F_PARTNER_LIFETIME_SENT (R4: max).
+        lease.acked_pl = lease.acked_pl.max(pl);
+        if lease.status == status && matches!(status, B::Expired | B::Released | B::Reset) {
+            // Figure 2 (4): "The partner acknowledges the state change": PENDING-FREE, then
+            // FREE or FREE-BACKUP (5)/(6).
+            pass_pending_free(cfg, st, i, l);
+        } else if lease.reclaim && status == B::Free {
+            // §4.2.2: the secondary gave the prefix back (reading R9).
+            lease.reclaim = false;
+            lease.status = B::Free;
+            lease.since = st.now;
+        }
+    }
+    // A rejected update is only remembered (§7.7); the partner sends its newer information.
+}
+
+/// POOLREQ received by the primary (§4.2.2, §5.3.3): answer POOLRESP, then rebalance the free
+/// delegable prefixes so that the secondary holds half of them (rounded down), giving with
+/// BNDUPD FREE-BACKUP or taking back with BNDUPD FREE (transition (7)).
+fn on_poolreq(cfg: &ModelConfig, st: &mut State, i: usize) {
+    if role(i) != Role::Primary {
+        return;
+    }
+    send(st, i, Msg::PoolResp);
+    let now = st.now;
+    let prefixes: Vec<usize> = (cfg.addresses as usize..cfg.leases()).collect();
+    let s = &mut st.servers[i];
+    let is_free = |lease: &Lease| matches!(lease.status, B::Free | B::FreeBackup);
+    let total = prefixes.iter().filter(|&&l| is_free(&s.leases[l])).count();
+    let target = total / 2;
+    let mut backup = prefixes
+        .iter()
+        .filter(|&&l| s.leases[l].status == B::FreeBackup && !s.leases[l].reclaim)
+        .count();
+    for &l in &prefixes {
+        let lease = &mut s.leases[l];
+        if backup < target && lease.status == B::Free && !lease.inflight {
+            // "From the moment it sends that, the primary MUST NOT allocate the prefix."
+            lease.status = B::FreeBackup;
+            lease.since = now;
+            changed(lease);
+            backup += 1;
+        }
+    }
+    for &l in prefixes.iter().rev() {
+        let lease = &mut s.leases[l];
+        if backup > target && lease.status == B::FreeBackup && !lease.reclaim && !lease.inflight {
+            lease.reclaim = true;
+            changed(lease);
+            backup -= 1;
+        }
+    }
+}
+
+/// UPDREQ / UPDREQALL received (§5.3.5, §5.3.6): send every update the partner has not
+/// confirmed (or the whole database), then UPDDONE once all of them are acked (§5.3.7).
+fn on_updreq(cfg: &ModelConfig, st: &mut State, i: usize, all: bool) {
+    let s = &mut st.servers[i];
+    if all {
+        for lease in s.leases.iter_mut() {
+            lease.pending = true;
+        }
+    }
+    s.owes_upddone = true;
+    flush(cfg, st, i);
+}
+
+/// UPDDONE received: RFC 8156 §8.5.2 (RECOVER to RECOVER-WAIT) and §8.10.2 (POTENTIAL-CONFLICT:
+/// "The primary MUST transition to CONFLICT-DONE state, and the secondary MUST transition to
+/// NORMAL state").
+fn on_upddone(cfg: &ModelConfig, st: &mut State, i: usize) {
+    let s = &mut st.servers[i];
+    if !s.awaiting_upddone {
+        return;
+    }
+    s.awaiting_upddone = false;
+    match (s.state, role(i)) {
+        (S::Recover, _) => {
+            if cfg.is(Variant::SkipRecoverWait) {
+                set_state(cfg, st, i, S::RecoverDone);
+            } else {
+                set_state(cfg, st, i, S::RecoverWait);
+            }
+        }
+        (S::PotentialConflict, Role::Primary) => set_state(cfg, st, i, S::ConflictDone),
+        (S::PotentialConflict, Role::Secondary) => set_state(cfg, st, i, S::Normal),
+        _ => {}
+    }
+}
+
+/// Send the BNDUPDs owed, when the state allows it: in NORMAL (§8.8.1) and CONFLICT-DONE, and in
+/// any state while answering an UPDREQ/UPDREQALL. Then send UPDDONE if it is owed and everything
+/// it covers is acked. One BNDUPD per lease is outstanding at a time.
+pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
+    let _ = cfg;
+    let s = &st.servers[i];
+    if !s.up || !s.comm_ok || !st.connected {
+        return;
+    }
+    if !(matches!(s.state, S::Normal | S::ConflictDone) || s.owes_upddone) {
+        return;
+    }
+    let mut out = Vec::new();
+    let s = &mut st.servers[i];
+    for (l, lease) in s.leases.iter_mut().enumerate() {
+        if lease.pending && !lease.inflight {
+            lease.pending = false;
+            lease.inflight = true;
+            let active = lease.status == B::Active;
+            let status = if lease.reclaim { B::Free } else { lease.status };
+            out.push(Msg::BndUpd(Update {
+                lease: l as LeaseId,
+                status,
+                client: lease.client,
+                expiry: if active { lease.expiry } else { 0 },
+                since: lease.since,
+                cltt: lease.cltt,
+                pl: if active { lease.pl_sent } else { 0 },
+            }));
+        }
+    }
+    let done = s.owes_upddone && s.leases.iter().all(|x| !x.pending && !x.inflight);
+    if done {
+        s.owes_upddone = false;
+    }
+    for m in out {
+        send(st, i, m);
+    }
+    if done {
+        send(st, i, Msg::UpdDone);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crashes.
+// ---------------------------------------------------------------------------------------------
+
+/// A server crashes. Its stable storage keeps the lease database and the failover state (§8.2);
+/// what is volatile (communications status, outstanding requests) is lost, and so is the
+/// connection.
+pub fn crash(cfg: &ModelConfig, st: &mut State, i: usize, lose_storage: bool) {
+    let now = st.now;
+    drop_connection(cfg, st);
+    let s = &mut st.servers[i];
+    s.up = false;
+    s.comm_ok = false;
+    s.awaiting_upddone = false;
+    s.owes_upddone = false;
+    // The last time it is known to have operated: TIME-OF-FAILURE of §8.3.2 step 1.
+    s.last_operating = Some(now);
+    s.storage_lost = lose_storage;
+}
+
+/// A crashed server restarts into STARTUP (§8.3.2). With its stable storage, PREVIOUS-STATE is
+/// the recorded state adjusted by step 2 (a "communications OK" state becomes the state its
+/// "communications failed" transition leads to). Without it, the database is empty, and the
+/// server starts as RECOVER with TIME-OF-FAILURE unknown (step 1; reading R5).
+pub fn restart(cfg: &ModelConfig, st: &mut State, i: usize) {
+    let now = st.now;
+    let s = &mut st.servers[i];
+    s.up = true;
+    if s.storage_lost {
+        s.prev = S::Recover;
+        s.last_operating = None;
+        s.partner = None;
+        for l in 0..s.leases.len() {
+            s.leases[l] = Lease::free(initial_status(cfg, l as LeaseId, role(i)));
+        }
+    } else {
+        s.prev = match s.state {
+            S::Normal => S::CommunicationsInterrupted,
+            S::PotentialConflict => S::ResolutionInterrupted,
+            S::Startup => s.prev,
+            other => other,
+        };
+    }
+    s.state = S::Startup;
+    s.since = now;
+    for lease in s.leases.iter_mut() {
+        if lease.inflight {
+            lease.inflight = false;
+            lease.pending = true;
+        }
+    }
+}
+
+/// The status a lease has in a new database: addresses by owner (R1), prefixes FREE (all
+/// delegable prefixes start with the primary, §4.2.2).
+pub fn initial_status(cfg: &ModelConfig, l: LeaseId, _me: Role) -> B {
+    match kind(cfg, l) {
+        LeaseKind::Address => available_status(address_owner(l)),
+        LeaseKind::Prefix => B::Free,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients (§3 responsiveness, §4.2 allocation, §8.x "Operation in X").
+// ---------------------------------------------------------------------------------------------
+
+/// How a server answers clients (§3, §8.x.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Responsiveness {
+    /// Answers every valid client message.
+    Responsive,
+    /// Answers only messages that name it as the server: RENEW, RELEASE, DECLINE (R10).
+    RenewResponsive,
+    /// Answers nothing.
+    Unresponsive,
+}
+
+/// Responsiveness of a server in its current state.
+pub fn responsiveness(cfg: &ModelConfig, st: &State, i: usize) -> Responsiveness {
+    use Responsiveness::*;
+    let s = &st.servers[i];
+    if !s.up {
+        return Unresponsive;
+    }
+    match s.state {
+        // §8.3.1, §8.5.1, §8.6.1: MUST NOT be responsive.
+        S::Startup | S::Recover | S::RecoverWait => Unresponsive,
+        // §8.10.1: MUST NOT process any incoming DHCP requests.
+        S::PotentialConflict => {
+            if cfg.is(Variant::ResponsiveInPotentialConflict) {
+                Responsive
+            } else {
+                Unresponsive
+            }
+        }
+        // §8.8.1: the primary is responsive, the secondary renew-responsive.
+        S::Normal => match role(i) {
+            Role::Primary => Responsive,
+            Role::Secondary => RenewResponsive,
+        },
+        // §8.7.1 (reading R6).
+        S::RecoverDone => RenewResponsive,
+        // §8.4.1, §8.9.1, §8.11.1, §8.12.1: MUST respond.
+        S::PartnerDown | S::CommunicationsInterrupted | S::ResolutionInterrupted | S::ConflictDone => {
+            Responsive
+        }
+    }
+}
+
+/// Whether server `i` may allocate lease `l` to a new client right now (§4.2, §8.x.1).
+fn may_allocate(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, own_only: bool) -> bool {
+    let s = &st.servers[i];
+    let lease = &s.leases[l as usize];
+    let me = role(i);
+    if lease.reclaim {
+        return false;
+    }
+    let own = match kind(cfg, l) {
+        // §4.2.1.1: by bit 127; the status agrees under R1.
+        LeaseKind::Address => address_owner(l) == me && lease.status == available_status(me),
+        // §4.2.2: the primary allocates FREE prefixes, the secondary FREE-BACKUP ones.
+        LeaseKind::Prefix => lease.status == available_status(me),
+    };
+    if own {
+        return true;
+    }
+    if own_only {
+        return false;
+    }
+    let partners = match kind(cfg, l) {
+        // §4.2.1: "in PARTNER-DOWN state ... MUST NOT" use the partner's addresses (and §8.4.1
+        // SHOULD NOT); the model never does.
+        LeaseKind::Address => {
+            cfg.is(Variant::SecondaryUsesPrimaryPool)
+                && s.state == S::CommunicationsInterrupted
+                && me == Role::Secondary
+                && address_owner(l) == Role::Primary
+                && lease.status == B::Free
+        }
+        LeaseKind::Prefix => lease.status == available_status(me.partner()),
+    };
+    if !partners {
+        return false;
+    }
+    match s.state {
+        // §8.4.1: partner's prefixes only MCLT after entry into PARTNER-DOWN, and only once the
+        // own pool is depleted (checked by the caller).
+        S::PartnerDown => {
+            cfg.is(Variant::PdNoMcltWait) || st.now >= s.since + cfg.mclt
+        }
+        S::CommunicationsInterrupted => cfg.is(Variant::SecondaryUsesPrimaryPool) && me == Role::Secondary,
+        _ => false,
+    }
+}
+
+/// The lease server `i` would allocate for a new client: the lowest one of its own pool, else
+/// (PARTNER-DOWN, §8.4.1 "MUST fully deplete its own pool" first) the lowest usable one of the
+/// partner's pool.
+fn choose_lease(cfg: &ModelConfig, st: &State, i: usize, k: LeaseKind) -> Option<LeaseId> {
+    let of_kind = (0..cfg.leases() as LeaseId).filter(|&l| kind(cfg, l) == k);
+    let own = of_kind.clone().find(|&l| may_allocate(cfg, st, i, l, true));
+    own.or_else(|| of_kind.clone().find(|&l| may_allocate(cfg, st, i, l, false)))
+}
+
+/// Grant or extend lease `l` for client `c` at server `i`, answer the client, owe the partner a
+/// BNDUPD. Records the MCLT monitor (§4.4).
+fn bind(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId, c: ClientId) {
+    let now = st.now;
+    let state = st.servers[i].state;
+    let lease = &st.servers[i].leases[l as usize];
+    let expiry = granted_expiry(cfg, state, lease, now);
+    if state != S::PartnerDown && expiry > lease.acked_pl.max(now) + cfg.mclt {
+        st.monitor.mclt_exceeded = true;
+    }
+    let lease = &mut st.servers[i].leases[l as usize];
+    let renewal = lease.status == B::Active && lease.client == Some(c);
+    if !renewal {
+        lease.since = now;
+    }
+    lease.status = B::Active;
+    lease.client = Some(c);
+    lease.expiry = expiry;
+    lease.cltt = now;
+    lease.pl_sent = partner_lifetime(cfg, now, expiry);
+    lease.reclaim = false;
+    changed(lease);
+    st.clients[c as usize] = Some(Holding { lease: l, expiry, server: role(i) });
+    if cfg.is(Variant::Lockstep) {
+        lockstep_exchange(cfg, st, i, l);
+    }
+}
+
+/// Lock-step (variant): the partner learns the binding before the client is answered; modelled
+/// as the BNDUPD and its BNDREPLY happening atomically with the grant.
+fn lockstep_exchange(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
+    let p = 1 - i;
+    let lease = st.servers[i].leases[l as usize].clone();
+    let theirs = &mut st.servers[p].leases[l as usize];
+    theirs.status = lease.status;
+    theirs.client = lease.client;
+    theirs.expiry = lease.expiry;
+    theirs.since = lease.since;
+    theirs.cltt = theirs.cltt.max(lease.cltt);
+    theirs.exp_time = theirs.exp_time.max(lease.pl_sent);
+    theirs.pending = false;
+    let mine = &mut st.servers[i].leases[l as usize];
+    mine.acked_pl = mine.acked_pl.max(lease.pl_sent);
+    mine.pending = false;
+    let _ = cfg;
+}
+
+/// A client with no lease solicits and requests one of kind `k` from server `i` (SOLICIT,
+/// ADVERTISE, REQUEST, REPLY as one exchange).
+pub fn client_request(cfg: &ModelConfig, st: &mut State, c: ClientId, i: usize, k: LeaseKind) {
+    let resp = responsiveness(cfg, st, i);
+    if resp != Responsiveness::Responsive {
+        return; // SOLICIT carries no server id: a renew-responsive server ignores it (R10).
+    }
+    if !responsive_allowed(st.servers[i].state, role(i), false) {
+        st.monitor.unresponsive_answered = true;
+    }
+    let has_own_free = (0..cfg.leases() as LeaseId)
+        .filter(|&l| kind(cfg, l) == k)
+        .any(|l| own_free(cfg, st, i, l));
+    if cfg.is(Variant::Lockstep) && !(st.servers[i].comm_ok && st.connected) {
+        // Lock-step cannot answer until the partner acks, and the partner is unreachable.
+        if has_own_free {
+            st.monitor.refused_with_free_lease = true;
+        }
+        return;
+    }
+    match choose_lease(cfg, st, i, k) {
+        Some(l) => {
+            if !pool_allowed(cfg, st, i, l) {
+                st.monitor.foreign_pool = true;
+            }
+            bind(cfg, st, i, l, c);
+        }
+        None => {
+            if has_own_free {
+                st.monitor.refused_with_free_lease = true;
+            }
+        }
+    }
+}
+
+/// Whether server `i` may extend client `c`'s current lease `l` (RENEW or REBIND).
+fn may_extend(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, c: ClientId) -> bool {
+    let s = &st.servers[i];
+    let lease = &s.leases[l as usize];
+    if lease.status == B::Active && lease.client == Some(c) {
+        return true;
+    }
+    // RECOVER-DONE renews "only ... where it already has a record of the lease" (§8.7.1).
+    if s.state == S::RecoverDone {
+        return false;
+    }
+    if cfg.is(Variant::RenewOwnLeasesOnly) && s.state == S::CommunicationsInterrupted {
+        return false;
+    }
+    // §8.9.1, §8.11.1: a responsive server renews "a DHCP client's current lease, regardless of
+    // whether that lease was given out by the receiving server or not" -- unless its database
+    // shows the lease bound to another client.
+    !bound_to_other(lease, c)
+}
+
+/// The database binds the lease to a client other than `c`.
+fn bound_to_other(lease: &Lease, c: ClientId) -> bool {
+    matches!(lease.status, B::Active | B::Expired | B::Released | B::Abandoned)
+        && lease.client.is_some_and(|x| x != c)
+}
+
+/// RENEW (to the server that granted the lease) or REBIND (to `i`, any server).
+pub fn client_extend(cfg: &ModelConfig, st: &mut State, c: ClientId, i: usize, rebind: bool) {
+    let Some(h) = st.clients[c as usize] else { return };
+    let resp = responsiveness(cfg, st, i);
+    let answers = match resp {
+        Responsiveness::Responsive => true,
+        // A REBIND carries no server id (R10).
+        Responsiveness::RenewResponsive => !rebind,
+        Responsiveness::Unresponsive => false,
+    };
+    let granter_down = !st.servers[idx(h.server)].up;
+    if !answers {
+        return;
+    }
+    if !responsive_allowed(st.servers[i].state, role(i), !rebind) {
+        st.monitor.unresponsive_answered = true;
+    }
+    if cfg.is(Variant::Lockstep) && !(st.servers[i].comm_ok && st.connected) {
+        return;
+    }
+    if may_extend(cfg, st, i, h.lease, c) {
+        bind(cfg, st, i, h.lease, c);
+    } else if rebind
+        && granter_down
+        && resp == Responsiveness::Responsive
+        && !bound_to_other(&st.servers[i].leases[h.lease as usize], c)
+    {
+        // (i) lease stability: the partner of a crashed server should keep the client's lease.
+        st.monitor.lease_lost_on_failover = true;
+    }
+}
+
+/// RELEASE (`decline == false`) or DECLINE to the server that granted the lease. The client
+/// stops using the lease at once either way.
+pub fn client_release(cfg: &ModelConfig, st: &mut State, c: ClientId, decline: bool) {
+    let Some(h) = st.clients[c as usize] else { return };
+    st.clients[c as usize] = None;
+    let i = idx(h.server);
+    if responsiveness(cfg, st, i) == Responsiveness::Unresponsive {
+        return;
+    }
+    if !responsive_allowed(st.servers[i].state, role(i), true) {
+        st.monitor.unresponsive_answered = true;
+    }
+    let now = st.now;
+    let lease = &mut st.servers[i].leases[h.lease as usize];
+    if lease.status == B::Active && lease.client == Some(c) {
+        // Figure 2 (3) RELEASED, or (9) ABANDONED.
+        lease.status = if decline { B::Abandoned } else { B::Released };
+        lease.since = now;
+        lease.cltt = now;
+        changed(lease);
+    }
+}
+
+/// Operator command: reset an ABANDONED lease (Figure 2 (10)).
+pub fn reset_lease(st: &mut State, i: usize, l: LeaseId) {
+    let now = st.now;
+    let lease = &mut st.servers[i].leases[l as usize];
+    if lease.status == B::Abandoned {
+        lease.status = B::Reset;
+        lease.since = now;
+        changed(lease);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Independent statements of the rules, for the monitors (kept apart from the allocation code
+// above so that a slip in one is caught by the other).
+// ---------------------------------------------------------------------------------------------
+
+/// The lease is free and in this server's own pool (§4.2): used by the "a responsive server with
+/// a free lease of its own grants it" property.
+pub fn own_free(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId) -> bool {
+    let lease = &st.servers[i].leases[l as usize];
+    let me = role(i);
+    let in_my_half = match kind(cfg, l) {
+        LeaseKind::Address => address_owner(l) == me,
+        LeaseKind::Prefix => true,
+    };
+    in_my_half && !lease.reclaim && lease.status == available_status(me)
+}
+
+/// Pool ownership (§4.2, §8.4.1, §8.9.1): the lease about to be allocated is in the server's own
+/// pool, or the server is in PARTNER-DOWN, the MCLT since entry has passed, and it is a prefix.
+fn pool_allowed(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId) -> bool {
+    if own_free(cfg, st, i, l) {
+        return true;
+    }
+    let s = &st.servers[i];
+    s.state == S::PartnerDown && kind(cfg, l) == LeaseKind::Prefix && st.now >= s.since + cfg.mclt
+}
+
+/// Which states may answer which client messages, as a table taken from §3 and §8.x.1 (the
+/// responsiveness monitor checks the server logic against it).
+pub fn responsive_allowed(state: S, r: Role, names_server: bool) -> bool {
+    match state {
+        S::Startup | S::Recover | S::RecoverWait | S::PotentialConflict => false,
+        S::Normal => r == Role::Primary || names_server,
+        S::RecoverDone => names_server,
+        S::PartnerDown | S::CommunicationsInterrupted | S::ResolutionInterrupted | S::ConflictDone => {
+            true
+        }
+    }
+}
