@@ -316,6 +316,9 @@ impl Endpoint {
             {
                 self.request_updates(now)
             }
+            // §8.10: the primary's UPDREQ "on entry" needs communications; if it entered
+            // without them (never in a normal run), it asks once they are OK.
+            (Trigger::CommOk, _) if self.cfg.role == Role::Primary => self.request_updates(now),
             _ => self.ignored(t),
         }
     }

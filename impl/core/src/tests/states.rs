@@ -1,4 +1,964 @@
-//! Per-state unit tests and the "Transition out of X" tables.
+//! Per-state unit tests and one table test per "Transition out of X" section. Each table is
+//! `(mine, partner's, expected)` copied from the RFC bullets; the endpoint is put in `mine`,
+//! a connection is made, and the partner announces its state.
 
 use super::util::*;
 use crate::*;
+use ServerState::*;
+
+type Case = (ServerState, ServerState, ServerState);
+
+const PARTNER_STATES: [ServerState; 9] = [
+    Normal,
+    CommunicationsInterrupted,
+    PartnerDown,
+    PotentialConflict,
+    Recover,
+    RecoverWait,
+    RecoverDone,
+    ResolutionInterrupted,
+    ConflictDone,
+];
+
+fn run_cases(role: Role, cases: &[Case]) {
+    for &(mine, partner, expected) in cases {
+        let mut ep = endpoint_in(role, mine);
+        connect_with_partner_in(&mut ep, T0, partner);
+        assert_eq!(
+            ep.state(),
+            expected,
+            "{role}: in {mine}, partner {partner}: expected {expected}"
+        );
+    }
+}
+
+/// Every partner state is covered by exactly one row.
+fn assert_complete(cases: &[Case]) {
+    for p in PARTNER_STATES {
+        assert_eq!(cases.iter().filter(|c| c.1 == p).count(), 1, "partner {p}");
+    }
+}
+
+/// RFC 8156 §8.4.2 Transition out of PARTNER-DOWN State.
+#[test]
+fn transition_out_of_partner_down_table() {
+    const CASES: &[Case] = &[
+        // "If the partner is in NORMAL, COMMUNICATIONS-INTERRUPTED, PARTNER-DOWN,
+        // POTENTIAL-CONFLICT, RESOLUTION-INTERRUPTED, or CONFLICT-DONE state, then transition to
+        // POTENTIAL-CONFLICT state."
+        (PartnerDown, Normal, PotentialConflict),
+        (PartnerDown, CommunicationsInterrupted, PotentialConflict),
+        (PartnerDown, PartnerDown, PotentialConflict),
+        (PartnerDown, PotentialConflict, PotentialConflict),
+        (PartnerDown, ResolutionInterrupted, PotentialConflict),
+        (PartnerDown, ConflictDone, PotentialConflict),
+        // "If the partner is in RECOVER or RECOVER-WAIT state, then stay in PARTNER-DOWN state."
+        (PartnerDown, Recover, PartnerDown),
+        (PartnerDown, RecoverWait, PartnerDown),
+        // "If the partner is in RECOVER-DONE state, then transition to NORMAL state."
+        (PartnerDown, RecoverDone, Normal),
+    ];
+    assert_complete(CASES);
+    run_cases(Role::Primary, CASES);
+    run_cases(Role::Secondary, CASES);
+}
+
+/// RFC 8156 §8.9.2 Transition out of COMMUNICATIONS-INTERRUPTED State.
+#[test]
+fn transition_out_of_communications_interrupted_table() {
+    const CASES: &[Case] = &[
+        // "NORMAL or COMMUNICATIONS-INTERRUPTED: Transition into NORMAL state."
+        (CommunicationsInterrupted, Normal, Normal),
+        (CommunicationsInterrupted, CommunicationsInterrupted, Normal),
+        // "RECOVER: Stay in COMMUNICATIONS-INTERRUPTED state."
+        (
+            CommunicationsInterrupted,
+            Recover,
+            CommunicationsInterrupted,
+        ),
+        // Reading R7: RECOVER-WAIT: stay.
+        (
+            CommunicationsInterrupted,
+            RecoverWait,
+            CommunicationsInterrupted,
+        ),
+        // "RECOVER-DONE: Transition into NORMAL state."
+        (CommunicationsInterrupted, RecoverDone, Normal),
+        // "PARTNER-DOWN, POTENTIAL-CONFLICT, CONFLICT-DONE, or RESOLUTION-INTERRUPTED: Transition
+        // into POTENTIAL-CONFLICT state."
+        (CommunicationsInterrupted, PartnerDown, PotentialConflict),
+        (
+            CommunicationsInterrupted,
+            PotentialConflict,
+            PotentialConflict,
+        ),
+        (CommunicationsInterrupted, ConflictDone, PotentialConflict),
+        (
+            CommunicationsInterrupted,
+            ResolutionInterrupted,
+            PotentialConflict,
+        ),
+    ];
+    assert_complete(CASES);
+    run_cases(Role::Primary, CASES);
+    run_cases(Role::Secondary, CASES);
+}
+
+/// RFC 8156 §8.5.2 Transition out of RECOVER State.
+#[test]
+fn transition_out_of_recover_table() {
+    const CASES: &[Case] = &[
+        // "If the other server is in POTENTIAL-CONFLICT, RESOLUTION-INTERRUPTED, or
+        // CONFLICT-DONE state ... move itself to POTENTIAL-CONFLICT state."
+        (Recover, PotentialConflict, PotentialConflict),
+        (Recover, ResolutionInterrupted, PotentialConflict),
+        (Recover, ConflictDone, PotentialConflict),
+        // "If the other server is in any other state, then the server in RECOVER state will
+        // request an update ... by sending an UPDREQ message." (stays until UPDDONE)
+        (Recover, Normal, Recover),
+        (Recover, CommunicationsInterrupted, Recover),
+        (Recover, PartnerDown, Recover),
+        (Recover, Recover, Recover),
+        (Recover, RecoverWait, Recover),
+        (Recover, RecoverDone, Recover),
+    ];
+    assert_complete(CASES);
+    run_cases(Role::Primary, CASES);
+    run_cases(Role::Secondary, CASES);
+    for &(_, partner, expected) in CASES {
+        let mut ep = endpoint_in(Role::Secondary, Recover);
+        connect_with_partner_in(&mut ep, T0, partner);
+        let msgs = sent_messages(&mut ep);
+        // (UPDREQALL here: empty storage and a partner whose C flag is set, reading R5.)
+        let updreq = msgs
+            .iter()
+            .filter(|m| matches!(m.kind(), MsgKind::UpdReq | MsgKind::UpdReqAll))
+            .count();
+        // RECOVER asks; a secondary moved to POTENTIAL-CONFLICT waits for the primary's UPDREQ
+        // unless the primary is already CONFLICT-DONE (§8.10.2).
+        let asks = expected == Recover || partner == ConflictDone;
+        assert_eq!(updreq, usize::from(asks), "partner {partner}");
+    }
+}
+
+/// RFC 8156 §8.6.2 Transition out of RECOVER-WAIT State: only the timer moves it.
+#[test]
+fn transition_out_of_recover_wait_table() {
+    let cases: Vec<Case> = PARTNER_STATES
+        .iter()
+        .map(|p| (RecoverWait, *p, RecoverWait))
+        .collect();
+    run_cases(Role::Secondary, &cases);
+}
+
+/// RFC 8156 §8.7.2 Transition out of RECOVER-DONE State.
+#[test]
+fn transition_out_of_recover_done_table() {
+    const CASES: &[Case] = &[
+        // "its partner server has entered NORMAL or RECOVER-DONE state, it will transition into
+        // NORMAL state."
+        (RecoverDone, Normal, Normal),
+        (RecoverDone, RecoverDone, Normal),
+        // "If the partner server enters RECOVER or RECOVER-WAIT state, this server transitions
+        // to COMMUNICATIONS-INTERRUPTED."
+        (RecoverDone, Recover, CommunicationsInterrupted),
+        (RecoverDone, RecoverWait, CommunicationsInterrupted),
+        // "If the partner server enters POTENTIAL-CONFLICT state, this server enters
+        // POTENTIAL-CONFLICT state as well."
+        (RecoverDone, PotentialConflict, PotentialConflict),
+        // Figure 6 "All Others: Wait for Other State".
+        (RecoverDone, CommunicationsInterrupted, RecoverDone),
+        (RecoverDone, PartnerDown, RecoverDone),
+        (RecoverDone, ResolutionInterrupted, RecoverDone),
+        (RecoverDone, ConflictDone, RecoverDone),
+    ];
+    assert_complete(CASES);
+    run_cases(Role::Primary, CASES);
+    run_cases(Role::Secondary, CASES);
+}
+
+/// RFC 8156 §8.8.2 Transition out of NORMAL State ("the partner has changed state from that
+/// expected ... transition into COMMUNICATIONS-INTERRUPTED state and take the appropriate state
+/// transition from there").
+#[test]
+fn transition_out_of_normal_table() {
+    const CASES: &[Case] = &[
+        // Expected partner states: stay.
+        (Normal, Normal, Normal),
+        (Normal, RecoverDone, Normal),
+        (Normal, ConflictDone, Normal),
+        // Unexpected: CI, then §8.9.2 with the same partner state.
+        (Normal, CommunicationsInterrupted, Normal),
+        (Normal, PartnerDown, PotentialConflict),
+        (Normal, PotentialConflict, PotentialConflict),
+        (Normal, ResolutionInterrupted, PotentialConflict),
+        (Normal, Recover, CommunicationsInterrupted),
+        (Normal, RecoverWait, CommunicationsInterrupted),
+    ];
+    assert_complete(CASES);
+    run_cases(Role::Primary, CASES);
+    run_cases(Role::Secondary, CASES);
+}
+
+/// RFC 8156 §8.10.2 Transition out of POTENTIAL-CONFLICT State: the partner's state alone does
+/// not move it (UPDDONE does); the secondary asks for updates once the primary is CONFLICT-DONE.
+#[test]
+fn transition_out_of_potential_conflict_table() {
+    let cases: Vec<Case> = PARTNER_STATES
+        .iter()
+        .map(|p| (PotentialConflict, *p, PotentialConflict))
+        .collect();
+    run_cases(Role::Primary, &cases);
+    run_cases(Role::Secondary, &cases);
+    for p in PARTNER_STATES {
+        let mut ep = endpoint_in(Role::Secondary, PotentialConflict);
+        connect_with_partner_in(&mut ep, T0, p);
+        let n = sent_messages(&mut ep)
+            .iter()
+            .filter(|m| m.kind() == MsgKind::UpdReq)
+            .count();
+        // "When a secondary server receives an indication that the primary server has made a
+        // transition from POTENTIAL-CONFLICT to CONFLICT-DONE state, it SHOULD send an UPDREQ"
+        assert_eq!(n, usize::from(p == ConflictDone), "partner {p}");
+    }
+}
+
+/// RFC 8156 §8.11.2: "If communications with the other server are restored, then the server in
+/// RESOLUTION-INTERRUPTED state will transition into POTENTIAL-CONFLICT state."
+#[test]
+fn transition_out_of_resolution_interrupted_table() {
+    let cases: Vec<Case> = PARTNER_STATES
+        .iter()
+        .map(|p| (ResolutionInterrupted, *p, PotentialConflict))
+        .collect();
+    run_cases(Role::Primary, &cases);
+    run_cases(Role::Secondary, &cases);
+}
+
+/// RFC 8156 §8.12.2: "When a primary server determines that the secondary server has made a
+/// transition into NORMAL state, the primary server will also transition into NORMAL state."
+#[test]
+fn transition_out_of_conflict_done_table() {
+    let cases: Vec<Case> = PARTNER_STATES
+        .iter()
+        .map(|p| {
+            (
+                ConflictDone,
+                *p,
+                if *p == Normal { Normal } else { ConflictDone },
+            )
+        })
+        .collect();
+    run_cases(Role::Primary, &cases);
+}
+
+// ---- individual transitions --------------------------------------------------------------
+
+fn fire(ep: &mut Endpoint, now: Time) {
+    ep.handle_timeout(now);
+    while ep.poll_output().is_some() {}
+}
+
+#[test]
+fn comm_interrupted_enters_partner_down_on_command() {
+    let mut ep = endpoint_in(Role::Secondary, CommunicationsInterrupted);
+    ep.handle_command(T0.plus(1), Command::PartnerDown);
+    assert_eq!(ep.state(), PartnerDown);
+}
+
+#[test]
+fn normal_and_resolution_interrupted_enter_partner_down_on_command() {
+    for s in [Normal, ResolutionInterrupted] {
+        let mut ep = endpoint_in(Role::Primary, s);
+        ep.handle_command(T0.plus(1), Command::PartnerDown);
+        assert_eq!(ep.state(), PartnerDown, "from {s}");
+    }
+}
+
+#[test]
+fn command_in_states_without_such_transition_is_logged_and_ignored() {
+    for s in [
+        Recover,
+        RecoverWait,
+        RecoverDone,
+        PotentialConflict,
+        ConflictDone,
+    ] {
+        let mut ep = endpoint_in(Role::Primary, s);
+        ep.handle_command(T0.plus(1), Command::PartnerDown);
+        assert_eq!(ep.state(), s);
+        let logged = std::iter::from_fn(|| ep.poll_output())
+            .any(|o| matches!(o, Output::Event(Event::Log(l)) if l.contains("PartnerDown")));
+        assert!(logged, "{s}");
+    }
+}
+
+#[test]
+fn comm_interrupted_auto_partner_down_timer_enters_partner_down() {
+    let mut c = config(Role::Primary);
+    c.auto_partner_down = Some(600);
+    let mut ep = Endpoint::new(c, None, T0);
+    ep.set_state(T0, CommunicationsInterrupted);
+    assert_eq!(ep.poll_timeout(), Some(T0.plus(600)));
+    fire(&mut ep, T0.plus(599));
+    assert_eq!(ep.state(), CommunicationsInterrupted);
+    fire(&mut ep, T0.plus(600));
+    assert_eq!(ep.state(), PartnerDown);
+}
+
+#[test]
+fn recover_wait_timer_before_mclt_does_not_fire() {
+    let mut ep = endpoint_in(Role::Secondary, RecoverWait);
+    // TIME-OF-FAILURE unknown (empty storage) → start time + MCLT (§8.6.2).
+    fire(&mut ep, T0.plus(MCLT - 1));
+    assert_eq!(ep.state(), RecoverWait);
+    fire(&mut ep, T0.plus(MCLT));
+    assert_eq!(ep.state(), RecoverDone);
+}
+
+#[test]
+fn recover_wait_ignores_communication_failure() {
+    let mut ep = endpoint_in(Role::Secondary, RecoverWait);
+    connect_with_partner_in(&mut ep, T0, PartnerDown);
+    ep.handle_disconnected(T0.plus(1));
+    assert_eq!(ep.state(), RecoverWait);
+    fire(&mut ep, T0.plus(MCLT));
+    assert_eq!(ep.state(), RecoverDone);
+}
+
+fn stored(state: ServerState, last_operation: Time) -> StableState {
+    StableState {
+        endpoint: EndpointRecord {
+            state: Some(state),
+            start_time_of_state: last_operation.minus(1000),
+            communicated: true,
+            mclt: MCLT,
+            last_operation,
+            ..EndpointRecord::default()
+        },
+        leases: Default::default(),
+    }
+}
+
+fn partner_pd_since(since: Time, now: Time) -> Message {
+    Message {
+        xid: 77,
+        sent_time: now,
+        body: Body::State(StateMsg {
+            server_state: PartnerDown,
+            flags: ServerFlags {
+                communicated: true,
+                ..ServerFlags::default()
+            },
+            start_time_of_state: since,
+            partner_down_time: Some(since),
+        }),
+    }
+}
+
+#[test]
+fn startup_partner_in_pd_later_than_our_last_operation_enters_recover() {
+    let now = T0.plus(5000);
+    let mut ep = Endpoint::new(
+        config(Role::Secondary),
+        Some(stored(CommunicationsInterrupted, T0)),
+        now,
+    );
+    ep.handle_message(now, partner_pd_since(T0, now)); // no connection: ignored
+    assert_eq!(ep.state(), Startup);
+    ep.handle_connected(now);
+    ep.handle_message(
+        now,
+        Message {
+            xid: 1,
+            sent_time: now,
+            body: Body::Connect(ConnectParams {
+                protocol_version: PROTOCOL_VERSION,
+                mclt: MCLT,
+                keepalive_time: 60,
+                max_unacked_bndupd: 10,
+                relationship_name: None,
+                connect_flags: 0,
+            }),
+        },
+    );
+    // §8.3.2 step 5: partner in PARTNER-DOWN since T0 + 100, later than our last operation T0.
+    ep.handle_message(now, partner_pd_since(T0.plus(100), now));
+    assert_eq!(ep.state(), Recover);
+    // ... and takes RECOVER's comm-OK transition: UPDREQ.
+    assert!(sent_messages(&mut ep)
+        .iter()
+        .any(|m| m.kind() == MsgKind::UpdReq));
+}
+
+#[test]
+fn startup_partner_in_pd_earlier_than_our_last_operation_enters_potential_conflict() {
+    let now = T0.plus(5000);
+    let mut ep = Endpoint::new(
+        config(Role::Primary),
+        Some(stored(CommunicationsInterrupted, T0.plus(200))),
+        now,
+    );
+    ep.handle_connected(now);
+    let connect = sent_messages(&mut ep);
+    ep.handle_message(
+        now,
+        Message {
+            xid: connect[0].xid,
+            sent_time: now,
+            body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
+                protocol_version: PROTOCOL_VERSION,
+                mclt: MCLT,
+                keepalive_time: 60,
+                max_unacked_bndupd: 10,
+                relationship_name: None,
+                connect_flags: 0,
+            })),
+        },
+    );
+    ep.handle_message(now, partner_pd_since(T0.plus(100), now));
+    assert_eq!(ep.state(), PotentialConflict);
+    // The primary entering POTENTIAL-CONFLICT sends UPDREQ (§8.10).
+    assert!(sent_messages(&mut ep)
+        .iter()
+        .any(|m| m.kind() == MsgKind::UpdReq));
+}
+
+#[test]
+fn startup_sends_state_with_startup_flag_and_previous_state() {
+    let now = T0.plus(5000);
+    let mut ep = Endpoint::new(config(Role::Secondary), Some(stored(Normal, T0)), now);
+    ep.handle_connected(now);
+    ep.handle_message(
+        now,
+        Message {
+            xid: 1,
+            sent_time: now,
+            body: Body::Connect(ConnectParams {
+                protocol_version: PROTOCOL_VERSION,
+                mclt: MCLT,
+                keepalive_time: 60,
+                max_unacked_bndupd: 10,
+                relationship_name: None,
+                connect_flags: 0,
+            }),
+        },
+    );
+    let msgs = sent_messages(&mut ep);
+    let Body::State(s) = &msgs[1].body else {
+        panic!("expected STATE after CONNECTREPLY, got {:?}", msgs)
+    };
+    // §8.3.1 and step 2: STARTUP flag set, previously recorded state NORMAL → CI.
+    assert!(s.flags.startup);
+    assert_eq!(s.server_state, CommunicationsInterrupted);
+    assert_eq!(msgs[0].kind(), MsgKind::ConnectReply);
+}
+
+#[test]
+fn startup_timer_enters_previous_state_after_step2_adjustment() {
+    for (stored_state, expected) in [
+        (Normal, CommunicationsInterrupted),
+        (PotentialConflict, ResolutionInterrupted),
+        (PartnerDown, PartnerDown),
+        (RecoverDone, RecoverDone),
+        (ConflictDone, ConflictDone),
+    ] {
+        let mut ep = Endpoint::new(config(Role::Primary), Some(stored(stored_state, T0)), T0);
+        fire(&mut ep, T0.plus(9));
+        assert_eq!(ep.state(), Startup);
+        fire(&mut ep, T0.plus(10));
+        assert_eq!(ep.state(), expected, "stored {stored_state}");
+    }
+}
+
+#[test]
+fn empty_storage_startup_timer_enters_section_8_2_states_reading_r5() {
+    let mut p = Endpoint::new(config(Role::Primary), None, T0);
+    let mut s = Endpoint::new(config(Role::Secondary), None, T0);
+    fire(&mut p, T0.plus(10));
+    fire(&mut s, T0.plus(10));
+    assert_eq!((p.state(), s.state()), (PartnerDown, Recover));
+}
+
+#[test]
+fn partner_down_ignores_state_with_startup_flag() {
+    let mut ep = endpoint_in(Role::Primary, PartnerDown);
+    ep.handle_connected(T0);
+    let c = sent_messages(&mut ep);
+    ep.handle_message(
+        T0,
+        Message {
+            xid: c[0].xid,
+            sent_time: T0,
+            body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
+                protocol_version: PROTOCOL_VERSION,
+                mclt: MCLT,
+                keepalive_time: 60,
+                max_unacked_bndupd: 10,
+                relationship_name: None,
+                connect_flags: 0,
+            })),
+        },
+    );
+    let mut m = state_msg(Normal, T0);
+    if let Body::State(s) = &mut m.body {
+        s.flags.startup = true;
+    }
+    ep.handle_message(T0, m);
+    assert!(ep.comm_ok());
+    assert_eq!(ep.state(), PartnerDown);
+    // The real state, once the partner leaves STARTUP, applies.
+    ep.handle_message(T0, state_msg(Normal, T0));
+    assert_eq!(ep.state(), PotentialConflict);
+}
+
+#[test]
+fn normal_disconnect_message_enters_comm_interrupted_reading_r8() {
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    assert_eq!(ep.state(), Normal);
+    ep.handle_message(
+        T0.plus(1),
+        Message {
+            xid: 5,
+            sent_time: T0.plus(1),
+            body: Body::Disconnect(Disconnect {
+                status: Some(StatusCode::ServerShuttingDown),
+                message: "bye".into(),
+            }),
+        },
+    );
+    assert_eq!(ep.state(), CommunicationsInterrupted);
+    assert!(!ep.comm_ok());
+}
+
+#[test]
+fn potential_conflict_comm_failed_enters_resolution_interrupted_and_reconnect_returns() {
+    let mut ep = endpoint_in(Role::Secondary, PotentialConflict);
+    connect_with_partner_in(&mut ep, T0, PotentialConflict);
+    ep.handle_disconnected(T0.plus(1));
+    assert_eq!(ep.state(), ResolutionInterrupted);
+    connect_with_partner_in(&mut ep, T0.plus(2), PotentialConflict);
+    assert_eq!(ep.state(), PotentialConflict);
+}
+
+#[test]
+fn potential_conflict_upddone_moves_primary_to_conflict_done_and_secondary_to_normal() {
+    for (role, expected) in [(Role::Primary, ConflictDone), (Role::Secondary, Normal)] {
+        let mut ep = endpoint_in(role, PotentialConflict);
+        connect_with_partner_in(&mut ep, T0, ConflictDone);
+        let req = sent_messages(&mut ep)
+            .into_iter()
+            .find(|m| m.kind() == MsgKind::UpdReq)
+            .expect("UPDREQ sent");
+        ep.handle_message(
+            T0,
+            Message {
+                xid: req.xid,
+                sent_time: T0,
+                body: Body::UpdDone,
+            },
+        );
+        assert_eq!(ep.state(), expected, "{role}");
+    }
+}
+
+#[test]
+fn upddone_when_none_requested_is_logged_and_ignored() {
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_message(
+        T0,
+        Message {
+            xid: 4242,
+            sent_time: T0,
+            body: Body::UpdDone,
+        },
+    );
+    assert_eq!(ep.state(), Normal);
+    let logged = std::iter::from_fn(|| ep.poll_output())
+        .any(|o| matches!(o, Output::Event(Event::Log(l)) if l.contains("UPDDONE")));
+    assert!(logged);
+}
+
+fn bndupd_for(lease: LeaseKey, client: u64, t: Time) -> Message {
+    Message {
+        xid: 31,
+        sent_time: t,
+        body: Body::BndUpd(BndUpd {
+            client: Some(ClientId::from(client)),
+            leases: vec![LeaseUpdate {
+                lease,
+                valid_lifetime: 60,
+                binding_status: BindingStatus::Active,
+                start_time_of_state: t,
+                state_expiration_time: Some(t.plus(60)),
+                clt_time: Some(t),
+                partner_lifetime: Some(t.plus(330)),
+                partner_raw_clt_time: None,
+                expiration_time: None,
+            }],
+        }),
+    }
+}
+
+#[test]
+fn bndupd_before_connectreply_is_logged_and_ignored() {
+    let mut ep = endpoint_in(Role::Primary, PartnerDown);
+    ep.handle_connected(T0);
+    while ep.poll_output().is_some() {}
+    ep.handle_message(T0, bndupd_for(LeaseKey::Addr(addr(2)), 9, T0));
+    let outs: Vec<Output> = std::iter::from_fn(|| ep.poll_output()).collect();
+    assert!(!outs
+        .iter()
+        .any(|o| matches!(o, Output::Send(_) | Output::Persist(_))));
+    assert!(outs
+        .iter()
+        .any(|o| matches!(o, Output::Event(Event::Log(l)) if l.contains("BNDUPD"))));
+}
+
+#[test]
+fn bndupd_is_persisted_before_its_bndreply_section_7_5_2() {
+    let mut ep = endpoint_in(Role::Secondary, PartnerDown);
+    connect_with_partner_in(&mut ep, T0, Recover);
+    while ep.poll_output().is_some() {}
+    let lease = LeaseKey::Addr(addr(3));
+    ep.handle_message(T0.plus(10), bndupd_for(lease, 9, T0.plus(10)));
+    let outs: Vec<Output> = std::iter::from_fn(|| ep.poll_output()).collect();
+    let persist = outs
+        .iter()
+        .position(
+            |o| matches!(o, Output::Persist(PersistRecord::Lease { key, .. }) if *key == lease),
+        )
+        .expect("lease persisted");
+    let reply = outs
+        .iter()
+        .position(|o| matches!(o, Output::Send(m) if m.kind() == MsgKind::BndReply))
+        .expect("BNDREPLY sent");
+    assert!(persist < reply);
+    let Output::Send(Message {
+        body: Body::BndReply(r),
+        ..
+    }) = &outs[reply]
+    else {
+        unreachable!()
+    };
+    assert_eq!(r.leases[0].status, None);
+    assert_eq!(r.leases[0].partner_lifetime_sent, Some(T0.plus(10 + 330)));
+}
+
+#[test]
+fn bndupd_for_unconfigured_lease_is_rejected_configuration_conflict() {
+    let mut ep = endpoint_in(Role::Secondary, PartnerDown);
+    connect_with_partner_in(&mut ep, T0, Recover);
+    while ep.poll_output().is_some() {}
+    let stranger = LeaseKey::Addr("2001:db8:ffff::1".parse().unwrap());
+    ep.handle_message(T0, bndupd_for(stranger, 9, T0));
+    let r = sent_messages(&mut ep)
+        .into_iter()
+        .find_map(|m| match m.body {
+            Body::BndReply(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(r.leases[0].status, Some(StatusCode::ConfigurationConflict));
+    // A bare BNDUPD with no lease at all: MissingBindingInformation at the top level.
+    ep.handle_message(
+        T0,
+        Message {
+            xid: 32,
+            sent_time: T0,
+            body: Body::BndUpd(BndUpd {
+                client: None,
+                leases: vec![],
+            }),
+        },
+    );
+    let r = sent_messages(&mut ep)
+        .into_iter()
+        .find_map(|m| match m.body {
+            Body::BndReply(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(r.status, Some(StatusCode::MissingBindingInformation));
+}
+
+#[test]
+fn primary_rejects_secondary_active_for_other_client_with_address_in_use() {
+    let mut pair = Pair::normal();
+    pair.advance(10);
+    let lease = match pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)) {
+        Some(ReplyKind::Granted { lease, .. }) => lease,
+        r => panic!("{r:?}"),
+    };
+    // The secondary claims the same lease for another client with the same time.
+    let now = pair.now;
+    pair.p.ep.handle_message(now, bndupd_for(lease, 2, now));
+    let outs: Vec<Output> = std::iter::from_fn(|| pair.p.ep.poll_output()).collect();
+    let r = outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Send(Message {
+                body: Body::BndReply(r),
+                ..
+            }) => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(r.leases[0].status, Some(StatusCode::AddressInUse));
+}
+
+// ---- connection management (§6) ----------------------------------------------------------
+
+fn connect_msg(sent: Time, version: (u16, u16), name: Option<&str>) -> Message {
+    Message {
+        xid: 1,
+        sent_time: sent,
+        body: Body::Connect(ConnectParams {
+            protocol_version: version,
+            mclt: 1234,
+            keepalive_time: 40,
+            max_unacked_bndupd: 3,
+            relationship_name: name.map(str::to_string),
+            connect_flags: 0,
+        }),
+    }
+}
+
+fn connect_reply_of(ep: &mut Endpoint) -> ConnectReply {
+    sent_messages(ep)
+        .into_iter()
+        .find_map(|m| match m.body {
+            Body::ConnectReply(r) => Some(r),
+            _ => None,
+        })
+        .expect("CONNECTREPLY")
+}
+
+#[test]
+fn secondary_rejects_connect_with_excessive_skew() {
+    let mut ep = endpoint_in(Role::Secondary, Recover);
+    ep.handle_connected(T0);
+    ep.handle_message(T0, connect_msg(T0.minus(6), PROTOCOL_VERSION, None));
+    assert_eq!(
+        connect_reply_of(&mut ep),
+        ConnectReply::Reject(StatusCode::ExcessiveTimeSkew)
+    );
+    // Exactly 5 s is within tolerance.
+    let mut ep = endpoint_in(Role::Secondary, Recover);
+    ep.handle_connected(T0);
+    ep.handle_message(T0, connect_msg(T0.minus(5), PROTOCOL_VERSION, None));
+    assert!(matches!(connect_reply_of(&mut ep), ConnectReply::Accept(_)));
+}
+
+#[test]
+fn secondary_rejects_unsupported_version_and_unknown_relationship() {
+    let mut ep = endpoint_in(Role::Secondary, Recover);
+    ep.handle_connected(T0);
+    ep.handle_message(T0, connect_msg(T0, (2, 0), None));
+    assert_eq!(
+        connect_reply_of(&mut ep),
+        ConnectReply::Reject(StatusCode::NotSupported)
+    );
+
+    let mut c = config(Role::Secondary);
+    c.relationship_name = Some("east".into());
+    let mut ep = Endpoint::new(c, None, T0);
+    ep.handle_connected(T0);
+    ep.handle_message(T0, connect_msg(T0, PROTOCOL_VERSION, Some("west")));
+    assert_eq!(
+        connect_reply_of(&mut ep),
+        ConnectReply::Reject(StatusCode::ConfigurationConflict)
+    );
+}
+
+#[test]
+fn secondary_adopts_mclt_from_connect_and_echoes_it_then_sends_state() {
+    let mut ep = endpoint_in(Role::Secondary, Recover);
+    ep.handle_connected(T0);
+    ep.handle_message(T0, connect_msg(T0, PROTOCOL_VERSION, None));
+    let msgs = sent_messages(&mut ep);
+    let Body::ConnectReply(ConnectReply::Accept(p)) = &msgs[0].body else {
+        panic!("{msgs:?}")
+    };
+    assert_eq!(p.mclt, 1234);
+    assert_eq!(ep.mclt(), 1234);
+    assert_eq!(msgs[1].kind(), MsgKind::State);
+    // FO_SEND_TIME from the partner's keepalive 40 / 4 = 10 s.
+    assert_eq!(ep.poll_timeout(), Some(T0.plus(10)));
+}
+
+#[test]
+fn primary_disconnects_on_mclt_mismatch_or_rejection() {
+    let mut ep = endpoint_in(Role::Primary, PartnerDown);
+    ep.handle_connected(T0);
+    let c = sent_messages(&mut ep);
+    ep.handle_message(
+        T0,
+        Message {
+            xid: c[0].xid,
+            sent_time: T0,
+            body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
+                protocol_version: PROTOCOL_VERSION,
+                mclt: MCLT + 1,
+                keepalive_time: 60,
+                max_unacked_bndupd: 10,
+                relationship_name: None,
+                connect_flags: 0,
+            })),
+        },
+    );
+    let outs: Vec<Output> = std::iter::from_fn(|| ep.poll_output()).collect();
+    assert!(outs
+        .iter()
+        .any(|o| matches!(o, Output::Send(m) if m.kind() == MsgKind::Disconnect)));
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::Disconnect {
+            reason: DisconnectReason::MclMismatch { .. }
+        }
+    )));
+    assert!(!ep.comm_ok());
+
+    let mut ep = endpoint_in(Role::Primary, PartnerDown);
+    ep.handle_connected(T0);
+    let c = sent_messages(&mut ep);
+    ep.handle_message(
+        T0,
+        Message {
+            xid: c[0].xid,
+            sent_time: T0,
+            body: Body::ConnectReply(ConnectReply::Reject(StatusCode::ExcessiveTimeSkew)),
+        },
+    );
+    assert!(std::iter::from_fn(|| ep.poll_output()).any(|o| matches!(
+        o,
+        Output::Disconnect {
+            reason: DisconnectReason::Rejected(StatusCode::ExcessiveTimeSkew)
+        }
+    )));
+}
+
+#[test]
+fn skew_on_later_message_drops_the_connection() {
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_message(
+        T0.plus(20),
+        Message {
+            xid: 8,
+            sent_time: T0.plus(14),
+            body: Body::Contact,
+        },
+    );
+    assert!(!ep.comm_ok());
+    assert_eq!(ep.state(), CommunicationsInterrupted);
+    assert!(std::iter::from_fn(|| ep.poll_output()).any(|o| matches!(
+        o,
+        Output::Disconnect {
+            reason: DisconnectReason::TimeSkew { skew: 6 }
+        }
+    )));
+}
+
+#[test]
+fn keepalive_expiry_without_messages_interrupts_communications() {
+    let mut ep = endpoint_in(Role::Secondary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    fire(&mut ep, T0.plus(30)); // CONTACTs are sent, nothing received
+    assert!(ep.comm_ok());
+    ep.handle_message(
+        T0.plus(30),
+        Message {
+            xid: 9,
+            sent_time: T0.plus(30),
+            body: Body::Contact,
+        },
+    );
+    fire(&mut ep, T0.plus(89));
+    assert!(ep.comm_ok());
+    fire(&mut ep, T0.plus(90));
+    assert!(!ep.comm_ok());
+    assert_eq!(ep.state(), CommunicationsInterrupted);
+}
+
+// ---- responsiveness (§3, §8) -------------------------------------------------------------
+
+#[test]
+fn unresponsive_states_answer_no_client() {
+    for s in [Startup, Recover, RecoverWait, PotentialConflict] {
+        for role in [Role::Primary, Role::Secondary] {
+            let mut ep = endpoint_in(role, s);
+            ep.handle_client(
+                T0,
+                ClientRequest {
+                    client: ClientId::from(1),
+                    op: ClientOp::Request(LeaseKind::Address),
+                },
+            );
+            ep.handle_client(
+                T0,
+                ClientRequest {
+                    client: ClientId::from(1),
+                    op: ClientOp::Renew {
+                        lease: LeaseKey::Addr(addr(1)),
+                        to_me: true,
+                    },
+                },
+            );
+            assert!(
+                !std::iter::from_fn(|| ep.poll_output())
+                    .any(|o| matches!(o, Output::ClientReply(_))),
+                "{role} in {s}"
+            );
+        }
+    }
+}
+
+#[test]
+fn recover_done_renews_known_leases_only_and_allocates_nothing_reading_r6() {
+    let mut pair = Pair::normal();
+    let lease = match pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)) {
+        Some(ReplyKind::Granted { lease, .. }) => lease,
+        r => panic!("{r:?}"),
+    };
+    let now = pair.now;
+    pair.s.ep.set_state(now, RecoverDone);
+    pair.drain();
+    let s = &mut pair.s;
+    s.ep.handle_client(
+        now,
+        ClientRequest {
+            client: ClientId::from(5),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    s.ep.handle_client(
+        now,
+        ClientRequest {
+            client: ClientId::from(5),
+            op: ClientOp::Renew {
+                lease: LeaseKey::Addr(addr(2)),
+                to_me: true,
+            },
+        },
+    );
+    s.ep.handle_client(
+        now,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Renew { lease, to_me: true },
+        },
+    );
+    let replies: Vec<ClientReply> = std::iter::from_fn(|| s.ep.poll_output())
+        .filter_map(|o| match o {
+            Output::ClientReply(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].client, ClientId::from(1));
+}
