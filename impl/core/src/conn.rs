@@ -102,6 +102,7 @@ impl Endpoint {
         }
         // Unacked BNDUPDs stay update-pending and are resent on the next connection (§8.8).
         self.outstanding.clear();
+        self.in_flight.clear();
         // RFC 8156 §8.5.2: "will reissue the UPDREQ or UPDREQALL message when communications are
         // reestablished".
         self.upd_request = None;

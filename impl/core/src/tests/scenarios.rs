@@ -533,3 +533,137 @@ fn contact_keepalives_flow_when_idle() {
     assert_eq!(pair.sent(Role::Primary, MsgKind::Contact) - before, 4);
     assert_eq!(pair.states(), (Normal, Normal));
 }
+
+#[test]
+fn update_lost_in_flight_is_resent_after_reconnect() {
+    // Short keepalive so the break is noticed well within the lease's MCLT lifetime.
+    let mut pc = config(Role::Primary);
+    pc.keepalive_time = 8;
+    let mut sc = config(Role::Secondary);
+    sc.keepalive_time = 8;
+    let mut pair = Pair::with_configs(pc, sc);
+    pair.run_until_states(Normal, Normal, 1000);
+    pair.set_link(false);
+    // The BNDUPD for this grant is lost with the connection.
+    let (l, _, _) = granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+    assert_eq!(status(&pair.s.ep, l), BindingStatus::Free);
+    pair.advance(10);
+    assert_eq!(
+        pair.states(),
+        (CommunicationsInterrupted, CommunicationsInterrupted)
+    );
+    pair.set_link(true);
+    pair.run_until_states(Normal, Normal, 20);
+    pair.advance(1);
+    let v = &pair.s.ep.observe().leases[&l];
+    assert_eq!(
+        (v.status, v.client.clone()),
+        (BindingStatus::Active, Some(ClientId::from(1)))
+    );
+}
+
+#[test]
+fn primary_with_lost_storage_restarts_in_recover_and_asks_for_everything() {
+    let mut pair = Pair::normal();
+    let l = secondary_grant_in_ci(&mut pair);
+    pair.crash(Role::Primary);
+    pair.advance(5);
+    pair.restart(Role::Primary, false);
+    pair.run_until_states(Normal, Normal, 1000);
+    // Reading R5: empty storage, partner remembers us → RECOVER, UPDREQALL.
+    assert_eq!(
+        states_visited(&pair.p),
+        vec![Recover, RecoverWait, RecoverDone, Normal]
+    );
+    assert_eq!(pair.sent(Role::Primary, MsgKind::UpdReqAll), 1);
+    let v = &pair.p.ep.observe().leases[&l];
+    assert_eq!(
+        (v.status, v.client.clone()),
+        (BindingStatus::Active, Some(ClientId::from(1)))
+    );
+}
+
+/// A lease held by client 1, granted by the secondary while the primary is unreachable, renewed
+/// to the full lifetime so it outlives the recovery that follows.
+fn secondary_grant_in_ci(pair: &mut Pair) -> LeaseKey {
+    pair.set_link(false);
+    pair.advance(70);
+    let (l, _, _) = granted(pair.client(Role::Secondary, 1, ClientOp::Request(LeaseKind::Address)));
+    pair.set_link(true);
+    pair.run_until_states(Normal, Normal, 100);
+    pair.advance(30);
+    let (_, lt, _) = granted(pair.client(
+        Role::Secondary,
+        1,
+        ClientOp::Renew {
+            lease: l,
+            to_me: true,
+        },
+    ));
+    assert_eq!(lt, DESIRED);
+    l
+}
+
+#[test]
+fn primary_takes_back_prefixes_with_free_and_holds_them_until_acked_reading_r9() {
+    let mut pair = Pair::normal();
+    // Not within 5 s of the FREE-BACKUP hand-over, or the take-back would tie (reading R11).
+    pair.advance(10);
+    // The link breaks silently, so the take-back BNDUPDs are lost and stay unacknowledged.
+    pair.set_link(false);
+    let now = pair.now;
+    // The configured share drops to 0: on the next POOLREQ the primary takes back.
+    pair.p.ep.cfg.secondary_prefix_percent = 0;
+    pair.p.ep.handle_message(
+        now,
+        Message {
+            xid: 500,
+            sent_time: now,
+            body: Body::PoolReq,
+        },
+    );
+    pair.drain();
+    let held: Vec<LeaseKey> = pair
+        .p
+        .ep
+        .db()
+        .iter()
+        .filter(|(_, b)| b.hold_until_ack)
+        .map(|(k, _)| *k)
+        .collect();
+    assert_eq!(held.len(), 4);
+    for k in &held {
+        assert_eq!(status(&pair.p.ep, *k), BindingStatus::Free);
+    }
+    // The held prefixes are not offered before the secondary's ack.
+    for c in 0..4 {
+        let (k, _, _) =
+            granted(pair.client(Role::Primary, 40 + c, ClientOp::Request(LeaseKind::Prefix)));
+        assert!(!held.contains(&k));
+    }
+    assert_eq!(
+        pair.client(Role::Primary, 49, ClientOp::Request(LeaseKind::Prefix)),
+        Some(ReplyKind::NoLeaseAvailable(LeaseKind::Prefix))
+    );
+    // Reconnect: the take-backs are resent, accepted, and the hold ends.
+    pair.advance(70);
+    pair.set_link(true);
+    pair.run_until_states(Normal, Normal, 100);
+    pair.advance(1);
+    for k in &held {
+        assert!(
+            !pair.p.ep.db().get(k).unwrap().hold_until_ack,
+            "{k}\n{}",
+            pair.tail()
+        );
+        assert_eq!(status(&pair.s.ep, *k), BindingStatus::Free);
+    }
+    // All 8 prefixes are the primary's again (the 4 granted above expired meanwhile).
+    let mut got = Vec::new();
+    for c in 0..8 {
+        got.push(
+            granted(pair.client(Role::Primary, 60 + c, ClientOp::Request(LeaseKind::Prefix))).0,
+        );
+    }
+    assert!(held.iter().all(|k| got.contains(k)));
+}
