@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use failover_proto::{BindingStatus, Role};
 use serde::{Deserialize, Serialize};
 
-use crate::message::{ClientId, LeaseKey, LeaseUpdate, StatusCode};
+use std::net::Ipv6Addr;
+
+use crate::message::{ClientId, LeaseKey, LeaseKind, LeaseUpdate, StatusCode};
 use crate::time::Time;
 
 /// One lease's record (RFC 8156 §7.3 times, plus the status and client of §7.2).
@@ -360,6 +362,10 @@ pub struct Db {
     freeable: BTreeSet<LeaseKey>,
     /// Bumped on every local change: an ack of an older version must not clear a newer change.
     seq: BTreeMap<LeaseKey, u64>,
+    /// (status, lease) of every FREE or FREE-BACKUP lease: allocation without a full scan.
+    available: BTreeSet<(BindingStatus, LeaseKey)>,
+    /// ACTIVE leases by client.
+    by_client: BTreeMap<ClientId, BTreeSet<LeaseKey>>,
 }
 
 impl Db {
@@ -408,9 +414,24 @@ impl Db {
             if let (BindingStatus::Active, Some(t)) = (old.status, old.state_expiration_time) {
                 self.expiry.remove(&(t, key));
             }
+            self.available.remove(&(old.status, key));
+            if let (BindingStatus::Active, Some(c)) = (old.status, &old.client) {
+                if let Some(set) = self.by_client.get_mut(c) {
+                    set.remove(&key);
+                    if set.is_empty() {
+                        self.by_client.remove(c);
+                    }
+                }
+            }
         }
         if let (BindingStatus::Active, Some(t)) = (b.status, b.state_expiration_time) {
             self.expiry.insert((t, key));
+        }
+        if matches!(b.status, BindingStatus::Free | BindingStatus::FreeBackup) {
+            self.available.insert((b.status, key));
+        }
+        if let (BindingStatus::Active, Some(c)) = (b.status, &b.client) {
+            self.by_client.entry(c.clone()).or_default().insert(key);
         }
         if b.update_pending {
             self.pending.insert(key);
@@ -452,6 +473,26 @@ impl Db {
         &self.freeable
     }
 
+    /// Leases with binding-status `status` (FREE or FREE-BACKUP only) of the given kind, in key
+    /// order.
+    pub fn available(
+        &self,
+        status: BindingStatus,
+        kind: LeaseKind,
+    ) -> impl Iterator<Item = (&LeaseKey, &Binding)> {
+        let lo = (status, LeaseKey::Addr(Ipv6Addr::UNSPECIFIED));
+        self.available
+            .range(lo..)
+            .take_while(move |(s, _)| *s == status)
+            .filter(move |(_, k)| k.kind() == kind)
+            .filter_map(|(_, k)| self.leases.get_key_value(k))
+    }
+
+    /// ACTIVE leases of a client.
+    pub fn active_of(&self, client: &ClientId) -> impl Iterator<Item = &LeaseKey> {
+        self.by_client.get(client).into_iter().flatten()
+    }
+
     /// The whole map (for persistence snapshots and observation).
     pub fn leases(&self) -> &BTreeMap<LeaseKey, Binding> {
         &self.leases
@@ -461,7 +502,6 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv6Addr;
 
     const H: u64 = 3600;
     const D: u64 = 86_400;

@@ -336,6 +336,8 @@ pub struct Endpoint {
     pub(crate) upd_response: Option<UpdResponse>,
     /// Secondary: POOLREQ to send once the NORMAL-entry updates are out (§8.8).
     pub(crate) poolreq_due: bool,
+    /// Last lease sent by the lazy-update scan (round-robin cursor).
+    pub(crate) pump_cursor: Option<LeaseKey>,
     pub(crate) next_xid: Xid,
     pub(crate) out: VecDeque<Output>,
 }
@@ -397,6 +399,7 @@ impl Endpoint {
             upd_request: None,
             upd_response: None,
             poolreq_due: false,
+            pump_cursor: None,
             next_xid: 1,
             out: VecDeque::new(),
             cfg: config,
@@ -815,13 +818,10 @@ impl Endpoint {
         }
         if self.sends_lazy_updates() {
             while self.outstanding.len() < max {
-                let next = self
-                    .db
-                    .pending()
-                    .iter()
-                    .find(|k| !self.in_flight.contains(k) && !self.retry_at.contains_key(k))
-                    .copied();
-                let Some(key) = next else { break };
+                let Some(key) = self.next_pending() else {
+                    break;
+                };
+                self.pump_cursor = Some(key);
                 self.send_bndupd(now, key);
             }
         }
@@ -840,6 +840,19 @@ impl Endpoint {
             self.poolreq_due = false;
             self.send_new(now, Body::PoolReq);
         }
+    }
+
+    /// The next update-pending lease that is neither in flight nor waiting for a retry, scanning
+    /// round-robin from the last one sent (so in-flight leases are not rescanned every time).
+    fn next_pending(&self) -> Option<LeaseKey> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let ok = |k: &&LeaseKey| !self.in_flight.contains(k) && !self.retry_at.contains_key(k);
+        let pending = self.db.pending();
+        let after = match self.pump_cursor {
+            Some(c) => pending.range((Excluded(c), Unbounded)).find(ok),
+            None => None,
+        };
+        after.or_else(|| pending.iter().find(ok)).copied()
     }
 
     /// Build and send the BNDUPD for one lease (§7.4).
@@ -1264,11 +1277,9 @@ impl Endpoint {
         // A client that already holds a lease of this kind gets it again.
         let existing = self
             .db
-            .iter()
-            .find(|(k, b)| {
-                k.kind() == kind && b.is_active_at(now) && b.client.as_ref() == Some(client)
-            })
-            .map(|(k, _)| *k);
+            .active_of(client)
+            .find(|k| k.kind() == kind && self.db.get(k).is_some_and(|b| b.is_active_at(now)))
+            .copied();
         let Some(key) = existing.or_else(|| self.pick_available(now, kind)) else {
             return Some(ReplyKind::NoLeaseAvailable(kind));
         };
@@ -1300,8 +1311,8 @@ impl Endpoint {
         };
         let found = self
             .db
-            .iter()
-            .find(|(k, b)| k.kind() == kind && own_pool(k, b))
+            .available(own, kind)
+            .find(|(k, b)| own_pool(k, b))
             .map(|(k, _)| *k);
         if found.is_some() || !in_pd || kind != LeaseKind::Prefix {
             return found;
@@ -1316,11 +1327,14 @@ impl Endpoint {
         }
         let theirs = db::available_status(me.partner());
         self.db
-            .iter()
-            .find(|(k, b)| {
-                k.is_prefix() && (b.status == theirs || (b.status == own && b.hold_until_ack))
-            })
+            .available(theirs, LeaseKind::Prefix)
+            .chain(
+                self.db
+                    .available(own, LeaseKind::Prefix)
+                    .filter(|(_, b)| b.hold_until_ack),
+            )
             .map(|(k, _)| *k)
+            .next()
     }
 
     /// The MCLT-limited lifetime for this lease now (§4.4 via [`db::max_lifetime`]).
