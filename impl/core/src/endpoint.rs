@@ -310,6 +310,8 @@ pub struct Endpoint {
     pub(crate) start_time_of_state: Time,
     /// PREVIOUS-STATE of §8.3.2 (after step 2).
     pub(crate) startup_previous: ServerState,
+    /// The state recorded in stable storage at start, with its start time.
+    pub(crate) recorded: Option<(ServerState, Time)>,
     /// TIME-OF-FAILURE of §8.3.2 step 1 (`None`: unknown).
     pub(crate) time_of_failure: Option<Time>,
     /// When this endpoint was created (the "time the server started" of §8.6.2).
@@ -384,6 +386,7 @@ impl Endpoint {
             previous_state: None,
             start_time_of_state: now,
             startup_previous: ServerState::Recover,
+            recorded: None,
             time_of_failure: None,
             started_at: now,
             no_stable_record: true,
@@ -417,6 +420,7 @@ impl Endpoint {
                 e.previous_state = rec.previous_state;
                 e.time_of_failure = Some(rec.time_of_failure.unwrap_or(rec.last_operation));
                 e.start_time_of_state = rec.start_time_of_state;
+                e.recorded = Some((recorded, rec.start_time_of_state));
                 e.no_stable_record = false;
                 e.communicated = rec.communicated;
                 e.pd_entry = rec.partner_down_entry;

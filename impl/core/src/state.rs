@@ -368,6 +368,17 @@ impl Endpoint {
         });
         self.state = to;
         self.start_time_of_state = now;
+        let resumed = match self.recorded {
+            // Leaving STARTUP into the very state recorded before the restart: the state did not
+            // change, so its start time (and a PARTNER-DOWN entry time) is kept. A later start
+            // time would make the partner's §8.3.2 step 5 choose RECOVER where POTENTIAL-CONFLICT
+            // is due (decision D7).
+            Some((rec, since)) if from == Startup && rec == to => {
+                self.start_time_of_state = since;
+                true
+            }
+            _ => false,
+        };
         self.log(&format!("state={from}=>{to}"));
         self.event(Event::StateChanged { from, to });
         // Exit actions.
@@ -378,7 +389,7 @@ impl Endpoint {
             Recover => self.timers.stop(Timer::RecoverProgress),
             _ => {}
         }
-        if to == PartnerDown {
+        if to == PartnerDown && !(resumed && self.pd_entry.is_some()) {
             // OPTION_F_PARTNER_DOWN_TIME / the PARTNER-DOWN entry of §4.2.2.1 and reading R2.
             self.pd_entry = Some(now);
         }

@@ -667,3 +667,27 @@ fn primary_takes_back_prefixes_with_free_and_holds_them_until_acked_reading_r9()
     }
     assert!(held.iter().all(|k| got.contains(k)));
 }
+
+/// The harness's duplicate check is real: two servers both in PARTNER-DOWN during a partition
+/// (the §8.4 precondition "the other server MUST NOT be operating" violated by the operator)
+/// can hand out the same prefix once the primary uses its partner's pool (§8.4.1 warns of it).
+#[test]
+#[should_panic(expected = "DUPLICATE ASSIGNMENT")]
+fn two_servers_in_partner_down_can_duplicate_and_the_harness_catches_it() {
+    let mut pair = Pair::normal();
+    pair.set_link(false);
+    pair.advance(70);
+    for role in [Role::Primary, Role::Secondary] {
+        let now = pair.now;
+        pair.node(role).ep.handle_command(now, Command::PartnerDown);
+    }
+    pair.drain();
+    assert_eq!(pair.states(), (PartnerDown, PartnerDown));
+    pair.advance(MCLT);
+    // The secondary uses its own pool (FREE-BACKUP prefixes) ...
+    granted(pair.client(Role::Secondary, 1, ClientOp::Request(LeaseKind::Prefix)));
+    // ... the primary exhausts its own, then takes from the partner's pool.
+    for c in 0..5 {
+        granted(pair.client(Role::Primary, 10 + c, ClientOp::Request(LeaseKind::Prefix)));
+    }
+}

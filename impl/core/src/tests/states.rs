@@ -962,3 +962,23 @@ fn recover_done_renews_known_leases_only_and_allocates_nothing_reading_r6() {
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0].client, ClientId::from(1));
 }
+
+#[test]
+fn startup_back_into_recorded_partner_down_keeps_its_start_and_entry_time() {
+    let mut rec = stored(PartnerDown, T0.plus(50));
+    rec.endpoint.start_time_of_state = T0;
+    rec.endpoint.partner_down_entry = Some(T0);
+    let mut ep = Endpoint::new(config(Role::Primary), Some(rec), T0.plus(100));
+    fire(&mut ep, T0.plus(110));
+    assert_eq!(ep.state(), PartnerDown);
+    connect_with_partner_in(&mut ep, T0.plus(120), Recover);
+    let st = sent_messages(&mut ep)
+        .into_iter()
+        .find_map(|m| match m.body {
+            Body::State(s) => Some(s),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(st.start_time_of_state, T0);
+    assert_eq!(st.partner_down_time, Some(T0));
+}
