@@ -982,3 +982,261 @@ fn startup_back_into_recorded_partner_down_keeps_its_start_and_entry_time() {
     assert_eq!(st.start_time_of_state, T0);
     assert_eq!(st.partner_down_time, Some(T0));
 }
+
+#[test]
+fn upddone_is_sent_only_after_every_requested_bndupd_is_acked() {
+    let mut ep = endpoint_in(Role::Primary, PartnerDown);
+    // Three leases changed while the partner was down.
+    for c in 0..3 {
+        ep.handle_client(
+            T0,
+            ClientRequest {
+                client: ClientId::from(c),
+                op: ClientOp::Request(LeaseKind::Address),
+            },
+        );
+    }
+    connect_with_partner_in(&mut ep, T0, Recover);
+    // PARTNER-DOWN sends its changes lazily once connected; the UPDREQ then waits for them.
+    let mut upds: Vec<Message> = sent_messages(&mut ep)
+        .into_iter()
+        .filter(|m| m.kind() == MsgKind::BndUpd)
+        .collect();
+    assert_eq!(upds.len(), 3);
+    ep.handle_message(
+        T0,
+        Message {
+            xid: 4000,
+            sent_time: T0,
+            body: Body::UpdReq,
+        },
+    );
+    assert!(sent_messages(&mut ep)
+        .iter()
+        .all(|m| m.kind() != MsgKind::UpdDone));
+    let mut upddone = 0;
+    while let Some(m) = upds.pop() {
+        assert_eq!(upddone, 0, "UPDDONE before every BNDUPD was acked");
+        let Body::BndUpd(u) = m.body else {
+            unreachable!()
+        };
+        let reply = BndReply {
+            client: u.client.clone(),
+            status: None,
+            leases: u
+                .leases
+                .iter()
+                .map(|l| LeaseReply {
+                    lease: l.lease,
+                    status: None,
+                    binding_status: l.binding_status,
+                    state_expiration_time: l.state_expiration_time,
+                    partner_lifetime_sent: l.partner_lifetime,
+                })
+                .collect(),
+        };
+        ep.handle_message(
+            T0,
+            Message {
+                xid: m.xid,
+                sent_time: T0,
+                body: Body::BndReply(reply),
+            },
+        );
+        let out = sent_messages(&mut ep);
+        upddone += out
+            .iter()
+            .filter(|m| m.kind() == MsgKind::UpdDone && m.xid == 4000)
+            .count();
+        upds.extend(out.into_iter().filter(|m| m.kind() == MsgKind::BndUpd));
+    }
+    assert_eq!(upddone, 1);
+    assert!(ep.db().pending().is_empty());
+}
+
+/// A tiny deterministic generator (no randomness in the crate; this is test input only).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+fn random_lease(r: &mut Lcg) -> LeaseKey {
+    if r.below(2) == 0 {
+        LeaseKey::Addr(addr(r.below(10) as u16))
+    } else {
+        let (a, l) = prefix(r.below(10) as u16);
+        LeaseKey::Prefix(a, l)
+    }
+}
+
+fn random_time(r: &mut Lcg, now: Time) -> Option<Time> {
+    match r.below(4) {
+        0 => None,
+        1 => Some(now.minus(r.below(1000))),
+        _ => Some(now.plus(r.below(1000))),
+    }
+}
+
+fn random_body(r: &mut Lcg, now: Time) -> Body {
+    let statuses = BindingStatus::ALL;
+    let states = ServerState::ALL;
+    match r.below(12) {
+        0 | 1 => {
+            let n = r.below(3) as usize;
+            let leases = (0..n)
+                .map(|_| LeaseUpdate {
+                    lease: random_lease(r),
+                    valid_lifetime: r.below(500),
+                    binding_status: r.pick(statuses),
+                    start_time_of_state: random_time(r, now).unwrap_or(now),
+                    state_expiration_time: random_time(r, now),
+                    clt_time: random_time(r, now),
+                    partner_lifetime: random_time(r, now),
+                    partner_raw_clt_time: random_time(r, now),
+                    expiration_time: random_time(r, now),
+                })
+                .collect();
+            Body::BndUpd(BndUpd {
+                client: (r.below(4) != 0).then(|| ClientId::from(r.below(5))),
+                leases,
+            })
+        }
+        2 => Body::BndReply(BndReply {
+            client: None,
+            status: None,
+            leases: vec![LeaseReply {
+                lease: random_lease(r),
+                status: None,
+                binding_status: r.pick(statuses),
+                state_expiration_time: random_time(r, now),
+                partner_lifetime_sent: random_time(r, now),
+            }],
+        }),
+        3 => Body::PoolReq,
+        4 => Body::PoolResp,
+        5 => Body::UpdReq,
+        6 => Body::UpdReqAll,
+        7 => Body::UpdDone,
+        8 => Body::Connect(ConnectParams {
+            protocol_version: (r.below(3) as u16, 0),
+            mclt: r.below(100),
+            keepalive_time: r.below(100),
+            max_unacked_bndupd: r.below(5) as u32,
+            relationship_name: None,
+            connect_flags: 0,
+        }),
+        9 => Body::ConnectReply(ConnectReply::Accept(ConnectParams {
+            protocol_version: (1, 0),
+            mclt: if r.below(2) == 0 { MCLT } else { r.below(100) },
+            keepalive_time: r.below(100),
+            max_unacked_bndupd: r.below(5) as u32,
+            relationship_name: None,
+            connect_flags: 0,
+        })),
+        10 => Body::State(StateMsg {
+            server_state: r.pick(states),
+            flags: ServerFlags {
+                ack_startup: false,
+                startup: r.below(4) == 0,
+                communicated: r.below(2) == 0,
+            },
+            start_time_of_state: random_time(r, now).unwrap_or(now),
+            partner_down_time: random_time(r, now),
+        }),
+        _ => Body::Contact,
+    }
+}
+
+/// Bad or out-of-order input in every state, for both roles: the endpoint never panics, never
+/// leaves a lease PENDING-FREE at rest (reading R1), and never has an ACTIVE lease without a
+/// client (§7.2).
+#[test]
+fn random_input_in_every_state_never_panics_and_keeps_invariants() {
+    let mut r = Lcg(8156);
+    for role in [Role::Primary, Role::Secondary] {
+        for state in ServerState::ALL {
+            for _round in 0..20 {
+                let mut ep = endpoint_in(role, *state);
+                let mut now = T0;
+                for _ in 0..150 {
+                    now = now.plus(r.below(20));
+                    match r.below(10) {
+                        0 => ep.handle_connected(now),
+                        1 => ep.handle_disconnected(now),
+                        2 => ep.handle_timeout(now),
+                        3 => ep.handle_command(
+                            now,
+                            match r.below(3) {
+                                0 => Command::PartnerDown,
+                                1 => Command::ResetLease(random_lease(&mut r)),
+                                _ => Command::Shutdown,
+                            },
+                        ),
+                        4 => {
+                            let lease = random_lease(&mut r);
+                            let op = match r.below(6) {
+                                0 => ClientOp::Solicit(LeaseKind::Address),
+                                1 => ClientOp::Request(if r.below(2) == 0 {
+                                    LeaseKind::Address
+                                } else {
+                                    LeaseKind::Prefix
+                                }),
+                                2 => ClientOp::Renew {
+                                    lease,
+                                    to_me: r.below(2) == 0,
+                                },
+                                3 => ClientOp::Rebind(lease),
+                                4 => ClientOp::Release { lease, to_me: true },
+                                _ => ClientOp::Decline { lease, to_me: true },
+                            };
+                            ep.handle_client(
+                                now,
+                                ClientRequest {
+                                    client: ClientId::from(r.below(5)),
+                                    op,
+                                },
+                            );
+                        }
+                        _ => {
+                            let body = random_body(&mut r, now);
+                            let skew = if r.below(10) == 0 { 7 } else { 0 };
+                            ep.handle_message(
+                                now,
+                                Message {
+                                    xid: r.below(40) as u32,
+                                    sent_time: now.minus(skew),
+                                    body,
+                                },
+                            );
+                        }
+                    }
+                    while ep.poll_output().is_some() {}
+                    if let Some(t) = ep.poll_timeout() {
+                        if t <= now {
+                            ep.handle_timeout(now);
+                            while ep.poll_output().is_some() {}
+                        }
+                    }
+                    for (k, b) in ep.db().iter() {
+                        assert_ne!(b.status, BindingStatus::PendingFree, "{k} at rest");
+                        if b.status == BindingStatus::Active {
+                            assert!(b.client.is_some(), "{k} ACTIVE without client");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
