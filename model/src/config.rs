@@ -57,8 +57,8 @@ pub enum Variant {
     /// Figure 3 as printed for the PENDING-FREE destination (ambiguity A1; reading R1 follows
     /// the transition text (5)/(6)).
     Figure3PendingFree,
-    /// Times within the same tick compare as *equal* in Figure 4 and equal means reject
-    /// (ambiguity A12): models ticks no longer than the 5 s window.
+    /// Every tie in Figure 4 rejects, as the text says, even a retransmission or a FREE that
+    /// follows the acked RELEASED within the 5 s window (ambiguity A12; reading R11 orders them).
     StrictTies,
     /// The receiver of a rejected BNDUPD does not set its update-pending flag (§7.5.4 SHOULD), so
     /// the sender is never told the newer information.
@@ -68,9 +68,17 @@ pub enum Variant {
     NoSecondaryUpdreqInConflict,
     /// Servers in POTENTIAL-CONFLICT answer clients (§8.10.1 says MUST NOT).
     ResponsiveInPotentialConflict,
-    /// A server in COMMUNICATIONS-INTERRUPTED renews only leases it granted itself (§8.9.1 says
-    /// it renews any client's current lease).
+    /// A server in COMMUNICATIONS-INTERRUPTED renews only leases its database shows bound to
+    /// that client (§8.9.1 says it renews any client's current lease, whoever granted it).
     RenewOwnLeasesOnly,
+    /// The STARTUP timer may expire while the partner is running but unreachable, dropping the
+    /// environment assumption of §8.3.2 step 3 (STARTUP is long enough to reach the partner).
+    StartupTimeoutWhilePartnerAlive,
+    /// On entering NORMAL, send the STATE before the BNDUPDs owed (reading R15 sends them first).
+    StateBeforeUpdates,
+    /// A server may change a lease twice within one tick, closer than Figure 4 can order
+    /// (§7.1, ambiguity A12).
+    SameTickChanges,
 }
 
 impl Variant {
@@ -92,6 +100,9 @@ impl Variant {
         Variant::NoSecondaryUpdreqInConflict,
         Variant::ResponsiveInPotentialConflict,
         Variant::RenewOwnLeasesOnly,
+        Variant::StartupTimeoutWhilePartnerAlive,
+        Variant::StateBeforeUpdates,
+        Variant::SameTickChanges,
     ];
 
     /// The name used on the command line (`--variant NAME`).
@@ -113,6 +124,9 @@ impl Variant {
             Variant::NoSecondaryUpdreqInConflict => "no-secondary-updreq-in-conflict",
             Variant::ResponsiveInPotentialConflict => "responsive-in-potential-conflict",
             Variant::RenewOwnLeasesOnly => "renew-own-leases-only",
+            Variant::StartupTimeoutWhilePartnerAlive => "startup-timeout-while-partner-alive",
+            Variant::StateBeforeUpdates => "state-before-updates",
+            Variant::SameTickChanges => "same-tick-changes",
         }
     }
 
@@ -141,7 +155,7 @@ impl Variant {
             Variant::AutoPdInPartition => "auto-partner-down fires during a partition (§8.9.2, A16)",
             Variant::Lockstep => "lock-step updates instead of lazy updates (§4.3)",
             Variant::Figure3PendingFree => "PENDING-FREE destination as in Figure 3 (A1)",
-            Variant::StrictTies => "same-tick times are equal and ties reject (§7.5.4, A12)",
+            Variant::StrictTies => "ties within the 5 s window always reject (§7.5.4, A12)",
             Variant::NoUpdatePendingOnReject => "no update-pending flag after a rejection (§7.5.4)",
             Variant::NoSecondaryUpdreqInConflict => {
                 "secondary sends no UPDREQ when the primary is CONFLICT-DONE (§8.10.2, A11)"
@@ -150,7 +164,16 @@ impl Variant {
                 "POTENTIAL-CONFLICT answers clients (§8.10.1)"
             }
             Variant::RenewOwnLeasesOnly => {
-                "COMMUNICATIONS-INTERRUPTED renews only its own grants (§8.9.1)"
+                "COMMUNICATIONS-INTERRUPTED renews only leases it knows for that client (§8.9.1)"
+            }
+            Variant::StartupTimeoutWhilePartnerAlive => {
+                "STARTUP times out while the partner is alive but unreachable (§8.3.2 step 3)"
+            }
+            Variant::StateBeforeUpdates => {
+                "entering NORMAL sends STATE before the owed BNDUPDs (§8.8, reading R15)"
+            }
+            Variant::SameTickChanges => {
+                "a server changes one lease twice within the 5 s window (§7.1, A12)"
             }
         }
     }
@@ -176,6 +199,9 @@ impl Variant {
             Variant::NoSecondaryUpdreqInConflict => p::BACK_TO_NORMAL,
             Variant::ResponsiveInPotentialConflict => p::RESPONSIVENESS,
             Variant::RenewOwnLeasesOnly => p::LEASE_STABILITY,
+            Variant::StartupTimeoutWhilePartnerAlive => p::NO_DUPLICATE,
+            Variant::StateBeforeUpdates => p::NO_DUPLICATE,
+            Variant::SameTickChanges => p::LEASES_REUSABLE,
         }
     }
 

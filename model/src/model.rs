@@ -29,8 +29,6 @@ use crate::state::*;
 pub enum Action {
     /// The clock advances one tick.
     Tick,
-    /// The primary's connection succeeds (TCP, CONNECT, CONNECTREPLY), and both send STATE.
-    Connect,
     /// The oldest message in flight to this server arrives.
     Deliver(Role),
     /// Every due timer of this server fires.
@@ -165,10 +163,6 @@ impl FailoverModel {
                 out.push(Action::Timer(role(i)));
             }
         }
-        let both_up = st.servers[0].up && st.servers[1].up;
-        if both_up && st.net_up && !st.connected {
-            out.push(Action::Connect);
-        }
         // Network and servers.
         if !st.net_up {
             out.push(Action::Heal);
@@ -209,7 +203,7 @@ impl FailoverModel {
                 }
                 if s.up {
                     for (l, lease) in s.leases.iter().enumerate() {
-                        if lease.status == B::Abandoned {
+                        if lease.status == B::Abandoned && !p::changed_this_tick(cfg, lease, st.now) {
                             out.push(Action::ResetLease(role(i), l as LeaseId));
                         }
                     }
@@ -237,15 +231,21 @@ impl FailoverModel {
                         }
                     }
                     Some(h) => {
+                        // One change of a lease per server per tick (see changed_this_tick).
+                        let fresh = |i: usize| {
+                            !p::changed_this_tick(cfg, &st.servers[i].leases[h.lease as usize], st.now)
+                        };
                         let granter = idx(h.server);
-                        if st.servers[granter].up {
+                        if st.servers[granter].up && fresh(granter) {
                             out.push(Action::Renew(c));
                         }
-                        if st.servers[1 - granter].up {
+                        if st.servers[1 - granter].up && fresh(1 - granter) {
                             out.push(Action::Rebind(c));
                         }
-                        out.push(Action::Release(c));
-                        out.push(Action::Decline(c));
+                        if fresh(granter) {
+                            out.push(Action::Release(c));
+                            out.push(Action::Decline(c));
+                        }
                     }
                 }
             }
@@ -280,13 +280,18 @@ impl FailoverModel {
                 }
                 // Clients stop using leases whose valid lifetime has ended, by their own clock.
                 let now = st.now;
+                // The periodic scan: held updates may go out again (§7.5.4).
+                for s in st.servers.iter_mut() {
+                    for lease in s.leases.iter_mut() {
+                        lease.hold = false;
+                    }
+                }
                 for h in st.clients.iter_mut() {
                     if h.is_some_and(|h| h.expiry <= now) {
                         *h = None;
                     }
                 }
             }
-            Action::Connect => p::connect(&mut st),
             Action::Deliver(r) => p::deliver(cfg, &mut st, idx(r)),
             Action::Timer(r) => p::fire_timers(cfg, &mut st, idx(r)),
             Action::Partition => {
@@ -335,6 +340,12 @@ impl FailoverModel {
                 p::client_release(cfg, &mut st, c, true);
             }
         }
+        // The primary connects as soon as both servers run and the network works (§6.1: it
+        // "MUST keep retrying"); a later connection is the same as a longer partition.
+        let both_up = st.servers[0].up && st.servers[1].up;
+        if both_up && st.net_up && !st.connected {
+            p::connect(&mut st);
+        }
         // Lazy updates go out as soon as the state allows (§4.3, §8.8.1).
         for i in 0..2 {
             p::flush(cfg, &mut st, i);
@@ -351,14 +362,13 @@ impl FailoverModel {
     pub fn describe(&self, a: &Action) -> String {
         match a {
             Action::Tick => "clock advances one tick".into(),
-            Action::Connect => "primary connects; CONNECT/CONNECTREPLY; both send STATE".into(),
             Action::Deliver(r) => format!("{} receives the next message", r),
             Action::Timer(r) => format!("{} timers fire", r),
             Action::Partition => "network partition: the connection is lost".into(),
-            Action::Heal => "network heals".into(),
+            Action::Heal => "network heals; the primary reconnects (CONNECT, CONNECTREPLY, STATE)".into(),
             Action::Crash(r) => format!("{r} crashes (stable storage kept)"),
             Action::CrashLosingStorage(r) => format!("{r} crashes and loses its stable storage"),
-            Action::Restart(r) => format!("{r} restarts into STARTUP"),
+            Action::Restart(r) => format!("{r} restarts into STARTUP (and connects if it can)"),
             Action::PartnerDownCommand(r) => format!("operator tells {r} its partner is down"),
             Action::ResetLease(r, l) => format!("operator resets {} on {r}", self.lease_name(*l)),
             Action::Request(c, r, k) => format!(

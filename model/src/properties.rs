@@ -61,9 +61,11 @@ fn no_duplicate(_: &FailoverModel, st: &State) -> bool {
     true
 }
 
-fn agreement_at_rest(_: &FailoverModel, st: &State) -> bool {
+fn agreement_at_rest(m: &FailoverModel, st: &State) -> bool {
     let [p, s] = &st.servers;
-    let at_rest = p.up
+    let no_timer_due = (0..2).all(|i| !crate::protocol::timer_due(&m.cfg, st, i));
+    let at_rest = no_timer_due
+        && p.up
         && s.up
         && p.state == S::Normal
         && s.state == S::Normal

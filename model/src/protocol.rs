@@ -148,7 +148,7 @@ pub fn timer_due(cfg: &ModelConfig, st: &State, i: usize) -> bool {
     }
     let now = st.now;
     match s.state {
-        S::Startup if now >= s.since + cfg.startup_ticks => return true,
+        S::Startup if startup_may_expire(cfg, st, i) => return true,
         S::RecoverWait if now >= s.recover_wait_until => return true,
         S::CommunicationsInterrupted => {
             if let Some(p) = cfg.auto_partner_down {
@@ -163,6 +163,20 @@ pub fn timer_due(cfg: &ModelConfig, st: &State, i: usize) -> bool {
         (lease.status == B::Active && now >= lease.expiry)
             || (s.state == S::PartnerDown && pd_may_free(cfg, lease, s.since, now))
     })
+}
+
+/// Whether the STARTUP timer of server `i` may expire. §8.3.2 step 3: the STARTUP period
+/// "SHOULD be long enough for a TCP connection to a heavily loaded partner to be created across a
+/// slow network". The model takes that as an assumption about the environment: while the partner
+/// is running, STARTUP lasts until its STATE arrives, even across a partition; the timer only
+/// expires when the partner is down. The variant `startup-timeout-while-partner-alive` drops the
+/// assumption (and the checker finds a duplicate: a server back from a crash serves in
+/// COMMUNICATIONS-INTERRUPTED while its partner, told it was down, is in PARTNER-DOWN).
+fn startup_may_expire(cfg: &ModelConfig, st: &State, i: usize) -> bool {
+    let s = &st.servers[i];
+    s.state == S::Startup
+        && st.now >= s.since + cfg.startup_ticks
+        && (!st.servers[1 - i].up || cfg.is(Variant::StartupTimeoutWhilePartnerAlive))
 }
 
 /// Fire every due timer of server `i`.
@@ -189,7 +203,7 @@ pub fn fire_timers(cfg: &ModelConfig, st: &mut State, i: usize) {
     match s.state {
         // §8.3.2 step 6: "If the startup time expires prior to communications becoming OK, the
         // server SHOULD transition to PREVIOUS-STATE."
-        S::Startup if now >= s.since + cfg.startup_ticks => {
+        S::Startup if startup_may_expire(cfg, st, i) => {
             let prev = s.prev;
             set_state(cfg, st, i, prev);
         }
@@ -229,13 +243,21 @@ pub fn set_state(cfg: &ModelConfig, st: &mut State, i: usize, to: S) {
         // TIME-OF-FAILURE is unknown.
         s.recover_wait_until = s.last_operating.unwrap_or(now) + cfg.mclt;
     }
-    if comm_ok {
-        send(st, i, Msg::State { state: to, startup: false, since: now });
+    // §8.8: "When entering NORMAL state, a server will send to the other server all binding
+    // updates that have not been acknowledged." Reading R15: they go out *before* the STATE that
+    // announces NORMAL, so that a partner waiting for that STATE (RECOVER-DONE, CONFLICT-DONE)
+    // has them before it may allocate. The variant `state-before-updates` sends STATE first, and
+    // the checker finds a duplicate.
+    let updates_first = to == S::Normal && !cfg.is(Variant::StateBeforeUpdates);
+    if updates_first {
+        flush(cfg, st, i);
     }
+    // STATE is sent whenever a connection exists, also before the partner's STATE has arrived:
+    // the STATE sent when the connection came up (§6.1) carried the old state.
+    send(st, i, Msg::State { state: to, startup: false, since: now });
     match to {
-        // §8.8: "When entering NORMAL state, a server will send to the other server all binding
-        // updates that have not been acknowledged"; then the secondary asks for its share of the
-        // delegable prefixes with POOLREQ (§4.2.2, Figure 8).
+        // Then the secondary asks for its share of the delegable prefixes with POOLREQ (§4.2.2,
+        // Figure 8).
         S::Normal => {
             flush(cfg, st, i);
             if role(i) == Role::Secondary && comm_ok && cfg.prefixes > 0 {
@@ -249,6 +271,13 @@ pub fn set_state(cfg: &ModelConfig, st: &mut State, i: usize, to: S) {
             if role(i) == Role::Primary && comm_ok {
                 send(st, i, Msg::UpdReq { all: false });
                 st.servers[i].awaiting_upddone = true;
+            }
+            // Reading R14 (A11): a secondary that enters POTENTIAL-CONFLICT when the primary is
+            // already in CONFLICT-DONE (it went there before a communications flap) has seen the
+            // primary's PC -> CD transition already; it sends its UPDREQ now, or nobody would.
+            let partner = st.servers[i].partner.map(|(p, _)| p);
+            if role(i) == Role::Secondary && comm_ok && partner == Some(S::ConflictDone) {
+                transition_out_of_potential_conflict(cfg, st, i, Role::Secondary, S::ConflictDone);
             }
         }
         _ => {}
@@ -457,10 +486,12 @@ fn leave_startup(cfg: &ModelConfig, st: &mut State, i: usize, partner: S, partne
     let s = &st.servers[i];
     let mut current = s.prev;
     if partner == S::PartnerDown {
+        // Equal times (the crash and the PARTNER-DOWN entry in one tick) count as later: the
+        // operator's command can only follow the crash it reacts to (reading R13).
         let last = s.last_operating.unwrap_or(0);
-        if partner_since > last {
+        if partner_since >= last {
             current = S::Recover;
-        } else if partner_since < last {
+        } else {
             current = S::PotentialConflict;
         }
     }
@@ -568,13 +599,24 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
         return None;
     }
     let local = &st.servers[i].leases[u.lease as usize];
-    let sender = role(1 - i);
-    // "accept": the update's time is later than the local time. Times in one tick are within
-    // the 5 s window only under `strict-ties`; otherwise a same-tick tie goes to the primary's
-    // information, as accept(3) does (reading R11).
-    let later = |upd: Tick, loc: Tick| -> bool {
-        upd > loc || (upd == loc && sender == Role::Primary && !cfg.is(Variant::StrictTies))
-    };
+    // An update that says what we hold already (a retransmission after a reconnect or an
+    // UPDREQ, or the partner reaching the same conclusion, such as both servers expiring the
+    // lease on their own clocks) is accepted: there is no newer information to prefer. Reading
+    // R11; without it both servers reject each other's EXPIRED forever (the CLT they compare is
+    // the same), which is what the variant `strict-ties` shows.
+    let identical = local.status == u.status
+        && local.client == u.client
+        && (u.status != B::Active || local.expiry == u.expiry);
+    if identical && !cfg.is(Variant::StrictTies) {
+        return None;
+    }
+    // "accept": the update's time is later than the local time. Two times in one tick are
+    // "equal" (§7.1, the 5 s window). Reading R11: a tie goes to the update whose status comes
+    // later in the lease life cycle of Figure 2 (a FREE that follows an acked RELEASED, a
+    // RELEASED that follows the grant), since it can only have been made after the other. The
+    // variant `strict-ties` rejects every tie, as the text says (ambiguity A12).
+    let tie_wins = !cfg.is(Variant::StrictTies) && life_cycle_rank(u.status) > life_cycle_rank(local.status);
+    let later = |upd: Tick, loc: Tick| -> bool { upd > loc || (upd == loc && tie_wins) };
     let accept = || {
         if later(update_time(u), local.db_time()) {
             None
@@ -616,6 +658,28 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
     }
 }
 
+/// Position of a binding-status in one turn of the lease life cycle (Figure 2): a grant, its
+/// end, the operator's reset, and the free status that follows. Used only to order two changes
+/// made within one tick (reading R11).
+fn life_cycle_rank(b: B) -> u8 {
+    match b {
+        B::Active => 0,
+        B::Expired | B::Released | B::Abandoned => 1,
+        B::Reset => 2,
+        B::PendingFree | B::Free | B::FreeBackup => 3,
+    }
+}
+
+/// Whether the record of a lease already changed in this tick. The model lets each server make
+/// at most one change of its own to a lease per tick (client operations, allocation, operator
+/// reset, pool rebalancing), so that two changes of one lease are never closer than the 5 s
+/// window in which Figure 4 cannot order them (§7.1). Changes that follow from the protocol
+/// itself (an ack freeing a lease) are not limited; reading R11 orders those. The variant
+/// `same-tick-changes` drops the limit.
+pub fn changed_this_tick(cfg: &ModelConfig, lease: &Lease, now: Tick) -> bool {
+    !cfg.is(Variant::SameTickChanges) && (lease.since == now || lease.cltt == now)
+}
+
 /// BNDUPD received (§7.5): apply Figure 4, store what is accepted (§7.5.5), reply (§7.6). The
 /// reply is sent after the update is in stable storage (§7.5.2); in the model the database is
 /// the stable storage, so the order holds by construction.
@@ -638,8 +702,13 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
         }
         Some(_) => {
             // §7.5.4: after rejecting, set the update-pending flag so that the partner learns
-            // the newer information we hold.
+            // the newer information we hold. "If the flag was clear before, an update MAY go out
+            // straight after the BNDREPLY; if it was already set, wait for the next periodic
+            // scan" (the next tick), which damps update storms.
             if !cfg.is(Variant::NoUpdatePendingOnReject) {
+                if lease.pending || lease.inflight {
+                    lease.hold = true;
+                }
                 lease.pending = true;
             }
         }
@@ -697,7 +766,11 @@ fn on_poolreq(cfg: &ModelConfig, st: &mut State, i: usize) {
         .count();
     for &l in &prefixes {
         let lease = &mut s.leases[l];
-        if backup < target && lease.status == B::Free && !lease.inflight {
+        if backup < target
+            && lease.status == B::Free
+            && !lease.inflight
+            && !changed_this_tick(cfg, lease, now)
+        {
             // "From the moment it sends that, the primary MUST NOT allocate the prefix."
             lease.status = B::FreeBackup;
             lease.since = now;
@@ -707,8 +780,14 @@ fn on_poolreq(cfg: &ModelConfig, st: &mut State, i: usize) {
     }
     for &l in prefixes.iter().rev() {
         let lease = &mut s.leases[l];
-        if backup > target && lease.status == B::FreeBackup && !lease.reclaim && !lease.inflight {
+        if backup > target
+            && lease.status == B::FreeBackup
+            && !lease.reclaim
+            && !lease.inflight
+            && !changed_this_tick(cfg, lease, now)
+        {
             lease.reclaim = true;
+            lease.since = now;
             changed(lease);
             backup -= 1;
         }
@@ -766,7 +845,7 @@ pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
     let mut out = Vec::new();
     let s = &mut st.servers[i];
     for (l, lease) in s.leases.iter_mut().enumerate() {
-        if lease.pending && !lease.inflight {
+        if lease.pending && !lease.inflight && !lease.hold {
             lease.pending = false;
             lease.inflight = true;
             let active = lease.status == B::Active;
@@ -803,9 +882,9 @@ pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
 /// connection.
 pub fn crash(cfg: &ModelConfig, st: &mut State, i: usize, lose_storage: bool) {
     let now = st.now;
+    st.servers[i].up = false;
     drop_connection(cfg, st);
     let s = &mut st.servers[i];
-    s.up = false;
     s.comm_ok = false;
     s.awaiting_upddone = false;
     s.owes_upddone = false;
@@ -908,7 +987,7 @@ fn may_allocate(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, own_only: b
     let s = &st.servers[i];
     let lease = &s.leases[l as usize];
     let me = role(i);
-    if lease.reclaim {
+    if lease.reclaim || changed_this_tick(cfg, lease, st.now) {
         return false;
     }
     let own = match kind(cfg, l) {
@@ -1146,7 +1225,10 @@ pub fn own_free(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId) -> bool {
         LeaseKind::Address => address_owner(l) == me,
         LeaseKind::Prefix => true,
     };
-    in_my_half && !lease.reclaim && lease.status == available_status(me)
+    in_my_half
+        && !lease.reclaim
+        && lease.status == available_status(me)
+        && !changed_this_tick(cfg, lease, st.now)
 }
 
 /// Pool ownership (§4.2, §8.4.1, §8.9.1): the lease about to be allocated is in the server's own

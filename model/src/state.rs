@@ -74,6 +74,9 @@ pub struct Lease {
     pub pending: bool,
     /// A BNDUPD about this lease is outstanding (sent, no BNDREPLY yet). Volatile.
     pub inflight: bool,
+    /// A rejection arrived while an update was already owed: wait for the next periodic scan
+    /// (the next tick) before sending again (§7.5.4). Volatile.
+    pub hold: bool,
     /// The primary has asked for this FREE-BACKUP prefix back with BNDUPD FREE and does not
     /// use it until the secondary acks (reading R9).
     pub reclaim: bool,
@@ -93,6 +96,7 @@ impl Lease {
             exp_time: 0,
             pending: false,
             inflight: false,
+            hold: false,
             reclaim: false,
         }
     }
@@ -222,7 +226,7 @@ pub enum Reject {
 }
 
 /// A partner message in flight (§5.3), abstracted to the fields the protocol decides on.
-/// CONNECT/CONNECTREPLY are one abstract step ([`crate::Action::Connect`]); CONTACT is not
+/// CONNECT/CONNECTREPLY are one abstract step (the connection comes up automatically); CONTACT is not
 /// modelled (link failure is an explicit action instead of a keepalive timeout).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Msg {
