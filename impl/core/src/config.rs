@@ -52,6 +52,11 @@ pub struct Config {
     /// In RECOVER, drop the connection when neither UPDDONE nor BNDUPD arrives for this long
     /// (§8.5.2 "implementation-dependent amount of time"). Seconds.
     pub recover_timeout: u64,
+    /// Decision D8 (off by default = the literal §7.5.4 rule): compare a received update with
+    /// the latest client transaction this server knows of (its CLT or the partner's raw CLT)
+    /// instead of its own CLT alone. Off, a renewal whose BNDUPD reaches the partner after the
+    /// partner's copy expired is rejected by both sides forever (see the report/BENCH notes).
+    pub db_time_includes_partner_clt: bool,
 }
 
 impl Config {
@@ -72,6 +77,7 @@ impl Config {
             secondary_prefix_percent: 50,
             update_retry: 30,
             recover_timeout: 300,
+            db_time_includes_partner_clt: false,
         }
     }
 

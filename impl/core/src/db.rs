@@ -74,6 +74,22 @@ impl Binding {
         self.clt.unwrap_or(self.start_time_of_state)
     }
 
+    /// Variant of [`Binding::db_time`] (decision D8, [`crate::Config::db_time_includes_partner_clt`]):
+    /// the latest client transaction this server knows of, its own CLT or the partner's raw CLT,
+    /// else the start-time-of-state. Under the literal rule a server that never talked to the
+    /// client compares a partner's renewal with the time its own copy *expired*, and rejects it.
+    pub fn db_time_known(&self) -> Time {
+        max_opt(self.clt, self.partner_raw_clt_time).unwrap_or(self.start_time_of_state)
+    }
+
+    fn db_time_for(&self, partner_clt: bool) -> Time {
+        if partner_clt {
+            self.db_time_known()
+        } else {
+            self.db_time()
+        }
+    }
+
     /// Is the lease held by a client whose lifetime has not run out at `now`?
     pub fn is_active_at(&self, now: Time) -> bool {
         self.status == BindingStatus::Active && self.state_expiration_time.is_some_and(|e| e > now)
@@ -248,6 +264,7 @@ pub fn decide(
     u: &LeaseUpdate,
     now: Time,
     me: Role,
+    partner_clt: bool,
 ) -> Result<(), StatusCode> {
     let outdated = Err(StatusCode::OutdatedBindingInformation);
     // time(2): "If the OPTION_CLT_TIME value (if it appears) in the OPTION_CLIENT_DATA is later
@@ -258,7 +275,7 @@ pub fn decide(
     match figure4_rule(local.status, u.binding_status) {
         // accept: "If the time value in the OPTION_CLIENT_DATA option or OPTION_IAPREFIX option is
         // later than the time value in the server's binding database, accept it, else reject it."
-        Rule::Accept if update_time(u).clearly_after(local.db_time()) => Ok(()),
+        Rule::Accept if update_time(u).clearly_after(local.db_time_for(partner_clt)) => Ok(()),
         Rule::Accept => outdated,
         // time(1): "If the current time is later than the receiving server's
         // state-expiration-time, accept it, else reject it."
@@ -295,6 +312,7 @@ pub fn apply_update(
     key: &LeaseKey,
     client: Option<&ClientId>,
     u: &LeaseUpdate,
+    partner_clt: bool,
 ) -> Binding {
     let mut b = local.clone();
     let status = if u.binding_status == BindingStatus::PendingFree {
@@ -303,13 +321,14 @@ pub fn apply_update(
         u.binding_status
     };
     let same_client = client.is_some() && local.client.as_ref() == client;
-    // Decision D1 (beyond R1-R11, A12): an accepted ACTIVE update for the client already ACTIVE
-    // here never shortens the client's known expiry; an expiry already promised cannot be
-    // taken back, and shortening it would let the lease expire and be reused early.
-    let state_exp = match (local.status, status, same_client) {
-        (BindingStatus::Active, BindingStatus::Active, true) => {
-            max_opt(local.state_expiration_time, u.state_expiration_time)
-        }
+    // Decision D1 (beyond R1-R11, A12): accept(3) accepts any update for the same client, even
+    // an older one. The client's expiry is the one of its latest transaction (RFC 3315 §18.1.8:
+    // a REPLY replaces the lifetimes), so an update whose time is clearly older than ours does
+    // not replace the expiry we know: a shorter one would let the lease expire, and be reused,
+    // early; a longer one would keep a lease the client no longer holds.
+    let stale = local.db_time_for(partner_clt).clearly_after(update_time(u));
+    let state_exp = match (local.status, status, same_client, stale) {
+        (BindingStatus::Active, BindingStatus::Active, true, true) => local.state_expiration_time,
         _ => u.state_expiration_time,
     };
     if !same_client {
@@ -608,7 +627,7 @@ mod tests {
                                     base.plus(50)
                                 };
                                 let rc = ClientId::from(if same_client { 1 } else { 2 });
-                                let got = decide(&lb, Some(&rc), &u, now, me);
+                                let got = decide(&lb, Some(&rc), &u, now, me, false);
                                 let later = matches!(rel, Rel::Later);
                                 let expect = match (l, r) {
                                     // accept(3)
@@ -660,7 +679,7 @@ mod tests {
         let lb = local(Reset, 1, base, None);
         let u = upd(Active, base.plus(100), None);
         assert_eq!(
-            decide(&lb, None, &u, base, Role::Primary),
+            decide(&lb, None, &u, base, Role::Primary, false),
             Err(OutdatedBindingInformation)
         );
     }
@@ -684,10 +703,15 @@ mod tests {
         u.state_expiration_time = Some(Time(400));
         u.expiration_time = Some(Time(7_000));
         u.partner_raw_clt_time = Some(Time(150));
-        let b = apply_update(&lb, &addr(1), Some(&ClientId::from(1)), &u);
+        let b = apply_update(&lb, &addr(1), Some(&ClientId::from(1)), &u, false);
         assert_eq!(b.expiration_time, Some(Time(9_000)));
-        // decision D1: same client ACTIVE→ACTIVE does not shorten the client's expiry
-        assert_eq!(b.state_expiration_time, Some(Time(500)));
+        // A newer transaction for the same client sets the client's expiry, even if shorter.
+        assert_eq!(b.state_expiration_time, Some(Time(400)));
+        // decision D1: an older update for the same client does not shorten it.
+        let mut old = u.clone();
+        old.clt_time = Some(Time(50));
+        let b2 = apply_update(&lb, &addr(1), Some(&ClientId::from(1)), &old, false);
+        assert_eq!(b2.state_expiration_time, Some(Time(500)));
         assert_eq!(b.partner_raw_clt_time, Some(Time(200)));
         assert_eq!(b.clt, Some(Time(150)).max(Some(Time(100))));
         assert_eq!(b.partner_lifetime, Some(Time(7_000)));

@@ -736,14 +736,15 @@ impl Endpoint {
             self.log(&format!(
                 "{key}: freed in PARTNER-DOWN after the R2 reuse time"
             ));
-            self.free_lease(now, key);
+            self.free_lease(now, key, true);
         }
     }
 
     /// Figure 2 (4) then (5)/(6): PENDING-FREE is transient (reading R1) and resolves to FREE or
-    /// FREE-BACKUP in the same step. The partner is then told the new status (decision D5), so
-    /// its copy does not stay EXPIRED/RELEASED forever.
-    fn free_lease(&mut self, now: Time, key: LeaseKey) {
+    /// FREE-BACKUP in the same step. After an ack the partner already knows the lease is free
+    /// (it acknowledged the EXPIRED/RELEASED/RESET), so nothing more is sent; a local decision in
+    /// PARTNER-DOWN (reading R3) is a change the partner must still learn (`tell_partner`).
+    fn free_lease(&mut self, now: Time, key: LeaseKey, tell_partner: bool) {
         let Some(mut b) = self.db.get(&key).cloned() else {
             return;
         };
@@ -752,7 +753,11 @@ impl Endpoint {
         b.state_expiration_time = None;
         b.partner_lifetime = None;
         b.hold_until_ack = false;
-        self.store_changed(key, b);
+        if tell_partner {
+            self.store_changed(key, b);
+        } else {
+            self.store(key, b);
+        }
     }
 
     fn reset_lease(&mut self, now: Time, key: LeaseKey) {
@@ -946,7 +951,13 @@ impl Endpoint {
                     let local = self.db.get(&lu.lease).cloned().unwrap_or_else(|| {
                         Binding::available(db::pending_free_destination(&lu.lease))
                     });
-                    let b = db::apply_update(&local, &lu.lease, u.client.as_ref(), lu);
+                    let b = db::apply_update(
+                        &local,
+                        &lu.lease,
+                        u.client.as_ref(),
+                        lu,
+                        self.cfg.db_time_includes_partner_clt,
+                    );
                     self.db.bump(&lu.lease);
                     self.retry_at.remove(&lu.lease);
                     // §7.5.2: stored (Persist queued) before the BNDREPLY below.
@@ -1006,7 +1017,14 @@ impl Endpoint {
         {
             return Err(StatusCode::MissingBindingInformation);
         }
-        db::decide(local, client, lu, now, me)
+        db::decide(
+            local,
+            client,
+            lu,
+            now,
+            me,
+            self.cfg.db_time_includes_partner_clt,
+        )
     }
 
     /// §7.5.4: after rejecting with OutdatedBindingInformation "the flag in the lease that
@@ -1087,7 +1105,7 @@ impl Endpoint {
                     BindingStatus::Expired | BindingStatus::Released | BindingStatus::Reset
                 )
             {
-                self.free_lease(now, key);
+                self.free_lease(now, key, false);
             }
         }
         self.maybe_send_upddone(now);
@@ -1313,11 +1331,30 @@ impl Endpoint {
                 LeaseKey::Prefix(..) => b.status == own && !b.hold_until_ack,
             }
         };
+        // Decision D5: an EXPIRED/RELEASED/RESET lease that the *partner* reported (we accepted
+        // its BNDUPD, so nothing of ours is pending) is known free on both sides: the partner
+        // moved it to PENDING-FREE on our ack. It is available to the pool R1 gives it to.
+        let released_by_partner = |k: &LeaseKey, b: &Binding| -> bool {
+            matches!(
+                b.status,
+                BindingStatus::Expired | BindingStatus::Released | BindingStatus::Reset
+            ) && !b.update_pending
+                && k.kind() == kind
+                && db::pending_free_destination(k) == own
+                && (k.is_prefix() || db::address_owner(k) == me)
+        };
         let found = self
             .db
             .available(own, kind)
             .find(|(k, b)| own_pool(k, b))
-            .map(|(k, _)| *k);
+            .map(|(k, _)| *k)
+            .or_else(|| {
+                self.db
+                    .freeable()
+                    .iter()
+                    .find(|k| self.db.get(k).is_some_and(|b| released_by_partner(k, b)))
+                    .copied()
+            });
         if found.is_some() || !in_pd || kind != LeaseKind::Prefix {
             return found;
         }

@@ -221,8 +221,8 @@ fn partner_down_by_command_then_partner_returns_through_recover_to_normal() {
         (BindingStatus::Active, Some(ClientId::from(2)))
     );
     // l1 (granted for MCLT before the crash) has expired meanwhile, and was freed.
-    assert_eq!(status(&pair.s.ep, l1), BindingStatus::Free);
-    assert_eq!(status(&pair.p.ep, l1), BindingStatus::Free);
+    assert_eq!(settled_status(&pair.s.ep, &l1), BindingStatus::Free);
+    assert_eq!(settled_status(&pair.p.ep, &l1), BindingStatus::Free);
     pair.advance(5);
     pair.assert_databases_agree();
 }
@@ -356,11 +356,15 @@ fn release_is_freed_only_after_the_ack_then_reusable_by_another_client() {
     pair.set_link(true);
     pair.run_until_states(Normal, Normal, 100);
     pair.advance(5);
-    // Ack → PENDING-FREE → FREE (primary-owned address, reading R1), and the partner learns it.
-    assert_eq!(status(&pair.p.ep, l), BindingStatus::Free);
-    assert_eq!(status(&pair.s.ep, l), BindingStatus::Free);
-    let (l2, _, _) = granted(pair.client(Role::Primary, 2, ClientOp::Request(LeaseKind::Address)));
-    assert_eq!(l2, l);
+    // Ack → PENDING-FREE → FREE (primary-owned address, reading R1); the partner keeps the
+    // RELEASED it acknowledged, which counts as free (decision D5).
+    assert_eq!(settled_status(&pair.p.ep, &l), BindingStatus::Free);
+    assert_eq!(settled_status(&pair.s.ep, &l), BindingStatus::Free);
+    let mut got = Vec::new();
+    for c in 2..6 {
+        got.push(granted(pair.client(Role::Primary, c, ClientOp::Request(LeaseKind::Address))).0);
+    }
+    assert!(got.contains(&l), "{got:?}");
 }
 
 #[test]
@@ -372,8 +376,8 @@ fn active_lease_expires_at_state_expiration_time_and_is_freed_after_ack() {
     pair.run_until(exp.minus(1));
     assert_eq!(status(&pair.p.ep, l), BindingStatus::Active);
     pair.run_until(exp.plus(1));
-    assert_eq!(status(&pair.p.ep, l), BindingStatus::Free);
-    assert_eq!(status(&pair.s.ep, l), BindingStatus::Free);
+    assert_eq!(settled_status(&pair.p.ep, &l), BindingStatus::Free);
+    assert_eq!(settled_status(&pair.s.ep, &l), BindingStatus::Free);
 }
 
 #[test]
@@ -399,8 +403,8 @@ fn decline_abandons_and_operator_reset_frees_after_ack() {
     pair.p.ep.handle_command(pair.now, Command::ResetLease(l));
     pair.drain();
     // RESET → (ack) → PENDING-FREE → FREE.
-    assert_eq!(status(&pair.p.ep, l), BindingStatus::Free);
-    assert_eq!(status(&pair.s.ep, l), BindingStatus::Free);
+    assert_eq!(settled_status(&pair.p.ep, &l), BindingStatus::Free);
+    assert_eq!(settled_status(&pair.s.ep, &l), BindingStatus::Free);
 }
 
 #[test]
@@ -432,7 +436,7 @@ fn partner_down_frees_expired_lease_only_after_reading_r2_time() {
     pair.run_until(reuse.minus(1));
     assert_eq!(status(&pair.p.ep, l), BindingStatus::Expired);
     pair.run_until(reuse);
-    assert_eq!(status(&pair.p.ep, l), BindingStatus::Free);
+    assert_eq!(settled_status(&pair.p.ep, &l), BindingStatus::Free);
 }
 
 #[test]
@@ -689,5 +693,175 @@ fn two_servers_in_partner_down_can_duplicate_and_the_harness_catches_it() {
     // ... the primary exhausts its own, then takes from the partner's pool.
     for c in 0..5 {
         granted(pair.client(Role::Primary, 10 + c, ClientOp::Request(LeaseKind::Prefix)));
+    }
+}
+
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// Random client traffic, partitions, crashes and restarts (with storage), PARTNER-DOWN only
+/// when the partner really is down (§8.4): no duplicate assignment ever (checked on every
+/// grant), and after healing both servers reach NORMAL with agreeing databases.
+#[test]
+fn random_runs_within_the_partner_down_assumption_never_duplicate_and_converge() {
+    const RUNS: u64 = 1000;
+    let mut tied_runs = 0;
+    for seed in 0..RUNS {
+        let mut r = Rng(seed);
+        let mut pair = Pair::new();
+        pair.run_until_states(Normal, Normal, 1000);
+        for _ in 0..60 {
+            let roles = [Role::Primary, Role::Secondary];
+            let role = roles[r.below(2) as usize];
+            match r.below(12) {
+                0..=4 => {
+                    let client = r.below(6);
+                    let kind = if r.below(2) == 0 {
+                        LeaseKind::Address
+                    } else {
+                        LeaseKind::Prefix
+                    };
+                    let held: Vec<LeaseKey> = pair
+                        .holdings
+                        .iter()
+                        .filter(|(_, h)| {
+                            h.get(&ClientId::from(client))
+                                .is_some_and(|e| *e > pair.now)
+                        })
+                        .map(|(k, _)| *k)
+                        .collect();
+                    let op = match (held.first(), r.below(4)) {
+                        (Some(l), 0) => ClientOp::Renew {
+                            lease: *l,
+                            to_me: true,
+                        },
+                        (Some(l), 1) => ClientOp::Rebind(*l),
+                        (Some(l), 2) => ClientOp::Release {
+                            lease: *l,
+                            to_me: true,
+                        },
+                        _ => ClientOp::Request(kind),
+                    };
+                    if pair.node(role).up {
+                        pair.client(role, client, op);
+                    }
+                }
+                5..=7 => pair.advance(1 + r.below(40)),
+                8 => {
+                    let up = !pair.link_up;
+                    pair.set_link(up);
+                }
+                9 => {
+                    if pair.p.up && pair.s.up {
+                        pair.crash(role);
+                    }
+                }
+                10 => {
+                    // PARTNER-DOWN only for a server whose partner has crashed (§8.4).
+                    let (alive, dead) = (role, role.partner());
+                    if pair.node(alive).up && !pair.node(dead).up {
+                        let now = pair.now;
+                        pair.node(alive)
+                            .ep
+                            .handle_command(now, Command::PartnerDown);
+                        pair.drain();
+                    }
+                }
+                _ => {
+                    // A crashed server comes back only where it can reach its partner at once:
+                    // a partner in PARTNER-DOWN relies on it not operating unseen (§8.4).
+                    for role in roles {
+                        if !pair.node(role).up && pair.link_up {
+                            pair.restart(role, true);
+                        }
+                    }
+                }
+            }
+            // Keep actions more than 5 s apart: two changes within the ±5 s window tie and are
+            // rejected by both sides (reading R11), which this test does not probe.
+            pair.advance(6);
+        }
+        if !pair.link_up {
+            pair.set_link(true);
+        }
+        for role in [Role::Primary, Role::Secondary] {
+            if !pair.node(role).up {
+                pair.advance(1);
+                pair.restart(role, true);
+            }
+        }
+        pair.run_until_states(Normal, Normal, 2_000);
+        // time(1) stalemates (an ACTIVE copy against the partner's EXPIRED) last until the
+        // ACTIVE copy runs out: wait a full lifetime plus a retry scan.
+        pair.advance(DESIRED + 2 * MCLT);
+        assert_eq!(pair.states(), (Normal, Normal), "seed {seed}");
+        let ties = pair.databases_agree_except_r11_ties();
+        if !ties.is_empty() {
+            tied_runs += 1;
+        }
+    }
+    // Reading R11 ties (both sides reject each other for ever) are reachable, e.g. a prefix
+    // taken back with FREE and granted again within 5 s; they stay rare (9 in 5000 runs when
+    // this was written).
+    assert!(
+        tied_runs * 100 < RUNS,
+        "{tied_runs} of {RUNS} runs ended with an R11 tie"
+    );
+}
+
+/// A renewal made during a silent link break reaches the partner only after the partner's copy
+/// has expired. Under the literal §7.5.4 rule the partner, which never talked to the client,
+/// compares the renewal's CLT with the start-time-of-state of its EXPIRED copy and rejects it;
+/// the primary rejects the partner's EXPIRED by time(1). Both resend on every scan and disagree
+/// until the client's lease really runs out (the secondary would answer the client's REBIND
+/// with NoBinding meanwhile). With decision D8 the partner compares with the partner's raw CLT
+/// it knows, and accepts at once.
+#[test]
+fn renewal_delayed_past_partner_expiry_stalemates_under_literal_figure4_unless_d8() {
+    for d8 in [false, true] {
+        let mut pc = config(Role::Primary);
+        pc.db_time_includes_partner_clt = d8;
+        let mut sc = config(Role::Secondary);
+        sc.db_time_includes_partner_clt = d8;
+        let mut pair = Pair::with_configs(pc, sc);
+        pair.run_until_states(Normal, Normal, 1000);
+        let t = pair.now;
+        let (l, _, _) =
+            granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+        pair.run_until(t.plus(10));
+        pair.set_link(false);
+        pair.run_until(t.plus(40));
+        let (_, lt, _) = granted(pair.client(
+            Role::Primary,
+            1,
+            ClientOp::Renew {
+                lease: l,
+                to_me: true,
+            },
+        ));
+        assert_eq!(lt, DESIRED);
+        pair.run_until(t.plus(75));
+        assert_eq!(status(&pair.s.ep, l), BindingStatus::Expired);
+        pair.set_link(true);
+        pair.run_until(t.plus(200));
+        assert_eq!(pair.states(), (Normal, Normal));
+        if d8 {
+            assert_eq!(status(&pair.s.ep, l), BindingStatus::Active);
+            pair.assert_databases_agree();
+        } else {
+            assert_eq!(status(&pair.s.ep, l), BindingStatus::Expired);
+            assert_eq!(status(&pair.p.ep, l), BindingStatus::Active);
+            // time(1) ends it once the client's lease has really run out.
+            pair.run_until(t.plus(1000));
+            pair.assert_databases_agree();
+        }
     }
 }
