@@ -781,14 +781,21 @@ impl Endpoint {
 
     // ---- binding updates (§7) ----------------------------------------------------------
 
-    /// States in which lazy updates flow to a connected partner.
+    /// States in which lazy updates flow to a connected partner: NORMAL (§8.8.1), CONFLICT-DONE
+    /// and RECOVER-DONE (responsive/renew-responsive while in contact), and PARTNER-DOWN while the
+    /// partner is recovering from it (Figure 7). Elsewhere updates wait for NORMAL or go out in
+    /// answer to UPDREQ/UPDREQALL (POTENTIAL-CONFLICT, Figure 9).
     fn sends_lazy_updates(&self) -> bool {
         use ServerState::*;
         self.comm_ok()
-            && matches!(
-                self.state,
-                Normal | ConflictDone | RecoverDone | PartnerDown
-            )
+            && match self.state {
+                Normal | ConflictDone | RecoverDone => true,
+                PartnerDown => matches!(
+                    self.partner_state(),
+                    Some(Recover | RecoverWait | RecoverDone)
+                ),
+                _ => false,
+            }
     }
 
     /// Send what may be sent now: UPDREQ answers, lazy updates (within the partner's

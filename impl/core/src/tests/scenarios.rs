@@ -206,6 +206,7 @@ fn partner_down_by_command_then_partner_returns_through_recover_to_normal() {
         granted(pair.client(Role::Primary, 2, ClientOp::Request(LeaseKind::Address)));
     assert_eq!(lt2, DESIRED);
     pair.advance(30);
+    let from = pair.transcript.len();
     pair.restart(Role::Secondary, true);
     // STARTUP step 5: partner in PD since later than our last operation → RECOVER; then UPDREQ,
     // UPDDONE, RECOVER-WAIT until TIME-OF-FAILURE + MCLT, RECOVER-DONE, NORMAL.
@@ -215,6 +216,22 @@ fn partner_down_by_command_then_partner_returns_through_recover_to_normal() {
         vec![Recover, RecoverWait, RecoverDone, Normal]
     );
     assert!(states_visited(&pair.p).ends_with(&[CommunicationsInterrupted, PartnerDown, Normal]));
+    // Figure 7 (Transition out of RECOVER State), in order.
+    pair.assert_sequence(
+        from,
+        &[
+            "primary -> CONNECT",
+            "secondary -> CONNECTREPLY",
+            "secondary -> UPDREQ",
+            "primary -> BNDUPD",
+            "secondary -> BNDREPLY",
+            "primary -> UPDDONE",
+            "secondary -> STATE*RECOVER-WAIT",
+            "secondary -> STATE*RECOVER-DONE",
+            "primary -> STATE*NORMAL",
+            "secondary -> STATE*NORMAL",
+        ],
+    );
     let sv = &pair.s.ep.observe().leases[&l2];
     assert_eq!(
         (sv.status, sv.client.clone()),
@@ -270,8 +287,31 @@ fn both_serve_in_partition_then_partner_down_and_restart_resolve_through_potenti
     pair.advance(20);
     pair.crash(Role::Secondary);
     pair.set_link(true);
+    let from = pair.transcript.len();
     pair.restart(Role::Secondary, true);
     pair.run_until_states(Normal, Normal, 1000);
+    // Figure 9 (Transition out of POTENTIAL-CONFLICT State), in order.
+    pair.assert_sequence(
+        from,
+        &[
+            "primary -> UPDREQ",
+            "secondary -> BNDUPD",
+            "primary -> BNDREPLY",
+            "secondary -> UPDDONE",
+            "primary -> STATE*CONFLICT-DONE",
+            // CONFLICT-DONE is responsive and sends its backlog lazily at once, so its BNDUPDs
+            // may precede the secondary's UPDREQ; UPDDONE still waits for their BNDREPLYs.
+            "primary -> BNDUPD",
+            "secondary -> UPDREQ",
+            "secondary -> BNDREPLY",
+            "primary -> UPDDONE",
+            "secondary -> STATE*NORMAL",
+            // §8.8: the secondary asks for prefixes as soon as its own updates are out.
+            "secondary -> POOLREQ",
+            "primary -> STATE*NORMAL",
+            "primary -> POOLRESP",
+        ],
+    );
     // §8.3.2 step 5: its last operation is later than the primary's PARTNER-DOWN entry → PC.
     assert_eq!(states_visited(&pair.s), vec![PotentialConflict, Normal]);
     assert!(states_visited(&pair.p).ends_with(&[

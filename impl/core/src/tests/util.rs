@@ -455,6 +455,30 @@ impl Pair {
         ties
     }
 
+    /// The transcript from line `from` contains lines matching each pattern, in this order
+    /// (other lines may come between): a figure of the RFC as a subsequence.
+    pub(crate) fn assert_sequence(&self, from: usize, patterns: &[&str]) {
+        let mut it = self.transcript[from..].iter();
+        // A pattern "a*b" matches a line containing "a" and, after it, "b".
+        let matches = |l: &str, p: &str| {
+            let mut rest = l;
+            for part in p.split('*') {
+                match rest.find(part) {
+                    Some(i) => rest = &rest[i + part.len()..],
+                    None => return false,
+                }
+            }
+            true
+        };
+        for p in patterns {
+            assert!(
+                it.any(|l| matches(l, p)),
+                "sequence broken at {p:?}\n{}",
+                self.transcript[from..].join("\n")
+            );
+        }
+    }
+
     /// Messages of a kind sent by a node since the start.
     pub(crate) fn sent(&self, role: Role, kind: MsgKind) -> usize {
         let n = match role {
