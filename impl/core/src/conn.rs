@@ -4,7 +4,7 @@
 use failover_proto::{Role, ServerState};
 
 use crate::config::{CONTACT_PER_KEEPALIVE_TIME, PROTOCOL_VERSION};
-use crate::endpoint::{DisconnectReason, Endpoint, Event, Timer, Trigger};
+use crate::endpoint::{DisconnectReason, Endpoint, Event, Output, Timer, Trigger};
 use crate::message::{
     Body, ConnectParams, ConnectReply, Disconnect, Message, ServerFlags, StateMsg, StatusCode,
 };
@@ -135,8 +135,7 @@ impl Endpoint {
             );
         }
         self.log(&format!("dropping connection: {reason}"));
-        self.out
-            .push_back(crate::endpoint::Output::Disconnect { reason });
+        self.out.push_back(Output::Disconnect { reason });
         self.comm_lost(now);
     }
 
@@ -174,7 +173,7 @@ impl Endpoint {
                     "DISCONNECT received: {:?} {}",
                     d.status, d.message
                 ));
-                self.out.push_back(crate::endpoint::Output::Disconnect {
+                self.out.push_back(Output::Disconnect {
                     reason: DisconnectReason::PeerDisconnected(d.status),
                 });
                 self.comm_lost(now);

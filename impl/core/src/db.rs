@@ -255,10 +255,30 @@ pub fn update_time(u: &LeaseUpdate) -> Time {
     }
 }
 
-/// Decide whether to accept one received lease update (§7.5.4, Figure 4). `Err` carries the
-/// status code of the rejection. Times within ±5 s are equal (§7.5.1), so "later" means clearly
-/// later, and a tie rejects (reading R11).
+/// Decide whether to accept one received lease update (§7.5.4): decision D9, then Figure 4.
 pub fn decide(
+    local: &Binding,
+    received_client: Option<&ClientId>,
+    u: &LeaseUpdate,
+    now: Time,
+    me: Role,
+    partner_clt: bool,
+) -> Result<(), StatusCode> {
+    // Decision D9: an update with our binding-status (and, if ACTIVE, our client) - a
+    // retransmission after a lost BNDREPLY, an UPDREQALL copy of a never-used lease, both
+    // servers expiring the lease - contradicts nothing and is acknowledged. Figure 4 would call its time a tie, or
+    // older, and reject it (reading R11), and both sides would then resend the same status to
+    // each other for ever, the lease never becoming free; R11 is about different information.
+    if same_status_and_client(local, received_client, u) {
+        return Ok(());
+    }
+    figure4(local, received_client, u, now, me, partner_clt)
+}
+
+/// RFC 8156 §7.5.4 Figure 4 applied to one received lease update. `Err` carries the status
+/// code of the rejection. Times within ±5 s are equal (§7.5.1), so "later" means clearly later,
+/// and a tie rejects (reading R11).
+pub fn figure4(
     local: &Binding,
     received_client: Option<&ClientId>,
     u: &LeaseUpdate,
@@ -296,6 +316,17 @@ pub fn decide(
             }
         }
     }
+}
+
+/// Does the update carry our binding-status and, for ACTIVE, our client (decision D9)? For
+/// every other status both sides agree that no client holds the lease, whoever held it last.
+pub fn same_status_and_client(
+    local: &Binding,
+    received_client: Option<&ClientId>,
+    u: &LeaseUpdate,
+) -> bool {
+    local.status == u.binding_status
+        && (u.binding_status != BindingStatus::Active || local.client.as_ref() == received_client)
 }
 
 /// Store an accepted update (RFC 8156 §7.5.5, Figure 5), returning the new record.
@@ -627,7 +658,7 @@ mod tests {
                                     base.plus(50)
                                 };
                                 let rc = ClientId::from(if same_client { 1 } else { 2 });
-                                let got = decide(&lb, Some(&rc), &u, now, me, false);
+                                let got = figure4(&lb, Some(&rc), &u, now, me, false);
                                 let later = matches!(rel, Rel::Later);
                                 let expect = match (l, r) {
                                     // accept(3)
@@ -679,8 +710,36 @@ mod tests {
         let lb = local(Reset, 1, base, None);
         let u = upd(Active, base.plus(100), None);
         assert_eq!(
-            decide(&lb, None, &u, base, Role::Primary, false),
+            figure4(&lb, None, &u, base, Role::Primary, false),
             Err(OutdatedBindingInformation)
+        );
+    }
+
+    #[test]
+    fn same_status_and_client_is_acknowledged_whatever_the_times_decision_d9() {
+        let lb = local(BindingStatus::Expired, 1, Time(1000), None);
+        let u = upd(BindingStatus::Expired, Time(998), Some(Time(997)));
+        let c = ClientId::from(1);
+        assert_eq!(
+            figure4(&lb, Some(&c), &u, Time(2000), Role::Primary, false),
+            Err(StatusCode::OutdatedBindingInformation)
+        );
+        assert_eq!(
+            decide(&lb, Some(&c), &u, Time(2000), Role::Primary, false),
+            Ok(())
+        );
+        // Both say EXPIRED, for different clients: still no conflict.
+        let other = ClientId::from(2);
+        assert_eq!(
+            decide(&lb, Some(&other), &u, Time(2000), Role::Primary, false),
+            Ok(())
+        );
+        // ACTIVE for a different client is judged by Figure 4 (accept(3)) as usual.
+        let la = local(BindingStatus::Active, 1, Time(1000), Some(Time(3000)));
+        let ua = upd(BindingStatus::Active, Time(998), Some(Time(997)));
+        assert_eq!(
+            decide(&la, Some(&other), &ua, Time(2000), Role::Primary, false),
+            Err(StatusCode::AddressInUse)
         );
     }
 

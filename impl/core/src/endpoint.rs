@@ -904,7 +904,12 @@ impl Endpoint {
         };
         // §7.4: a client binding goes in OPTION_CLIENT_DATA; an unallocated prefix in a bare
         // OPTION_IAPREFIX.
-        let bare = key.is_prefix() && b.status != BindingStatus::Active;
+        // A prefix "currently not associated with any clients" (§7.4 (2)) goes bare: a FREE or
+        // FREE-BACKUP one, or one without a client. EXPIRED/RELEASED keep their client (§7.2:
+        // "Client identification SHOULD appear").
+        let bare = key.is_prefix()
+            && (b.client.is_none()
+                || matches!(b.status, BindingStatus::Free | BindingStatus::FreeBackup));
         let client = if bare {
             None
         } else {
@@ -950,9 +955,12 @@ impl Endpoint {
             self.send_reply(now, xid, Body::BndReply(reply));
             return;
         }
+        // An address that no client holds still travels in OPTION_CLIENT_DATA, whose CLIENTID is
+        // then empty (decision D10): that is "no client", not a client with an empty DUID.
+        let client = u.client.clone().filter(|c| !c.0.is_empty());
         let mut replies = Vec::with_capacity(u.leases.len());
         for lu in &u.leases {
-            let verdict = self.judge(now, u.client.as_ref(), lu, me);
+            let verdict = self.judge(now, client.as_ref(), lu, me);
             let status = match verdict {
                 Ok(()) => {
                     let local = self.db.get(&lu.lease).cloned().unwrap_or_else(|| {
@@ -961,7 +969,7 @@ impl Endpoint {
                     let b = db::apply_update(
                         &local,
                         &lu.lease,
-                        u.client.as_ref(),
+                        client.as_ref(),
                         lu,
                         self.cfg.db_time_includes_partner_clt,
                     );

@@ -535,6 +535,14 @@ fn secondary_with_lost_storage_recovers_everything_with_updreqall() {
     pair.restart(Role::Secondary, false);
     pair.run_until_states(Normal, Normal, 1000);
     assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReqAll), 1);
+    // Decision D9: the UPDREQALL copies of never-used leases are identical to ours and are
+    // acknowledged, not rejected as R11 ties.
+    let rej: Vec<&String> = pair
+        .transcript
+        .iter()
+        .filter(|l| l.contains("rejected"))
+        .collect();
+    assert!(rej.is_empty(), "{rej:#?}");
     let v = &pair.s.ep.observe().leases[&l];
     assert_eq!(
         (v.status, v.client.clone()),
@@ -846,6 +854,16 @@ fn random_runs_within_the_partner_down_assumption_never_duplicate_and_converge()
         let ties = pair.databases_agree_except_r11_ties();
         if !ties.is_empty() {
             tied_runs += 1;
+        }
+        // Nothing is left to tell the partner, except in an R11 tie.
+        for ep in [&pair.p.ep, &pair.s.ep] {
+            for k in ep.db().pending() {
+                assert!(
+                    ties.contains(k),
+                    "seed {seed}: {k} still update-pending\n{}",
+                    pair.tail()
+                );
+            }
         }
     }
     // Reading R11 ties (both sides reject each other for ever) are reachable, e.g. a prefix

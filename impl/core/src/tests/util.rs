@@ -431,7 +431,7 @@ impl Pair {
                     || time_of(bs).same_as(bp.db_time_known())
                     || time_of(bp).same_as(bs.db_time())
                     || time_of(bs).same_as(bp.db_time()));
-            if !agree && tie {
+            if tie {
                 ties.push(*k);
                 continue;
             }
