@@ -320,12 +320,17 @@ pub fn figure4(
 
 /// Does the update carry our binding-status and, for ACTIVE, our client (decision D9)? For
 /// every other status both sides agree that no client holds the lease, whoever held it last.
+/// EXPIRED and RELEASED count as the same information: both end the client's binding and
+/// both go to PENDING-FREE on the ack (Figure 2 (4)).
 pub fn same_status_and_client(
     local: &Binding,
     received_client: Option<&ClientId>,
     u: &LeaseUpdate,
 ) -> bool {
-    local.status == u.binding_status
+    let ended = |s| matches!(s, BindingStatus::Expired | BindingStatus::Released);
+    let same_status =
+        local.status == u.binding_status || (ended(local.status) && ended(u.binding_status));
+    same_status
         && (u.binding_status != BindingStatus::Active || local.client.as_ref() == received_client)
 }
 
@@ -538,6 +543,11 @@ impl Db {
             .filter_map(|(_, k)| self.leases.get_key_value(k))
     }
 
+    /// A lease with its key.
+    pub fn get_key_value(&self, key: &LeaseKey) -> Option<(&LeaseKey, &Binding)> {
+        self.leases.get_key_value(key)
+    }
+
     /// ACTIVE leases of a client.
     pub fn active_of(&self, client: &ClientId) -> impl Iterator<Item = &LeaseKey> {
         self.by_client.get(client).into_iter().flatten()
@@ -726,6 +736,12 @@ mod tests {
         );
         assert_eq!(
             decide(&lb, Some(&c), &u, Time(2000), Role::Primary, false),
+            Ok(())
+        );
+        // RELEASED against EXPIRED: the same information.
+        let ur = upd(BindingStatus::Released, Time(998), Some(Time(997)));
+        assert_eq!(
+            decide(&lb, Some(&c), &ur, Time(2000), Role::Primary, false),
             Ok(())
         );
         // Both say EXPIRED, for different clients: still no conflict.

@@ -1358,18 +1358,18 @@ impl Endpoint {
                 && db::pending_free_destination(k) == own
                 && (k.is_prefix() || db::address_owner(k) == me)
         };
-        let found = self
+        let own_candidates = self
             .db
             .available(own, kind)
-            .find(|(k, b)| own_pool(k, b))
-            .map(|(k, _)| *k)
-            .or_else(|| {
+            .filter(|(k, b)| own_pool(k, b))
+            .chain(
                 self.db
                     .freeable()
                     .iter()
-                    .find(|k| self.db.get(k).is_some_and(|b| released_by_partner(k, b)))
-                    .copied()
-            });
+                    .filter_map(|k| self.db.get_key_value(k))
+                    .filter(|(k, b)| released_by_partner(k, b)),
+            );
+        let found = prefer_settled(now, own_candidates);
         if found.is_some() || !in_pd || kind != LeaseKind::Prefix {
             return found;
         }
@@ -1382,15 +1382,14 @@ impl Endpoint {
             return None;
         }
         let theirs = db::available_status(me.partner());
-        self.db
-            .available(theirs, LeaseKind::Prefix)
-            .chain(
+        prefer_settled(
+            now,
+            self.db.available(theirs, LeaseKind::Prefix).chain(
                 self.db
                     .available(own, LeaseKind::Prefix)
                     .filter(|(_, b)| b.hold_until_ack),
-            )
-            .map(|(k, _)| *k)
-            .next()
+            ),
+        )
     }
 
     /// The MCLT-limited lifetime for this lease now (§4.4 via [`db::max_lifetime`]).
@@ -1492,4 +1491,24 @@ impl Endpoint {
             ReplyKind::Declined(key)
         })
     }
+}
+
+/// The first candidate whose last change is more than 5 s old, else the first candidate
+/// (decision D11). A grant within 5 s of the partner's record of the lease's previous change
+/// would tie with it and be rejected by the partner for ever (reading R11).
+fn prefer_settled<'a>(
+    now: Time,
+    candidates: impl Iterator<Item = (&'a LeaseKey, &'a Binding)>,
+) -> Option<LeaseKey> {
+    let mut fallback = None;
+    for (k, b) in candidates {
+        let last_change = b
+            .clt
+            .map_or(b.start_time_of_state, |c| c.max(b.start_time_of_state));
+        if !now.same_as(last_change) {
+            return Some(*k);
+        }
+        fallback.get_or_insert(*k);
+    }
+    fallback
 }

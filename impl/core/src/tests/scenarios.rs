@@ -755,14 +755,12 @@ impl Rng {
     }
 }
 
-/// Random client traffic, partitions, crashes and restarts (with storage), PARTNER-DOWN only
-/// when the partner really is down (§8.4): no duplicate assignment ever (checked on every
-/// grant), and after healing both servers reach NORMAL with agreeing databases.
-#[test]
-fn random_runs_within_the_partner_down_assumption_never_duplicate_and_converge() {
-    const RUNS: u64 = 1000;
+/// `runs` random runs with `gap` seconds at least between actions; returns how many ended with
+/// an R11 tie, asserting everything else (no duplicate, both NORMAL, agreement, nothing left
+/// update-pending outside ties).
+fn random_runs(runs: u64, gap: u64) -> u64 {
     let mut tied_runs = 0;
-    for seed in 0..RUNS {
+    for seed in 0..runs {
         let mut r = Rng(seed);
         let mut pair = Pair::new();
         pair.run_until_states(Normal, Normal, 1000);
@@ -835,7 +833,7 @@ fn random_runs_within_the_partner_down_assumption_never_duplicate_and_converge()
             }
             // Keep actions more than 5 s apart: two changes within the ±5 s window tie and are
             // rejected by both sides (reading R11), which this test does not probe.
-            pair.advance(6);
+            pair.advance(gap);
         }
         if !pair.link_up {
             pair.set_link(true);
@@ -866,13 +864,26 @@ fn random_runs_within_the_partner_down_assumption_never_duplicate_and_converge()
             }
         }
     }
-    // Reading R11 ties (both sides reject each other for ever) are reachable, e.g. a prefix
-    // taken back with FREE and granted again within 5 s; they stay rare (9 in 5000 runs when
-    // this was written).
-    assert!(
-        tied_runs * 100 < RUNS,
-        "{tied_runs} of {RUNS} runs ended with an R11 tie"
-    );
+    tied_runs
+}
+
+/// Random client traffic, partitions, crashes and restarts (with storage), PARTNER-DOWN only
+/// when the partner really is down (§8.4), actions more than 5 s apart: no duplicate assignment
+/// ever (checked on every grant), and after healing both servers are NORMAL, agree on every
+/// lease and have nothing left to send.
+#[test]
+fn random_runs_within_the_partner_down_assumption_never_duplicate_and_converge() {
+    assert_eq!(random_runs(1000, 6), 0);
+}
+
+/// The same with actions as close as the clock allows: still no duplicate assignment, but a few
+/// runs end with an R11 tie (two different changes within 5 s on the two servers, each side
+/// rejecting the other's for ever: the liveness cost reading R11 accepts). 338 of 10 000 runs
+/// when this was written.
+#[test]
+fn random_runs_with_changes_closer_than_5s_never_duplicate_but_may_tie() {
+    let ties = random_runs(300, 0);
+    assert!(ties * 5 < 300, "{ties} of 300 runs ended with an R11 tie");
 }
 
 /// A renewal made during a silent link break reaches the partner only after the partner's copy
