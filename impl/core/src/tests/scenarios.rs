@@ -759,10 +759,19 @@ impl Rng {
 /// an R11 tie, asserting everything else (no duplicate, both NORMAL, agreement, nothing left
 /// update-pending outside ties).
 fn random_runs(runs: u64, gap: u64) -> u64 {
+    random_runs_with(runs, gap, false).0
+}
+
+/// As `random_runs`; with `operator_errors` the operator may also declare PARTNER-DOWN during a
+/// mere partition (violating §8.4), and duplicates are counted instead of failing the run.
+/// Returns (runs with an R11 tie, duplicate grants seen).
+fn random_runs_with(runs: u64, gap: u64, operator_errors: bool) -> (u64, usize) {
     let mut tied_runs = 0;
+    let mut duplicates = 0;
     for seed in 0..runs {
         let mut r = Rng(seed);
         let mut pair = Pair::new();
+        pair.allow_duplicates = operator_errors;
         pair.run_until_states(Normal, Normal, 1000);
         for _ in 0..60 {
             let roles = [Role::Primary, Role::Secondary];
@@ -813,7 +822,10 @@ fn random_runs(runs: u64, gap: u64) -> u64 {
                 10 => {
                     // PARTNER-DOWN only for a server whose partner has crashed (§8.4).
                     let (alive, dead) = (role, role.partner());
-                    if pair.node(alive).up && !pair.node(dead).up {
+                    let partitioned = pair.node(alive).up && !pair.node(alive).ep.comm_ok();
+                    if pair.node(alive).up
+                        && (!pair.node(dead).up || (operator_errors && partitioned))
+                    {
                         let now = pair.now;
                         pair.node(alive)
                             .ep
@@ -863,8 +875,9 @@ fn random_runs(runs: u64, gap: u64) -> u64 {
                 );
             }
         }
+        duplicates += pair.duplicates;
     }
-    tied_runs
+    (tied_runs, duplicates)
 }
 
 /// Random client traffic, partitions, crashes and restarts (with storage), PARTNER-DOWN only
@@ -874,6 +887,64 @@ fn random_runs(runs: u64, gap: u64) -> u64 {
 #[test]
 fn random_runs_within_the_partner_down_assumption_never_duplicate_and_converge() {
     assert_eq!(random_runs(1000, 6), 0);
+}
+
+/// Operator errors: PARTNER-DOWN declared during a mere partition, so both servers may serve in
+/// PARTNER-DOWN and hand out the same lease (§8.4.1 warns of it). After healing they meet in
+/// POTENTIAL-CONFLICT, resolve it (the primary's binding wins, AddressInUse), and end NORMAL
+/// with agreeing databases.
+#[test]
+fn random_runs_with_operator_errors_resolve_conflicts_and_converge() {
+    let (ties, _duplicates) = random_runs_with(300, 6, true);
+    assert_eq!(ties, 0);
+}
+
+/// A real duplicate from two PARTNER-DOWN servers (operator error during a partition) is
+/// resolved in POTENTIAL-CONFLICT: the primary rejects the secondary's binding with
+/// AddressInUse, the secondary accepts the primary's (accept(3) at a secondary), and both end
+/// NORMAL holding the primary's client.
+#[test]
+fn duplicate_from_two_partner_down_servers_is_resolved_in_potential_conflict() {
+    let mut pair = Pair::normal();
+    pair.allow_duplicates = true;
+    pair.set_link(false);
+    pair.advance(70);
+    for role in [Role::Primary, Role::Secondary] {
+        let now = pair.now;
+        pair.node(role).ep.handle_command(now, Command::PartnerDown);
+    }
+    pair.drain();
+    pair.advance(MCLT);
+    let (s_lease, _, _) =
+        granted(pair.client(Role::Secondary, 1, ClientOp::Request(LeaseKind::Prefix)));
+    pair.advance(10);
+    let mut p_lease = None;
+    for c in 0..5 {
+        let (k, _, _) =
+            granted(pair.client(Role::Primary, 10 + c, ClientOp::Request(LeaseKind::Prefix)));
+        if k == s_lease {
+            p_lease = Some((k, ClientId::from(10 + c)));
+        }
+    }
+    let (k, winner) = p_lease.expect("the primary used the secondary's prefix");
+    assert_eq!(pair.duplicates, 1);
+    pair.advance(10);
+    pair.set_link(true);
+    pair.run_until_states(Normal, Normal, 1000);
+    assert!(states_visited(&pair.p).contains(&ConflictDone));
+    assert!(pair
+        .transcript
+        .iter()
+        .any(|l| l.contains("primary -> BNDREPLY") && l.contains("AddressInUse")));
+    for ep in [&pair.p.ep, &pair.s.ep] {
+        let v = &ep.observe().leases[&k];
+        assert_eq!(
+            (v.status, v.client.clone()),
+            (BindingStatus::Active, Some(winner.clone()))
+        );
+    }
+    pair.advance(5);
+    pair.assert_databases_agree();
 }
 
 /// The same with actions as close as the clock allows: still no duplicate assignment, but a few

@@ -72,6 +72,10 @@ pub(crate) struct Pair {
     pub(crate) transcript: Vec<String>,
     /// Ground truth: for each lease, each client's expiry as the client believes it.
     pub(crate) holdings: BTreeMap<LeaseKey, BTreeMap<ClientId, Time>>,
+    /// Duplicate assignments seen; the harness panics on one unless `allow_duplicates`.
+    pub(crate) duplicates: usize,
+    /// For runs that violate the PARTNER-DOWN assumption on purpose.
+    pub(crate) allow_duplicates: bool,
 }
 
 fn name(role: Role) -> &'static str {
@@ -98,6 +102,8 @@ impl Pair {
             reconnect_at: T0,
             transcript: Vec::new(),
             holdings: BTreeMap::new(),
+            duplicates: 0,
+            allow_duplicates: false,
         }
     }
 
@@ -239,6 +245,13 @@ impl Pair {
     fn record_grant(&mut self, lease: LeaseKey, client: ClientId, expires: Time) {
         let now = self.now;
         let h = self.holdings.entry(lease).or_default();
+        if self.allow_duplicates {
+            if h.iter().any(|(c, exp)| *c != client && *exp > now) {
+                self.duplicates += 1;
+            }
+            h.insert(client, expires);
+            return;
+        }
         for (c, exp) in h.iter() {
             assert!(
                 *c == client || *exp <= now,
