@@ -273,7 +273,8 @@ impl Endpoint {
             return;
         }
         // "OPTION_F_MCLT - Compare the MCLT received with the configured MCLT. If they are
-        // different, send a DISCONNECT message and drop the connection."
+        // different, send a DISCONNECT message and drop the connection." (Decision D19: the
+        // DISCONNECT carries ConfigurationConflict; the RFC names no status.)
         if p.mclt != self.cfg.mclt {
             self.drop_connection(
                 now,

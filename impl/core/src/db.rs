@@ -97,7 +97,7 @@ impl Binding {
 }
 
 /// Statuses that carry a timeout in this implementation (§7.2: "implementation dependent"):
-/// only ACTIVE. The `*` options of §7.4 are sent only for these.
+/// only ACTIVE (decision D14). The `*` options of §7.4 are sent only for these.
 pub fn has_timeout(status: BindingStatus) -> bool {
     status == BindingStatus::Active
 }
@@ -196,7 +196,7 @@ fn column(status: BindingStatus) -> usize {
         BindingStatus::Active => 0,
         BindingStatus::Expired => 1,
         BindingStatus::Released => 2,
-        // A10: PENDING-FREE has no column; it "may mean either FREE or FREE-BACKUP" (§7.2), so
+        // A10, decision D13: PENDING-FREE has no column; it "may mean either FREE or FREE-BACKUP" (§7.2), so
         // it is judged as FREE/FREE-BACKUP (and stored resolved, reading R1).
         BindingStatus::Free | BindingStatus::FreeBackup | BindingStatus::PendingFree => 3,
         BindingStatus::Reset | BindingStatus::Abandoned => 4,
@@ -298,7 +298,8 @@ pub fn figure4(
         Rule::Accept if update_time(u).clearly_after(local.db_time_for(partner_clt)) => Ok(()),
         Rule::Accept => outdated,
         // time(1): "If the current time is later than the receiving server's
-        // state-expiration-time, accept it, else reject it."
+        // state-expiration-time, accept it, else reject it." (Decision D12: "later" uses the
+        // ±5 s window of §7.5.1 like every other comparison.)
         Rule::Time1 => match local.state_expiration_time {
             Some(exp) if !now.clearly_after(exp) => outdated,
             _ => Ok(()),

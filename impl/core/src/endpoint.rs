@@ -254,7 +254,7 @@ pub(crate) struct PartnerView {
     pub(crate) partner_down_time: Option<Time>,
     pub(crate) last_message: Option<Time>,
     /// The C flag of the first STATE received since this endpoint started: "its partner does
-    /// have a record of communicating with it" (§8.5.2). Later STATEs do not change it, since
+    /// have a record of communicating with it" (§8.5.2, digest A8, decision D16). Later STATEs do not change it, since
     /// the partner sets C as soon as it has talked to *this* incarnation.
     pub(crate) knew_us: Option<bool>,
 }
@@ -691,6 +691,8 @@ impl Endpoint {
                 continue;
             };
             b.status = BindingStatus::Expired;
+            // Decision D15: the new state started when the old one expired, not when the timer
+            // was serviced.
             b.start_time_of_state = b.state_expiration_time.unwrap_or(now);
             b.client_expiry = db::max_opt(b.client_expiry, b.state_expiration_time);
             b.state_expiration_time = None;
@@ -784,7 +786,7 @@ impl Endpoint {
     /// States in which lazy updates flow to a connected partner: NORMAL (§8.8.1), CONFLICT-DONE
     /// and RECOVER-DONE (responsive/renew-responsive while in contact), and PARTNER-DOWN while the
     /// partner is recovering from it (Figure 7). Elsewhere updates wait for NORMAL or go out in
-    /// answer to UPDREQ/UPDREQALL (POTENTIAL-CONFLICT, Figure 9).
+    /// answer to UPDREQ/UPDREQALL (POTENTIAL-CONFLICT, Figure 9). Decision D18.
     fn sends_lazy_updates(&self) -> bool {
         use ServerState::*;
         self.comm_ok()

@@ -243,8 +243,9 @@ impl Endpoint {
             // server in NORMAL state receives a DISCONNECT message from its partner, then the
             // server should transition into COMMUNICATIONS-INTERRUPTED state." (reading R8)
             (Trigger::CommFailed, _) => self.set_state(now, CommunicationsInterrupted),
-            // Expected partner states while NORMAL: NORMAL, RECOVER-DONE (it follows us into
-            // NORMAL, §8.7.2) and CONFLICT-DONE (the primary follows the secondary, §8.12.2).
+            // Expected partner states while NORMAL (decision D20): NORMAL, RECOVER-DONE (it
+            // follows us into NORMAL, §8.7.2) and CONFLICT-DONE (the primary follows the
+            // secondary, §8.12.2).
             (
                 Trigger::CommOk | Trigger::PartnerState,
                 Some(Normal | RecoverDone | ConflictDone),
@@ -428,6 +429,8 @@ impl Endpoint {
                 // §8.6.2: "a timer whose expiration is set to a time equal to the time the
                 // server went down (the TIME-OF-FAILURE from Section 8.3.2), if known, or the
                 // time the server started (if the TIME-OF-FAILURE is unknown), plus the MCLT."
+                // Decision D17: the MAY of §8.6.2 (skip the wait if the server never ran failover)
+                // is not taken.
                 let base = self.time_of_failure.unwrap_or(self.started_at);
                 let until = base.plus(self.mclt);
                 if until <= now {
@@ -448,7 +451,7 @@ impl Endpoint {
             // that the secondary send it all updates ... by sending an UPDREQ". "A secondary
             // server entering POTENTIAL-CONFLICT state will wait for the primary to send it an
             // UPDREQ message." A secondary that (re)enters it while the primary already is in
-            // CONFLICT-DONE asks at once (§8.10.2 SHOULD; digest A11).
+            // CONFLICT-DONE asks at once (§8.10.2 SHOULD; digest A11, decision D21).
             PotentialConflict
                 if self.cfg.role == Role::Primary || self.partner_state() == Some(ConflictDone) =>
             {
