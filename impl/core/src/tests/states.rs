@@ -1240,3 +1240,66 @@ fn random_input_in_every_state_never_panics_and_keeps_invariants() {
         }
     }
 }
+
+#[test]
+fn recover_without_upddone_drops_the_connection_after_recover_timeout() {
+    let mut ep = endpoint_in(Role::Secondary, Recover);
+    connect_with_partner_in(&mut ep, T0, PartnerDown);
+    let upd = sent_messages(&mut ep)
+        .into_iter()
+        .any(|m| matches!(m.kind(), MsgKind::UpdReq | MsgKind::UpdReqAll));
+    assert!(upd);
+    // Keep the connection alive with CONTACTs, but never answer: §8.5.2 "the connection SHOULD
+    // be dropped".
+    let mut now = T0;
+    let mut dropped = false;
+    while now < T0.plus(400) && !dropped {
+        now = now.plus(30);
+        ep.handle_message(
+            now,
+            Message {
+                xid: 70,
+                sent_time: now,
+                body: Body::Contact,
+            },
+        );
+        ep.handle_timeout(now);
+        dropped = std::iter::from_fn(|| ep.poll_output()).any(|o| {
+            matches!(
+                o,
+                Output::Disconnect {
+                    reason: DisconnectReason::RecoverStalled
+                }
+            )
+        });
+    }
+    assert!(dropped);
+    assert!(now >= T0.plus(300), "not before recover_timeout (300 s)");
+    assert_eq!(ep.state(), Recover);
+}
+
+#[test]
+fn shutdown_command_sends_disconnect_server_shutting_down() {
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_command(T0.plus(1), Command::Shutdown);
+    let outs: Vec<Output> = std::iter::from_fn(|| ep.poll_output()).collect();
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::Send(Message {
+            body: Body::Disconnect(Disconnect {
+                status: Some(StatusCode::ServerShuttingDown),
+                ..
+            }),
+            ..
+        })
+    )));
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::Disconnect {
+            reason: DisconnectReason::Shutdown
+        }
+    )));
+    assert_eq!(ep.state(), CommunicationsInterrupted);
+}
