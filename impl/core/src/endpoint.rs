@@ -1351,11 +1351,14 @@ impl Endpoint {
         // Decision D5: an EXPIRED/RELEASED/RESET lease that the *partner* reported (we accepted
         // its BNDUPD, so nothing of ours is pending) is known free on both sides: the partner
         // moved it to PENDING-FREE on our ack. It is available to the pool R1 gives it to.
+        // In PARTNER-DOWN reading R3 governs every EXPIRED/RELEASED/RESET lease instead.
         let released_by_partner = |k: &LeaseKey, b: &Binding| -> bool {
-            matches!(
-                b.status,
-                BindingStatus::Expired | BindingStatus::Released | BindingStatus::Reset
-            ) && !b.update_pending
+            !in_pd
+                && matches!(
+                    b.status,
+                    BindingStatus::Expired | BindingStatus::Released | BindingStatus::Reset
+                )
+                && !b.update_pending
                 && k.kind() == kind
                 && db::pending_free_destination(k) == own
                 && (k.is_prefix() || db::address_owner(k) == me)
