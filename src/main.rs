@@ -95,6 +95,10 @@ struct CheckArgs {
     /// Stop after this many seconds (the result is then incomplete and the exit status 1).
     #[arg(long)]
     timeout: Option<u64>,
+    /// Stop at the first violated property instead of exploring everything (the result is then
+    /// incomplete: other properties are not decided).
+    #[arg(long)]
+    stop_on_violation: bool,
     /// Write each counterexample as JSON into this directory.
     #[arg(long, value_name = "DIR")]
     json: Option<PathBuf>,
@@ -181,6 +185,7 @@ fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
         symmetry: !args.no_symmetry,
         timeout: args.timeout.map(Duration::from_secs),
         progress_every: Duration::from_secs(5),
+        stop_when: args.stop_on_violation.then_some(stateright::HasDiscoveries::AnyFailures),
     };
     if !args.json_summary {
         println!("RFC 8156 failover model: exhaustive check (DFS{})", if opts.symmetry { ", client symmetry" } else { "" });

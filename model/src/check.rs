@@ -20,6 +20,8 @@ pub struct CheckOptions {
     pub timeout: Option<Duration>,
     /// How often to call the progress callback.
     pub progress_every: Duration,
+    /// Stop early once these properties have discoveries (`None`: explore everything).
+    pub stop_when: Option<stateright::HasDiscoveries>,
 }
 
 impl Default for CheckOptions {
@@ -29,6 +31,7 @@ impl Default for CheckOptions {
             symmetry: true,
             timeout: None,
             progress_every: Duration::from_secs(2),
+            stop_when: None,
         }
     }
 }
@@ -75,7 +78,7 @@ pub struct Outcome {
     pub max_depth: usize,
     /// Wall time.
     pub elapsed: Duration,
-    /// Whether the whole graph was explored (false after a timeout).
+    /// Whether the whole graph was explored (false after a timeout or an early stop).
     pub complete: bool,
     /// One entry per property, in the model's order.
     pub results: Vec<(&'static str, Verdict)>,
@@ -118,6 +121,9 @@ pub fn run(model: &FailoverModel, opts: &CheckOptions, mut progress: impl FnMut(
     if let Some(t) = opts.timeout {
         builder = builder.timeout(t);
     }
+    if let Some(w) = &opts.stop_when {
+        builder = builder.finish_when(w.clone());
+    }
     let checker = builder.spawn_dfs();
     let mut last = Instant::now();
     while !checker.is_done() {
@@ -133,7 +139,7 @@ pub fn run(model: &FailoverModel, opts: &CheckOptions, mut progress: impl FnMut(
     }
     let checker = checker.join();
     let elapsed = start.elapsed();
-    let complete = opts.timeout.is_none_or(|t| elapsed < t);
+    let complete = opts.timeout.is_none_or(|t| elapsed < t) && opts.stop_when.is_none();
     let results = props
         .iter()
         .map(|p| {

@@ -79,6 +79,8 @@ pub enum Variant {
     /// A server may change a lease twice within one tick, closer than Figure 4 can order
     /// (§7.1, ambiguity A12).
     SameTickChanges,
+    /// Figure 4's local time taken literally: the CLT if present, even for a free lease (R17).
+    LocalTimeCltFirst,
 }
 
 impl Variant {
@@ -103,6 +105,7 @@ impl Variant {
         Variant::StartupTimeoutWhilePartnerAlive,
         Variant::StateBeforeUpdates,
         Variant::SameTickChanges,
+        Variant::LocalTimeCltFirst,
     ];
 
     /// The name used on the command line (`--variant NAME`).
@@ -127,6 +130,7 @@ impl Variant {
             Variant::StartupTimeoutWhilePartnerAlive => "startup-timeout-while-partner-alive",
             Variant::StateBeforeUpdates => "state-before-updates",
             Variant::SameTickChanges => "same-tick-changes",
+            Variant::LocalTimeCltFirst => "local-time-clt-first",
         }
     }
 
@@ -175,6 +179,9 @@ impl Variant {
             Variant::SameTickChanges => {
                 "a server changes one lease twice within the 5 s window (§7.1, A12)"
             }
+            Variant::LocalTimeCltFirst => {
+                "Figure 4 local time is the CLT even for free leases (§7.5.4, reading R17)"
+            }
         }
     }
 
@@ -202,6 +209,7 @@ impl Variant {
             Variant::StartupTimeoutWhilePartnerAlive => p::NO_DUPLICATE,
             Variant::StateBeforeUpdates => p::NO_DUPLICATE,
             Variant::SameTickChanges => p::LEASES_REUSABLE,
+            Variant::LocalTimeCltFirst => p::AGREEMENT_AT_REST,
         }
     }
 
@@ -278,16 +286,16 @@ impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
             clients: 2,
-            addresses: 2,
+            addresses: 1,
             prefixes: 2,
             mclt: 1,
             lifetime: 2,
-            ticks: 3,
-            settle_ticks: 3,
+            ticks: 2,
+            settle_ticks: 2,
             partitions: 1,
             crashes: 1,
             storage_losses: 0,
-            client_ops: 3,
+            client_ops: 2,
             commands: 1,
             auto_partner_down: None,
             startup_ticks: 1,

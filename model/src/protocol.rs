@@ -593,6 +593,20 @@ fn update_time(u: &Update) -> Tick {
     }
 }
 
+/// The time Figure 4 compares an update against. §7.5.4 says: the client-last-transaction-time
+/// if present, else the start-time-of-state. Reading R17: for statuses other than ACTIVE,
+/// EXPIRED and RELEASED it is the later of the two, as it is for the update's own time; taken
+/// literally, a free lease keeps the CLT of its last client, and a stale FREE from the partner
+/// overrides a newer FREE-BACKUP (the variant `local-time-clt-first` shows the databases
+/// disagreeing about who owns a prefix).
+fn local_time(cfg: &ModelConfig, local: &Lease) -> Tick {
+    match local.status {
+        B::Active | B::Expired | B::Released => local.db_time(),
+        _ if cfg.is(Variant::LocalTimeCltFirst) => local.db_time(),
+        _ => local.cltt.max(local.since),
+    }
+}
+
 /// Figure 4 (§7.5.4): accept or reject an update from the partner. `None` accepts.
 pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Reject> {
     if cfg.is(Variant::AcceptAllBndupd) {
@@ -604,10 +618,7 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
     // lease on their own clocks) is accepted: there is no newer information to prefer. Reading
     // R11; without it both servers reject each other's EXPIRED forever (the CLT they compare is
     // the same), which is what the variant `strict-ties` shows.
-    let identical = local.status == u.status
-        && local.client == u.client
-        && (u.status != B::Active || local.expiry == u.expiry);
-    if identical && !cfg.is(Variant::StrictTies) {
+    if agrees(cfg, local, u) {
         return None;
     }
     // "accept": the update's time is later than the local time. Two times in one tick are
@@ -618,15 +629,18 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
     let tie_wins = !cfg.is(Variant::StrictTies) && life_cycle_rank(u.status) > life_cycle_rank(local.status);
     let later = |upd: Tick, loc: Tick| -> bool { upd > loc || (upd == loc && tie_wins) };
     let accept = || {
-        if later(update_time(u), local.db_time()) {
+        if later(update_time(u), local_time(cfg, local)) {
             None
         } else {
             Some(Reject::Outdated)
         }
     };
-    // time(1): the local client's lease has run out.
+    // time(1): the local client's lease has run out. Reading R18: and the update is not older
+    // than our record; otherwise a stale EXPIRED from an earlier turn of the lease overwrites a
+    // newer grant whose expiry has just passed, and the lease stays EXPIRED with no update owed
+    // by either side (the checker found this with two crashes and a re-grant).
     let time1 = || {
-        if st.now >= local.expiry {
+        if st.now >= local.expiry && update_time(u) >= local.db_time() {
             None
         } else {
             Some(Reject::Outdated)
@@ -658,6 +672,15 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
     }
 }
 
+/// The update says what we hold already and is not older than our record (reading R11).
+fn agrees(cfg: &ModelConfig, local: &Lease, u: &Update) -> bool {
+    !cfg.is(Variant::StrictTies)
+        && local.status == u.status
+        && local.client == u.client
+        && (u.status != B::Active || local.expiry == u.expiry)
+        && update_time(u) >= local_time(cfg, local)
+}
+
 /// Position of a binding-status in one turn of the lease life cycle (Figure 2): a grant, its
 /// end, the operator's reset, and the free status that follows. Used only to order two changes
 /// made within one tick (reading R11).
@@ -685,8 +708,14 @@ pub fn changed_this_tick(cfg: &ModelConfig, lease: &Lease, now: Tick) -> bool {
 /// the stable storage, so the order holds by construction.
 fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
     let reject = figure4(cfg, st, i, &u);
+    let agreeing = agrees(cfg, &st.servers[i].leases[u.lease as usize], &u);
     let lease = &mut st.servers[i].leases[u.lease as usize];
     match reject {
+        None if agreeing => {
+            // Nothing new but the max-monotone times (R4).
+            lease.cltt = lease.cltt.max(u.cltt);
+            lease.exp_time = lease.exp_time.max(u.pl);
+        }
         None => {
             lease.status = u.status;
             lease.client = u.client;
