@@ -186,17 +186,18 @@ impl Variant {
     }
 
     /// The property the checker is expected to refute under this variant, or `None` for a
-    /// variant that is expected to stay safe (lock-step breaks only availability).
-    pub fn breaks(self) -> &'static str {
+    /// *probe*: a reading of an ambiguity that the checker does not refute in the
+    /// configurations checked (the finding is pinned by a test and reported in README).
+    pub fn breaks(self) -> Option<&'static str> {
         use crate::properties as p;
-        match self {
+        Some(match self {
             Variant::NoMcltCap => p::MCLT_BOUND,
             Variant::PdNoMcltWait => p::NO_DUPLICATE,
-            Variant::PdReuseLiteral => p::NO_DUPLICATE,
-            Variant::PdFreeAfterStateMclt => p::NO_DUPLICATE,
+            Variant::PdReuseLiteral => return None,
+            Variant::PdFreeAfterStateMclt => return None,
             Variant::SkipRecoverWait => p::NO_DUPLICATE,
             Variant::SecondaryUsesPrimaryPool => p::POOL_OWNERSHIP,
-            Variant::AcceptAllBndupd => p::NO_DUPLICATE,
+            Variant::AcceptAllBndupd => p::AGREEMENT_AT_REST,
             Variant::OperatorPdInPartition => p::NO_DUPLICATE,
             Variant::AutoPdInPartition => p::NO_DUPLICATE,
             Variant::Lockstep => p::FREE_LEASE_GRANTED,
@@ -210,7 +211,7 @@ impl Variant {
             Variant::StateBeforeUpdates => p::NO_DUPLICATE,
             Variant::SameTickChanges => p::LEASES_REUSABLE,
             Variant::LocalTimeCltFirst => p::AGREEMENT_AT_REST,
-        }
+        })
     }
 
     /// The configuration in which the variant is checked: the default one, adjusted where the
@@ -219,11 +220,48 @@ impl Variant {
         let mut c = ModelConfig::default();
         c.variant = Some(self);
         match self {
+            // RECOVER-WAIT protects the leases a server granted before it lost its storage.
             Variant::SkipRecoverWait => {
                 c.storage_losses = 1;
+                c.crashes = 0;
+                c.partitions = 0;
             }
+            // Both servers serve alone; with a single prefix, the one in PARTNER-DOWN takes its
+            // partner's prefix after the MCLT while the partner still hands it out.
             Variant::AutoPdInPartition => {
                 c.auto_partner_down = Some(1);
+                c.addresses = 0;
+                c.prefixes = 1;
+                c.ticks = 3;
+                c.crashes = 0;
+                c.commands = 0;
+            }
+            Variant::OperatorPdInPartition => {
+                c.addresses = 0;
+                c.prefixes = 1;
+                c.crashes = 0;
+                c.commands = 2;
+            }
+            // Secondary-owned addresses are what Figure 3 sends to the wrong pool.
+            Variant::Figure3PendingFree => {
+                c.prefixes = 0;
+                c.crashes = 0;
+                c.commands = 0;
+            }
+            // A2 and A3 need lifetimes longer than the MCLT to show anything.
+            Variant::PdReuseLiteral | Variant::PdFreeAfterStateMclt => {
+                c.mclt = 2;
+                c.lifetime = 3;
+                c.prefixes = 1;
+            }
+            // POTENTIAL-CONFLICT needs two crashes and an operator command.
+            Variant::NoSecondaryUpdreqInConflict | Variant::ResponsiveInPotentialConflict => {
+                c = ModelConfig::conflict();
+                c.variant = Some(self);
+            }
+            // A prefix given and taken back, and two crashes (found at depth 62).
+            Variant::LocalTimeCltFirst => {
+                c.crashes = 2;
             }
             _ => {}
         }
@@ -302,6 +340,29 @@ impl Default for ModelConfig {
             init: Init::Normal,
             variant: None,
         }
+    }
+}
+
+impl ModelConfig {
+    /// A small configuration that reaches POTENTIAL-CONFLICT, RESOLUTION-INTERRUPTED and
+    /// CONFLICT-DONE: one client, two addresses, two crashes and an operator command.
+    pub fn conflict() -> ModelConfig {
+        ModelConfig {
+            clients: 1,
+            addresses: 2,
+            prefixes: 0,
+            ticks: 2,
+            client_ops: 1,
+            crashes: 2,
+            commands: 1,
+            ..ModelConfig::default()
+        }
+    }
+
+    /// The larger configuration whose figures README and BENCHMARKS.md report: two clients,
+    /// two addresses (one per server), two prefixes.
+    pub fn headline() -> ModelConfig {
+        ModelConfig { addresses: 2, ..ModelConfig::default() }
     }
 }
 

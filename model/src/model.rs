@@ -75,7 +75,7 @@ impl FailoverModel {
     /// The initial state.
     pub fn initial_state(&self) -> State {
         let cfg = &self.cfg;
-        let mut budget = Budget {
+        let budget = Budget {
             ticks: cfg.ticks,
             settle_ticks: cfg.settle_ticks,
             partitions: cfg.partitions,
@@ -84,9 +84,6 @@ impl FailoverModel {
             client_ops: cfg.client_ops,
             commands: cfg.commands,
         };
-        if cfg.is(Variant::OperatorPdInPartition) {
-            budget.commands = budget.commands.max(2);
-        }
         let server = |i: usize| {
             let r = role(i);
             let leases: Vec<Lease> = (0..cfg.leases() as LeaseId)
@@ -203,7 +200,7 @@ impl FailoverModel {
                 }
                 if s.up {
                     for (l, lease) in s.leases.iter().enumerate() {
-                        if lease.status == B::Abandoned && !p::changed_this_tick(cfg, lease, st.now) {
+                        if lease.status == B::Abandoned {
                             out.push(Action::ResetLease(role(i), l as LeaseId));
                         }
                     }
@@ -231,21 +228,15 @@ impl FailoverModel {
                         }
                     }
                     Some(h) => {
-                        // One change of a lease per server per tick (see changed_this_tick).
-                        let fresh = |i: usize| {
-                            !p::changed_this_tick(cfg, &st.servers[i].leases[h.lease as usize], st.now)
-                        };
                         let granter = idx(h.server);
-                        if st.servers[granter].up && fresh(granter) {
+                        if st.servers[granter].up {
                             out.push(Action::Renew(c));
                         }
-                        if st.servers[1 - granter].up && fresh(1 - granter) {
+                        if st.servers[1 - granter].up {
                             out.push(Action::Rebind(c));
                         }
-                        if fresh(granter) {
-                            out.push(Action::Release(c));
-                            out.push(Action::Decline(c));
-                        }
+                        out.push(Action::Release(c));
+                        out.push(Action::Decline(c));
                     }
                 }
             }

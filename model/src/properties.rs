@@ -31,8 +31,9 @@ pub const BACK_TO_NORMAL: &str = "after faults stop both servers reach NORMAL";
 /// (g) RFC 7031 §7 item 1, RFC 8156 §4.3: a responsive server with a free lease of its own
 /// grants it.
 pub const FREE_LEASE_GRANTED: &str = "a responsive server with a free lease of its own grants it";
-/// (h) RFC 8156 §4.2.2.1, §7.2: released and expired leases become allocatable again.
-pub const LEASES_REUSABLE: &str = "after faults stop released and expired leases become free";
+/// (h) RFC 8156 §4.2.2.1, §7.2: released and expired leases become allocatable again, by the
+/// server whose pool they return to.
+pub const LEASES_REUSABLE: &str = "after faults stop released and expired leases become allocatable";
 /// (i) RFC 7031 §7 item 4: a client whose server crashed keeps its lease with the partner.
 pub const LEASE_STABILITY: &str = "a client keeps its lease when its server fails";
 
@@ -85,12 +86,22 @@ fn back_to_normal(m: &FailoverModel, st: &State) -> bool {
 }
 
 fn leases_reusable(m: &FailoverModel, st: &State) -> bool {
-    !m.is_settled_end(st)
-        || st.servers.iter().all(|s| {
-            s.leases
-                .iter()
-                .all(|l| !matches!(l.status, B::Expired | B::Released | B::Reset | B::PendingFree))
+    use crate::protocol::{address_owner, available_status, kind};
+    use crate::state::LeaseKind;
+    if !m.is_settled_end(st) {
+        return true;
+    }
+    st.servers.iter().all(|s| {
+        s.leases.iter().enumerate().all(|(l, lease)| match lease.status {
+            B::Expired | B::Released | B::Reset | B::PendingFree => false,
+            // A free address must be in its owner's pool (§4.2.1.1), or nobody can use it.
+            B::Free | B::FreeBackup => {
+                kind(&m.cfg, l as u8) == LeaseKind::Prefix
+                    || lease.status == available_status(address_owner(l as u8))
+            }
+            _ => true,
         })
+    })
 }
 
 macro_rules! reach_state {

@@ -626,7 +626,14 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
     // later in the lease life cycle of Figure 2 (a FREE that follows an acked RELEASED, a
     // RELEASED that follows the grant), since it can only have been made after the other. The
     // variant `strict-ties` rejects every tie, as the text says (ambiguity A12).
-    let tie_wins = !cfg.is(Variant::StrictTies) && life_cycle_rank(u.status) > life_cycle_rank(local.status);
+    // Two ACTIVE records of one client in one tick are two grants or renewals: keeping the
+    // later expiry is the safe side (the lease is held at least as long as the client has it).
+    let same_client_active = u.status == B::Active
+        && local.status == B::Active
+        && u.client == local.client
+        && u.expiry >= local.expiry;
+    let tie_wins = !cfg.is(Variant::StrictTies)
+        && (life_cycle_rank(u.status) > life_cycle_rank(local.status) || same_client_active);
     let later = |upd: Tick, loc: Tick| -> bool { upd > loc || (upd == loc && tie_wins) };
     let accept = || {
         if later(update_time(u), local_time(cfg, local)) {
@@ -674,8 +681,13 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
 
 /// The update says what we hold already and is not older than our record (reading R11).
 fn agrees(cfg: &ModelConfig, local: &Lease, u: &Update) -> bool {
+    // EXPIRED and RELEASED say the same thing for agreement: the client's binding ended. (A
+    // release by the client and the partner's own expiry of the same lease carry the same CLT,
+    // so Figure 4 alone rejects both for ever.)
+    let ended = |b: B| matches!(b, B::Expired | B::Released);
+    let same_status = local.status == u.status || (ended(local.status) && ended(u.status));
     !cfg.is(Variant::StrictTies)
-        && local.status == u.status
+        && same_status
         && local.client == u.client
         && (u.status != B::Active || local.expiry == u.expiry)
         && update_time(u) >= local_time(cfg, local)
@@ -687,18 +699,20 @@ fn agrees(cfg: &ModelConfig, local: &Lease, u: &Update) -> bool {
 fn life_cycle_rank(b: B) -> u8 {
     match b {
         B::Active => 0,
-        B::Expired | B::Released | B::Abandoned => 1,
-        B::Reset => 2,
-        B::PendingFree | B::Free | B::FreeBackup => 3,
+        B::Expired | B::Released => 1,
+        // A DECLINE says more than an expiry: the address is in use elsewhere (Figure 2 (9)).
+        B::Abandoned => 2,
+        B::Reset => 3,
+        B::PendingFree | B::Free | B::FreeBackup => 4,
     }
 }
 
-/// Whether the record of a lease already changed in this tick. The model lets each server make
-/// at most one change of its own to a lease per tick (client operations, allocation, operator
-/// reset, pool rebalancing), so that two changes of one lease are never closer than the 5 s
-/// window in which Figure 4 cannot order them (§7.1). Changes that follow from the protocol
-/// itself (an ack freeing a lease) are not limited; reading R11 orders those. The variant
-/// `same-tick-changes` drops the limit.
+/// Whether the record of a lease already changed in this tick. A server does not allocate a
+/// lease, or move it between the pools, in the tick it last changed: the new grant would carry
+/// the same time as the change before it, and Figure 4 could not tell which came first (§7.1:
+/// times within 5 s are equal) -- a grant comes *before* a release in the life cycle. Other
+/// changes in one tick (release, decline, reset, renewal, the free that follows an ack) are
+/// ordered by reading R11. The variant `same-tick-changes` drops the limit.
 pub fn changed_this_tick(cfg: &ModelConfig, lease: &Lease, now: Tick) -> bool {
     !cfg.is(Variant::SameTickChanges) && (lease.since == now || lease.cltt == now)
 }
@@ -761,7 +775,10 @@ fn on_bndreply(
     if reject.is_none() {
         // §7.7 (a): acked-partner-lifetime := OPTION_F_PARTNER_LIFETIME_SENT (R4: max).
         lease.acked_pl = lease.acked_pl.max(pl);
-        if lease.status == status && matches!(status, B::Expired | B::Released | B::Reset) {
+        let ending = matches!(status, B::Expired | B::Released | B::Reset);
+        let still = lease.status == status
+            || matches!((lease.status, status), (B::Expired, B::Released) | (B::Released, B::Expired));
+        if ending && still {
             // Figure 2 (4): "The partner acknowledges the state change": PENDING-FREE, then
             // FREE or FREE-BACKUP (5)/(6).
             pass_pending_free(cfg, st, i, l);

@@ -1,0 +1,112 @@
+//! The RFC as we read it: every safety and bounded-liveness property holds on small
+//! configurations, every endpoint state and binding-status is reachable, and the size of a small
+//! state graph is pinned so that an accidental change of the model shows up.
+
+use failover_model::check::{self, CheckOptions, Outcome, Verdict};
+use failover_model::{properties, render, FailoverModel, ModelConfig, Variant};
+
+fn run(cfg: ModelConfig) -> Outcome {
+    cfg.validate().expect("valid configuration");
+    check::run(&FailoverModel::new(cfg), &CheckOptions::default(), |_| {})
+}
+
+fn assert_safety_and_liveness_hold(o: &Outcome) {
+    assert!(o.complete, "the check must explore the whole graph");
+    for name in properties::SAFETY_AND_LIVENESS {
+        match o.verdict(name) {
+            Some(Verdict::Held) => {}
+            Some(Verdict::Violated(p)) => panic!(
+                "{name} violated:\n{}",
+                render::steps(&FailoverModel::new(ModelConfig::default()), p)
+            ),
+            other => panic!("{name}: unexpected verdict {other:?}"),
+        }
+    }
+}
+
+/// One client, one address, one prefix, one tick of faults.
+fn tiny() -> ModelConfig {
+    ModelConfig {
+        clients: 1,
+        addresses: 1,
+        prefixes: 1,
+        ticks: 1,
+        client_ops: 1,
+        ..ModelConfig::default()
+    }
+}
+
+#[test]
+fn every_property_holds_on_the_tiny_configuration() {
+    assert_safety_and_liveness_hold(&run(tiny()));
+}
+
+#[test]
+fn every_property_holds_with_two_clients_an_address_and_a_prefix() {
+    let cfg = ModelConfig { addresses: 1, prefixes: 1, ..ModelConfig::default() };
+    assert_safety_and_liveness_hold(&run(cfg));
+}
+
+#[test]
+fn unique_state_count_of_the_tiny_configuration_is_pinned() {
+    // Changes when the model changes: update it deliberately, with the reason in the commit.
+    let o = run(tiny());
+    assert_eq!(o.unique, PINNED_TINY_UNIQUE, "unique states of the tiny configuration");
+}
+
+const PINNED_TINY_UNIQUE: usize = 16_761;
+
+#[test]
+fn every_endpoint_state_and_binding_status_is_reachable() {
+    // The default configuration cannot reach POTENTIAL-CONFLICT and its successors (they need
+    // two crashes and an operator command); these two small configurations reach everything
+    // between them.
+    let conflict = ModelConfig::conflict();
+    let reset = ModelConfig {
+        clients: 1,
+        addresses: 1,
+        prefixes: 1,
+        ticks: 2,
+        client_ops: 2,
+        crashes: 0,
+        partitions: 0,
+        commands: 1,
+        ..ModelConfig::default()
+    };
+    let outcomes = [run(conflict), run(reset)];
+    for o in &outcomes {
+        assert_safety_and_liveness_hold(o);
+    }
+    for name in properties::REACHABILITY {
+        let reached = outcomes.iter().any(|o| matches!(o.verdict(name), Some(Verdict::Reached(_))));
+        assert!(reached, "{name} is not reachable");
+    }
+}
+
+#[test]
+fn a_model_without_faults_never_leaves_normal() {
+    // Reachability can fail: with no faults, no crash and no command, only NORMAL is visited.
+    let cfg = ModelConfig {
+        partitions: 0,
+        crashes: 0,
+        commands: 0,
+        ..tiny()
+    };
+    let o = run(cfg);
+    assert!(matches!(o.verdict("reach NORMAL"), Some(Verdict::Reached(_))));
+    assert!(matches!(o.verdict("reach PARTNER-DOWN"), Some(Verdict::NotReached)));
+    assert!(!o.all_ok());
+}
+
+#[test]
+fn every_variant_has_a_distinct_name_and_a_property_it_breaks() {
+    let mut names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), Variant::ALL.len());
+    for v in Variant::ALL {
+        if let Some(p) = v.breaks() {
+            assert!(properties::SAFETY_AND_LIVENESS.contains(&p), "{v}");
+        }
+    }
+}
