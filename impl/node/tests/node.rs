@@ -1,0 +1,9 @@
+//! Integration tests of `failover-node`, in one binary (link time): conversion round trips, the
+//! driver's durability contract, bad input from the partner, and whole two-node scenarios over
+//! the real codec and real stores.
+
+#[path = "node/common.rs"]
+#[allow(dead_code)]
+mod common;
+#[path = "node/convert.rs"]
+mod convert;
