@@ -11,3 +11,5 @@ mod common;
 mod convert;
 #[path = "node/driver.rs"]
 mod driver;
+#[path = "node/scenarios.rs"]
+mod scenarios;
