@@ -644,8 +644,14 @@ impl Endpoint {
             .push_back(Output::Persist(PersistRecord::Endpoint(rec)));
     }
 
-    /// Write a lease and queue its `Persist`.
+    /// Write a lease and queue its `Persist`, unless the record is unchanged: the database then
+    /// already holds it durably (the driver makes every `Persist` durable before acting on any
+    /// later output), and rewriting it would only cost a stable-storage write. The common case
+    /// is the §7.7 ack of a binding whose acked-partner-lifetime did not move.
     fn store(&mut self, key: LeaseKey, b: Binding) {
+        if self.db.get(&key) == Some(&b) {
+            return;
+        }
         self.out.push_back(Output::Persist(PersistRecord::Lease {
             key,
             binding: b.clone(),

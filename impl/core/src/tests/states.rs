@@ -619,6 +619,36 @@ fn bndupd_before_connectreply_is_logged_and_ignored() {
 }
 
 #[test]
+fn repeated_bndupd_is_acknowledged_again_without_rewriting_the_unchanged_binding() {
+    let mut ep = endpoint_in(Role::Secondary, PartnerDown);
+    connect_with_partner_in(&mut ep, T0, Recover);
+    while ep.poll_output().is_some() {}
+    let lease = LeaseKey::Addr(addr(3));
+    let persisted = |outs: &[Output]| {
+        outs.iter()
+            .filter(
+                |o| matches!(o, Output::Persist(PersistRecord::Lease { key, .. }) if *key == lease),
+            )
+            .count()
+    };
+    let replies = |outs: &[Output]| {
+        outs.iter()
+            .filter(|o| matches!(o, Output::Send(m) if m.kind() == MsgKind::BndReply))
+            .count()
+    };
+    ep.handle_message(T0.plus(10), bndupd_for(lease, 9, T0.plus(10)));
+    let first: Vec<Output> = std::iter::from_fn(|| ep.poll_output()).collect();
+    assert_eq!((persisted(&first), replies(&first)), (1, 1));
+    let stored = ep.db().get(&lease).cloned();
+    // The same update again (its BNDREPLY was lost): acknowledged again (decision D9), and the
+    // record it would write is the one already stored, so nothing is written.
+    ep.handle_message(T0.plus(10), bndupd_for(lease, 9, T0.plus(10)));
+    let second: Vec<Output> = std::iter::from_fn(|| ep.poll_output()).collect();
+    assert_eq!((persisted(&second), replies(&second)), (0, 1));
+    assert_eq!(ep.db().get(&lease).cloned(), stored);
+}
+
+#[test]
 fn bndupd_is_persisted_before_its_bndreply_section_7_5_2() {
     let mut ep = endpoint_in(Role::Secondary, PartnerDown);
     connect_with_partner_in(&mut ep, T0, Recover);
