@@ -40,42 +40,33 @@ enum InitArg {
 
 #[derive(Parser)]
 struct CheckArgs {
-    /// Number of clients (1-4).
-    #[arg(long, default_value_t = ModelConfig::default().clients)]
-    clients: u8,
-    /// Number of IPv6 addresses (independent allocation; odd ones belong to the primary).
-    #[arg(long, default_value_t = ModelConfig::default().addresses)]
-    addresses: u8,
-    /// Number of delegable prefixes (proportional allocation).
-    #[arg(long, default_value_t = ModelConfig::default().prefixes)]
-    prefixes: u8,
-    /// Maximum Client Lead Time, in ticks.
-    #[arg(long, default_value_t = ModelConfig::default().mclt)]
-    mclt: u8,
-    /// Desired valid lifetime, in ticks.
-    #[arg(long, default_value_t = ModelConfig::default().lifetime)]
-    lifetime: u8,
-    /// Clock budget of the fault phase, in ticks.
-    #[arg(long, default_value_t = ModelConfig::default().ticks)]
-    ticks: u8,
-    /// Clock budget of the settle phase (after faults stop), in ticks.
-    #[arg(long, default_value_t = ModelConfig::default().settle_ticks)]
-    settle_ticks: u8,
-    /// Network partitions that may happen.
-    #[arg(long, default_value_t = ModelConfig::default().partitions)]
-    partitions: u8,
-    /// Crashes (restart from stable storage) that may happen.
-    #[arg(long, default_value_t = ModelConfig::default().crashes)]
-    crashes: u8,
-    /// Crashes that lose stable storage.
-    #[arg(long, default_value_t = ModelConfig::default().storage_losses)]
-    storage_losses: u8,
-    /// Client operations (request, renew, rebind, release, decline).
-    #[arg(long, default_value_t = ModelConfig::default().client_ops)]
-    client_ops: u8,
-    /// Operator commands (PARTNER-DOWN, reset of an abandoned lease).
-    #[arg(long, default_value_t = ModelConfig::default().commands)]
-    commands: u8,
+    #[arg(long, help = with_default("Number of clients (1-4).", ModelConfig::default().clients))]
+    clients: Option<u8>,
+    #[arg(long, help = with_default("Number of IPv6 addresses (independent allocation; odd ones belong to the primary).", ModelConfig::default().addresses))]
+    addresses: Option<u8>,
+    #[arg(long, help = with_default("Number of delegable prefixes (proportional allocation).", ModelConfig::default().prefixes))]
+    prefixes: Option<u8>,
+    #[arg(long, help = with_default("Maximum Client Lead Time, in ticks.", ModelConfig::default().mclt))]
+    mclt: Option<u8>,
+    #[arg(long, help = with_default("Desired valid lifetime, in ticks.", ModelConfig::default().lifetime))]
+    lifetime: Option<u8>,
+    #[arg(long, help = with_default("Clock budget of the fault phase, in ticks.", ModelConfig::default().ticks))]
+    ticks: Option<u8>,
+    /// Clock budget of the settle phase (after faults stop), in ticks. It must be at least the
+    /// lifetime and more than the MCLT, so that liveness can be judged [default: the larger of
+    /// 2, the lifetime and MCLT + 1].
+    #[arg(long)]
+    settle_ticks: Option<u8>,
+    #[arg(long, help = with_default("Network partitions that may happen.", ModelConfig::default().partitions))]
+    partitions: Option<u8>,
+    #[arg(long, help = with_default("Crashes (restart from stable storage) that may happen.", ModelConfig::default().crashes))]
+    crashes: Option<u8>,
+    #[arg(long, help = with_default("Crashes that lose stable storage.", ModelConfig::default().storage_losses))]
+    storage_losses: Option<u8>,
+    #[arg(long, help = with_default("Client operations (request, renew, rebind, release, decline).", ModelConfig::default().client_ops))]
+    client_ops: Option<u8>,
+    #[arg(long, help = with_default("Operator commands (PARTNER-DOWN, reset of an abandoned lease).", ModelConfig::default().commands))]
+    commands: Option<u8>,
     /// Auto-partner-down after this many ticks in COMMUNICATIONS-INTERRUPTED (off by default).
     #[arg(long)]
     auto_partner_down: Option<u8>,
@@ -86,9 +77,9 @@ struct CheckArgs {
     /// default configuration is used unless sizes are given explicitly.
     #[arg(long, value_name = "NAME")]
     variant: Option<String>,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    /// Worker threads [default: the number of CPUs].
+    #[arg(long)]
+    threads: Option<usize>,
     /// Disable client symmetry reduction.
     #[arg(long)]
     no_symmetry: bool,
@@ -107,6 +98,11 @@ struct CheckArgs {
     json_summary: bool,
 }
 
+/// A help line that shows the model's default (the variant's configuration may differ).
+fn with_default(doc: &str, default: u8) -> String {
+    format!("{doc} [default: {default}, or the variant's own]")
+}
+
 fn variants_help() -> String {
     let mut s = String::from(
         "Variants (--variant NAME): one rule of RFC 8156 removed or changed. Each is checked in its\nown configuration (sizes given on the command line override it).\n",
@@ -116,9 +112,15 @@ fn variants_help() -> String {
             Some(p) => format!("breaks: {p}"),
             None => "probe: no violation found in the configurations checked".to_string(),
         };
-        s += &format!("  {:<36} {}\n  {:<36} {}\n", v.name(), v.description(), "", breaks);
+        s += &format!(
+            "  {:<36} {}\n  {:<36} {}\n",
+            v.name(),
+            v.description(),
+            "",
+            breaks
+        );
     }
-    s += "\nExit status: 0 every property holds, 1 a property is violated (or a state is unreachable, or the run timed out), 2 bad arguments.";
+    s += "\nExit status: 0 every safety and liveness property holds (reachability targets a small\nconfiguration cannot reach are listed but do not fail the run), 1 a property is violated or\nthe run timed out, 2 bad arguments.";
     s
 }
 
@@ -149,27 +151,34 @@ fn build_config(a: &CheckArgs) -> Result<ModelConfig, String> {
             }
         },
     };
-    let d = ModelConfig::default();
-    // Explicit sizes override the variant's configuration; defaults leave it alone.
+    // Sizes given on the command line override the variant's configuration.
     macro_rules! set {
-        ($f:ident) => {
-            if a.$f != d.$f {
-                cfg.$f = a.$f;
-            }
+        ($($f:ident),*) => {
+            $(if let Some(v) = a.$f {
+                cfg.$f = v;
+            })*
         };
     }
-    set!(clients);
-    set!(addresses);
-    set!(prefixes);
-    set!(mclt);
-    set!(lifetime);
-    set!(ticks);
-    set!(settle_ticks);
-    set!(partitions);
-    set!(crashes);
-    set!(storage_losses);
-    set!(client_ops);
-    set!(commands);
+    set!(
+        clients,
+        addresses,
+        prefixes,
+        mclt,
+        lifetime,
+        ticks,
+        partitions,
+        crashes,
+        storage_losses,
+        client_ops,
+        commands
+    );
+    cfg.settle_ticks = match a.settle_ticks {
+        Some(v) => v,
+        None => cfg
+            .settle_ticks
+            .max(cfg.lifetime)
+            .max(cfg.mclt.saturating_add(1)),
+    };
     if a.auto_partner_down.is_some() {
         cfg.auto_partner_down = a.auto_partner_down;
     }
@@ -177,7 +186,7 @@ fn build_config(a: &CheckArgs) -> Result<ModelConfig, String> {
         InitArg::Normal => Init::Normal,
         InitArg::Fresh => Init::Fresh,
     };
-    if a.threads == 0 {
+    if a.threads == Some(0) {
         return Err("--threads must be at least 1".into());
     }
     cfg.validate().map_err(|e| e.to_string())?;
@@ -187,14 +196,25 @@ fn build_config(a: &CheckArgs) -> Result<ModelConfig, String> {
 fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
     let model = FailoverModel::new(cfg.clone());
     let opts = CheckOptions {
-        threads: args.threads,
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         symmetry: !args.no_symmetry,
         timeout: args.timeout.map(Duration::from_secs),
         progress_every: Duration::from_secs(5),
-        stop_when: args.stop_on_violation.then_some(stateright::HasDiscoveries::AnyFailures),
+        stop_when: args
+            .stop_on_violation
+            .then_some(stateright::HasDiscoveries::AnyFailures),
     };
     if !args.json_summary {
-        println!("RFC 8156 failover model: exhaustive check (DFS{})", if opts.symmetry { ", client symmetry" } else { "" });
+        println!(
+            "RFC 8156 failover model: exhaustive check (DFS{})",
+            if opts.symmetry {
+                ", client symmetry"
+            } else {
+                ""
+            }
+        );
         println!(
             "  config: {} clients, {} addresses, {} prefixes, MCLT {} ticks, lifetime {} ticks, init {:?}",
             cfg.clients, cfg.addresses, cfg.prefixes, cfg.mclt, cfg.lifetime, cfg.init
@@ -276,7 +296,7 @@ fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
             outcome.unique_per_sec(),
             if outcome.complete {
                 ""
-            } else if args.stop_on_violation {
+            } else if args.stop_on_violation && !outcome.violated().is_empty() {
                 " (stopped at the first violation: the other verdicts are partial)"
             } else {
                 " (INCOMPLETE: timed out)"
@@ -289,22 +309,57 @@ fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
             }
             match v {
                 Verdict::Held => println!("  holds     {name}"),
-                Verdict::Violated(p) => println!("  VIOLATED  {name}  (counterexample: {} steps)", p.clone().into_actions().len()),
+                Verdict::Violated(p) => println!(
+                    "  VIOLATED  {name}  (counterexample: {} steps)",
+                    p.clone().into_actions().len()
+                ),
                 _ => {}
             }
         }
-        let reached: Vec<_> = outcome.results.iter().filter(|(n, v)| properties::is_reachability(n) && matches!(v, Verdict::Reached(_))).collect();
-        let missing: Vec<_> = outcome.results.iter().filter(|(_, v)| matches!(v, Verdict::NotReached)).map(|(n, _)| *n).collect();
-        println!("\nReachability: {} of {} reached", reached.len(), properties::REACHABILITY.len());
+        let reached: Vec<_> = outcome
+            .results
+            .iter()
+            .filter(|(n, v)| properties::is_reachability(n) && matches!(v, Verdict::Reached(_)))
+            .collect();
+        let missing: Vec<_> = outcome
+            .results
+            .iter()
+            .filter(|(_, v)| matches!(v, Verdict::NotReached))
+            .map(|(n, _)| *n)
+            .collect();
+        println!(
+            "\nReachability: {} of {} reached",
+            reached.len(),
+            properties::REACHABILITY.len()
+        );
         for m in &missing {
             println!("  NOT REACHED  {m}");
+        }
+        if !missing.is_empty() {
+            println!("  (not a failure: this configuration is too small to get there; `cargo test` checks");
+            println!("   that every target is reachable in small configurations that have the needed faults.");
+            if missing
+                .iter()
+                .any(|m| m.contains("CONFLICT") || m.contains("RESOLUTION"))
+            {
+                println!("   POTENTIAL-CONFLICT and its successors need two crashes, e.g.");
+                println!("   `check --clients 1 --addresses 2 --prefixes 0 --client-ops 1 --crashes 2`.)");
+            } else {
+                println!(
+                    "   RELEASED, ABANDONED and RESET need more client operations and commands.)"
+                );
+            }
         }
     }
     let mut stdout = std::io::stdout();
     for (name, v) in &outcome.results {
         if let Verdict::Violated(path) = v {
             if !args.json_summary {
-                let _ = writeln!(stdout, "\nCounterexample for \"{name}\":\n{}", render::steps(&model, path));
+                let _ = writeln!(
+                    stdout,
+                    "\nCounterexample for \"{name}\":\n{}",
+                    render::steps(&model, path)
+                );
                 let last = path.last_state();
                 let _ = writeln!(stdout, "Final state:\n{last:?}");
             }
@@ -329,5 +384,7 @@ fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
 }
 
 fn slug(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
 }

@@ -92,12 +92,26 @@ impl Outcome {
 
     /// The verdict for a property.
     pub fn verdict(&self, name: &str) -> Option<&Verdict> {
-        self.results.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.results
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
     }
 
-    /// Whether every property held and every reachability target was reached.
+    /// Whether the whole graph was explored and every safety and liveness property held.
+    /// Reachability targets missed are not counted here: a small configuration legitimately
+    /// cannot reach some states (see [`Outcome::not_reached`]); the CLI reports them.
     pub fn all_ok(&self) -> bool {
-        self.complete && self.results.iter().all(|(_, v)| !v.is_failure())
+        self.complete && self.violated().is_empty()
+    }
+
+    /// Reachability targets that no explored path reached.
+    pub fn not_reached(&self) -> Vec<&'static str> {
+        self.results
+            .iter()
+            .filter(|(_, v)| matches!(v, Verdict::NotReached))
+            .map(|(n, _)| *n)
+            .collect()
     }
 
     /// Safety and liveness properties that were violated.
@@ -111,7 +125,11 @@ impl Outcome {
 }
 
 /// Run the checker to completion (or timeout), calling `progress` periodically.
-pub fn run(model: &FailoverModel, opts: &CheckOptions, mut progress: impl FnMut(Progress)) -> Outcome {
+pub fn run(
+    model: &FailoverModel,
+    opts: &CheckOptions,
+    mut progress: impl FnMut(Progress),
+) -> Outcome {
     let start = Instant::now();
     let props = model.properties();
     let mut builder = model.clone().checker().threads(opts.threads.max(1));
@@ -139,8 +157,8 @@ pub fn run(model: &FailoverModel, opts: &CheckOptions, mut progress: impl FnMut(
     }
     let checker = checker.join();
     let elapsed = start.elapsed();
-    let complete = opts.timeout.is_none_or(|t| elapsed < t) && opts.stop_when.is_none();
-    let results = props
+    let timed_out = opts.timeout.is_some_and(|t| elapsed >= t);
+    let results: Vec<(&'static str, Verdict)> = props
         .iter()
         .map(|p| {
             let found = checker.discovery(p.name);
@@ -153,7 +171,21 @@ pub fn run(model: &FailoverModel, opts: &CheckOptions, mut progress: impl FnMut(
             (p.name, v)
         })
         .collect();
-    debug_assert!(properties::SAFETY_AND_LIVENESS.len() + properties::REACHABILITY.len() == props.len());
+    debug_assert!(
+        properties::SAFETY_AND_LIVENESS.len() + properties::REACHABILITY.len() == props.len()
+    );
+    // An early stop leaves the graph partly explored only if its condition was met.
+    let stopped_early = match &opts.stop_when {
+        None => false,
+        Some(stateright::HasDiscoveries::AnyOf(names)) => results.iter().any(|(n, v)| {
+            names.contains(n) && matches!(v, Verdict::Violated(_) | Verdict::Reached(_))
+        }),
+        Some(stateright::HasDiscoveries::AnyFailures) => results
+            .iter()
+            .any(|(_, v)| matches!(v, Verdict::Violated(_))),
+        Some(_) => true,
+    };
+    let complete = !timed_out && !stopped_early;
     Outcome {
         unique: checker.unique_state_count(),
         generated: checker.state_count(),

@@ -225,6 +225,30 @@ impl Variant {
                 c.storage_losses = 1;
                 c.crashes = 0;
                 c.partitions = 0;
+                c.ticks = 1;
+                c.addresses = 0;
+                c.prefixes = 1;
+            }
+            // A third client asks the server in PARTNER-DOWN once its own prefix is gone, so it
+            // takes the partner's prefix that the partner (crashed now) delegated just before.
+            Variant::PdNoMcltWait => {
+                c.clients = 3;
+                c.addresses = 0;
+                c.prefixes = 2;
+                c.ticks = 1;
+                c.client_ops = 3;
+            }
+            // One prefix, so that the two servers contend for it.
+            Variant::StartupTimeoutWhilePartnerAlive | Variant::StateBeforeUpdates => {
+                c.addresses = 0;
+                c.prefixes = 1;
+            }
+            // A prefix released and delegated again in one tick.
+            Variant::SameTickChanges => {
+                c.addresses = 0;
+                c.prefixes = 1;
+                c.crashes = 0;
+                c.client_ops = 3;
             }
             // Both servers serve alone; with a single prefix, the one in PARTNER-DOWN takes its
             // partner's prefix after the MCLT while the partner still hands it out.
@@ -253,6 +277,9 @@ impl Variant {
                 c.mclt = 2;
                 c.lifetime = 3;
                 c.prefixes = 1;
+                // Liveness needs time to settle: a lease expires up to MCLT + 1 ticks after
+                // the faults stop, and its FREE goes out a tick later.
+                c.settle_ticks = 3;
             }
             // POTENTIAL-CONFLICT needs two crashes and an operator command.
             Variant::NoSecondaryUpdreqInConflict | Variant::ResponsiveInPotentialConflict => {
@@ -362,7 +389,10 @@ impl ModelConfig {
     /// The larger configuration whose figures README and BENCHMARKS.md report: two clients,
     /// two addresses (one per server), two prefixes.
     pub fn headline() -> ModelConfig {
-        ModelConfig { addresses: 2, ..ModelConfig::default() }
+        ModelConfig {
+            addresses: 2,
+            ..ModelConfig::default()
+        }
     }
 }
 
@@ -396,7 +426,9 @@ impl ModelConfig {
             return err(format!("--clients must be 1..=4 (got {})", self.clients));
         }
         if self.leases() == 0 {
-            return err("at least one address or prefix is needed (--addresses, --prefixes)".into());
+            return err(
+                "at least one address or prefix is needed (--addresses, --prefixes)".into(),
+            );
         }
         if self.leases() > 8 {
             return err(format!(
@@ -420,8 +452,17 @@ impl ModelConfig {
         if self.auto_partner_down == Some(0) {
             return err("--auto-partner-down must be at least 1 tick".into());
         }
-        if self.is(Variant::SkipRecoverWait) && self.storage_losses == 0 && self.init == Init::Normal {
-            // Not an error: the variant is merely harmless without storage loss. Keep going.
+        // Liveness is judged at the end of the settle phase, so the phase must be long enough
+        // for what the properties promise: a lease granted in the last tick of the fault phase
+        // lasts up to `lifetime` ticks and its FREE is announced a tick after it expires; a
+        // recovering server waits the MCLT in RECOVER-WAIT (§8.6) before NORMAL. A shorter
+        // phase would report liveness violations that are only the clock running out.
+        if self.settle_ticks < self.lifetime || self.settle_ticks <= self.mclt {
+            return err(format!(
+                "--settle-ticks ({}) is too short to judge liveness: it must be at least the \
+                 lifetime ({}) and more than the MCLT ({})",
+                self.settle_ticks, self.lifetime, self.mclt
+            ));
         }
         Ok(())
     }
@@ -449,5 +490,19 @@ mod tests {
         c.prefixes = 0;
         assert!(c.validate().unwrap_err().0.contains("address or prefix"));
         assert!(ModelConfig::default().validate().is_ok());
+        let mut c = ModelConfig::default();
+        c.lifetime = 3;
+        assert!(c.validate().unwrap_err().0.contains("--settle-ticks (2)"));
+        c.settle_ticks = 3;
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn every_variant_configuration_is_valid() {
+        for v in Variant::ALL {
+            assert!(v.config().validate().is_ok(), "{v}");
+        }
+        assert!(ModelConfig::conflict().validate().is_ok());
+        assert!(ModelConfig::headline().validate().is_ok());
     }
 }

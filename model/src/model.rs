@@ -95,7 +95,11 @@ impl FailoverModel {
                 // entered through STARTUP.
                 Init::Fresh => (
                     S::Startup,
-                    if r == Role::Primary { S::PartnerDown } else { S::Recover },
+                    if r == Role::Primary {
+                        S::PartnerDown
+                    } else {
+                        S::Recover
+                    },
                     None,
                 ),
             };
@@ -356,7 +360,9 @@ impl FailoverModel {
             Action::Deliver(r) => format!("{} receives the next message", r),
             Action::Timer(r) => format!("{} timers fire", r),
             Action::Partition => "network partition: the connection is lost".into(),
-            Action::Heal => "network heals; the primary reconnects (CONNECT, CONNECTREPLY, STATE)".into(),
+            Action::Heal => {
+                "network heals; the primary reconnects (CONNECT, CONNECTREPLY, STATE)".into()
+            }
             Action::Crash(r) => format!("{r} crashes (stable storage kept)"),
             Action::CrashLosingStorage(r) => format!("{r} crashes and loses its stable storage"),
             Action::Restart(r) => format!("{r} restarts into STARTUP (and connects if it can)"),

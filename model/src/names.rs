@@ -37,12 +37,21 @@ pub fn update(addresses: Option<u8>, u: &Update) -> String {
 /// A partner message.
 pub fn msg(addresses: Option<u8>, m: &Msg) -> String {
     match m {
-        Msg::State { state, startup, since } => {
+        Msg::State {
+            state,
+            startup,
+            since,
+        } => {
             let flag = if *startup { " [STARTUP flag]" } else { "" };
             format!("STATE {state} since t{since}{flag}")
         }
         Msg::BndUpd(u) => format!("BNDUPD {}", update(addresses, u)),
-        Msg::BndReply { lease: l, status, pl, reject } => {
+        Msg::BndReply {
+            lease: l,
+            status,
+            pl,
+            reject,
+        } => {
             let mut s = format!("BNDREPLY {} {}", lease(addresses, *l), status);
             if *pl > 0 {
                 s += &format!(" PL-sent t{pl}");
@@ -64,7 +73,12 @@ pub fn msg(addresses: Option<u8>, m: &Msg) -> String {
 
 /// What a client holds.
 pub fn holding(addresses: Option<u8>, h: &Holding) -> String {
-    format!("holds {} until t{} (from {})", lease(addresses, h.lease), h.expiry, h.server)
+    format!(
+        "holds {} until t{} (from {})",
+        lease(addresses, h.lease),
+        h.expiry,
+        h.server
+    )
 }
 
 /// The whole state, several lines.
@@ -72,7 +86,11 @@ pub fn state(st: &State) -> String {
     use std::fmt::Write;
     let a = Some(st.addresses);
     let mut out = String::new();
-    let settling = if st.settling { " (settling: faults over)" } else { "" };
+    let settling = if st.settling {
+        " (settling: faults over)"
+    } else {
+        ""
+    };
     let _ = writeln!(out, "t{}{}", st.now, settling);
     for (i, s) in st.servers.iter().enumerate() {
         let _ = writeln!(out, "{}: {:?}", role(i), s);

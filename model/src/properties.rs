@@ -33,7 +33,8 @@ pub const BACK_TO_NORMAL: &str = "after faults stop both servers reach NORMAL";
 pub const FREE_LEASE_GRANTED: &str = "a responsive server with a free lease of its own grants it";
 /// (h) RFC 8156 §4.2.2.1, §7.2: released and expired leases become allocatable again, by the
 /// server whose pool they return to.
-pub const LEASES_REUSABLE: &str = "after faults stop released and expired leases become allocatable";
+pub const LEASES_REUSABLE: &str =
+    "after faults stop released and expired leases become allocatable";
 /// (i) RFC 7031 §7 item 4: a client whose server crashed keeps its lease with the partner.
 pub const LEASE_STABILITY: &str = "a client keeps its lease when its server fails";
 
@@ -51,7 +52,12 @@ pub const SAFETY_AND_LIVENESS: &[&str] = &[
 ];
 
 fn no_duplicate(_: &FailoverModel, st: &State) -> bool {
-    let held: Vec<_> = st.clients.iter().flatten().filter(|h| h.expiry > st.now).collect();
+    let held: Vec<_> = st
+        .clients
+        .iter()
+        .flatten()
+        .filter(|h| h.expiry > st.now)
+        .collect();
     for (i, a) in held.iter().enumerate() {
         for b in &held[i + 1..] {
             if a.lease == b.lease {
@@ -71,7 +77,10 @@ fn agreement_at_rest(m: &FailoverModel, st: &State) -> bool {
         && p.state == S::Normal
         && s.state == S::Normal
         && st.chan.iter().all(|c| c.is_empty())
-        && p.leases.iter().chain(s.leases.iter()).all(|l| !l.pending && !l.inflight);
+        && p.leases
+            .iter()
+            .chain(s.leases.iter())
+            .all(|l| !l.pending && !l.inflight);
     if !at_rest {
         return true;
     }
@@ -92,15 +101,18 @@ fn leases_reusable(m: &FailoverModel, st: &State) -> bool {
         return true;
     }
     st.servers.iter().all(|s| {
-        s.leases.iter().enumerate().all(|(l, lease)| match lease.status {
-            B::Expired | B::Released | B::Reset | B::PendingFree => false,
-            // A free address must be in its owner's pool (§4.2.1.1), or nobody can use it.
-            B::Free | B::FreeBackup => {
-                kind(&m.cfg, l as u8) == LeaseKind::Prefix
-                    || lease.status == available_status(address_owner(l as u8))
-            }
-            _ => true,
-        })
+        s.leases
+            .iter()
+            .enumerate()
+            .all(|(l, lease)| match lease.status {
+                B::Expired | B::Released | B::Reset | B::PendingFree => false,
+                // A free address must be in its owner's pool (§4.2.1.1), or nobody can use it.
+                B::Free | B::FreeBackup => {
+                    kind(&m.cfg, l as u8) == LeaseKind::Prefix
+                        || lease.status == available_status(address_owner(l as u8))
+                }
+                _ => true,
+            })
     })
 }
 
@@ -115,7 +127,9 @@ macro_rules! reach_state {
 macro_rules! reach_status {
     ($name:literal, $status:expr) => {
         Property::<FailoverModel>::sometimes($name, |_, st: &State| {
-            st.servers.iter().any(|s| s.leases.iter().any(|l| l.status == $status))
+            st.servers
+                .iter()
+                .any(|s| s.leases.iter().any(|l| l.status == $status))
         })
     };
 }
@@ -150,16 +164,23 @@ pub fn all() -> Vec<Property<FailoverModel>> {
         Property::always(MCLT_BOUND, |_, st: &State| !st.monitor.mclt_exceeded),
         Property::always(POOL_OWNERSHIP, |_, st: &State| !st.monitor.foreign_pool),
         Property::always(AGREEMENT_AT_REST, agreement_at_rest),
-        Property::always(RESPONSIVENESS, |_, st: &State| !st.monitor.unresponsive_answered),
+        Property::always(RESPONSIVENESS, |_, st: &State| {
+            !st.monitor.unresponsive_answered
+        }),
         Property::always(BACK_TO_NORMAL, back_to_normal),
         Property::always(FREE_LEASE_GRANTED, |_, st: &State| {
             !st.monitor.refused_with_free_lease
         }),
         Property::always(LEASES_REUSABLE, leases_reusable),
-        Property::always(LEASE_STABILITY, |_, st: &State| !st.monitor.lease_lost_on_failover),
+        Property::always(LEASE_STABILITY, |_, st: &State| {
+            !st.monitor.lease_lost_on_failover
+        }),
         reach_state!("reach STARTUP", S::Startup),
         reach_state!("reach NORMAL", S::Normal),
-        reach_state!("reach COMMUNICATIONS-INTERRUPTED", S::CommunicationsInterrupted),
+        reach_state!(
+            "reach COMMUNICATIONS-INTERRUPTED",
+            S::CommunicationsInterrupted
+        ),
         reach_state!("reach PARTNER-DOWN", S::PartnerDown),
         reach_state!("reach POTENTIAL-CONFLICT", S::PotentialConflict),
         reach_state!("reach RECOVER", S::Recover),
@@ -184,5 +205,8 @@ pub fn is_reachability(name: &str) -> bool {
 
 /// Check one property on one state (used by tests and the trace tools).
 pub fn holds(m: &FailoverModel, name: &str, st: &State) -> Option<bool> {
-    m.properties().into_iter().find(|p| p.name == name).map(|p| (p.condition)(m, st))
+    m.properties()
+        .into_iter()
+        .find(|p| p.name == name)
+        .map(|p| (p.condition)(m, st))
 }

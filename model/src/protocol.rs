@@ -12,7 +12,9 @@
 use failover_proto::{BindingStatus as B, Role, ServerState as S};
 
 use crate::config::{ModelConfig, Tick, Variant};
-use crate::state::{idx, role, ClientId, Holding, Lease, LeaseId, LeaseKind, Msg, Reject, State, Update};
+use crate::state::{
+    idx, role, ClientId, Holding, Lease, LeaseId, LeaseKind, Msg, Reject, State, Update,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Leases: ownership, the MCLT rule, freeing.
@@ -90,7 +92,11 @@ pub fn partner_lifetime(cfg: &ModelConfig, now: Tick, expiry: Tick) -> Tick {
 /// expiration, the last partner-lifetime sent, the acked partner-lifetime, the expiration-time
 /// acked to the partner, and the entry into PARTNER-DOWN.
 pub fn pd_reuse_time(cfg: &ModelConfig, lease: &Lease, pd_since: Tick, now: Tick) -> Tick {
-    let latest = lease.expiry.max(lease.pl_sent).max(lease.acked_pl).max(lease.exp_time);
+    let latest = lease
+        .expiry
+        .max(lease.pl_sent)
+        .max(lease.acked_pl)
+        .max(lease.exp_time);
     if cfg.is(Variant::PdNoMcltWait) {
         return latest.max(pd_since);
     }
@@ -98,7 +104,11 @@ pub fn pd_reuse_time(cfg: &ModelConfig, lease: &Lease, pd_since: Tick, now: Tick
         // §8.4.1 as printed: "If this time would be earlier than the current time plus the MCLT,
         // then the time the server entered PARTNER-DOWN state plus the MCLT is used."
         let t = latest + cfg.mclt;
-        return if t < now + cfg.mclt { pd_since + cfg.mclt } else { t };
+        return if t < now + cfg.mclt {
+            pd_since + cfg.mclt
+        } else {
+            t
+        };
     }
     latest.max(pd_since) + cfg.mclt
 }
@@ -254,7 +264,15 @@ pub fn set_state(cfg: &ModelConfig, st: &mut State, i: usize, to: S) {
     }
     // STATE is sent whenever a connection exists, also before the partner's STATE has arrived:
     // the STATE sent when the connection came up (§6.1) carried the old state.
-    send(st, i, Msg::State { state: to, startup: false, since: now });
+    send(
+        st,
+        i,
+        Msg::State {
+            state: to,
+            startup: false,
+            since: now,
+        },
+    );
     match to {
         // Then the secondary asks for its share of the delegable prefixes with POOLREQ (§4.2.2,
         // Figure 8).
@@ -322,7 +340,9 @@ pub fn on_comm_failed(cfg: &ModelConfig, st: &mut State, i: usize) {
 /// (§8.4.2 says so for PARTNER-DOWN; reading R12 extends it to every state).
 pub fn on_partner_state(cfg: &ModelConfig, st: &mut State, i: usize) {
     let s = &st.servers[i];
-    let Some((partner, _)) = s.partner else { return };
+    let Some((partner, _)) = s.partner else {
+        return;
+    };
     if !s.comm_ok || partner == S::Startup {
         return;
     }
@@ -515,9 +535,17 @@ pub fn send(st: &mut State, from: usize, m: Msg) {
 fn hello(st: &State, i: usize) -> Msg {
     let s = &st.servers[i];
     if s.state == S::Startup {
-        Msg::State { state: s.prev, startup: true, since: s.since }
+        Msg::State {
+            state: s.prev,
+            startup: true,
+            since: s.since,
+        }
     } else {
-        Msg::State { state: s.state, startup: false, since: s.since }
+        Msg::State {
+            state: s.state,
+            startup: false,
+            since: s.since,
+        }
     }
 }
 
@@ -548,11 +576,18 @@ pub fn deliver(cfg: &ModelConfig, st: &mut State, to: usize) {
     }
     let m = st.chan[from].remove(0);
     match m {
-        Msg::State { state, startup, since } => on_state(cfg, st, to, state, startup, since),
+        Msg::State {
+            state,
+            startup,
+            since,
+        } => on_state(cfg, st, to, state, startup, since),
         Msg::BndUpd(u) => on_bndupd(cfg, st, to, u),
-        Msg::BndReply { lease, status, pl, reject } => {
-            on_bndreply(cfg, st, to, lease, status, pl, reject)
-        }
+        Msg::BndReply {
+            lease,
+            status,
+            pl,
+            reject,
+        } => on_bndreply(cfg, st, to, lease, status, pl, reject),
         Msg::PoolReq => on_poolreq(cfg, st, to),
         Msg::PoolResp => {}
         Msg::UpdReq { all } => on_updreq(cfg, st, to, all),
@@ -632,8 +667,21 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
         && local.status == B::Active
         && u.client == local.client
         && u.expiry >= local.expiry;
+    // The life-cycle order holds only within one turn of the lease: the update must be about
+    // the binding we hold (same client; a free status carries the CLT of the binding it ends).
+    // Across turns, a record that binds a client beats a free one: in one tick, a grant can
+    // only have been made on a copy that had not seen the free (the primary taking a
+    // FREE-BACKUP prefix back while the secondary, cut off, delegates it), and the binding is
+    // what must not be lost. Without this the two servers reject each other's update for ever.
+    let same_turn = match (u.client, local.client) {
+        (Some(a), Some(b)) => a == b,
+        _ => u.cltt > 0 && u.cltt == local.cltt,
+    };
+    let binding_beats_free = !same_turn && u.client.is_some() && local.client.is_none();
     let tie_wins = !cfg.is(Variant::StrictTies)
-        && (life_cycle_rank(u.status) > life_cycle_rank(local.status) || same_client_active);
+        && ((same_turn && life_cycle_rank(u.status) > life_cycle_rank(local.status))
+            || binding_beats_free
+            || same_client_active);
     let later = |upd: Tick, loc: Tick| -> bool { upd > loc || (upd == loc && tie_wins) };
     let accept = || {
         if later(update_time(u), local_time(cfg, local)) {
@@ -756,7 +804,16 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
             }
         }
     }
-    send(st, i, Msg::BndReply { lease: u.lease, status: u.status, pl: u.pl, reject });
+    send(
+        st,
+        i,
+        Msg::BndReply {
+            lease: u.lease,
+            status: u.status,
+            pl: u.pl,
+            reject,
+        },
+    );
 }
 
 /// BNDREPLY received (§7.7).
@@ -777,7 +834,10 @@ fn on_bndreply(
         lease.acked_pl = lease.acked_pl.max(pl);
         let ending = matches!(status, B::Expired | B::Released | B::Reset);
         let still = lease.status == status
-            || matches!((lease.status, status), (B::Expired, B::Released) | (B::Released, B::Expired));
+            || matches!(
+                (lease.status, status),
+                (B::Expired, B::Released) | (B::Released, B::Expired)
+            );
         if ending && still {
             // Figure 2 (4): "The partner acknowledges the state change": PENDING-FREE, then
             // FREE or FREE-BACKUP (5)/(6).
@@ -1022,9 +1082,10 @@ pub fn responsiveness(cfg: &ModelConfig, st: &State, i: usize) -> Responsiveness
         // §8.7.1 (reading R6).
         S::RecoverDone => RenewResponsive,
         // §8.4.1, §8.9.1, §8.11.1, §8.12.1: MUST respond.
-        S::PartnerDown | S::CommunicationsInterrupted | S::ResolutionInterrupted | S::ConflictDone => {
-            Responsive
-        }
+        S::PartnerDown
+        | S::CommunicationsInterrupted
+        | S::ResolutionInterrupted
+        | S::ConflictDone => Responsive,
     }
 }
 
@@ -1066,10 +1127,10 @@ fn may_allocate(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, own_only: b
     match s.state {
         // §8.4.1: partner's prefixes only MCLT after entry into PARTNER-DOWN, and only once the
         // own pool is depleted (checked by the caller).
-        S::PartnerDown => {
-            cfg.is(Variant::PdNoMcltWait) || st.now >= s.since + cfg.mclt
+        S::PartnerDown => cfg.is(Variant::PdNoMcltWait) || st.now >= s.since + cfg.mclt,
+        S::CommunicationsInterrupted => {
+            cfg.is(Variant::SecondaryUsesPrimaryPool) && me == Role::Secondary
         }
-        S::CommunicationsInterrupted => cfg.is(Variant::SecondaryUsesPrimaryPool) && me == Role::Secondary,
         _ => false,
     }
 }
@@ -1080,7 +1141,11 @@ fn may_allocate(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, own_only: b
 fn choose_lease(cfg: &ModelConfig, st: &State, i: usize, k: LeaseKind) -> Option<LeaseId> {
     let of_kind = (0..cfg.leases() as LeaseId).filter(|&l| kind(cfg, l) == k);
     let own = of_kind.clone().find(|&l| may_allocate(cfg, st, i, l, true));
-    own.or_else(|| of_kind.clone().find(|&l| may_allocate(cfg, st, i, l, false)))
+    own.or_else(|| {
+        of_kind
+            .clone()
+            .find(|&l| may_allocate(cfg, st, i, l, false))
+    })
 }
 
 /// Grant or extend lease `l` for client `c` at server `i`, answer the client, owe the partner a
@@ -1105,7 +1170,11 @@ fn bind(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId, c: ClientId) {
     lease.pl_sent = partner_lifetime(cfg, now, expiry);
     lease.reclaim = false;
     changed(lease);
-    st.clients[c as usize] = Some(Holding { lease: l, expiry, server: role(i) });
+    st.clients[c as usize] = Some(Holding {
+        lease: l,
+        expiry,
+        server: role(i),
+    });
     if cfg.is(Variant::Lockstep) {
         lockstep_exchange(cfg, st, i, l);
     }
@@ -1187,13 +1256,17 @@ fn may_extend(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, c: ClientId) 
 
 /// The database binds the lease to a client other than `c`.
 fn bound_to_other(lease: &Lease, c: ClientId) -> bool {
-    matches!(lease.status, B::Active | B::Expired | B::Released | B::Abandoned)
-        && lease.client.is_some_and(|x| x != c)
+    matches!(
+        lease.status,
+        B::Active | B::Expired | B::Released | B::Abandoned
+    ) && lease.client.is_some_and(|x| x != c)
 }
 
 /// RENEW (to the server that granted the lease) or REBIND (to `i`, any server).
 pub fn client_extend(cfg: &ModelConfig, st: &mut State, c: ClientId, i: usize, rebind: bool) {
-    let Some(h) = st.clients[c as usize] else { return };
+    let Some(h) = st.clients[c as usize] else {
+        return;
+    };
     let resp = responsiveness(cfg, st, i);
     let answers = match resp {
         Responsiveness::Responsive => true,
@@ -1226,7 +1299,9 @@ pub fn client_extend(cfg: &ModelConfig, st: &mut State, c: ClientId, i: usize, r
 /// RELEASE (`decline == false`) or DECLINE to the server that granted the lease. The client
 /// stops using the lease at once either way.
 pub fn client_release(cfg: &ModelConfig, st: &mut State, c: ClientId, decline: bool) {
-    let Some(h) = st.clients[c as usize] else { return };
+    let Some(h) = st.clients[c as usize] else {
+        return;
+    };
     st.clients[c as usize] = None;
     let i = idx(h.server);
     if responsiveness(cfg, st, i) == Responsiveness::Unresponsive {
@@ -1294,8 +1369,9 @@ pub fn responsive_allowed(state: S, r: Role, names_server: bool) -> bool {
         S::Startup | S::Recover | S::RecoverWait | S::PotentialConflict => false,
         S::Normal => r == Role::Primary || names_server,
         S::RecoverDone => names_server,
-        S::PartnerDown | S::CommunicationsInterrupted | S::ResolutionInterrupted | S::ConflictDone => {
-            true
-        }
+        S::PartnerDown
+        | S::CommunicationsInterrupted
+        | S::ResolutionInterrupted
+        | S::ConflictDone => true,
     }
 }

@@ -47,7 +47,12 @@ pub fn changes(model: &FailoverModel, before: &State, after: &State) -> Vec<Stri
         let kept = x.len() - consumed.min(x.len());
         let sent = y.len().saturating_sub(kept);
         for m in &y[y.len() - sent..] {
-            out.push(format!("{} -> {}: {}", role(i), role(1 - i), names::msg(a, m)));
+            out.push(format!(
+                "{} -> {}: {}",
+                role(i),
+                role(1 - i),
+                names::msg(a, m)
+            ));
         }
     }
     for (c, (p, q)) in before.clients.iter().zip(after.clients.iter()).enumerate() {
@@ -75,7 +80,12 @@ pub fn steps(model: &FailoverModel, path: &Path<State, Action>) -> String {
         let after = &w[1].0;
         let Some(action) = action else { continue };
         n = k + 1;
-        out.push_str(&format!("{:>3}. [t{}] {}\n", n, before.now, model.describe(action)));
+        out.push_str(&format!(
+            "{:>3}. [t{}] {}\n",
+            n,
+            before.now,
+            model.describe(action)
+        ));
         for line in changes(model, before, after) {
             out.push_str(&format!("       {line}\n"));
         }
@@ -102,7 +112,11 @@ pub struct JsonStep<'a> {
 }
 
 /// A path as JSON: the configuration, the property, the initial state, the steps.
-pub fn json(model: &FailoverModel, property: &str, path: &Path<State, Action>) -> serde_json::Value {
+pub fn json(
+    model: &FailoverModel,
+    property: &str,
+    path: &Path<State, Action>,
+) -> serde_json::Value {
     let v = path.clone().into_vec();
     let steps: Vec<JsonStep> = v
         .windows(2)
