@@ -151,7 +151,7 @@ fn partition_then_partner_down_then_heal_recovers_the_restarted_partner_to_norma
     );
     // The secondary really goes down (§8.4: only then may the operator say so).
     pair.crash(Role::Secondary);
-    pair.advance(5);
+    pair.advance(10);
     pair.command(Role::Primary, Command::PartnerDown);
     assert_eq!(pair.p.state(), PartnerDown);
     // §8.4.1: PARTNER-DOWN is not restricted by the MCLT.
@@ -191,6 +191,34 @@ fn partition_then_partner_down_then_heal_recovers_the_restarted_partner_to_norma
         pair.s.node().endpoint().observe().leases[&l1].status,
         BindingStatus::Active
     );
+    assert_consistent(&pair);
+}
+
+#[test]
+fn a_server_that_served_after_its_partner_entered_partner_down_restarts_in_potential_conflict() {
+    let (_dir, mut pair) = normal_pair();
+    pair.set_link(false);
+    pair.advance(61);
+    // The secondary's state record (COMMUNICATIONS-INTERRUPTED) dates from here...
+    assert_eq!(pair.s.state(), CommunicationsInterrupted);
+    pair.advance(20);
+    // ... the primary is (wrongly) told its partner is down 20 s later ...
+    pair.command(Role::Primary, Command::PartnerDown);
+    pair.advance(30);
+    // ... and the secondary, still serving, grants a lease 30 s after that, then crashes.
+    let (l, _, _) = granted(pair.client(Role::Secondary, 5, ClientOp::Request(LeaseKind::Address)));
+    pair.crash(Role::Secondary);
+    pair.advance(20);
+    pair.set_link(true);
+    pair.restart(Role::Secondary);
+    reach_normal(&mut pair, 2000);
+    // RFC 8156 §8.3.2 step 5: the partner entered PARTNER-DOWN *before* this server's last
+    // operation (the grant), so POTENTIAL-CONFLICT, not RECOVER. The node records the time of
+    // every commit as TIME-OF-FAILURE; the state record alone would date the last operation
+    // before the partner's PARTNER-DOWN and choose RECOVER.
+    assert_eq!(pair.s.states_visited().first(), Some(&PotentialConflict));
+    pair.advance(5);
+    assert!(durable_active(&pair, Role::Primary, l, 5));
     assert_consistent(&pair);
 }
 
