@@ -320,3 +320,52 @@ fn a_rejected_update_is_answered_with_its_status_and_nothing_is_stored() {
     assert!(pair.s.node().store().binding(&key).unwrap().is_none());
     pair.durable_matches_memory(Role::Secondary).unwrap();
 }
+
+#[test]
+fn open_refuses_a_store_it_cannot_read_faithfully_and_an_invalid_config() {
+    use failover_core::{Binding, ConfigError, EndpointRecord};
+    use failover_node::{Node, NodeStore, OpenError};
+    use failover_store::Change;
+
+    let dir = tempfile::tempdir().unwrap();
+    let b = Binding::available(BindingStatus::Free);
+    // A binding under a key that is no address or prefix.
+    let path = dir.path().join("bad-key.redb");
+    let mut store = NodeStore::open(&path).unwrap();
+    let rec = EndpointRecord {
+        state: Some(ServerState::Normal),
+        ..EndpointRecord::default()
+    };
+    store
+        .commit(&[
+            Change::PutBinding("not-an-address", &b),
+            Change::PutEndpoint(&rec),
+        ])
+        .unwrap();
+    drop(store);
+    let e = Node::open(config(Role::Primary), &path, T0).unwrap_err();
+    assert!(
+        matches!(&e, OpenError::BadLeaseKey { key } if key == "not-an-address"),
+        "{e}"
+    );
+    // Bindings without the §8.2 endpoint record: starting empty would drop them.
+    let path = dir.path().join("no-record.redb");
+    let mut store = NodeStore::open(&path).unwrap();
+    store
+        .commit(&[Change::PutBinding("2001:db8::1", &b)])
+        .unwrap();
+    drop(store);
+    let e = Node::open(config(Role::Primary), &path, T0).unwrap_err();
+    assert!(
+        matches!(e, OpenError::BindingsWithoutEndpointRecord { bindings: 1 }),
+        "{e}"
+    );
+    // An invalid configuration is refused before any file is created.
+    let mut c = config(Role::Primary);
+    c.mclt = 0;
+    let path = dir.path().join("never.redb");
+    let e = Node::open(c, &path, T0).unwrap_err();
+    assert!(matches!(e, OpenError::Config(ConfigError::ZeroMclt)));
+    assert!(e.to_string().contains("mclt"), "{e}");
+    assert!(!path.exists());
+}
