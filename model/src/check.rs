@@ -124,6 +124,23 @@ impl Outcome {
     }
 }
 
+/// The path up to the first state that violates the property. The checker reports the state
+/// where it noticed the violation, which a depth-first search can reach long after the step that
+/// caused it (the monitors are sticky); every property here is an invariant, so the shortest
+/// prefix that violates it is a counterexample too, and the one a reader wants.
+fn cut_at_first_violation(
+    model: &FailoverModel,
+    p: &stateright::Property<FailoverModel>,
+    path: Path<State, Action>,
+) -> Path<State, Action> {
+    let steps = path.clone().into_vec();
+    let Some(first) = steps.iter().position(|(s, _)| !(p.condition)(model, s)) else {
+        return path;
+    };
+    let actions: Vec<Action> = steps[..first].iter().filter_map(|(_, a)| a.clone()).collect();
+    Path::from_actions(model, steps[0].0.clone(), actions.iter()).unwrap_or(path)
+}
+
 /// Run the checker to completion (or timeout), calling `progress` periodically.
 pub fn run(
     model: &FailoverModel,
@@ -165,7 +182,7 @@ pub fn run(
             let v = match (p.expectation.clone(), found) {
                 (Expectation::Sometimes, Some(path)) => Verdict::Reached(path),
                 (Expectation::Sometimes, None) => Verdict::NotReached,
-                (_, Some(path)) => Verdict::Violated(path),
+                (_, Some(path)) => Verdict::Violated(cut_at_first_violation(model, p, path)),
                 (_, None) => Verdict::Held,
             };
             (p.name, v)

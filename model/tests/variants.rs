@@ -125,6 +125,14 @@ fn a_rendered_counterexample_reads_as_a_numbered_step_list() {
     insta::assert_snapshot!(steps);
 }
 
+#[test]
+fn the_state_before_updates_counterexample_shows_the_duplicate() {
+    // The finding of reading R15, as README tells it: read as a teacher would.
+    let steps = refuted(Variant::StateBeforeUpdates);
+    assert!(steps.contains("STATE NORMAL"), "{steps}");
+    insta::assert_snapshot!(steps);
+}
+
 /// Probes: readings of ambiguities that the checker does not refute in their configuration.
 /// The finding is pinned: if a change of the model makes one of them unsafe, this fails and
 /// README's table must change with it.

@@ -1,0 +1,163 @@
+//! The `failover` command line as a user meets it: exit statuses, error messages that name the
+//! problem, a clean result on a small configuration and a counterexample on a variant.
+
+use std::process::{Command, Output};
+
+fn failover(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_failover"))
+        .args(args)
+        .output()
+        .expect("the failover binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// One client, one address, one prefix, one tick: a complete check in well under a second.
+const TINY: &[&str] = &[
+    "check",
+    "--clients",
+    "1",
+    "--addresses",
+    "1",
+    "--prefixes",
+    "1",
+    "--ticks",
+    "1",
+    "--client-ops",
+    "1",
+];
+
+#[test]
+fn a_small_configuration_holds_and_exits_zero() {
+    let out = failover(TINY);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("holds     no address or prefix is held by two clients"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("VIOLATED"), "{stdout}");
+    // Too small to reach everything: listed, explained, and not a failure.
+    assert!(
+        stdout.contains("NOT REACHED  reach POTENTIAL-CONFLICT"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not a failure"), "{stdout}");
+}
+
+#[test]
+fn a_variant_exits_one_and_prints_its_counterexample() {
+    let out = failover(&["check", "--variant", "no-mclt-cap", "--stop-on-violation"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout
+            .contains("VIOLATED  no lifetime granted outside PARTNER-DOWN exceeds the MCLT bound"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Counterexample for"), "{stdout}");
+    assert!(
+        stdout.contains("VIOLATION: a lifetime beyond the MCLT bound was granted"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("stopped at the first violation"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_unknown_variant_is_named_and_the_known_ones_listed() {
+    let out = failover(&["check", "--variant", "no-such-rule"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("unknown variant 'no-such-rule'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no-mclt-cap"), "{stderr}");
+}
+
+#[test]
+fn nonsense_sizes_are_rejected_with_the_option_named() {
+    let out = failover(&["check", "--mclt", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--mclt must be at least 1"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = failover(&["check", "--lifetime", "4", "--settle-ticks", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--settle-ticks (2) is too short"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = failover(&["check", "--clients", "many"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--clients"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn the_json_summary_is_one_object_with_every_verdict() {
+    let mut args = TINY.to_vec();
+    args.push("--json-summary");
+    let out = failover(&args);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(v["complete"], true);
+    let results = v["results"].as_array().expect("results");
+    assert_eq!(results.len(), 9 + 17);
+    assert!(results.iter().any(
+        |r| r["property"] == "no address or prefix is held by two clients"
+            && r["verdict"] == "held"
+    ));
+}
+
+#[test]
+fn counterexamples_are_written_as_json_files() {
+    let dir = std::env::temp_dir().join(format!("failover-cli-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = failover(&[
+        "check",
+        "--variant",
+        "no-mclt-cap",
+        "--stop-on-violation",
+        "--json",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(files.len(), 1, "one violated property, one file");
+    let body = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        v["steps"].as_array().is_some_and(|s| !s.is_empty()),
+        "{body}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn help_lists_every_variant_and_the_exit_statuses() {
+    let out = failover(&["check", "--help"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    for v in failover_model::Variant::ALL {
+        assert!(
+            stdout.contains(v.name()),
+            "{} missing from --help",
+            v.name()
+        );
+    }
+    assert!(stdout.contains("Exit status"), "{stdout}");
+}
