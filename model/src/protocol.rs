@@ -181,7 +181,7 @@ pub fn timer_due(cfg: &ModelConfig, st: &State, i: usize) -> bool {
 /// is running, STARTUP lasts until its STATE arrives, even across a partition; the timer only
 /// expires when the partner is down. The variant `startup-timeout-while-partner-alive` drops the
 /// assumption (and the checker finds a duplicate: a server back from a crash serves in
-/// COMMUNICATIONS-INTERRUPTED while its partner, told it was down, is in PARTNER-DOWN).
+/// COMMUNICATIONS-INTERRUPTED while its partner, told it was down, is in PARTNER-DOWN). Reading R19.
 fn startup_may_expire(cfg: &ModelConfig, st: &State, i: usize) -> bool {
     let s = &st.servers[i];
     s.state == S::Startup
