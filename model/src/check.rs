@@ -137,7 +137,7 @@ fn cut_at_first_violation(
     let Some(first) = steps.iter().position(|(s, _)| !(p.condition)(model, s)) else {
         return path;
     };
-    let actions: Vec<Action> = steps[..first].iter().filter_map(|(_, a)| a.clone()).collect();
+    let actions: Vec<Action> = steps[..first].iter().filter_map(|(_, a)| *a).collect();
     Path::from_actions(model, steps[0].0.clone(), actions.iter()).unwrap_or(path)
 }
 

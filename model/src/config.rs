@@ -217,8 +217,10 @@ impl Variant {
     /// The configuration in which the variant is checked: the default one, adjusted where the
     /// broken rule needs a fault the default does not inject (say so in README).
     pub fn config(self) -> ModelConfig {
-        let mut c = ModelConfig::default();
-        c.variant = Some(self);
+        let mut c = ModelConfig {
+            variant: Some(self),
+            ..ModelConfig::default()
+        };
         match self {
             // RECOVER-WAIT protects the leases a server granted before it lost its storage.
             Variant::SkipRecoverWait => {
@@ -482,16 +484,22 @@ mod tests {
 
     #[test]
     fn nonsense_budgets_are_rejected_with_the_field_named() {
-        let mut c = ModelConfig::default();
-        c.mclt = 0;
+        let c = ModelConfig {
+            mclt: 0,
+            ..ModelConfig::default()
+        };
         assert!(c.validate().unwrap_err().0.contains("--mclt"));
-        let mut c = ModelConfig::default();
-        c.addresses = 0;
-        c.prefixes = 0;
+        let c = ModelConfig {
+            addresses: 0,
+            prefixes: 0,
+            ..ModelConfig::default()
+        };
         assert!(c.validate().unwrap_err().0.contains("address or prefix"));
         assert!(ModelConfig::default().validate().is_ok());
-        let mut c = ModelConfig::default();
-        c.lifetime = 3;
+        let mut c = ModelConfig {
+            lifetime: 3,
+            ..ModelConfig::default()
+        };
         assert!(c.validate().unwrap_err().0.contains("--settle-ticks (2)"));
         c.settle_ticks = 3;
         assert!(c.validate().is_ok());

@@ -66,11 +66,23 @@ pub fn changes(model: &FailoverModel, before: &State, after: &State) -> Vec<Stri
     if !before.monitor.any() && after.monitor.any() {
         let m = &after.monitor;
         let seen = [
-            (m.mclt_exceeded, "a lifetime beyond the MCLT bound was granted"),
+            (
+                m.mclt_exceeded,
+                "a lifetime beyond the MCLT bound was granted",
+            ),
             (m.foreign_pool, "a server allocated from its partner's pool"),
-            (m.unresponsive_answered, "a server answered a client in a state that must not"),
-            (m.refused_with_free_lease, "a server with a free lease of its own refused a client"),
-            (m.lease_lost_on_failover, "a client could not keep its lease with the partner"),
+            (
+                m.unresponsive_answered,
+                "a server answered a client in a state that must not",
+            ),
+            (
+                m.refused_with_free_lease,
+                "a server with a free lease of its own refused a client",
+            ),
+            (
+                m.lease_lost_on_failover,
+                "a client could not keep its lease with the partner",
+            ),
         ];
         for (_, what) in seen.iter().filter(|(on, _)| *on) {
             out.push(format!("VIOLATION: {what}"));
