@@ -9,7 +9,7 @@
 //! Why not stateright's BFS checker: in stateright 0.31 it returned longer paths than the
 //! shortest in our runs (3 steps for `no-mclt-cap`, where 1 suffices), and it ignores symmetry
 //! anyway. This search keeps every state in memory with its depth, so it suits the variants'
-//! small configurations; `local-time-clt-first` (two crashes) needs several GB and minutes.
+//! small configurations; `local-time-clt-first` (two crashes) does not fit in 24 GiB.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
