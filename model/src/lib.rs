@@ -27,6 +27,7 @@ pub mod properties;
 pub mod protocol;
 pub mod render;
 pub mod state;
+pub mod trace;
 
 pub use config::{ConfigError, Init, ModelConfig, Tick, Variant};
 pub use model::{Action, FailoverModel};
