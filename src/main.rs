@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod conform_cmd;
+mod traces_cmd;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use failover_model::check::{self, CheckOptions, Verdict};
 use failover_model::{properties, render, FailoverModel, Init, ModelConfig, Variant};
@@ -28,6 +31,10 @@ enum Command {
     /// endpoint state and binding-status is reachable.
     #[command(after_help = variants_help())]
     Check(CheckArgs),
+    /// Generate, check or export the conformance traces (traces/README.md).
+    Traces(traces_cmd::TracesArgs),
+    /// Replay the conformance traces against an implementation (conformance/README.md).
+    Conform(conform_cmd::ConformArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -134,6 +141,8 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Traces(args) => traces_cmd::run(args),
+        Command::Conform(args) => conform_cmd::run(args),
     }
 }
 

@@ -1,1 +1,20 @@
-//! `failover-conformance`: trace schema and replay harness (issue 4; not yet written).
+//! `failover-conformance`: replays the model-generated traces of `traces/` against a system
+//! under test and reports, step by step, whether it behaves as the model does (issue 4).
+//!
+//! * [`sut`]: the implementation-neutral interface of a system under test, in concrete terms
+//!   (seconds, IPv6 addresses and prefixes, client DUIDs) — what an implementation sees.
+//! * [`mapping`]: the one place where the model's abstractions meet real values: ticks to
+//!   seconds, `A0`/`P0` to addresses/prefixes, client numbers to DUIDs, and which observations
+//!   are compared.
+//! * [`inproc`]: our implementation (`failover-core`) in-process, two endpoints wired back to
+//!   back; with [`inproc::Breakage`] options that make it deliberately wrong (for the tests that
+//!   prove the harness can fail).
+//! * [`stdio`]: any external program speaking the JSON-lines protocol of `conformance/README.md`.
+//! * [`runner`]: loading traces, replaying, stopping at the first divergence, reports.
+#![warn(missing_docs)]
+
+pub mod inproc;
+pub mod mapping;
+pub mod runner;
+pub mod stdio;
+pub mod sut;

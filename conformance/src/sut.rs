@@ -1,0 +1,218 @@
+//! The interface of a system under test: two failover servers (a primary and a secondary)
+//! driven by the harness, which owns the clock, the network between them and the clients.
+//! Everything here is in concrete terms; [`crate::mapping`] translates from the traces.
+
+use std::fmt;
+use std::net::Ipv6Addr;
+
+use failover_proto::{BindingStatus, Role, ServerState};
+use serde::{Deserialize, Serialize};
+
+/// The configuration both servers get.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutConfig {
+    /// MCLT, seconds (§4.4).
+    pub mclt: u64,
+    /// Valid lifetime to give clients, seconds.
+    pub lifetime: u64,
+    /// STARTUP state timer, seconds (§8.3.2 step 3).
+    pub startup_time: u64,
+    /// auto-partner-down delay, seconds (§8.9.2), if configured.
+    pub auto_partner_down: Option<u64>,
+    /// Addresses (independent allocation, §4.2.1; the primary owns those with bit 127 set).
+    pub addresses: Vec<Ipv6Addr>,
+    /// Delegable prefixes (proportional allocation, §4.2.2), as `addr/len`.
+    pub prefixes: Vec<String>,
+    /// `normal`: start both servers NORMAL with communications OK, the databases agreeing, and
+    /// the prefixes listed in `backup_prefixes` FREE-BACKUP on both; `fresh`: empty storage.
+    pub init: String,
+    /// The prefixes the secondary holds at start (`normal` only).
+    pub backup_prefixes: Vec<String>,
+    /// The harness clock at start, seconds since 2000-01-01 (RFC 8156 §3).
+    pub start_time: u64,
+}
+
+/// An event, at the time the harness gives with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum SutEvent {
+    /// The clock moved on; run whatever timers are due.
+    Tick,
+    /// Deliver the oldest partner message in flight to `to` (connection set-up and keepalive
+    /// messages, which the traces do not model, are delivered by the SUT on its own).
+    Deliver {
+        /// The receiver.
+        to: Role,
+    },
+    /// Run the due timers of `server`.
+    Timers {
+        /// Which server.
+        server: Role,
+    },
+    /// The network between the servers fails: the connection is lost, messages in flight too.
+    Partition,
+    /// The network works again (the primary connects when both servers run).
+    Heal,
+    /// The server stops at once; its stable storage survives unless `lose_storage`.
+    Crash {
+        /// Which server.
+        server: Role,
+        /// Stable storage is lost.
+        lose_storage: bool,
+    },
+    /// The server starts again from its stable storage (or empty storage).
+    Restart {
+        /// Which server.
+        server: Role,
+    },
+    /// Operator: "your partner is down" (§8.8.2, §8.9.2, §8.11.2).
+    PartnerDown {
+        /// Which server.
+        server: Role,
+    },
+    /// Operator: reset an ABANDONED lease (Figure 2 (10)).
+    ResetLease {
+        /// Which server.
+        server: Role,
+        /// The address or prefix.
+        lease: String,
+    },
+    /// A client message to `server`.
+    Client {
+        /// Which server receives it.
+        server: Role,
+        /// The client's DUID, hex.
+        client: String,
+        /// What it asks.
+        op: ClientOpKind,
+        /// `request`: `address` or `prefix`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+        /// The lease concerned (not for `request`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lease: Option<String>,
+    },
+}
+
+/// Client message types (SOLICIT+REQUEST as one `request`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientOpKind {
+    /// SOLICIT/REQUEST for a new lease.
+    Request,
+    /// RENEW to the server that granted the lease.
+    Renew,
+    /// REBIND (no server id).
+    Rebind,
+    /// RELEASE to the server that granted the lease.
+    Release,
+    /// DECLINE to the server that granted the lease.
+    Decline,
+}
+
+/// What the SUT reports after an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutObservation {
+    /// Primary, then secondary.
+    pub servers: Vec<SutServer>,
+    /// The answer to a client event: `None` when the server did not answer.
+    #[serde(default)]
+    pub reply: Option<SutReply>,
+    /// Partner messages sent during the event, one entry per lease for BNDUPD/BNDREPLY.
+    #[serde(default)]
+    pub sent: Vec<SutMsg>,
+}
+
+/// One server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutServer {
+    /// Running.
+    pub up: bool,
+    /// Failover state (absent while down).
+    #[serde(default)]
+    pub state: Option<ServerState>,
+    /// Communications OK.
+    #[serde(default)]
+    pub comm_ok: bool,
+    /// Every lease (empty while down).
+    #[serde(default)]
+    pub leases: Vec<SutLease>,
+}
+
+/// One lease as one server holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutLease {
+    /// The address, or the prefix as `addr/len`.
+    pub lease: String,
+    /// binding-status.
+    pub status: BindingStatus,
+    /// The client's DUID, hex.
+    #[serde(default)]
+    pub client: Option<String>,
+    /// state-expiration-time, seconds.
+    #[serde(default)]
+    pub expiry: Option<u64>,
+}
+
+/// An answer to a client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum SutReply {
+    /// The lease is the client's until `expires` (seconds).
+    Granted {
+        /// The lease.
+        lease: String,
+        /// Absolute expiry, seconds.
+        expires: u64,
+    },
+    /// RELEASE/DECLINE acknowledged.
+    Done,
+    /// Refused (NoBinding, NoAddrsAvail, NoPrefixAvail).
+    Refused,
+}
+
+/// A partner message, by kind and key fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutMsg {
+    /// Sender.
+    pub from: Role,
+    /// RFC message name.
+    pub kind: String,
+    /// STATE: the state sent.
+    #[serde(default)]
+    pub state: Option<ServerState>,
+    /// STATE: the STARTUP flag.
+    #[serde(default)]
+    pub startup: Option<bool>,
+    /// BNDUPD/BNDREPLY: the lease.
+    #[serde(default)]
+    pub lease: Option<String>,
+    /// BNDUPD: the binding-status; BNDREPLY: the status acknowledged.
+    #[serde(default)]
+    pub status: Option<BindingStatus>,
+    /// BNDREPLY: the status code of a rejection.
+    #[serde(default)]
+    pub reject: Option<String>,
+}
+
+/// Why the SUT could not take a step (not a divergence: the run cannot continue).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SutError(pub String);
+
+impl fmt::Display for SutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SutError {}
+
+/// A system under test. One value runs one trace at a time: `start`, then `apply` per step.
+pub trait Sut {
+    /// A name for reports.
+    fn name(&self) -> String;
+    /// Start both servers for a new trace (discarding any previous one).
+    fn start(&mut self, cfg: &SutConfig) -> Result<SutObservation, SutError>;
+    /// Apply one event at `time` (seconds; never decreasing) and report.
+    fn apply(&mut self, time: u64, event: &SutEvent) -> Result<SutObservation, SutError>;
+}

@@ -1,0 +1,142 @@
+//! The harness against our implementation in-process, and proof that it can fail: each
+//! deliberately broken build of the implementation diverges on named traces that the
+//! implementation as it is passes.
+
+use std::path::Path;
+
+use failover_conformance::inproc::{Breakage, InProc};
+use failover_conformance::mapping::Compare;
+use failover_conformance::runner::{self, Loaded, Outcome};
+
+fn corpus() -> Vec<Loaded> {
+    runner::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces")).expect("corpus")
+}
+
+fn result(sut: &mut InProc, all: &[Loaded], id: &str) -> Outcome {
+    let t = all
+        .iter()
+        .find(|t| t.trace.id == id)
+        .unwrap_or_else(|| panic!("no trace {id}"));
+    runner::run_trace(sut, t, Compare::default()).outcome
+}
+
+/// Traces our implementation passes today (a regression guard: the list may only grow).
+const REFERENCE_PASSES: &[&str] = &[
+    "s7.2-normal-binding-active-abandoned",
+    "s7.2-normal-binding-active-expired",
+    "s7.2-normal-binding-free-active",
+    "s7.5.4-normal-figure4-local-active-received-expired-reject-outdated",
+    "s7.5.4-normal-figure4-local-expired-received-expired-accept",
+    "s7.5.4-normal-figure4-local-free-received-active-accept",
+    "s8.3-conflict-state-startup-communications-interrupted",
+    "s8.3-normal-state-startup-normal",
+    "s8.8-normal-state-normal-communications-interrupted",
+    "s8.9-conflict-state-communications-interrupted-potential-conflict",
+    "s4.3-variant-lockstep",
+    "s4.4-variant-no-mclt-cap",
+    "s8.10.1-variant-responsive-in-potential-conflict",
+    "s8.10.2-variant-no-secondary-updreq-in-conflict",
+    "s8.4-variant-operator-pd-in-partition",
+    "s8.4.1-variant-pd-no-mclt-wait",
+    "s8.9.1-variant-secondary-uses-primary-pool",
+    "s8.9.2-variant-auto-pd-in-partition",
+];
+
+#[test]
+fn the_implementation_passes_the_traces_it_passed_before() {
+    let all = corpus();
+    let mut sut = InProc::new();
+    for id in REFERENCE_PASSES {
+        let o = result(&mut sut, &all, id);
+        assert!(matches!(o, Outcome::Pass), "{id}: {o:?}");
+    }
+}
+
+fn assert_fails(b: Breakage, ids: &[&str]) {
+    let all = corpus();
+    let mut sut = InProc::broken(b);
+    for id in ids {
+        assert!(REFERENCE_PASSES.contains(id));
+        let o = result(&mut sut, &all, id);
+        assert!(
+            matches!(o, Outcome::Fail(_)),
+            "{id} should diverge with {}: {o:?}",
+            b.name()
+        );
+    }
+}
+
+#[test]
+fn without_the_mclt_cap_the_mclt_traces_fail() {
+    assert_fails(
+        Breakage::NoMcltCap,
+        &[
+            "s4.4-variant-no-mclt-cap",
+            "s7.2-normal-binding-free-active",
+            "s8.4.1-variant-pd-no-mclt-wait",
+        ],
+    );
+}
+
+#[test]
+fn accepting_every_bndupd_fails_the_figure4_rejection_trace() {
+    assert_fails(
+        Breakage::AcceptEveryBndupd,
+        &["s7.5.4-normal-figure4-local-active-received-expired-reject-outdated"],
+    );
+}
+
+#[test]
+fn ignoring_the_partner_down_command_fails_the_pd_traces() {
+    assert_fails(
+        Breakage::IgnorePartnerDownCommand,
+        &[
+            "s8.9-conflict-state-communications-interrupted-potential-conflict",
+            "s8.4.1-variant-pd-no-mclt-wait",
+        ],
+    );
+}
+
+#[test]
+fn a_divergence_report_names_trace_step_event_and_difference() {
+    let all = corpus();
+    let mut sut = InProc::broken(Breakage::NoMcltCap);
+    let t = all
+        .iter()
+        .find(|t| t.trace.id == "s4.4-variant-no-mclt-cap")
+        .expect("trace");
+    let r = runner::run_trace(&mut sut, t, Compare::default());
+    let text = runner::explain(t, &r);
+    assert!(
+        text.starts_with("DIVERGED s4.4-variant-no-mclt-cap"),
+        "{text}"
+    );
+    assert!(text.contains("at step "), "{text}");
+    assert!(text.contains("expected"), "{text}");
+    let junit = runner::junit_report("broken", std::slice::from_ref(t), std::slice::from_ref(&r));
+    assert!(
+        junit.contains("<failure message=\"diverged at step"),
+        "{junit}"
+    );
+    let json = runner::json_report("broken", &[r]);
+    assert_eq!(json["failed"], 1);
+}
+
+#[test]
+fn the_whole_corpus_replays_in_process() {
+    let all = corpus();
+    let mut sut = InProc::new();
+    let t0 = std::time::Instant::now();
+    let results = runner::run_all(&mut sut, &all, Compare::default(), |_, _| {});
+    let steps: usize = results.iter().map(|r| r.applied).sum();
+    let pass = results.iter().filter(|r| r.passed()).count();
+    assert!(results
+        .iter()
+        .all(|r| !matches!(r.outcome, Outcome::Error { .. })));
+    assert!(pass >= REFERENCE_PASSES.len(), "{pass} passed");
+    eprintln!(
+        "{} traces, {pass} passed, {steps} steps in {:.3} s",
+        results.len(),
+        t0.elapsed().as_secs_f64()
+    );
+}

@@ -1,0 +1,169 @@
+//! `failover conform`: replay the traces against a system under test.
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use failover_conformance::inproc::{Breakage, InProc};
+use failover_conformance::mapping::Compare;
+use failover_conformance::runner::{self, Outcome};
+use failover_conformance::stdio::Stdio;
+use failover_conformance::sut::Sut;
+
+/// `failover conform ...`
+#[derive(Args)]
+pub struct ConformArgs {
+    /// The built-in system under test: `reference` is our implementation (failover-core)
+    /// in-process.
+    #[arg(long, default_value = "reference", conflicts_with = "sut_cmd")]
+    sut: String,
+    /// An external adapter program and its arguments, speaking the JSON-lines protocol of
+    /// conformance/README.md on stdin/stdout.
+    #[arg(long, value_name = "PROGRAM ARGS")]
+    sut_cmd: Option<String>,
+    /// The traces folder (searched recursively for *.json).
+    #[arg(long, default_value = "traces")]
+    traces: PathBuf,
+    /// Run only traces carrying all these tags (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    tags: Vec<String>,
+    /// Run only the traces whose id contains this text.
+    #[arg(long)]
+    only: Option<String>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Print the JSON report on standard output instead of the summary table.
+    #[arg(long)]
+    json: bool,
+    /// Do not compare the partner messages sent (states, leases and clients only).
+    #[arg(long)]
+    no_messages: bool,
+    /// Explain every divergence, not only the first.
+    #[arg(long)]
+    all_divergences: bool,
+    /// Test only: break the reference implementation on purpose (no-mclt-cap,
+    /// accept-every-bndupd, ignore-partner-down-command).
+    #[arg(long, hide = true)]
+    broken: Option<String>,
+}
+
+/// Run `failover conform`.
+pub fn run(a: ConformArgs) -> ExitCode {
+    let traces = match runner::load_dir(&a.traces) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut traces = runner::filter_tags(traces, &a.tags);
+    if let Some(o) = &a.only {
+        traces.retain(|t| t.trace.id.contains(o.as_str()));
+    }
+    if traces.is_empty() {
+        eprintln!(
+            "error: no trace in {} matches the tags {:?}",
+            a.traces.display(),
+            a.tags
+        );
+        return ExitCode::from(2);
+    }
+    let mut sut: Box<dyn Sut> = match (&a.sut_cmd, a.sut.as_str()) {
+        (Some(cmd), _) => {
+            let mut words = cmd.split_whitespace().map(str::to_string);
+            let Some(program) = words.next() else {
+                eprintln!("error: --sut-cmd is empty");
+                return ExitCode::from(2);
+            };
+            let args: Vec<String> = words.collect();
+            match Stdio::spawn(&program, &args) {
+                Ok(s) => Box::new(s),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        (None, "reference") => match &a.broken {
+            None => Box::new(InProc::new()),
+            Some(name) => match Breakage::ALL.iter().find(|b| b.name() == name) {
+                Some(b) => Box::new(InProc::broken(*b)),
+                None => {
+                    eprintln!("error: unknown --broken {name:?}");
+                    return ExitCode::from(2);
+                }
+            },
+        },
+        (None, other) => {
+            eprintln!(
+                "error: unknown --sut {other:?}: the built-in SUT is `reference`; use --sut-cmd for a program"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let cmp = Compare {
+        messages: !a.no_messages,
+    };
+    let name = sut.name();
+    let n = traces.len();
+    eprintln!(
+        "replaying {n} traces from {} against {name}",
+        a.traces.display()
+    );
+    let t0 = Instant::now();
+    let results = runner::run_all(sut.as_mut(), &traces, cmp, |k, r| {
+        let word = match r.outcome {
+            Outcome::Pass => "pass",
+            Outcome::Fail(_) => "FAIL",
+            Outcome::Error { .. } => "ERROR",
+        };
+        eprint!("\r[{}/{n}] {word:<5} {:<70}", k + 1, r.id);
+        let _ = std::io::stderr().flush();
+    });
+    eprintln!();
+    let elapsed = t0.elapsed();
+    let failed: Vec<usize> = (0..results.len())
+        .filter(|&k| !results[k].passed())
+        .collect();
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&runner::json_report(&name, &results)).unwrap_or_default()
+        );
+    } else {
+        print!("{}", runner::summary(&results));
+        let shown = if a.all_divergences { failed.len() } else { 1 };
+        for &k in failed.iter().take(shown) {
+            println!();
+            print!("{}", runner::explain(&traces[k], &results[k]));
+        }
+        if failed.len() > shown {
+            println!(
+                "\n({} more failures; --all-divergences shows each, --only ID runs one)",
+                failed.len() - shown
+            );
+        }
+    }
+    let steps: usize = results.iter().map(|r| r.applied).sum();
+    eprintln!(
+        "{} traces, {steps} steps in {:.2} s ({:.0} steps/s)",
+        results.len(),
+        elapsed.as_secs_f64(),
+        steps as f64 / elapsed.as_secs_f64().max(1e-9)
+    );
+    if let Some(p) = &a.report {
+        if let Err(e) = fs::write(p, runner::junit_report(&name, &traces, &results)) {
+            eprintln!("error: cannot write {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    }
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

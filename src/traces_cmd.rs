@@ -1,0 +1,138 @@
+//! `failover traces`: generate the conformance corpus from the model, check that the committed
+//! corpus is what the model generates now, and export a trace in ITF.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use failover_model::trace::{
+    corpus_differences as differences, corpus_files as generated_files, TOPICS,
+};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use failover_model::trace::{self, Trace};
+
+/// `failover traces ...`
+#[derive(Args)]
+pub struct TracesArgs {
+    #[command(subcommand)]
+    pub command: TracesCommand,
+}
+
+/// The subcommands of `failover traces`.
+#[derive(Subcommand)]
+pub enum TracesCommand {
+    /// Generate the corpus (coverage, negative, random traces) into DIR, replacing the
+    /// generated folders, and print the coverage table.
+    Generate {
+        /// Output folder.
+        #[arg(long, default_value = "traces")]
+        out: PathBuf,
+        /// Do not write: exit 1 if DIR differs from what would be generated.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print one trace in the Informal Trace Format (Apalache, Quint).
+    Itf {
+        /// The trace file.
+        file: PathBuf,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Run `failover traces`.
+pub fn run(args: TracesArgs) -> ExitCode {
+    match args.command {
+        TracesCommand::Generate { out, check } => generate(&out, check),
+        TracesCommand::Itf { file, out } => itf(&file, out.as_deref()),
+    }
+}
+
+fn generate(dir: &Path, check: bool) -> ExitCode {
+    let t0 = Instant::now();
+    let (files, table) = generated_files();
+    let n = files.len() - 2;
+    if check {
+        let diffs = differences(dir, &files);
+        if diffs.is_empty() {
+            println!(
+                "{}: the {n} committed traces are what the model generates ({:.1} s)",
+                dir.display(),
+                t0.elapsed().as_secs_f64()
+            );
+            return ExitCode::SUCCESS;
+        }
+        for d in &diffs {
+            eprintln!("{d}");
+        }
+        eprintln!(
+            "error: {} differs from what the model generates ({} files); run `failover traces generate --out {}`",
+            dir.display(),
+            diffs.len(),
+            dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    for topic in TOPICS {
+        let p = dir.join(topic);
+        if p.exists() {
+            if let Err(e) = fs::remove_dir_all(&p) {
+                eprintln!("error: cannot clear {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    for (rel, text) in &files {
+        let p = dir.join(rel);
+        if let Some(parent) = p.parent() {
+            if let Err(e) = fs::create_dir_all(parent) {
+                eprintln!("error: cannot create {}: {e}", parent.display());
+                return ExitCode::from(2);
+            }
+        }
+        if let Err(e) = fs::write(&p, text) {
+            eprintln!("error: cannot write {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    }
+    print!("{table}");
+    let bytes: usize = files.values().map(|t| t.len()).sum();
+    println!(
+        "wrote {n} traces ({} KB) to {} in {:.1} s",
+        bytes / 1024,
+        dir.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    ExitCode::SUCCESS
+}
+
+fn itf(file: &Path, out: Option<&Path>) -> ExitCode {
+    let text = match fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let t: Trace = match serde_json::from_str(&text) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: not a trace: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let json = serde_json::to_string_pretty(&trace::to_itf(&t)).unwrap_or_default() + "\n";
+    match out {
+        Some(p) => {
+            if let Err(e) = fs::write(p, json) {
+                eprintln!("error: cannot write {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        }
+        None => print!("{json}"),
+    }
+    ExitCode::SUCCESS
+}
