@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
-cargo build --release -q
+cargo build --release -q -p failover-suite
 for threads in 1 2; do
   rates=()
   for _ in $(seq "$RUNS"); do
