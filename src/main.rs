@@ -12,7 +12,9 @@ mod traces_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use failover_model::check::{self, CheckOptions, Verdict};
+use failover_model::cycles::{self, CycleSearch};
 use failover_model::{properties, render, FailoverModel, Init, ModelConfig, Variant};
+use stateright::{Model, Path};
 
 #[derive(Parser)]
 #[command(
@@ -103,6 +105,12 @@ struct CheckArgs {
     /// Print the whole result as one JSON object instead of text.
     #[arg(long)]
     json_summary: bool,
+    /// Also search the state graph for a cycle (one thread, after the check; about as long as
+    /// a one-thread check). The liveness verdicts are sound only on an acyclic graph, and the
+    /// checker itself closes a cycle silently. On by default for a variant expected to break
+    /// "every path ends".
+    #[arg(long)]
+    cycles: bool,
 }
 
 /// A help line that shows the model's default (the variant's configuration may differ).
@@ -265,6 +273,31 @@ fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
             );
         }
     });
+    let search_cycles = args.cycles
+        || cfg
+            .variant
+            .is_some_and(|v| v.breaks() == Some(properties::EVERY_PATH_ENDS));
+    let cycle_search: Option<CycleSearch> = search_cycles.then(|| {
+        if !quiet {
+            eprintln!("  searching the graph for a cycle (one thread) ...");
+        }
+        cycles::find_cycle(&model, Duration::from_secs(5), |unique| {
+            if !quiet {
+                eprintln!("  ... {unique} unique states searched for a cycle");
+            }
+        })
+    });
+    // The path into a cycle and once around it, as one path.
+    let cycle_path = cycle_search
+        .as_ref()
+        .and_then(|c| c.cycle.as_ref())
+        .map(|c| {
+            let actions: Vec<_> = c.prefix.iter().chain(c.cycle.iter()).copied().collect();
+            let init = model.init_states().remove(0);
+            let path = Path::from_actions(&model, init, actions.iter())
+                .expect("a cycle found by the search replays");
+            (c.prefix.len(), c.cycle.len(), path)
+        });
     if let Some(dir) = &args.json {
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("error: cannot create {}: {e}", dir.display());
@@ -293,6 +326,14 @@ fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
             "seconds": outcome.elapsed.as_secs_f64(),
             "complete": outcome.complete,
             "results": results,
+            "cycles": cycle_search.as_ref().map(|c| serde_json::json!({
+                "property": properties::EVERY_PATH_ENDS,
+                "unique_states": c.unique,
+                "seconds": c.elapsed.as_secs_f64(),
+                "verdict": if c.cycle.is_some() { "violated" } else { "held" },
+                "prefix_length": c.cycle.as_ref().map(|x| x.prefix.len()),
+                "cycle_length": c.cycle.as_ref().map(|x| x.cycle.len()),
+            })),
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap());
     } else {
@@ -324,6 +365,22 @@ fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
                 ),
                 _ => {}
             }
+        }
+        match (&cycle_search, &cycle_path) {
+            (None, _) => println!(
+                "  (not searched) {}  (--cycles)",
+                properties::EVERY_PATH_ENDS
+            ),
+            (Some(c), None) => println!(
+                "  holds     {}  ({} unique states, {:.2} s)",
+                properties::EVERY_PATH_ENDS,
+                c.unique,
+                c.elapsed.as_secs_f64()
+            ),
+            (Some(_), Some((prefix, len, _))) => println!(
+                "  VIOLATED  {}  (a cycle of {len} steps after {prefix} steps)",
+                properties::EVERY_PATH_ENDS
+            ),
         }
         let reached: Vec<_> = outcome
             .results
@@ -385,7 +442,20 @@ fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
             }
         }
     }
-    if outcome.all_ok() {
+    if let Some((prefix, len, path)) = &cycle_path {
+        if !args.json_summary {
+            let _ = writeln!(
+                stdout,
+                "\nCycle (\"{}\"): steps {}-{} come back to the state after step {prefix}, so this \
+                 path never ends:\n{}",
+                properties::EVERY_PATH_ENDS,
+                prefix + 1,
+                prefix + len,
+                render::steps(&model, path)
+            );
+        }
+    }
+    if outcome.all_ok() && cycle_path.is_none() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -69,6 +69,41 @@ fn a_variant_exits_one_and_prints_its_counterexample() {
 }
 
 #[test]
+fn cycles_flag_searches_the_graph_and_reports_that_every_path_ends() {
+    let mut args = TINY.to_vec();
+    args.push("--cycles");
+    let out = failover(&args);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("holds     every path ends (the state graph has no cycle)"),
+        "{stdout}"
+    );
+    // Without the flag the search is not run, and the output says so.
+    let out = failover(TINY);
+    assert!(text(&out.stdout).contains("(not searched) every path ends"));
+}
+
+#[test]
+fn a_cycle_exits_one_and_prints_the_steps_that_repeat() {
+    // Every state property holds in this variant: only the cycle search refutes it, and it
+    // runs by itself for a variant that claims to break "every path ends".
+    let out = failover(&["check", "--variant", "resend-rejected-at-once"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("holds     no address or prefix is held by two clients"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("VIOLATED  every path ends (the state graph has no cycle)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("come back to the state after step"), "{stdout}");
+    assert!(stdout.contains("OutdatedBindingInformation"), "{stdout}");
+}
+
+#[test]
 fn an_unknown_variant_is_named_and_the_known_ones_listed() {
     let out = failover(&["check", "--variant", "no-such-rule"]);
     let stderr = text(&out.stderr);

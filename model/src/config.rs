@@ -81,6 +81,13 @@ pub enum Variant {
     SameTickChanges,
     /// Figure 4's local time taken literally: the CLT if present, even for a free lease (R17).
     LocalTimeCltFirst,
+    /// A tie in Figure 4 between two free statuses (FREE against FREE-BACKUP, same time) is
+    /// rejected by both servers, as the text says (reading R20 lets the primary's view win).
+    FreeTieUnbroken,
+    /// A rejected BNDUPD is forgotten: the update-pending flag is cleared when an update is
+    /// sent, so a server that rejects its partner's update resends its own at once (reading R21
+    /// keeps the flag until the partner accepts, and resends at the next periodic scan).
+    ResendRejectedAtOnce,
 }
 
 impl Variant {
@@ -106,6 +113,8 @@ impl Variant {
         Variant::StateBeforeUpdates,
         Variant::SameTickChanges,
         Variant::LocalTimeCltFirst,
+        Variant::FreeTieUnbroken,
+        Variant::ResendRejectedAtOnce,
     ];
 
     /// The name used on the command line (`--variant NAME`).
@@ -131,6 +140,8 @@ impl Variant {
             Variant::StateBeforeUpdates => "state-before-updates",
             Variant::SameTickChanges => "same-tick-changes",
             Variant::LocalTimeCltFirst => "local-time-clt-first",
+            Variant::FreeTieUnbroken => "free-tie-unbroken",
+            Variant::ResendRejectedAtOnce => "resend-rejected-at-once",
         }
     }
 
@@ -182,6 +193,12 @@ impl Variant {
             Variant::LocalTimeCltFirst => {
                 "Figure 4 local time is the CLT even for free leases (§7.5.4, reading R17)"
             }
+            Variant::FreeTieUnbroken => {
+                "a FREE / FREE-BACKUP tie rejects on both sides (§7.5.4, §4.2.2, reading R20)"
+            }
+            Variant::ResendRejectedAtOnce => {
+                "a rejected update is forgotten; the rejecting side resends at once (§7.5.4, §7.7, R21)"
+            }
         }
     }
 
@@ -203,7 +220,7 @@ impl Variant {
             Variant::Lockstep => p::FREE_LEASE_GRANTED,
             Variant::Figure3PendingFree => p::LEASES_REUSABLE,
             Variant::StrictTies => p::LEASES_REUSABLE,
-            Variant::NoUpdatePendingOnReject => p::AGREEMENT_AT_REST,
+            Variant::NoUpdatePendingOnReject => p::LEASES_REUSABLE,
             Variant::NoSecondaryUpdreqInConflict => p::BACK_TO_NORMAL,
             Variant::ResponsiveInPotentialConflict => p::RESPONSIVENESS,
             Variant::RenewOwnLeasesOnly => p::LEASE_STABILITY,
@@ -211,6 +228,8 @@ impl Variant {
             Variant::StateBeforeUpdates => p::NO_DUPLICATE,
             Variant::SameTickChanges => p::LEASES_REUSABLE,
             Variant::LocalTimeCltFirst => p::AGREEMENT_AT_REST,
+            Variant::FreeTieUnbroken => p::NO_DUPLICATE,
+            Variant::ResendRejectedAtOnce => p::EVERY_PATH_ENDS,
         })
     }
 
@@ -292,6 +311,14 @@ impl Variant {
             Variant::LocalTimeCltFirst => {
                 c.crashes = 2;
             }
+            // The primary loses its storage (every prefix FREE since t0) while the secondary
+            // holds the prefix it was given at the start FREE-BACKUP since t0.
+            Variant::FreeTieUnbroken | Variant::ResendRejectedAtOnce => {
+                c.storage_losses = 1;
+                c.crashes = 0;
+                c.addresses = 0;
+                c.prefixes = 2;
+            }
             _ => {}
         }
         c
@@ -304,8 +331,9 @@ impl fmt::Display for Variant {
     }
 }
 
-/// Everything that shapes the state graph. All budgets are finite, so every path is finite and
-/// the graph is acyclic: that is what makes the bounded liveness properties sound (stateright
+/// Everything that shapes the state graph. All budgets are finite, and with the protocol's own
+/// bound on messages within a tick (reading R21) every path is finite and the graph is acyclic
+/// ([`crate::cycles`] checks it): that is what makes the bounded liveness properties sound (stateright
 /// checks `eventually`-style properties only at the ends of finite paths).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct ModelConfig {

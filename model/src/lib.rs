@@ -21,6 +21,7 @@
 
 pub mod check;
 pub mod config;
+pub mod cycles;
 pub mod model;
 pub mod names;
 pub mod properties;

@@ -11,8 +11,11 @@
 //! - **Crash and stable storage.** What survives a crash is exactly what §8.1/§8.2 say is
 //!   stored: the lease database and the failover state. Volatile fields are cleared by
 //!   [`crate::protocol::crash`].
-//! - **Finite, acyclic graph.** Every action that could repeat spends a budget or advances the
-//!   clock, so every path ends; that makes "at the end of every path" liveness sound.
+//! - **Finite, acyclic graph.** Every fault, client operation and command spends a budget, and
+//!   the clock is bounded; the messages within one tick are bounded by the protocol itself (one
+//!   BNDUPD per lease outstanding, a rejected update waits for the next tick, reading R21). So
+//!   every path ends, which makes "at the end of every path" liveness sound;
+//!   [`crate::cycles`] checks it (`failover check --cycles`).
 
 use failover_proto::{BindingStatus as B, Role, ServerState as S};
 use serde::Serialize;

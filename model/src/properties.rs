@@ -9,6 +9,9 @@
 //!   see `../shared/guides/stateright-notes.md`, so it is not used).
 //! - Reachability properties are `sometimes`: a model that never reaches a state or a
 //!   binding-status fails loudly instead of passing vacuously.
+//! - [`EVERY_PATH_ENDS`] is a property of the graph, not of a state: the bounded-liveness
+//!   verdicts above are sound only if it holds. [`crate::cycles`] checks it (`failover check
+//!   --cycles`), since stateright's visited set closes a cycle without a word.
 
 use failover_proto::{BindingStatus as B, ServerState as S};
 use stateright::{Model, Property};
@@ -37,6 +40,11 @@ pub const LEASES_REUSABLE: &str =
     "after faults stop released and expired leases become allocatable";
 /// (i) RFC 7031 §7 item 4: a client whose server crashed keeps its lease with the partner.
 pub const LEASE_STABILITY: &str = "a client keeps its lease when its server fails";
+
+/// The state graph has no cycle: every path ends (at a settled end, or where no action is
+/// enabled). The budgets bound time, faults and client operations; the protocol must bound the
+/// messages exchanged within one tick (§7.5.4, "preventing a possible update storm").
+pub const EVERY_PATH_ENDS: &str = "every path ends (the state graph has no cycle)";
 
 /// Every safety and bounded-liveness property, with its name.
 pub const SAFETY_AND_LIVENESS: &[&str] = &[

@@ -135,12 +135,14 @@ fn pass_pending_free(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
     lease.client = None;
     lease.since = now;
     lease.expiry = 0;
-    lease.pending = true;
+    changed(lease);
 }
 
-/// Mark a lease as changed locally: the partner is owed a BNDUPD (§7.4).
+/// Mark a lease as changed locally: the partner is owed a BNDUPD (§7.4). A change is new
+/// information, not the disagreement that a held update waits out (§7.5.4), so it goes at once.
 fn changed(lease: &mut Lease) {
     lease.pending = true;
+    lease.hold = false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -681,10 +683,22 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
         _ => u.cltt > 0 && u.cltt == local.cltt,
     };
     let binding_beats_free = !same_turn && u.client.is_some() && local.client.is_none();
+    // FREE against FREE-BACKUP at one time: the two servers disagree about which pool the
+    // prefix is in, and each may allocate it. FREE-BACKUP wins: the primary yields at once
+    // (it may allocate a prefix only once the secondary knows it is FREE, §4.2.2 and reading
+    // R9), and can take the prefix back later with a newer FREE when it rebalances. Reading
+    // R20; without it a primary that lost its storage (every prefix FREE since t0) and a
+    // secondary holding a prefix FREE-BACKUP since t0 reject each other's update for ever
+    // (variant `free-tie-unbroken`).
+    let backup_wins = !cfg.is(Variant::FreeTieUnbroken)
+        && role(i) == Role::Primary
+        && u.status == B::FreeBackup
+        && local.status == B::Free;
     let tie_wins = !cfg.is(Variant::StrictTies)
         && ((same_turn && life_cycle_rank(u.status) > life_cycle_rank(local.status))
             || binding_beats_free
-            || same_client_active);
+            || same_client_active
+            || backup_wins);
     let later = |upd: Tick, loc: Tick| -> bool { upd > loc || (upd == loc && tie_wins) };
     let accept = || {
         if later(update_time(u), local_time(cfg, local)) {
@@ -832,7 +846,21 @@ fn on_bndreply(
 ) {
     let lease = &mut st.servers[i].leases[l as usize];
     lease.inflight = false;
-    if reject.is_none() {
+    if reject.is_some() {
+        // §7.7: "Receipt of a rejection requires no processing, other than remembering that
+        // it has been encountered." The partner has not taken our information, so the
+        // update-pending flag stays set -- only an acceptance says that "no more information
+        // needs to be sent" (§7.7 2b) -- and the update goes again at the next periodic scan,
+        // not at once (§7.5.4). Reading R21: with the flag cleared when the update is *sent*,
+        // two servers that reject each other's update both see the flag clear and resend at
+        // once, the storm §7.5.4 means to prevent, and the model's graph has a cycle.
+        // Only if the record is still the one rejected: a change since is owed anyway.
+        let sent = if lease.reclaim { B::Free } else { lease.status };
+        if !cfg.is(Variant::ResendRejectedAtOnce) && sent == status {
+            lease.pending = true;
+            lease.hold = true;
+        }
+    } else {
         // §7.7 (a): acked-partner-lifetime := OPTION_F_PARTNER_LIFETIME_SENT (R4: max).
         lease.acked_pl = lease.acked_pl.max(pl);
         let ending = matches!(status, B::Expired | B::Released | B::Reset);
@@ -970,7 +998,13 @@ pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
             }));
         }
     }
-    let done = s.owes_upddone && s.leases.iter().all(|x| !x.pending && !x.inflight);
+    // §5.3.5: UPDDONE "signals that all of the BNDUPD messages have been sent and a
+    // corresponding BNDREPLY message has been received for each of them" -- a rejection is a
+    // BNDREPLY too. What waits for the next periodic scan (held) is not part of this answer.
+    let done = s.owes_upddone
+        && s.leases
+            .iter()
+            .all(|x| !x.inflight && (!x.pending || x.hold));
     if done {
         s.owes_upddone = false;
     }

@@ -1165,9 +1165,9 @@ impl SplitMix {
     }
 }
 
-/// Longest random walk. The model's graph is not acyclic everywhere: two servers can reject
-/// each other's update of the same lease within one tick for ever (see traces/README.md), so a
-/// walk also stops when it comes back to a state it has visited.
+/// Longest random walk. A walk also stops when it comes back to a state it has visited: a guard
+/// for a change of the model that makes its graph cyclic (the walks found the cycle that reading
+/// R21 removed; `failover check --cycles` searches for one).
 pub const MAX_WALK: usize = 120;
 
 /// A seeded random walk (scheduled actions) to the end of the model's budgets, to a state
@@ -1255,12 +1255,18 @@ pub fn random() -> Vec<Generated> {
 
 /// The variants whose counterexample becomes a negative trace: every variant that claims a
 /// break except `local-time-clt-first`, whose counterexample needs tens of millions of states
-/// (minutes and gigabytes), too much for a generator run in `cargo test`.
+/// (minutes and gigabytes), too much for a generator run in `cargo test`, and
+/// `resend-rejected-at-once`, whose counterexample is a cycle rather than a path to a state.
 pub fn negative_variants() -> impl Iterator<Item = Variant> {
     Variant::ALL
         .iter()
         .copied()
-        .filter(|v| v.breaks().is_some() && *v != Variant::LocalTimeCltFirst)
+        .filter(|v| *v != Variant::LocalTimeCltFirst)
+        // A cycle is not a path an implementation can be replayed along.
+        .filter(|v| {
+            v.breaks()
+                .is_some_and(|p| p != crate::properties::EVERY_PATH_ENDS)
+        })
 }
 
 /// Everything: coverage, negative, random, and the coverage table.

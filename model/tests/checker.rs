@@ -61,7 +61,7 @@ fn unique_state_count_of_the_tiny_configuration_is_pinned() {
     );
 }
 
-const PINNED_TINY_UNIQUE: usize = 16_761;
+const PINNED_TINY_UNIQUE: usize = 16_880;
 
 #[test]
 fn every_endpoint_state_and_binding_status_is_reachable() {
@@ -125,7 +125,10 @@ fn every_variant_has_a_distinct_name_and_a_property_it_breaks() {
     assert_eq!(names.len(), Variant::ALL.len());
     for v in Variant::ALL {
         if let Some(p) = v.breaks() {
-            assert!(properties::SAFETY_AND_LIVENESS.contains(&p), "{v}");
+            assert!(
+                properties::SAFETY_AND_LIVENESS.contains(&p) || p == properties::EVERY_PATH_ENDS,
+                "{v}"
+            );
         }
     }
 }
