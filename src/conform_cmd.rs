@@ -1,7 +1,7 @@
 //! `failover conform`: replay the traces against a system under test.
 
 use std::fs;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -49,6 +49,38 @@ pub struct ConformArgs {
     /// accept-every-bndupd, ignore-partner-down-command).
     #[arg(long, hide = true)]
     broken: Option<String>,
+}
+
+/// `failover sut-stdio ...`
+#[derive(Args)]
+pub struct SutStdioArgs {
+    /// Test only: serve a deliberately broken implementation (as `conform --broken`).
+    #[arg(long, hide = true)]
+    broken: Option<String>,
+}
+
+/// Serve our implementation over the JSON-lines protocol until standard input ends.
+pub fn sut_stdio(a: SutStdioArgs) -> ExitCode {
+    let mut sut = match &a.broken {
+        None => InProc::new(),
+        Some(name) => match Breakage::ALL.iter().find(|b| b.name() == name) {
+            Some(b) => InProc::broken(*b),
+            None => {
+                eprintln!("error: unknown --broken {name:?}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let name = format!("failover-core {}", env!("CARGO_PKG_VERSION"));
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    match failover_conformance::stdio::serve(&mut sut, &name, stdin, stdout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Run `failover conform`.
@@ -115,16 +147,22 @@ pub fn run(a: ConformArgs) -> ExitCode {
         a.traces.display()
     );
     let t0 = Instant::now();
+    let tty = std::io::stderr().is_terminal();
     let results = runner::run_all(sut.as_mut(), &traces, cmp, |k, r| {
         let word = match r.outcome {
             Outcome::Pass => "pass",
             Outcome::Fail(_) => "FAIL",
             Outcome::Error { .. } => "ERROR",
         };
-        eprint!("\r[{}/{n}] {word:<5} {:<70}", k + 1, r.id);
-        let _ = std::io::stderr().flush();
+        // A progress line rewritten in place on a terminal; a log gets the summary table only.
+        if tty {
+            eprint!("\r[{}/{n}] {word:<5} {:<70}", k + 1, r.id);
+            let _ = std::io::stderr().flush();
+        }
     });
-    eprintln!();
+    if tty {
+        eprintln!();
+    }
     let elapsed = t0.elapsed();
     let failed: Vec<usize> = (0..results.len())
         .filter(|&k| !results[k].passed())

@@ -37,6 +37,9 @@ enum Command {
     Traces(traces_cmd::TracesArgs),
     /// Replay the conformance traces against an implementation (conformance/README.md).
     Conform(conform_cmd::ConformArgs),
+    /// Serve our implementation over the conformance JSON-lines protocol on stdin/stdout: the
+    /// known-good other end for an adapter being written (conformance/README.md).
+    SutStdio(conform_cmd::SutStdioArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -151,6 +154,7 @@ fn main() -> ExitCode {
         },
         Command::Traces(args) => traces_cmd::run(args),
         Command::Conform(args) => conform_cmd::run(args),
+        Command::SutStdio(args) => conform_cmd::sut_stdio(args),
     }
 }
 

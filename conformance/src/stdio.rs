@@ -1,6 +1,10 @@
 //! An external program as the system under test, speaking JSON lines on its standard input and
 //! output (protocol in `conformance/README.md`). The harness owns the clock: every event
 //! carries the time.
+//!
+//! Both sides are here: [`Stdio`] is the harness's end (it starts the program), and [`serve`] is
+//! the program's end for any [`Sut`] — `failover sut-stdio` serves our implementation with it,
+//! so an adapter written in another language can be tried against a known-good server.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command};
@@ -79,12 +83,16 @@ impl Stdio {
             .read_line(&mut answer)
             .map_err(|e| SutError(format!("{}: cannot read from the program: {e}", self.cmd)))?;
         if n == 0 {
-            let status = self
-                .child
-                .try_wait()
-                .ok()
-                .flatten()
-                .map_or("still running".to_string(), |s| s.to_string());
+            // The program closed its output: give it a moment to exit, to report its status.
+            let mut status = None;
+            for _ in 0..100 {
+                status = self.child.try_wait().ok().flatten();
+                if status.is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let status = status.map_or("still running".to_string(), |s| s.to_string());
             return Err(SutError(format!(
                 "{}: closed its output instead of answering {line} (exit status: {status})",
                 self.cmd
@@ -135,5 +143,68 @@ impl Sut for Stdio {
 
     fn apply(&mut self, time: u64, event: &SutEvent) -> Result<SutObservation, SutError> {
         self.observation(json!({"type": "event", "time": time, "event": event}))
+    }
+}
+
+/// A request of the protocol, as the program's end reads it.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+enum Request {
+    Hello { protocol: u32 },
+    Start { config: SutConfig },
+    Event { time: u64, event: SutEvent },
+}
+
+/// The program's end of the protocol: answer each request line of `input` on `output`, one
+/// line each, until the input ends. A request that cannot be parsed, or comes out of order (an
+/// event before `start`, a time that goes back), is answered `{"error": ...}` naming the
+/// problem, and serving goes on.
+pub fn serve(
+    sut: &mut dyn Sut,
+    name: &str,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> std::io::Result<()> {
+    let mut started = false;
+    let mut last_time = 0;
+    for (n, line) in input.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match serde_json::from_str::<Request>(&line) {
+            Err(e) => json!({
+                "error": format!("line {}: not a request of protocol {PROTOCOL}: {e}", n + 1)
+            }),
+            Ok(Request::Hello { protocol }) if protocol != PROTOCOL => json!({
+                "error": format!("this server speaks protocol {PROTOCOL}, not {protocol}")
+            }),
+            Ok(Request::Hello { .. }) => json!({"name": name, "protocol": PROTOCOL}),
+            Ok(Request::Start { config }) => {
+                started = true;
+                last_time = 0;
+                answer(sut.start(&config))
+            }
+            Ok(Request::Event { .. }) if !started => {
+                json!({"error": "an event before the first start"})
+            }
+            Ok(Request::Event { time, .. }) if time < last_time => json!({
+                "error": format!("time goes back: {time} after {last_time}")
+            }),
+            Ok(Request::Event { time, event }) => {
+                last_time = time;
+                answer(sut.apply(time, &event))
+            }
+        };
+        writeln!(output, "{answer}")?;
+        output.flush()?;
+    }
+    Ok(())
+}
+
+fn answer(r: Result<SutObservation, SutError>) -> serde_json::Value {
+    match r {
+        Ok(o) => json!({ "observation": o }),
+        Err(e) => json!({ "error": e.0 }),
     }
 }

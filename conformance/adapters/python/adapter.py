@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""A conformance adapter in Python for the RFC 8156 failover suite.
+
+Two jobs:
+
+* a template for implementers: the harness (`failover conform --sut-cmd "python3 adapter.py"`)
+  starts this program and writes one JSON request per line on its stdin; it answers one JSON
+  line per request on its stdout (protocol version 1, conformance/README.md). Each request type
+  and event type has its own handler below: to run the suite against your server, make the
+  handlers drive your server instead of the backend, and build the observation from it.
+* a test of the protocol itself: `cargo test` runs the whole corpus through this adapter and
+  checks that it gets the same verdicts as the in-process adapter. Every request is checked
+  against the protocol as documented before it is forwarded, and every observation before it is
+  returned, so a harness or a README that drifts from the other fails loudly.
+
+This adapter has no failover server of its own. It forwards each checked request to a backend
+that speaks the same protocol: by default `failover sut-stdio` (our implementation); give
+another command as arguments: `adapter.py path/to/failover sut-stdio`.
+
+Standard library only (Python 3.8 or later).
+"""
+
+import json
+import subprocess
+import sys
+
+PROTOCOL = 1
+SERVERS = ("primary", "secondary")
+EVENTS = {
+    # event type: the fields it must carry (besides "type")
+    "tick": (),
+    "deliver": ("to",),
+    "timers": ("server",),
+    "partition": (),
+    "heal": (),
+    "crash": ("server", "lose_storage"),
+    "restart": ("server",),
+    "partner-down": ("server",),
+    "reset-lease": ("server", "lease"),
+    "client": ("server", "client", "op"),
+}
+CLIENT_OPS = ("request", "renew", "rebind", "release", "decline")
+CONFIG_FIELDS = ("mclt", "lifetime", "startup_time", "auto_partner_down", "addresses",
+                 "prefixes", "init", "backup_prefixes", "start_time")
+
+
+class ProtocolError(Exception):
+    """A request or an observation that does not follow the documented protocol."""
+
+
+class Backend:
+    """The server under test. Replace this class to test your own server."""
+
+    def __init__(self, command):
+        try:
+            self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         text=True, bufsize=1)
+        except OSError as e:
+            raise SystemExit(f"adapter.py: cannot start the backend {command}: {e}")
+        self.command = command
+
+    def call(self, request):
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise ProtocolError(f"the backend {self.command} closed its output")
+        return json.loads(line)
+
+
+def need(obj, field, kind, where):
+    if field not in obj:
+        raise ProtocolError(f"{where}: missing field {field!r}")
+    if kind is not None and not isinstance(obj[field], kind):
+        raise ProtocolError(f"{where}: field {field!r} is {obj[field]!r}, not {kind}")
+    return obj[field]
+
+
+def check_start(req):
+    config = need(req, "config", dict, "start")
+    for f in CONFIG_FIELDS:
+        need(config, f, None, "start.config")
+    if config["init"] not in ("normal", "fresh"):
+        raise ProtocolError(f"start.config.init is {config['init']!r}")
+
+
+def check_event(req):
+    need(req, "time", int, "event")
+    ev = need(req, "event", dict, "event")
+    kind = need(ev, "type", str, "event.event")
+    if kind not in EVENTS:
+        raise ProtocolError(f"unknown event type {kind!r}")
+    for f in EVENTS[kind]:
+        need(ev, f, None, f"event {kind}")
+    for f in ("to", "server"):
+        if f in ev and ev[f] not in SERVERS:
+            raise ProtocolError(f"event {kind}: {f} is {ev[f]!r}")
+    if kind == "client":
+        if ev["op"] not in CLIENT_OPS:
+            raise ProtocolError(f"client op {ev['op']!r}")
+        if ev["op"] == "request" and ev.get("kind") not in ("address", "prefix"):
+            raise ProtocolError("client request without kind address/prefix")
+
+
+def check_observation(obs):
+    servers = need(obs, "servers", list, "observation")
+    if len(servers) != 2:
+        raise ProtocolError(f"observation: {len(servers)} servers, not 2")
+    for s in servers:
+        need(s, "up", bool, "observation.servers[]")
+        for lease in s.get("leases", []):
+            need(lease, "lease", str, "observation lease")
+            need(lease, "status", str, "observation lease")
+    reply = obs.get("reply")
+    if reply is not None and need(reply, "type", str, "observation.reply") not in (
+            "granted", "done", "refused"):
+        raise ProtocolError(f"observation.reply.type is {reply['type']!r}")
+    for m in obs.get("sent", []):
+        if need(m, "from", str, "observation.sent[]") not in SERVERS:
+            raise ProtocolError(f"observation.sent[].from is {m['from']!r}")
+        need(m, "kind", str, "observation.sent[]")
+
+
+def handle(backend, req):
+    kind = need(req, "type", str, "request")
+    if kind == "hello":
+        if req.get("protocol") != PROTOCOL:
+            raise ProtocolError(f"this adapter speaks protocol {PROTOCOL}")
+        answer = backend.call(req)
+        need(answer, "name", str, "hello answer")
+        return {"name": f"python adapter over {answer['name']}", "protocol": PROTOCOL}
+    if kind == "start":
+        check_start(req)
+    elif kind == "event":
+        check_event(req)
+    else:
+        raise ProtocolError(f"unknown request type {kind!r}")
+    answer = backend.call(req)
+    if "error" in answer:
+        return answer
+    check_observation(need(answer, "observation", dict, f"answer to {kind}"))
+    return answer
+
+
+def main():
+    command = sys.argv[1:] or ["failover", "sut-stdio"]
+    backend = Backend(command)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            answer = handle(backend, json.loads(line))
+        except (ProtocolError, json.JSONDecodeError) as e:
+            answer = {"error": f"adapter.py: {e}"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
