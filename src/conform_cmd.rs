@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
+use failover_conformance::differential;
 use failover_conformance::inproc::{Breakage, InProc};
 use failover_conformance::mapping::Compare;
 use failover_conformance::runner::{self, Outcome};
@@ -57,6 +58,95 @@ pub struct SutStdioArgs {
     /// Test only: serve a deliberately broken implementation (as `conform --broken`).
     #[arg(long, hide = true)]
     broken: Option<String>,
+}
+
+/// `failover differential ...`
+#[derive(Args)]
+pub struct DifferentialArgs {
+    /// Random cases to try.
+    #[arg(long, default_value_t = 200)]
+    tests: u64,
+    /// Seed of the generator (the same seed gives the same cases).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The longest path drawn, in steps (the model's budgets may end it sooner).
+    #[arg(long, default_value_t = 60)]
+    size: usize,
+    /// The model configuration the paths are drawn from: one of the corpus's random-walk
+    /// configurations (default, headline, storage-loss, conflict, busy).
+    #[arg(long, default_value = "default")]
+    config: String,
+    /// Do not compare the partner messages sent (states, leases and clients only).
+    #[arg(long)]
+    no_messages: bool,
+    /// Test only: a deliberately broken implementation (as `conform --broken`).
+    #[arg(long, hide = true)]
+    broken: Option<String>,
+}
+
+/// Run `failover differential`.
+pub fn differential(a: DifferentialArgs) -> ExitCode {
+    let configs = failover_model::trace::random_configs();
+    let Some((_, config)) = configs.iter().find(|(n, _)| *n == a.config) else {
+        let names: Vec<&str> = configs.iter().map(|(n, _)| *n).collect();
+        eprintln!(
+            "error: unknown --config {:?}; the configurations are: {}",
+            a.config,
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let breakage = match &a.broken {
+        None => None,
+        Some(name) => match Breakage::ALL.iter().find(|b| b.name() == name) {
+            Some(b) => Some(*b),
+            None => {
+                eprintln!("error: unknown --broken {name:?}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    if a.tests == 0 || a.size == 0 {
+        eprintln!("error: --tests and --size must be at least 1");
+        return ExitCode::from(2);
+    }
+    let opts = differential::Options {
+        config: config.clone(),
+        tests: a.tests,
+        seed: a.seed,
+        size: a.size,
+        compare: Compare {
+            messages: !a.no_messages,
+        },
+    };
+    eprintln!(
+        "differential: {} random paths of up to {} steps in the {} configuration (seed {}) against failover-core",
+        a.tests, a.size, a.config, a.seed
+    );
+    let t0 = Instant::now();
+    let (cases, found) = differential::run(&opts, move || -> Box<dyn Sut> {
+        match breakage {
+            None => Box::new(InProc::new()),
+            Some(b) => Box::new(InProc::broken(b)),
+        }
+    });
+    let secs = t0.elapsed().as_secs_f64();
+    match found {
+        None => {
+            println!("{cases} cases, every one agreed with the model ({secs:.2} s)");
+            ExitCode::SUCCESS
+        }
+        Some(d) => {
+            println!(
+                "DISAGREEMENT after {cases} cases (shrinking included, {secs:.2} s); minimal case: {} steps, schedule {:?}",
+                d.actions.len(),
+                d.schedule.0
+            );
+            println!("model actions: {:?}\n", d.actions);
+            print!("{}", d.explanation);
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Serve our implementation over the JSON-lines protocol until standard input ends.

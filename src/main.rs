@@ -40,6 +40,9 @@ enum Command {
     /// Serve our implementation over the conformance JSON-lines protocol on stdin/stdout: the
     /// known-good other end for an adapter being written (conformance/README.md).
     SutStdio(conform_cmd::SutStdioArgs),
+    /// Differential test: random paths through the model replayed against our implementation,
+    /// the first disagreement shrunk by quickcheck to a minimal case (conformance/README.md).
+    Differential(conform_cmd::DifferentialArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -155,6 +158,7 @@ fn main() -> ExitCode {
         Command::Traces(args) => traces_cmd::run(args),
         Command::Conform(args) => conform_cmd::run(args),
         Command::SutStdio(args) => conform_cmd::sut_stdio(args),
+        Command::Differential(args) => conform_cmd::differential(args),
     }
 }
 

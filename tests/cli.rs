@@ -99,8 +99,32 @@ fn a_cycle_exits_one_and_prints_the_steps_that_repeat() {
         stdout.contains("VIOLATED  every path ends (the state graph has no cycle)"),
         "{stdout}"
     );
-    assert!(stdout.contains("come back to the state after step"), "{stdout}");
+    assert!(
+        stdout.contains("come back to the state after step"),
+        "{stdout}"
+    );
     assert!(stdout.contains("OutdatedBindingInformation"), "{stdout}");
+}
+
+#[test]
+fn differential_prints_the_minimal_disagreement_and_exits_one() {
+    let out = failover(&["differential", "--broken", "no-mclt-cap", "--tests", "50"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("DISAGREEMENT"), "{stdout}");
+    assert!(stdout.contains("minimal case: 1 steps"), "{stdout}");
+    assert!(
+        stdout.contains("until t3"),
+        "the longer grant is shown: {stdout}"
+    );
+    let out = failover(&["differential", "--config", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unknown --config \"nope\""), "{stderr}");
+    assert!(
+        stderr.contains("storage-loss"),
+        "the known ones are listed: {stderr}"
+    );
 }
 
 #[test]

@@ -11,8 +11,11 @@
 //!   prove the harness can fail).
 //! * [`stdio`]: any external program speaking the JSON-lines protocol of `conformance/README.md`.
 //! * [`runner`]: loading traces, replaying, stopping at the first divergence, reports.
+//! * [`differential`]: random paths through the model replayed against a SUT, with the first
+//!   disagreement shrunk by quickcheck to a minimal case.
 #![warn(missing_docs)]
 
+pub mod differential;
 pub mod inproc;
 pub mod mapping;
 pub mod runner;
