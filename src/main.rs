@@ -8,12 +8,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod conform_cmd;
+mod explain_cmd;
 mod traces_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use failover_model::check::{self, CheckOptions, Verdict};
 use failover_model::cycles::{self, CycleSearch};
-use failover_model::{properties, render, FailoverModel, Init, ModelConfig, Variant};
+use failover_model::{properties, render, trace, FailoverModel, Init, ModelConfig, Variant};
 use stateright::{Model, Path};
 
 #[derive(Parser)]
@@ -43,6 +44,8 @@ enum Command {
     /// Differential test: random paths through the model replayed against our implementation,
     /// the first disagreement shrunk by quickcheck to a minimal case (conformance/README.md).
     Differential(conform_cmd::DifferentialArgs),
+    /// Draw a trace as a message-sequence chart: Mermaid text, SVG or HTML.
+    Explain(explain_cmd::ExplainArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -111,6 +114,10 @@ struct CheckArgs {
     /// Print the whole result as one JSON object instead of text.
     #[arg(long)]
     json_summary: bool,
+    /// Draw the first counterexample as a message-sequence chart in this file (.svg, .html, or
+    /// .mmd for Mermaid).
+    #[arg(long, value_name = "FILE")]
+    explain: Option<PathBuf>,
     /// Also search the state graph for a cycle (one thread, after the check; about as long as
     /// a one-thread check). The liveness verdicts are sound only on an acyclic graph, and the
     /// checker itself closes a cycle silently. On by default for a variant expected to break
@@ -159,10 +166,19 @@ fn main() -> ExitCode {
         Command::Conform(args) => conform_cmd::run(args),
         Command::SutStdio(args) => conform_cmd::sut_stdio(args),
         Command::Differential(args) => conform_cmd::differential(args),
+        Command::Explain(args) => explain_cmd::run(args),
     }
 }
 
 fn build_config(a: &CheckArgs) -> Result<ModelConfig, String> {
+    if let Some(f) = &a.explain {
+        if explain_cmd::format_of(f).is_none() {
+            return Err(format!(
+                "--explain {}: the extension must be .svg, .html or .mmd",
+                f.display()
+            ));
+        }
+    }
     let mut cfg = match &a.variant {
         None => ModelConfig::default(),
         Some(name) => match Variant::from_name(name) {
@@ -426,6 +442,42 @@ fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
         }
     }
     let mut stdout = std::io::stdout();
+    if let Some(file) = &args.explain {
+        let first = outcome.results.iter().find_map(|(n, v)| match v {
+            Verdict::Violated(p) => Some((n, p)),
+            _ => None,
+        });
+        match first {
+            Some((name, path)) => {
+                let actions = path.clone().into_actions();
+                let (t, _) = trace::build(
+                    &model,
+                    &actions,
+                    trace::Meta {
+                        id: format!("counterexample-{}", slug(name)),
+                        title: format!("counterexample: {name}"),
+                        kind: trace::TraceKind::Negative,
+                        covers: Vec::new(),
+                        variant: None,
+                    },
+                );
+                if let Err(e) = explain_cmd::write(&t, file, None) {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+                if !args.json_summary {
+                    println!(
+                        "(chart of the counterexample for \"{name}\" written to {})",
+                        file.display()
+                    );
+                }
+            }
+            None => eprintln!(
+                "note: no counterexample, so no chart written to {}",
+                file.display()
+            ),
+        }
+    }
     for (name, v) in &outcome.results {
         if let Verdict::Violated(path) = v {
             if !args.json_summary {

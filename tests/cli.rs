@@ -128,6 +128,58 @@ fn differential_prints_the_minimal_disagreement_and_exits_one() {
 }
 
 #[test]
+fn explain_draws_a_trace_and_check_draws_its_counterexample() {
+    let trace = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/traces/coverage/s7.2-normal-binding-active-expired.json"
+    );
+    let out = failover(&["explain", trace]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("sequenceDiagram"), "{stdout}");
+    assert!(stdout.contains("P->>S: BNDUPD P0 ACTIVE"), "{stdout}");
+
+    let dir = std::env::temp_dir().join(format!("failover-explain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("chart.svg");
+    let out = failover(&["explain", trace, "--out", svg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+
+    let html = dir.join("cx.html");
+    let out = failover(&[
+        "check",
+        "--variant",
+        "no-mclt-cap",
+        "--stop-on-violation",
+        "--explain",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("counterexample: no lifetime granted"),
+        "{page}"
+    );
+    assert!(page.contains("SOLICIT/REQUEST prefix"), "{page}");
+
+    // A file name without a known extension, and a file that is not a trace, are named.
+    let out = failover(&["check", "--explain", "chart.png"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains(".svg, .html or .mmd"));
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\"format\": 1}").unwrap();
+    let out = failover(&["explain", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("bad.json"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn an_unknown_variant_is_named_and_the_known_ones_listed() {
     let out = failover(&["check", "--variant", "no-such-rule"]);
     let stderr = text(&out.stderr);

@@ -1,0 +1,93 @@
+//! `failover explain`: a trace file drawn as a message-sequence chart (Mermaid, SVG or HTML).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use failover_model::chart;
+use failover_model::trace::Trace;
+
+/// Output formats of a chart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Mermaid `sequenceDiagram` text (renders on GitHub, in mermaid.live, in many editors).
+    Mermaid,
+    /// A standalone SVG picture.
+    Svg,
+    /// A self-contained HTML page with the SVG inline.
+    Html,
+}
+
+/// `failover explain ...`
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// The trace file (traces/README.md format), e.g. traces/coverage/s8.9-...json.
+    trace: PathBuf,
+    /// Write the chart here instead of standard output; the format follows the extension
+    /// (.svg, .html, .mmd or .md for Mermaid) unless --format is given.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// The output format [default: from --out's extension, else mermaid].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+}
+
+/// The format a file name asks for.
+pub fn format_of(path: &Path) -> Option<Format> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("svg") => Some(Format::Svg),
+        Some("html") | Some("htm") => Some(Format::Html),
+        Some("mmd") | Some("md") | Some("mermaid") => Some(Format::Mermaid),
+        _ => None,
+    }
+}
+
+/// Render a trace in a format.
+pub fn render(t: &Trace, f: Format) -> String {
+    match f {
+        Format::Mermaid => chart::mermaid(t),
+        Format::Svg => chart::svg(t),
+        Format::Html => chart::html(t),
+    }
+}
+
+/// Write a chart to `out` (format from the extension, or given).
+pub fn write(t: &Trace, out: &Path, format: Option<Format>) -> Result<(), String> {
+    let f = format.or_else(|| format_of(out)).ok_or_else(|| {
+        format!(
+            "cannot tell the format of {} from its extension: use .svg, .html or .mmd, or --format",
+            out.display()
+        )
+    })?;
+    std::fs::write(out, render(t, f)).map_err(|e| format!("cannot write {}: {e}", out.display()))
+}
+
+/// Run `failover explain`.
+pub fn run(a: ExplainArgs) -> ExitCode {
+    let loaded = match failover_conformance::runner::load_file(&a.trace) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match &a.out {
+        None => {
+            print!(
+                "{}",
+                render(&loaded.trace, a.format.unwrap_or(Format::Mermaid))
+            );
+            ExitCode::SUCCESS
+        }
+        Some(out) => match write(&loaded.trace, out, a.format) {
+            Ok(()) => {
+                eprintln!("wrote {}", out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
