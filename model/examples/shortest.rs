@@ -9,7 +9,8 @@
 //! Why not stateright's BFS checker: in stateright 0.31 it returned longer paths than the
 //! shortest in our runs (3 steps for `no-mclt-cap`, where 1 suffices), and it ignores symmetry
 //! anyway. This search works on the symmetry quotient and keeps fingerprints, not states, for
-//! what it has seen; the frontier is kept whole.
+//! what it has seen; the frontier is kept whole. `local-time-clt-first` (two crashes): 35 M
+//! states, under 5 minutes, 3 GiB.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashSet, VecDeque};
