@@ -46,6 +46,17 @@ enum Command {
     Differential(conform_cmd::DifferentialArgs),
     /// Draw a trace as a message-sequence chart: Mermaid text, SVG or HTML.
     Explain(explain_cmd::ExplainArgs),
+    /// Step through the model in stateright's Explorer, in a browser (127.0.0.1 only).
+    Explore(ExploreArgs),
+}
+
+#[derive(Parser)]
+struct ExploreArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The port to serve on, on 127.0.0.1.
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -58,6 +69,15 @@ enum InitArg {
 
 #[derive(Parser)]
 struct CheckArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// The model configuration: sizes, budgets, variant (shared by `check` and `explore`).
+#[derive(clap::Args)]
+struct ConfigArgs {
     #[arg(long, help = with_default("Number of clients (1-4).", ModelConfig::default().clients))]
     clients: Option<u8>,
     #[arg(long, help = with_default("Number of IPv6 addresses (independent allocation; odd ones belong to the primary).", ModelConfig::default().addresses))]
@@ -95,6 +115,11 @@ struct CheckArgs {
     /// default configuration is used unless sizes are given explicitly.
     #[arg(long, value_name = "NAME")]
     variant: Option<String>,
+}
+
+/// How `check` runs and reports.
+#[derive(clap::Args)]
+struct RunArgs {
     /// Worker threads [default: the number of CPUs].
     #[arg(long)]
     threads: Option<usize>,
@@ -155,22 +180,31 @@ fn variants_help() -> String {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check(args) => match build_config(&args) {
-            Ok(cfg) => run_check(cfg, &args),
-            Err(msg) => {
-                eprintln!("error: {msg}");
-                ExitCode::from(2)
+        Command::Check(args) => {
+            match check_run_args(&args.run).and_then(|()| build_config(&args.config)) {
+                Ok(cfg) => run_check(cfg, &args.run),
+                Err(msg) => {
+                    eprintln!("error: {msg}");
+                    ExitCode::from(2)
+                }
             }
-        },
+        }
         Command::Traces(args) => traces_cmd::run(args),
         Command::Conform(args) => conform_cmd::run(args),
         Command::SutStdio(args) => conform_cmd::sut_stdio(args),
         Command::Differential(args) => conform_cmd::differential(args),
         Command::Explain(args) => explain_cmd::run(args),
+        Command::Explore(args) => match build_config(&args.config) {
+            Ok(cfg) => explore(cfg, args.port),
+            Err(msg) => {
+                eprintln!("error: {msg}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
-fn build_config(a: &CheckArgs) -> Result<ModelConfig, String> {
+fn check_run_args(a: &RunArgs) -> Result<(), String> {
     if let Some(f) = &a.explain {
         if explain_cmd::format_of(f).is_none() {
             return Err(format!(
@@ -179,6 +213,13 @@ fn build_config(a: &CheckArgs) -> Result<ModelConfig, String> {
             ));
         }
     }
+    if a.threads == Some(0) {
+        return Err("--threads must be at least 1".into());
+    }
+    Ok(())
+}
+
+fn build_config(a: &ConfigArgs) -> Result<ModelConfig, String> {
     let mut cfg = match &a.variant {
         None => ModelConfig::default(),
         Some(name) => match Variant::from_name(name) {
@@ -227,14 +268,11 @@ fn build_config(a: &CheckArgs) -> Result<ModelConfig, String> {
         InitArg::Normal => Init::Normal,
         InitArg::Fresh => Init::Fresh,
     };
-    if a.threads == Some(0) {
-        return Err("--threads must be at least 1".into());
-    }
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)
 }
 
-fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
+fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
     let model = FailoverModel::new(cfg.clone());
     let opts = CheckOptions {
         threads: args
@@ -520,6 +558,28 @@ fn run_check(cfg: ModelConfig, args: &CheckArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Serve stateright's Explorer for the model on 127.0.0.1 (never on other interfaces: it has
+/// no authentication). Blocks until interrupted.
+fn explore(cfg: ModelConfig, port: u16) -> ExitCode {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    // The Explorer's server panics on a port in use; say so plainly instead.
+    if let Err(e) = std::net::TcpListener::bind(addr) {
+        eprintln!("error: cannot listen on {addr}: {e} (another program there? try --port)");
+        return ExitCode::from(2);
+    }
+    println!(
+        "Explorer for the RFC 8156 model ({} clients, {} addresses, {} prefixes, variant {}) at http://{addr}/",
+        cfg.clients,
+        cfg.addresses,
+        cfg.prefixes,
+        cfg.variant.map_or("none", |v| v.name())
+    );
+    println!("Each step lists the actions enabled; the state shows what changed and the chart of the path. Ctrl-C stops.");
+    let _ = std::io::stdout().flush();
+    FailoverModel::new(cfg).checker().serve(addr);
+    ExitCode::SUCCESS
 }
 
 fn slug(name: &str) -> String {

@@ -489,6 +489,36 @@ impl Model for FailoverModel {
     fn format_action(&self, a: &Action) -> String {
         self.describe(a)
     }
+
+    /// For the Explorer: what the step changed (as the counterexample listings print it), then
+    /// the whole state after it.
+    fn format_step(&self, last: &State, a: Action) -> Option<String> {
+        let next = self.next_state(last, a)?;
+        let changes = crate::render::changes(self, last, &next);
+        let changes = if changes.is_empty() {
+            "(nothing observable changed)".to_string()
+        } else {
+            changes.join("\n")
+        };
+        Some(format!("{changes}\n\n{next:?}"))
+    }
+
+    /// For the Explorer: the path so far as a message-sequence chart ([`crate::chart`]).
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        let actions = path.into_actions();
+        let (t, _) = crate::trace::build(
+            self,
+            &actions,
+            crate::trace::Meta {
+                id: format!("explorer path of {} steps", actions.len()),
+                title: "the path followed in the Explorer".to_string(),
+                kind: crate::trace::TraceKind::Random,
+                covers: Vec::new(),
+                variant: None,
+            },
+        );
+        Some(crate::chart::svg(&t))
+    }
 }
 
 /// The kind of a lease (re-exported for the renderer).
