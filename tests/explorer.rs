@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -68,7 +68,7 @@ fn chromium() -> Option<PathBuf> {
     .find(|p| p.exists())
 }
 
-fn browser(chromium: &PathBuf, profile: &PathBuf, extra: &[&str], url: &str) -> Vec<u8> {
+fn browser(chromium: &Path, profile: &Path, extra: &[&str], url: &str) -> Vec<u8> {
     let out = Command::new(chromium)
         .args([
             "--headless",
