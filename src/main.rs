@@ -48,6 +48,9 @@ enum Command {
     Explain(explain_cmd::ExplainArgs),
     /// Step through the model in stateright's Explorer, in a browser (127.0.0.1 only).
     Explore(ExploreArgs),
+    /// Check failover and the three semi-redundant deployments of RFC 6853 on the same
+    /// properties, and print the comparison table (a few seconds).
+    Compare,
 }
 
 #[derive(Parser)]
@@ -194,6 +197,15 @@ fn main() -> ExitCode {
         Command::SutStdio(args) => conform_cmd::sut_stdio(args),
         Command::Differential(args) => conform_cmd::differential(args),
         Command::Explain(args) => explain_cmd::run(args),
+        Command::Compare => {
+            eprintln!("checking RFC 8156 failover and the RFC 6853 designs ...");
+            let rows = failover_model::rfc6853::comparison();
+            print!("{}", failover_model::rfc6853::render(&rows));
+            println!(
+                "\nSame sizes for all: 2 clients, 2 addresses, 1 server crash, 2 ticks (failover: 3 client\noperations, the RFC 6853 designs: 4). Step counts are shortest paths."
+            );
+            ExitCode::SUCCESS
+        }
         Command::Explore(args) => match build_config(&args.config) {
             Ok(cfg) => explore(cfg, args.port),
             Err(msg) => {

@@ -28,6 +28,7 @@ pub mod names;
 pub mod properties;
 pub mod protocol;
 pub mod render;
+pub mod rfc6853;
 pub mod state;
 pub mod trace;
 
