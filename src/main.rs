@@ -94,8 +94,8 @@ struct ConfigArgs {
     #[arg(long, help = with_default("Clock budget of the fault phase, in ticks.", ModelConfig::default().ticks))]
     ticks: Option<u8>,
     /// Clock budget of the settle phase (after faults stop), in ticks. It must be at least the
-    /// lifetime and more than the MCLT, so that liveness can be judged [default: the larger of
-    /// 2, the lifetime and MCLT + 1].
+    /// lifetime and more than the MCLT (with storage loss: more than both), so that liveness
+    /// can be judged [default: the least that, and at least 2].
     #[arg(long)]
     settle_ticks: Option<u8>,
     #[arg(long, help = with_default("Network partitions that may happen.", ModelConfig::default().partitions))]
@@ -268,10 +268,7 @@ fn build_config(a: &ConfigArgs) -> Result<ModelConfig, String> {
     );
     cfg.settle_ticks = match a.settle_ticks {
         Some(v) => v,
-        None => cfg
-            .settle_ticks
-            .max(cfg.lifetime)
-            .max(cfg.mclt.saturating_add(1)),
+        None => cfg.settle_ticks.max(cfg.min_settle_ticks()),
     };
     if a.auto_partner_down.is_some() {
         cfg.auto_partner_down = a.auto_partner_down;

@@ -88,6 +88,9 @@ pub enum Variant {
     /// sent, so a server that rejects its partner's update resends its own at once (reading R21
     /// keeps the flag until the partner accepts, and resends at the next periodic scan).
     ResendRejectedAtOnce,
+    /// After losing its stable storage a server waits only the MCLT in RECOVER-WAIT (§8.6.2 as
+    /// written), although grants it made in PARTNER-DOWN may outlive that (reading R22).
+    RecoverWaitMcltAfterStorageLoss,
 }
 
 impl Variant {
@@ -115,6 +118,7 @@ impl Variant {
         Variant::LocalTimeCltFirst,
         Variant::FreeTieUnbroken,
         Variant::ResendRejectedAtOnce,
+        Variant::RecoverWaitMcltAfterStorageLoss,
     ];
 
     /// The name used on the command line (`--variant NAME`).
@@ -142,6 +146,7 @@ impl Variant {
             Variant::LocalTimeCltFirst => "local-time-clt-first",
             Variant::FreeTieUnbroken => "free-tie-unbroken",
             Variant::ResendRejectedAtOnce => "resend-rejected-at-once",
+            Variant::RecoverWaitMcltAfterStorageLoss => "recover-wait-mclt-after-storage-loss",
         }
     }
 
@@ -199,6 +204,9 @@ impl Variant {
             Variant::ResendRejectedAtOnce => {
                 "a rejected update is forgotten; the rejecting side resends at once (§7.5.4, §7.7, R21)"
             }
+            Variant::RecoverWaitMcltAfterStorageLoss => {
+                "RECOVER-WAIT lasts only the MCLT after a loss of stable storage (§8.6.2, A14, R22)"
+            }
         }
     }
 
@@ -230,6 +238,7 @@ impl Variant {
             Variant::LocalTimeCltFirst => p::AGREEMENT_AT_REST,
             Variant::FreeTieUnbroken => p::NO_DUPLICATE,
             Variant::ResendRejectedAtOnce => p::EVERY_PATH_ENDS,
+            Variant::RecoverWaitMcltAfterStorageLoss => p::NO_DUPLICATE,
         })
     }
 
@@ -244,6 +253,7 @@ impl Variant {
             // RECOVER-WAIT protects the leases a server granted before it lost its storage.
             Variant::SkipRecoverWait => {
                 c.storage_losses = 1;
+                c.settle_ticks = 3;
                 c.crashes = 0;
                 c.partitions = 0;
                 c.ticks = 1;
@@ -311,13 +321,27 @@ impl Variant {
             Variant::LocalTimeCltFirst => {
                 c.crashes = 2;
             }
+            // The secondary grants its address in PARTNER-DOWN, then loses its storage before
+            // the recovering primary heard of the grant.
+            Variant::RecoverWaitMcltAfterStorageLoss => {
+                c.storage_losses = 1;
+                c.settle_ticks = 3;
+                c.addresses = 1;
+                c.prefixes = 0;
+            }
             // The primary loses its storage (every prefix FREE since t0) while the secondary
             // holds the prefix it was given at the start FREE-BACKUP since t0.
+            // With lifetime 1 the recovering primary's RECOVER-WAIT (max(MCLT, lifetime),
+            // reading R22) ends within the fault phase, so that it allocates in NORMAL.
             Variant::FreeTieUnbroken | Variant::ResendRejectedAtOnce => {
                 c.storage_losses = 1;
+                c.settle_ticks = 3;
                 c.crashes = 0;
                 c.addresses = 0;
                 c.prefixes = 2;
+                if self == Variant::FreeTieUnbroken {
+                    c.lifetime = 1;
+                }
             }
             _ => {}
         }
@@ -494,7 +518,26 @@ impl ModelConfig {
                 self.settle_ticks, self.lifetime, self.mclt
             ));
         }
+        // A server that lost its storage waits max(MCLT, lifetime) in RECOVER-WAIT (reading
+        // R22), and its updates go a tick later.
+        let recover = self.mclt.max(self.lifetime) + 1;
+        if self.storage_losses > 0 && self.settle_ticks < recover {
+            return err(format!(
+                "--settle-ticks ({}) is too short to judge liveness with storage loss: a server                  that lost its storage waits max(MCLT, lifetime) in RECOVER-WAIT, so it must be                  at least {recover}",
+                self.settle_ticks
+            ));
+        }
         Ok(())
+    }
+
+    /// The shortest settle phase [`ModelConfig::validate`] accepts.
+    pub fn min_settle_ticks(&self) -> Tick {
+        let base = self.lifetime.max(self.mclt + 1);
+        if self.storage_losses > 0 {
+            base.max(self.mclt.max(self.lifetime) + 1)
+        } else {
+            base
+        }
     }
 }
 

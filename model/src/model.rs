@@ -120,7 +120,13 @@ impl FailoverModel {
                 storage_lost: cfg.init == Init::Fresh,
                 awaiting_upddone: false,
                 owes_upddone: false,
-                recover_wait_until: 0,
+                // A fresh server has TIME-OF-FAILURE unknown: RECOVER-WAIT would count from the
+                // time it started, t1, plus the MCLT (§8.6.2; it never granted anything, so
+                // reading R22 does not lengthen it).
+                recover_wait_until: match cfg.init {
+                    Init::Normal => 0,
+                    Init::Fresh => 1 + cfg.mclt,
+                },
                 leases,
             }
         };

@@ -251,9 +251,12 @@ pub fn set_state(cfg: &ModelConfig, st: &mut State, i: usize, to: S) {
     s.since = now;
     let comm_ok = s.comm_ok;
     if to == S::RecoverWait {
-        // §8.6.2: timer at TIME-OF-FAILURE + MCLT, or the time the server started + MCLT when
-        // TIME-OF-FAILURE is unknown.
-        s.recover_wait_until = s.last_operating.unwrap_or(now) + cfg.mclt;
+        // §8.6.2: timer at TIME-OF-FAILURE + MCLT. When TIME-OF-FAILURE is unknown the timer
+        // counts from the time the server started, set when it started (`restart`, and the
+        // initial state of a fresh server).
+        if let Some(t) = s.last_operating {
+            s.recover_wait_until = t + cfg.mclt;
+        }
     }
     // §8.8: "When entering NORMAL state, a server will send to the other server all binding
     // updates that have not been acknowledged." Reading R15: they go out *before* the STATE that
@@ -953,6 +956,10 @@ fn on_upddone(cfg: &ModelConfig, st: &mut State, i: usize) {
         return;
     }
     s.awaiting_upddone = false;
+    if s.state == S::Recover {
+        // The UPDREQALL is answered: the database is whole again (reading R23).
+        s.storage_lost = false;
+    }
     match (s.state, role(i)) {
         (S::Recover, _) => {
             if cfg.is(Variant::SkipRecoverWait) {
@@ -1031,9 +1038,21 @@ pub fn crash(cfg: &ModelConfig, st: &mut State, i: usize, lose_storage: bool) {
     s.comm_ok = false;
     s.awaiting_upddone = false;
     s.owes_upddone = false;
-    // The last time it is known to have operated: TIME-OF-FAILURE of §8.3.2 step 1.
-    s.last_operating = Some(now);
-    s.storage_lost = lose_storage;
+    if lose_storage {
+        // The database and the failover state are gone with the storage.
+        for l in 0..s.leases.len() {
+            s.leases[l] = Lease::free(initial_status(cfg, l as LeaseId, role(i)));
+        }
+        s.partner = None;
+    }
+    // Reading R23: a server that lost its storage knows it (an empty database with no record
+    // of its partner) until its UPDREQALL has been answered, across further crashes; otherwise
+    // a crash before the answer makes it ask only UPDREQ, and it never learns what its
+    // partner granted.
+    s.storage_lost = s.storage_lost || lose_storage;
+    // The last time it is known to have operated: TIME-OF-FAILURE of §8.3.2 step 1; unknown
+    // while the storage is lost.
+    s.last_operating = if s.storage_lost { None } else { Some(now) };
 }
 
 /// A crashed server restarts into STARTUP (§8.3.2). With its stable storage, PREVIOUS-STATE is
@@ -1046,11 +1065,17 @@ pub fn restart(cfg: &ModelConfig, st: &mut State, i: usize) {
     s.up = true;
     if s.storage_lost {
         s.prev = S::Recover;
-        s.last_operating = None;
-        s.partner = None;
-        for l in 0..s.leases.len() {
-            s.leases[l] = Lease::free(initial_status(cfg, l as LeaseId, role(i)));
-        }
+        // §8.6.2: TIME-OF-FAILURE is unknown, so RECOVER-WAIT counts from now, the time the
+        // server started. Reading R22 (A14): not for the MCLT but for the longest valid lifetime
+        // the server may have granted, if longer: the lost grants may have been made in
+        // PARTNER-DOWN, where lifetimes are not bounded by the MCLT (§8.4.1), and the partner
+        // may never have heard of them. The variant `recover-wait-mclt-after-storage-loss` waits
+        // the MCLT, and the checker finds a duplicate.
+        s.recover_wait_until = if cfg.is(Variant::RecoverWaitMcltAfterStorageLoss) {
+            now + cfg.mclt
+        } else {
+            now + cfg.mclt.max(cfg.lifetime)
+        };
     } else {
         s.prev = match s.state {
             S::Normal => S::CommunicationsInterrupted,

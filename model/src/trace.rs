@@ -766,6 +766,7 @@ pub fn coverage_runs() -> Vec<CoverageRun> {
                 storage_losses: 1,
                 crashes: 0,
                 partitions: 0,
+                settle_ticks: 3,
                 ..base.clone()
             },
             max_states: 30_000,
@@ -1200,6 +1201,7 @@ pub fn random_configs() -> Vec<(&'static str, ModelConfig)> {
             "storage-loss",
             ModelConfig {
                 storage_losses: 1,
+                settle_ticks: 3,
                 ..ModelConfig::default()
             },
         ),

@@ -90,6 +90,7 @@ variant_tests! {
     literal_local_time_leaves_the_databases_disagreeing => LocalTimeCltFirst,
     unbroken_free_ties_assign_a_prefix_twice => FreeTieUnbroken,
     resending_rejected_updates_at_once_loops_for_ever => ResendRejectedAtOnce,
+    recover_wait_of_the_mclt_after_storage_loss_assigns_a_lease_twice => RecoverWaitMcltAfterStorageLoss,
 }
 
 /// The other half of each mutation test: in the variant's own configuration, the RFC as we read
