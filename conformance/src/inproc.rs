@@ -303,7 +303,13 @@ impl InProc {
         }
     }
 
-    fn deliver_msg(&mut self, to: usize, m: Message) {
+    fn deliver_msg(&mut self, to: usize, mut m: Message) {
+        // The model has one clock and no transit time: a message crosses the wire when the
+        // trace delivers it, possibly ticks after the endpoint produced it. Its sent-time is
+        // therefore the delivery time. Left as produced, a message delivered a tick later would
+        // look skewed by 60 s and the receiver would drop the connection (§7.5.1), which no
+        // trace asks for.
+        m.sent_time = self.now;
         if let Some(ep) = self.eps[to].as_mut() {
             ep.handle_message(self.now, m);
             self.drain(to);
