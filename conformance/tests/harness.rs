@@ -34,6 +34,7 @@ const REFERENCE_PASSES: &[&str] = &[
     "s8.3-normal-state-startup-normal",
     "s8.8-normal-state-normal-communications-interrupted",
     "s8.9-conflict-state-communications-interrupted-potential-conflict",
+    "s8.9-normal-state-communications-interrupted-partner-down",
     "s4.3-variant-lockstep",
     "s4.4-variant-no-mclt-cap",
     "s8.10.1-variant-responsive-in-potential-conflict",
@@ -43,6 +44,7 @@ const REFERENCE_PASSES: &[&str] = &[
     "s8.9.1-variant-secondary-uses-primary-pool",
     "s8.9.2-variant-auto-pd-in-partition",
     "random-default-seed-1002",
+    "random-default-seed-1004",
     "random-default-seed-1005",
     "random-storage-loss-seed-3003",
 ];

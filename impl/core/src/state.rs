@@ -112,11 +112,13 @@ impl Endpoint {
                     // operation of this server, then set CURRENT-STATE to RECOVER. If the time
                     // at which it entered PARTNER-DOWN state is earlier than the last recorded
                     // time of operation of this server, then set CURRENT-STATE to
-                    // POTENTIAL-CONFLICT." (Within ±5 s: decision D4, POTENTIAL-CONFLICT.)
-                    current = if pd_start.clearly_after(tof) {
-                        Recover
-                    } else {
+                    // POTENTIAL-CONFLICT." Equal times (within ±5 s, §7.5.1) count as later:
+                    // the operator's command can only follow the crash it reacts to (reading
+                    // R13, which replaces decision D4).
+                    current = if tof.clearly_after(pd_start) {
                         PotentialConflict
+                    } else {
+                        Recover
                     };
                 }
                 // "Then, transition to the CURRENT-STATE and take the "communications OK" state

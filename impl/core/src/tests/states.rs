@@ -424,6 +424,66 @@ fn startup_partner_in_pd_earlier_than_our_last_operation_enters_potential_confli
         .any(|m| m.kind() == MsgKind::UpdReq));
 }
 
+/// Drive a primary restarted from `stored(CI, last_operation)` to communications OK with a
+/// partner that reports PARTNER-DOWN since `pd_since`; the state it leaves STARTUP into.
+fn leave_startup_against_partner_down(last_operation: Time, pd_since: Time) -> ServerState {
+    let now = T0.plus(5000);
+    let mut ep = Endpoint::new(
+        config(Role::Primary),
+        Some(stored(CommunicationsInterrupted, last_operation)),
+        now,
+    );
+    ep.handle_connected(now);
+    let connect = sent_messages(&mut ep);
+    ep.handle_message(
+        now,
+        Message {
+            xid: connect[0].xid,
+            sent_time: now,
+            body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
+                protocol_version: PROTOCOL_VERSION,
+                mclt: MCLT,
+                keepalive_time: 60,
+                max_unacked_bndupd: 10,
+                relationship_name: None,
+                connect_flags: 0,
+            })),
+        },
+    );
+    ep.handle_message(now, partner_pd_since(pd_since, now));
+    ep.state()
+}
+
+#[test]
+fn startup_tie_with_partner_down_goes_to_recover_r13() {
+    // §8.3.2 step 5 with the partner's PARTNER-DOWN entry at our last operation (the crash and
+    // the operator's command in one second, or within the ±5 s of §7.5.1): reading R13 says
+    // RECOVER (decision D4 said POTENTIAL-CONFLICT).
+    let last = T0.plus(200);
+    for pd_since in [
+        last,
+        last.plus(3),
+        last.minus(3),
+        last.plus(5),
+        last.minus(5),
+    ] {
+        assert_eq!(
+            leave_startup_against_partner_down(last, pd_since),
+            Recover,
+            "PARTNER-DOWN since {pd_since}, last operation {last}"
+        );
+    }
+    // Outside the window the literal rule still decides both ways.
+    assert_eq!(
+        leave_startup_against_partner_down(last, last.minus(6)),
+        PotentialConflict
+    );
+    assert_eq!(
+        leave_startup_against_partner_down(last, last.plus(6)),
+        Recover
+    );
+}
+
 #[test]
 fn startup_sends_state_with_startup_flag_and_previous_state() {
     let now = T0.plus(5000);
