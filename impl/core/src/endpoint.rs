@@ -852,14 +852,14 @@ impl Endpoint {
         self.maybe_send_upddone(now);
         // §8.8: "When the above process is complete, if the server entering NORMAL state is a
         // secondary server, then it will request delegable prefixes ... using the POOLREQ".
+        // "Complete": every update owed has been sent (it may still await its BNDREPLY).
         if self.poolreq_due
             && self.state == ServerState::Normal
-            && self.outstanding.is_empty()
             && !self
                 .db
                 .pending()
                 .iter()
-                .any(|k| !self.retry_at.contains_key(k))
+                .any(|k| !self.in_flight.contains(k) && !self.retry_at.contains_key(k))
         {
             self.poolreq_due = false;
             self.send_new(now, Body::PoolReq);

@@ -446,8 +446,14 @@ impl Endpoint {
                 // currently unacknowledged binding updates as BNDUPD messages. When the above
                 // process is complete, if the server entering NORMAL state is a secondary
                 // server, then it will request delegable prefixes ... using the POOLREQ."
+                // "Complete" is read as "sent": the POOLREQ follows the updates on the same
+                // ordered connection (§6.1), so the primary has processed them when it scans
+                // its pool; waiting for their BNDREPLYs buys nothing. A secondary that has no
+                // delegable prefixes configured has nothing to ask for.
                 self.retry_at.clear();
-                self.poolreq_due = self.cfg.role == Role::Secondary;
+                self.poolreq_due = self.cfg.role == Role::Secondary
+                    && self.comm_ok()
+                    && !self.cfg.prefixes.is_empty();
             }
             // §8.10: "When a primary server enters POTENTIAL-CONFLICT state, it should request
             // that the secondary send it all updates ... by sending an UPDREQ". "A secondary

@@ -1393,3 +1393,47 @@ fn shutdown_command_sends_disconnect_server_shutting_down() {
     )));
     assert_eq!(ep.state(), CommunicationsInterrupted);
 }
+
+/// A secondary in COMMUNICATIONS-INTERRUPTED that served a client, then meets a NORMAL primary:
+/// the messages it sends on entering NORMAL.
+fn secondary_entering_normal_with_an_update_owed(cfg: Config) -> Vec<MsgKind> {
+    let mut ep = Endpoint::new(cfg, None, T0);
+    ep.set_state(T0, CommunicationsInterrupted);
+    while ep.poll_output().is_some() {}
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    while ep.poll_output().is_some() {}
+    let now = T0.plus(1);
+    connect_with_partner_in(&mut ep, now, Normal);
+    assert_eq!(ep.state(), Normal);
+    sent_messages(&mut ep).iter().map(|m| m.kind()).collect()
+}
+
+#[test]
+fn secondary_sends_poolreq_once_its_updates_are_sent_not_acked() {
+    // §8.8: "When the above process is complete [sending the unacknowledged BNDUPDs], if the
+    // server entering NORMAL state is a secondary server, then it will request delegable
+    // prefixes ... using the POOLREQ message." The POOLREQ follows the BNDUPD on the ordered
+    // connection at once; no BNDREPLY has been received.
+    let kinds = secondary_entering_normal_with_an_update_owed(config(Role::Secondary));
+    let upd = kinds.iter().position(|k| *k == MsgKind::BndUpd);
+    let poolreq = kinds.iter().position(|k| *k == MsgKind::PoolReq);
+    assert!(
+        matches!((upd, poolreq), (Some(u), Some(p)) if u < p),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn secondary_without_delegable_prefixes_sends_no_poolreq() {
+    let mut cfg = config(Role::Secondary);
+    cfg.prefixes.clear();
+    let kinds = secondary_entering_normal_with_an_update_owed(cfg);
+    assert!(kinds.contains(&MsgKind::BndUpd), "{kinds:?}");
+    assert!(!kinds.contains(&MsgKind::PoolReq), "{kinds:?}");
+}
