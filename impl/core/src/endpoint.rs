@@ -840,15 +840,7 @@ impl Endpoint {
                 r.awaiting.insert(xid);
             }
         }
-        if self.sends_lazy_updates() {
-            while self.outstanding.len() < max {
-                let Some(key) = self.next_pending() else {
-                    break;
-                };
-                self.pump_cursor = Some(key);
-                self.send_bndupd(now, key);
-            }
-        }
+        self.send_lazy_updates(now);
         self.maybe_send_upddone(now);
         // §8.8: "When the above process is complete, if the server entering NORMAL state is a
         // secondary server, then it will request delegable prefixes ... using the POOLREQ".
@@ -863,6 +855,22 @@ impl Endpoint {
         {
             self.poolreq_due = false;
             self.send_new(now, Body::PoolReq);
+        }
+    }
+
+    /// Send the updates owed (lazy updates, §4.3), within the partner's MAX_UNACKED_BNDUPD, in
+    /// the states where they flow (decision D18).
+    pub(crate) fn send_lazy_updates(&mut self, now: Time) {
+        if !self.sends_lazy_updates() {
+            return;
+        }
+        let max = self.conn.partner_max_unacked as usize;
+        while self.outstanding.len() < max {
+            let Some(key) = self.next_pending() else {
+                break;
+            };
+            self.pump_cursor = Some(key);
+            self.send_bndupd(now, key);
         }
     }
 

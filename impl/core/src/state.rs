@@ -401,6 +401,13 @@ impl Endpoint {
         self.persist_endpoint(now);
         // RFC 8156 §8.1: "the new state MUST be communicated to its failover partner in a STATE
         // message if the communications status is "OK"." (§6.3: persisted before enqueuing.)
+        // §8.8: "When entering NORMAL state, a server will send to the other server all
+        // currently unacknowledged binding updates". Reading R15: they go out *before* the
+        // STATE that announces NORMAL, so that a partner leaving RECOVER-DONE or CONFLICT-DONE
+        // on that STATE has them before it may allocate.
+        if to == Normal {
+            self.send_lazy_updates(now);
+        }
         if self.comm_ok() {
             self.send_state(now);
         }

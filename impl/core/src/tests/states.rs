@@ -1396,7 +1396,7 @@ fn shutdown_command_sends_disconnect_server_shutting_down() {
 
 /// A secondary in COMMUNICATIONS-INTERRUPTED that served a client, then meets a NORMAL primary:
 /// the messages it sends on entering NORMAL.
-fn secondary_entering_normal_with_an_update_owed(cfg: Config) -> Vec<MsgKind> {
+fn secondary_entering_normal_with_an_update_owed(cfg: Config) -> Vec<Message> {
     let mut ep = Endpoint::new(cfg, None, T0);
     ep.set_state(T0, CommunicationsInterrupted);
     while ep.poll_output().is_some() {}
@@ -1411,7 +1411,11 @@ fn secondary_entering_normal_with_an_update_owed(cfg: Config) -> Vec<MsgKind> {
     let now = T0.plus(1);
     connect_with_partner_in(&mut ep, now, Normal);
     assert_eq!(ep.state(), Normal);
-    sent_messages(&mut ep).iter().map(|m| m.kind()).collect()
+    sent_messages(&mut ep)
+}
+
+fn kinds(msgs: &[Message]) -> Vec<MsgKind> {
+    msgs.iter().map(|m| m.kind()).collect()
 }
 
 #[test]
@@ -1420,7 +1424,9 @@ fn secondary_sends_poolreq_once_its_updates_are_sent_not_acked() {
     // server entering NORMAL state is a secondary server, then it will request delegable
     // prefixes ... using the POOLREQ message." The POOLREQ follows the BNDUPD on the ordered
     // connection at once; no BNDREPLY has been received.
-    let kinds = secondary_entering_normal_with_an_update_owed(config(Role::Secondary));
+    let kinds = kinds(&secondary_entering_normal_with_an_update_owed(config(
+        Role::Secondary,
+    )));
     let upd = kinds.iter().position(|k| *k == MsgKind::BndUpd);
     let poolreq = kinds.iter().position(|k| *k == MsgKind::PoolReq);
     assert!(
@@ -1433,7 +1439,22 @@ fn secondary_sends_poolreq_once_its_updates_are_sent_not_acked() {
 fn secondary_without_delegable_prefixes_sends_no_poolreq() {
     let mut cfg = config(Role::Secondary);
     cfg.prefixes.clear();
-    let kinds = secondary_entering_normal_with_an_update_owed(cfg);
+    let kinds = kinds(&secondary_entering_normal_with_an_update_owed(cfg));
     assert!(kinds.contains(&MsgKind::BndUpd), "{kinds:?}");
     assert!(!kinds.contains(&MsgKind::PoolReq), "{kinds:?}");
+}
+
+#[test]
+fn entering_normal_sends_owed_updates_before_the_state_r15() {
+    // §8.8 and reading R15: the BNDUPDs owed go out before the STATE that announces NORMAL.
+    let msgs = secondary_entering_normal_with_an_update_owed(config(Role::Secondary));
+    let upd = msgs.iter().position(|m| m.kind() == MsgKind::BndUpd);
+    let normal = msgs
+        .iter()
+        .position(|m| matches!(&m.body, Body::State(s) if s.server_state == Normal));
+    assert!(
+        matches!((upd, normal), (Some(u), Some(n)) if u < n),
+        "{:?}",
+        kinds(&msgs)
+    );
 }
