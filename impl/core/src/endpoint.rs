@@ -757,6 +757,8 @@ impl Endpoint {
             return;
         };
         b.status = db::pending_free_destination(&key);
+        // The binding ends: no client holds the lease (its CLT stays, reading R11).
+        b.client = None;
         b.start_time_of_state = now;
         b.state_expiration_time = None;
         b.partner_lifetime = None;
@@ -1129,14 +1131,16 @@ impl Endpoint {
             self.store(key, b);
             // §7.2 EXPIRED/RELEASED: "When the partner acks the BNDUPD message of an expired
             // [released] lease, the server sets its internal state to PENDING-FREE." Figure 2
-            // (4), also for RESET; then (5)/(6) per reading R1.
+            // (4), also for RESET; then (5)/(6) per reading R1. Reading R16 (replaces decision
+            // D5): the partner must learn that the lease is free again, so a BNDUPD of the new
+            // status is owed.
             if unchanged
                 && matches!(
                     status,
                     BindingStatus::Expired | BindingStatus::Released | BindingStatus::Reset
                 )
             {
-                self.free_lease(now, key, false);
+                self.free_lease(now, key, true);
             }
         }
         self.maybe_send_upddone(now);
@@ -1244,11 +1248,20 @@ impl Endpoint {
         }
         let total = ours.len() + theirs.len();
         let target = total * self.cfg.secondary_prefix_percent as usize / 100;
-        if theirs.len() < target {
+        // Reading R11: a prefix does not move between the pools at the time it last changed
+        // (the move would tie with that change at the secondary), nor while an update of it is
+        // on its way.
+        let movable = |k: &LeaseKey, db: &Db, in_flight: &BTreeSet<LeaseKey>| {
+            !in_flight.contains(k) && db.get(k).is_some_and(|b| !now.same_as(last_change(b)))
+        };
+        let held_by_secondary = theirs.len();
+        ours.retain(|k| movable(k, &self.db, &self.in_flight));
+        theirs.retain(|k| movable(k, &self.db, &self.in_flight));
+        if held_by_secondary < target {
             // "The delegable prefixes are sent to the secondary ... using the BNDUPD message
             // containing an OPTION_IAPREFIX option with a state of FREE-BACKUP ... Once the
             // message is sent, the primary MUST NOT use these prefixes for allocation".
-            let give = target - theirs.len();
+            let give = target - held_by_secondary;
             for k in ours.into_iter().rev().take(give) {
                 if let Some(mut b) = self.db.get(&k).cloned() {
                     b.status = BindingStatus::FreeBackup;
@@ -1256,11 +1269,11 @@ impl Endpoint {
                     self.store_changed(k, b);
                 }
             }
-        } else if theirs.len() > target + 1 {
+        } else if held_by_secondary > target + 1 {
             // "The primary server can attempt to take an available delegable prefix away from
             // the secondary by sending a BNDUPD message with the state FREE." Reading R9: not
             // allocated until the secondary acks.
-            let take = theirs.len() - target;
+            let take = held_by_secondary - target;
             for k in theirs.into_iter().take(take) {
                 if let Some(mut b) = self.db.get(&k).cloned() {
                     b.status = BindingStatus::Free;
@@ -1362,33 +1375,10 @@ impl Endpoint {
                 LeaseKey::Prefix(..) => b.status == own && !b.hold_until_ack,
             }
         };
-        // Decision D5: an EXPIRED/RELEASED/RESET lease that the *partner* reported (we accepted
-        // its BNDUPD, so nothing of ours is pending) is known free on both sides: the partner
-        // moved it to PENDING-FREE on our ack. It is available to the pool R1 gives it to.
-        // In PARTNER-DOWN reading R3 governs every EXPIRED/RELEASED/RESET lease instead.
-        let released_by_partner = |k: &LeaseKey, b: &Binding| -> bool {
-            !in_pd
-                && matches!(
-                    b.status,
-                    BindingStatus::Expired | BindingStatus::Released | BindingStatus::Reset
-                )
-                && !b.update_pending
-                && k.kind() == kind
-                && db::pending_free_destination(k) == own
-                && (k.is_prefix() || db::address_owner(k) == me)
-        };
-        let own_candidates = self
-            .db
-            .available(own, kind)
-            .filter(|(k, b)| own_pool(k, b))
-            .chain(
-                self.db
-                    .freeable()
-                    .iter()
-                    .filter_map(|k| self.db.get_key_value(k))
-                    .filter(|(k, b)| released_by_partner(k, b)),
-            );
-        let found = prefer_settled(now, own_candidates);
+        // Reading R16 (replaces decision D5's shortcut): an EXPIRED/RELEASED/RESET lease is
+        // not available; its owner announces FREE/FREE-BACKUP once the ack frees it.
+        let own_candidates = self.db.available(own, kind).filter(|(k, b)| own_pool(k, b));
+        let found = first_settled(now, own_candidates);
         if found.is_some() || !in_pd || kind != LeaseKind::Prefix {
             return found;
         }
@@ -1401,7 +1391,7 @@ impl Endpoint {
             return None;
         }
         let theirs = db::available_status(me.partner());
-        prefer_settled(
+        first_settled(
             now,
             self.db.available(theirs, LeaseKind::Prefix).chain(
                 self.db
@@ -1512,22 +1502,22 @@ impl Endpoint {
     }
 }
 
-/// The first candidate whose last change is more than 5 s old, else the first candidate
-/// (decision D11). A grant within 5 s of the partner's record of the lease's previous change
-/// would tie with it and be rejected by the partner for ever (reading R11).
-fn prefer_settled<'a>(
+/// The first candidate whose record did not change at this time (within ±5 s). Reading R11
+/// (replaces decision D11's preference, which fell back to a lease just changed): a server
+/// does not allocate a lease in the tick it last changed, or the grant carries the same time as
+/// the release before it and Figure 4 cannot tell which came first.
+fn first_settled<'a>(
     now: Time,
     candidates: impl Iterator<Item = (&'a LeaseKey, &'a Binding)>,
 ) -> Option<LeaseKey> {
-    let mut fallback = None;
-    for (k, b) in candidates {
-        let last_change = b
-            .clt
-            .map_or(b.start_time_of_state, |c| c.max(b.start_time_of_state));
-        if !now.same_as(last_change) {
-            return Some(*k);
-        }
-        fallback.get_or_insert(*k);
-    }
-    fallback
+    candidates
+        .filter(|(_, b)| !now.same_as(last_change(b)))
+        .map(|(k, _)| *k)
+        .next()
+}
+
+/// When a record last changed: its start-time-of-state or its CLT, whichever is later.
+fn last_change(b: &Binding) -> Time {
+    b.clt
+        .map_or(b.start_time_of_state, |c| c.max(b.start_time_of_state))
 }

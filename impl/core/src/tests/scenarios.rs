@@ -395,11 +395,13 @@ fn release_is_freed_only_after_the_ack_then_reusable_by_another_client() {
     pair.advance(70);
     pair.set_link(true);
     pair.run_until_states(Normal, Normal, 100);
-    pair.advance(5);
-    // Ack → PENDING-FREE → FREE (primary-owned address, reading R1); the partner keeps the
-    // RELEASED it acknowledged, which counts as free (decision D5).
-    assert_eq!(settled_status(&pair.p.ep, &l), BindingStatus::Free);
-    assert_eq!(settled_status(&pair.s.ep, &l), BindingStatus::Free);
+    // Past the ±5 s of the last change: a lease is not allocated at the time it changed
+    // (reading R11).
+    pair.advance(10);
+    // Ack → PENDING-FREE → FREE (primary-owned address, reading R1), and the partner learns
+    // it with a BNDUPD FREE (reading R16, which replaces decision D5).
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Free);
+    assert_eq!(status(&pair.s.ep, l), BindingStatus::Free);
     let mut got = Vec::new();
     for c in 2..6 {
         got.push(granted(pair.client(Role::Primary, c, ClientOp::Request(LeaseKind::Address))).0);
@@ -701,7 +703,8 @@ fn primary_takes_back_prefixes_with_free_and_holds_them_until_acked_reading_r9()
     pair.advance(70);
     pair.set_link(true);
     pair.run_until_states(Normal, Normal, 100);
-    pair.advance(1);
+    // Past the ±5 s of the last change (reading R11: no allocation at the time of a change).
+    pair.advance(10);
     for k in &held {
         assert!(
             !pair.p.ep.db().get(k).unwrap().hold_until_ack,
