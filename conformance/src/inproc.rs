@@ -62,6 +62,9 @@ pub struct InProc {
     eps: [Option<Endpoint>; 2],
     stable: [StableState; 2],
     has_stable: [bool; 2],
+    /// The server crashed losing its stable storage and has not crashed since (the driver
+    /// knows the storage is gone, reading R5).
+    lost_storage: [bool; 2],
     /// `queues[i]`: messages sent by server `i`, oldest first.
     queues: [VecDeque<Message>; 2],
     connected: bool,
@@ -521,6 +524,7 @@ impl Sut for InProc {
             } => {
                 let i = ix(*server);
                 self.eps[i] = None;
+                self.lost_storage[i] = *lose_storage;
                 if *lose_storage {
                     self.stable[i] = StableState::default();
                     self.has_stable[i] = false;
@@ -533,10 +537,13 @@ impl Sut for InProc {
             SutEvent::Restart { server } => {
                 let i = ix(*server);
                 let st = self.has_stable[i].then(|| self.stable[i].clone());
-                self.eps[i] = Some(
-                    Endpoint::try_new(self.cfgs[i].clone(), st, now)
-                        .map_err(|e| SutError(e.to_string()))?,
-                );
+                let cfg = self.cfgs[i].clone();
+                let ep = if st.is_none() && self.lost_storage[i] {
+                    Endpoint::try_new_after_storage_loss(cfg, now)
+                } else {
+                    Endpoint::try_new(cfg, st, now)
+                };
+                self.eps[i] = Some(ep.map_err(|e| SutError(e.to_string()))?);
                 self.drain(i);
             }
             SutEvent::PartnerDown { server } => {

@@ -44,7 +44,9 @@ const REFERENCE_PASSES: &[&str] = &[
     "s7.5.4-normal-figure4-local-released-received-released-accept",
     "s8.10-auto-pd-state-potential-conflict-conflict-done",
     "s8.3-conflict-state-startup-communications-interrupted",
+    "s8.3-fresh-state-startup-partner-down",
     "s8.3-normal-state-startup-normal",
+    "s8.4-fresh-state-partner-down-normal",
     "s8.8-normal-state-normal-communications-interrupted",
     "s8.9-conflict-state-communications-interrupted-potential-conflict",
     "s8.9-normal-state-communications-interrupted-normal",
@@ -52,10 +54,12 @@ const REFERENCE_PASSES: &[&str] = &[
     "s4.3-variant-lockstep",
     "s4.4-variant-no-mclt-cap",
     "s7.1-variant-same-tick-changes",
+    "s7.5.4-variant-free-tie-unbroken",
     "s8.10.1-variant-responsive-in-potential-conflict",
     "s8.10.2-variant-no-secondary-updreq-in-conflict",
     "s8.4-variant-operator-pd-in-partition",
     "s8.4.1-variant-pd-no-mclt-wait",
+    "s8.6-variant-skip-recover-wait",
     "s8.9.1-variant-secondary-uses-primary-pool",
     "s8.9.2-variant-auto-pd-in-partition",
     "random-conflict-seed-4000",
@@ -72,6 +76,7 @@ const REFERENCE_PASSES: &[&str] = &[
     "random-headline-seed-2004",
     "random-headline-seed-2006",
     "random-storage-loss-seed-3003",
+    "random-storage-loss-seed-3004",
 ];
 
 #[test]

@@ -450,6 +450,19 @@ impl Endpoint {
         Ok(e)
     }
 
+    /// Create an endpoint for a server that has run before and lost its stable storage (the
+    /// driver knows: the disk was replaced, the database was wiped). Reading R5 (A7): such a
+    /// server restarts as RECOVER whatever its role — its STARTUP STATE announces RECOVER —
+    /// and asks for the whole database with UPDREQALL (§8.5.2). A driver that cannot tell uses
+    /// [`Endpoint::try_new`] with no storage; the partner's C flag then reveals the loss
+    /// (decision D16).
+    pub fn try_new_after_storage_loss(config: Config, now: Time) -> Result<Endpoint, ConfigError> {
+        let mut e = Endpoint::try_new(config, None, now)?;
+        e.startup_previous = ServerState::Recover;
+        e.log("stable storage lost: PREVIOUS-STATE=RECOVER (reading R5)");
+        Ok(e)
+    }
+
     // ---- (A) getters -------------------------------------------------------------------
 
     /// Current endpoint state.
@@ -1201,7 +1214,7 @@ impl Endpoint {
         self.no_stable_record && self.partner.knew_us == Some(true)
     }
 
-    /// Send UPDREQ, or UPDREQALL when storage was lost: "If the server has determined that it
+    /// Send UPDREQ, or UPDREQALL when storage was empty: "If the server has determined that it
     /// has lost its stable storage because it has no record of ever having talked to its partner
     /// even though its partner does have a record of communicating with it, it MUST send an
     /// UPDREQALL message; otherwise, it MUST send an UPDREQ message." (§8.5.2, reading R5)
@@ -1209,7 +1222,10 @@ impl Endpoint {
         if !self.comm_ok() || self.upd_request.is_some() {
             return;
         }
-        let all = self.state == ServerState::Recover && self.storage_lost();
+        // A server whose stable storage held nothing (fresh, or lost) has no database to
+        // bring up to date: it asks for all of it (§8.5 "no information in its stable
+        // storage", §5.3.6 "to recover from a total loss of its binding database"; reading R5).
+        let all = self.state == ServerState::Recover && self.no_stable_record;
         let body = if all { Body::UpdReqAll } else { Body::UpdReq };
         let xid = self.send_new(now, body);
         self.upd_request = Some(xid);

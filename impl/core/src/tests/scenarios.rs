@@ -39,7 +39,9 @@ fn fresh_pair_reaches_normal_through_recover_and_balances_prefixes() {
         states_visited(&pair.s),
         vec![Recover, RecoverWait, RecoverDone, Normal]
     );
-    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReq), 1);
+    // Its storage held nothing: it asks for the whole database (§8.5, §5.3.6; reading R5).
+    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReqAll), 1);
+    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReq), 0);
     // §8.8: the secondary sends POOLREQ after entering NORMAL; the primary gives it half of the
     // delegable prefixes as FREE-BACKUP (bare IAPREFIX BNDUPDs).
     assert_eq!(pair.sent(Role::Secondary, MsgKind::PoolReq), 1);
@@ -532,13 +534,14 @@ fn secondary_with_lost_storage_recovers_everything_with_updreqall() {
             to_me: true,
         },
     ));
+    let before = pair.sent(Role::Secondary, MsgKind::UpdReqAll);
     pair.crash(Role::Secondary);
     pair.advance(5);
     pair.restart(Role::Secondary, false);
     pair.run_until_states(Normal, Normal, 1000);
-    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReqAll), 1);
-    // Decision D9: the UPDREQALL copies of never-used leases are identical to ours and are
-    // acknowledged, not rejected as R11 ties.
+    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReqAll), before + 1);
+    // Reading R11: the UPDREQALL copies of never-used leases agree with ours and are
+    // acknowledged, not rejected as ties.
     let rej: Vec<&String> = pair
         .transcript
         .iter()

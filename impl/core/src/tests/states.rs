@@ -1458,3 +1458,60 @@ fn entering_normal_sends_owed_updates_before_the_state_r15() {
         kinds(&msgs)
     );
 }
+
+#[test]
+fn restart_after_storage_loss_announces_recover_and_asks_for_everything_r5() {
+    // Reading R5: a server that ran before and lost its storage restarts as RECOVER in both
+    // roles (a fresh primary would start as PARTNER-DOWN), says so in its STARTUP STATE, and
+    // asks for the whole database.
+    for role in [Role::Primary, Role::Secondary] {
+        let now = T0.plus(500);
+        let mut ep = Endpoint::try_new_after_storage_loss(config(role), now).expect("config");
+        ep.handle_connected(now);
+        if role == Role::Secondary {
+            ep.handle_message(
+                now,
+                Message {
+                    xid: 1,
+                    sent_time: now,
+                    body: Body::Connect(ConnectParams {
+                        protocol_version: PROTOCOL_VERSION,
+                        mclt: MCLT,
+                        keepalive_time: 60,
+                        max_unacked_bndupd: 10,
+                        relationship_name: None,
+                        connect_flags: 0,
+                    }),
+                },
+            );
+        } else {
+            let connect = sent_messages(&mut ep);
+            ep.handle_message(
+                now,
+                Message {
+                    xid: connect[0].xid,
+                    sent_time: now,
+                    body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
+                        protocol_version: PROTOCOL_VERSION,
+                        mclt: MCLT,
+                        keepalive_time: 60,
+                        max_unacked_bndupd: 10,
+                        relationship_name: None,
+                        connect_flags: 0,
+                    })),
+                },
+            );
+        }
+        let hello = sent_messages(&mut ep);
+        let announced = hello.iter().find_map(|m| match &m.body {
+            Body::State(s) => Some((s.server_state, s.flags.startup)),
+            _ => None,
+        });
+        assert_eq!(announced, Some((Recover, true)), "{role}");
+        ep.handle_message(now, state_msg(PartnerDown, now));
+        assert_eq!(ep.state(), Recover, "{role}");
+        let asked: Vec<MsgKind> = sent_messages(&mut ep).iter().map(|m| m.kind()).collect();
+        assert!(asked.contains(&MsgKind::UpdReqAll), "{role}: {asked:?}");
+        assert!(!asked.contains(&MsgKind::UpdReq), "{role}: {asked:?}");
+    }
+}
