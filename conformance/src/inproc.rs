@@ -157,6 +157,10 @@ impl InProc {
         c.startup_time = cfg.startup_time;
         c.auto_partner_down = cfg.auto_partner_down;
         c.update_retry = crate::mapping::TICK_SECS;
+        // The model keeps one client-last-transaction time per lease, raised to the partner's
+        // when an update is accepted (§7.5.5), and Figure 4 compares against it: that is
+        // decision D8's opt-in (the latest client transaction known, ours or the partner's).
+        c.db_time_includes_partner_clt = true;
         c.validate()
             .map_err(|e| SutError(format!("configuration refused: {e}")))?;
         Ok(c)

@@ -25,6 +25,8 @@ const REFERENCE_PASSES: &[&str] = &[
     "s7.2-normal-binding-active-abandoned",
     "s7.2-normal-binding-active-expired",
     "s7.2-normal-binding-active-reset",
+    "s7.2-normal-binding-expired-abandoned",
+    "s7.2-normal-binding-expired-reset",
     "s7.2-normal-binding-free-abandoned",
     "s7.2-normal-binding-free-active",
     "s7.2-normal-binding-free-backup-abandoned",
