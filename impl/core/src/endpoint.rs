@@ -917,10 +917,16 @@ impl Endpoint {
         } else {
             None
         };
+        // A take-back in progress (reading R9) is announced as FREE.
+        let announced = if b.hold_until_ack && b.status == BindingStatus::FreeBackup {
+            BindingStatus::Free
+        } else {
+            b.status
+        };
         let u = LeaseUpdate {
             lease: key,
             valid_lifetime: b.valid_lifetime,
-            binding_status: b.status,
+            binding_status: announced,
             start_time_of_state: b.start_time_of_state,
             // "*": only for statuses with a timeout (§7.4).
             state_expiration_time: if timeout {
@@ -1138,7 +1144,14 @@ impl Endpoint {
                 // needs to be sent to the partner."
                 b.partner_lifetime = None;
                 b.update_pending = false;
-                b.hold_until_ack = false; // reading R9: the take-back is acknowledged
+                if b.hold_until_ack {
+                    // Reading R9: the take-back is acknowledged; the prefix is ours again.
+                    b.hold_until_ack = false;
+                    if b.status == BindingStatus::FreeBackup {
+                        b.status = BindingStatus::Free;
+                        b.start_time_of_state = now;
+                    }
+                }
             }
             let status = b.status;
             self.store(key, b);
@@ -1247,22 +1260,25 @@ impl Endpoint {
 
     /// §4.2.2: "The primary server SHOULD, whenever it receives the POOLREQ message, scan its
     /// database of delegable prefixes and determine if the secondary needs more delegable
-    /// prefixes". The secondary's target is `secondary_prefix_percent` of the available ones,
-    /// with a threshold of one prefix; excess is taken back with BNDUPD FREE (reading R9).
+    /// prefixes". The secondary's target is `secondary_prefix_percent` of the available ones
+    /// (rounded down); any excess is taken back with BNDUPD FREE (reading R9), as the model
+    /// does (the first version tolerated one prefix over the target).
     fn rebalance_prefixes(&mut self, now: Time) {
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
+        let mut taking_back = 0;
         for (k, b) in self.db.iter() {
-            if !k.is_prefix() || b.hold_until_ack {
+            if !k.is_prefix() {
                 continue;
             }
             match b.status {
                 BindingStatus::Free => ours.push(*k),
+                BindingStatus::FreeBackup if b.hold_until_ack => taking_back += 1,
                 BindingStatus::FreeBackup => theirs.push(*k),
                 _ => {}
             }
         }
-        let total = ours.len() + theirs.len();
+        let total = ours.len() + theirs.len() + taking_back;
         let target = total * self.cfg.secondary_prefix_percent as usize / 100;
         // Reading R11: a prefix does not move between the pools at the time it last changed
         // (the move would tie with that change at the secondary), nor while an update of it is
@@ -1285,14 +1301,14 @@ impl Endpoint {
                     self.store_changed(k, b);
                 }
             }
-        } else if held_by_secondary > target + 1 {
+        } else if held_by_secondary > target {
             // "The primary server can attempt to take an available delegable prefix away from
-            // the secondary by sending a BNDUPD message with the state FREE." Reading R9: not
-            // allocated until the secondary acks.
+            // the secondary by sending a BNDUPD message with the state FREE." Reading R9: the
+            // prefix stays FREE-BACKUP here (the secondary's, not allocatable by us) until the
+            // secondary acks the FREE; `hold_until_ack` marks the take-back in progress.
             let take = held_by_secondary - target;
             for k in theirs.into_iter().take(take) {
                 if let Some(mut b) = self.db.get(&k).cloned() {
-                    b.status = BindingStatus::Free;
                     b.start_time_of_state = now;
                     b.hold_until_ack = true;
                     self.store_changed(k, b);
@@ -1407,14 +1423,8 @@ impl Endpoint {
             return None;
         }
         let theirs = db::available_status(me.partner());
-        first_settled(
-            now,
-            self.db.available(theirs, LeaseKind::Prefix).chain(
-                self.db
-                    .available(own, LeaseKind::Prefix)
-                    .filter(|(_, b)| b.hold_until_ack),
-            ),
-        )
+        // (A take-back in progress is still FREE-BACKUP, so it is among these.)
+        first_settled(now, self.db.available(theirs, LeaseKind::Prefix))
     }
 
     /// The MCLT-limited lifetime for this lease now (§4.4 via [`db::max_lifetime`]).

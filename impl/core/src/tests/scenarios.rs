@@ -689,8 +689,10 @@ fn primary_takes_back_prefixes_with_free_and_holds_them_until_acked_reading_r9()
         .map(|(k, _)| *k)
         .collect();
     assert_eq!(held.len(), 4);
+    // Until the ack the prefix stays the secondary's (FREE-BACKUP) here, as in the model; the
+    // BNDUPD announces FREE.
     for k in &held {
-        assert_eq!(status(&pair.p.ep, *k), BindingStatus::Free);
+        assert_eq!(status(&pair.p.ep, *k), BindingStatus::FreeBackup);
     }
     // The held prefixes are not offered before the secondary's ack.
     for c in 0..4 {
@@ -714,6 +716,7 @@ fn primary_takes_back_prefixes_with_free_and_holds_them_until_acked_reading_r9()
             "{k}\n{}",
             pair.tail()
         );
+        assert_eq!(status(&pair.p.ep, *k), BindingStatus::Free);
         assert_eq!(status(&pair.s.ep, *k), BindingStatus::Free);
     }
     // All 8 prefixes are the primary's again (the 4 granted above expired meanwhile).
