@@ -804,21 +804,16 @@ impl Endpoint {
 
     // ---- binding updates (§7) ----------------------------------------------------------
 
-    /// States in which lazy updates flow to a connected partner: NORMAL (§8.8.1), CONFLICT-DONE
-    /// and RECOVER-DONE (responsive/renew-responsive while in contact), and PARTNER-DOWN while the
-    /// partner is recovering from it (Figure 7). Elsewhere updates wait for NORMAL or go out in
-    /// answer to UPDREQ/UPDREQALL (POTENTIAL-CONFLICT, Figure 9). Decision D18.
+    /// When lazy updates flow to a connected partner: in NORMAL (§8.8.1) and CONFLICT-DONE, and
+    /// while answering the partner's UPDREQ/UPDREQALL (changes made meanwhile go with the answer,
+    /// before its UPDDONE). Elsewhere — RECOVER-DONE, PARTNER-DOWN, POTENTIAL-CONFLICT, ... —
+    /// they wait for NORMAL (sent on entry, §8.8, reading R15) or for an UPDREQ. Decision D18
+    /// (changed to the model's rule: the first version also sent lazily in RECOVER-DONE and in
+    /// PARTNER-DOWN while the partner recovered).
     fn sends_lazy_updates(&self) -> bool {
         use ServerState::*;
         self.comm_ok()
-            && match self.state {
-                Normal | ConflictDone | RecoverDone => true,
-                PartnerDown => matches!(
-                    self.partner_state(),
-                    Some(Recover | RecoverWait | RecoverDone)
-                ),
-                _ => false,
-            }
+            && (matches!(self.state, Normal | ConflictDone) || self.upd_response.is_some())
     }
 
     /// Send what may be sent now: UPDREQ answers, lazy updates (within the partner's

@@ -1087,12 +1087,10 @@ fn upddone_is_sent_only_after_every_requested_bndupd_is_acked() {
         );
     }
     connect_with_partner_in(&mut ep, T0, Recover);
-    // PARTNER-DOWN sends its changes lazily once connected; the UPDREQ then waits for them.
-    let mut upds: Vec<Message> = sent_messages(&mut ep)
-        .into_iter()
-        .filter(|m| m.kind() == MsgKind::BndUpd)
-        .collect();
-    assert_eq!(upds.len(), 3);
+    // PARTNER-DOWN keeps its changes for the recovering partner's UPDREQ (decision D18).
+    assert!(sent_messages(&mut ep)
+        .iter()
+        .all(|m| m.kind() != MsgKind::BndUpd));
     ep.handle_message(
         T0,
         Message {
@@ -1101,9 +1099,13 @@ fn upddone_is_sent_only_after_every_requested_bndupd_is_acked() {
             body: Body::UpdReq,
         },
     );
-    assert!(sent_messages(&mut ep)
-        .iter()
-        .all(|m| m.kind() != MsgKind::UpdDone));
+    let answer = sent_messages(&mut ep);
+    assert!(answer.iter().all(|m| m.kind() != MsgKind::UpdDone));
+    let mut upds: Vec<Message> = answer
+        .into_iter()
+        .filter(|m| m.kind() == MsgKind::BndUpd)
+        .collect();
+    assert_eq!(upds.len(), 3);
     let mut upddone = 0;
     while let Some(m) = upds.pop() {
         assert_eq!(upddone, 0, "UPDDONE before every BNDUPD was acked");
