@@ -176,6 +176,7 @@ impl InProc {
             };
             match o {
                 Output::Send(mut m) => {
+                    if std::env::var_os("FO_DEBUG").is_some() { eprintln!("  [{}] SEND {:?}", i, m.body); }
                     if !self.connected {
                         continue;
                     }
@@ -206,8 +207,8 @@ impl InProc {
                         | ReplyKind::NoLeaseAvailable(_) => SutReply::Refused,
                     })
                 }
-                Output::Disconnect { .. } => self.drop_connection(),
-                Output::Event(_) => {}
+                Output::Disconnect { reason } => { if std::env::var_os("FO_DEBUG").is_some() { eprintln!("  [{}] DISCONNECT {:?}", i, reason); } self.drop_connection() }
+                Output::Event(e) => { if std::env::var_os("FO_DEBUG").is_some() { eprintln!("  [{}] {:?}", i, e); } }
             }
         }
     }
@@ -365,6 +366,17 @@ impl InProc {
         }
     }
 
+    /// Reading R19, an assumption about the environment the model makes: the STARTUP timer of
+    /// a server expires only while its partner is down. The adapter knows which servers run.
+    fn hold_startup_timers(&mut self) {
+        let running = [self.eps[0].is_some(), self.eps[1].is_some()];
+        for i in 0..2 {
+            if let Some(ep) = self.eps[i].as_mut() {
+                ep.hold_startup(running[1 - i]);
+            }
+        }
+    }
+
     fn ep(&mut self, r: Role) -> Option<&mut Endpoint> {
         self.eps[ix(r)].as_mut()
     }
@@ -493,6 +505,8 @@ impl Sut for InProc {
         }
         self.now = Time(time);
         let now = self.now;
+        self.hold_startup_timers();
+        if std::env::var_os("FO_DEBUG").is_some() { eprintln!("EVENT t={} {:?}", time, event); }
         match event {
             SutEvent::Tick => {
                 for i in 0..2 {
@@ -607,6 +621,7 @@ impl Sut for InProc {
                 self.drain(ix(*server));
             }
         }
+        self.hold_startup_timers();
         self.maybe_connect();
         self.auto_deliver();
         Ok(self.observe())

@@ -219,8 +219,12 @@ impl TimerTable {
     pub(crate) fn get(&self, t: Timer) -> Option<Time> {
         self.0.get(&t).copied()
     }
-    fn next_timeout(&self) -> Option<Time> {
-        self.0.values().min().copied()
+    fn next_timeout(&self, skip: Option<Timer>) -> Option<Time> {
+        self.0
+            .iter()
+            .filter(|(t, _)| Some(**t) != skip)
+            .map(|(_, at)| *at)
+            .min()
     }
 }
 
@@ -338,6 +342,8 @@ pub struct Endpoint {
     pub(crate) upd_response: Option<UpdResponse>,
     /// Secondary: POOLREQ to send once the NORMAL-entry updates are out (§8.8).
     pub(crate) poolreq_due: bool,
+    /// The driver knows the partner is running: the STARTUP timer waits (reading R19).
+    pub(crate) startup_held: bool,
     /// Last lease sent by the lazy-update scan (round-robin cursor).
     pub(crate) pump_cursor: Option<LeaseKey>,
     pub(crate) next_xid: Xid,
@@ -402,6 +408,7 @@ impl Endpoint {
             upd_request: None,
             upd_response: None,
             poolreq_due: false,
+            startup_held: false,
             pump_cursor: None,
             next_xid: 1,
             out: VecDeque::new(),
@@ -463,6 +470,17 @@ impl Endpoint {
         Ok(e)
     }
 
+    /// Tell the endpoint whether its partner is known to be running (a driver with out-of-band
+    /// knowledge: a cluster manager, a test harness). Reading R19 takes §8.3.2 step 3 ("long
+    /// enough for a TCP connection to a heavily loaded partner to be created across a slow
+    /// network") as an assumption about the environment: while the partner runs, STARTUP lasts
+    /// until its STATE arrives, and the STARTUP timer expires only while the partner is down.
+    /// While held, the timer stays armed but does not fire; released, it fires if due. A driver
+    /// without such knowledge never calls this and must size the STARTUP time instead.
+    pub fn hold_startup(&mut self, partner_running: bool) {
+        self.startup_held = partner_running;
+    }
+
     // ---- (A) getters -------------------------------------------------------------------
 
     /// Current endpoint state.
@@ -517,6 +535,9 @@ impl Endpoint {
     /// Some timer from [`poll_timeout`](Self::poll_timeout) is due (extra calls are harmless).
     pub fn handle_timeout(&mut self, now: Time) {
         for t in TIMERS {
+            if t == Timer::Startup && self.startup_held {
+                continue;
+            }
             if self.timers.get(t).is_some_and(|at| at <= now) {
                 self.timers.stop(t);
                 self.on_timer(now, t);
@@ -567,7 +588,7 @@ impl Endpoint {
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Time> {
-        let mut next = self.timers.next_timeout();
+        let mut next = self.timers.next_timeout(self.startup_held.then_some(Timer::Startup));
         let mut consider = |t: Option<Time>| {
             if let Some(t) = t {
                 next = Some(next.map_or(t, |n| n.min(t)));

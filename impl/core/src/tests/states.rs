@@ -1517,3 +1517,24 @@ fn restart_after_storage_loss_announces_recover_and_asks_for_everything_r5() {
         assert!(!asked.contains(&MsgKind::UpdReq), "{role}: {asked:?}");
     }
 }
+
+#[test]
+fn startup_timer_waits_while_the_partner_is_known_running_r19() {
+    // Reading R19: with the driver saying the partner runs, STARTUP lasts until the partner's
+    // STATE arrives; once the partner is known down, the (overdue) timer fires.
+    let now = T0.plus(5000);
+    let mut ep = Endpoint::new(
+        config(Role::Primary),
+        Some(stored(CommunicationsInterrupted, T0)),
+        now,
+    );
+    ep.hold_startup(true);
+    let late = now.plus(10 * config(Role::Primary).startup_time);
+    assert!(ep.poll_timeout().is_none_or(|t| t > late));
+    ep.handle_timeout(late);
+    assert_eq!(ep.state(), Startup);
+    ep.hold_startup(false);
+    assert!(ep.poll_timeout().is_some_and(|t| t <= late));
+    ep.handle_timeout(late);
+    assert_eq!(ep.state(), CommunicationsInterrupted);
+}
