@@ -176,7 +176,6 @@ impl InProc {
             };
             match o {
                 Output::Send(mut m) => {
-                    if std::env::var_os("FO_DEBUG").is_some() { eprintln!("  [{}] SEND {:?}", i, m.body); }
                     if !self.connected {
                         continue;
                     }
@@ -207,8 +206,8 @@ impl InProc {
                         | ReplyKind::NoLeaseAvailable(_) => SutReply::Refused,
                     })
                 }
-                Output::Disconnect { reason } => { if std::env::var_os("FO_DEBUG").is_some() { eprintln!("  [{}] DISCONNECT {:?}", i, reason); } self.drop_connection() }
-                Output::Event(e) => { if std::env::var_os("FO_DEBUG").is_some() { eprintln!("  [{}] {:?}", i, e); } }
+                Output::Disconnect { .. } => self.drop_connection(),
+                Output::Event(_) => {}
             }
         }
     }
@@ -506,7 +505,6 @@ impl Sut for InProc {
         self.now = Time(time);
         let now = self.now;
         self.hold_startup_timers();
-        if std::env::var_os("FO_DEBUG").is_some() { eprintln!("EVENT t={} {:?}", time, event); }
         match event {
             SutEvent::Tick => {
                 for i in 0..2 {
