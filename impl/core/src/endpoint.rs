@@ -588,7 +588,9 @@ impl Endpoint {
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Time> {
-        let mut next = self.timers.next_timeout(self.startup_held.then_some(Timer::Startup));
+        let mut next = self
+            .timers
+            .next_timeout(self.startup_held.then_some(Timer::Startup));
         let mut consider = |t: Option<Time>| {
             if let Some(t) = t {
                 next = Some(next.map_or(t, |n| n.min(t)));
@@ -1214,10 +1216,20 @@ impl Endpoint {
     /// UPDDONE "signals that all of the BNDUPD messages have been sent and a corresponding
     /// BNDREPLY message has been received for each of them" (§5.3.5).
     fn maybe_send_upddone(&mut self, now: Time) {
+        // Also nothing else owed may be left unsent or unanswered: a change made meanwhile (a
+        // lease the ack just freed, reading R16) goes before the UPDDONE. What waits for the
+        // next periodic scan after a rejection does not hold it up (reading R21: a rejection
+        // is an answer).
         let done = self
             .upd_response
             .as_ref()
-            .is_some_and(|r| r.to_send.is_empty() && r.awaiting.is_empty());
+            .is_some_and(|r| r.to_send.is_empty() && r.awaiting.is_empty())
+            && self.in_flight.is_empty()
+            && self
+                .db
+                .pending()
+                .iter()
+                .all(|k| self.retry_at.contains_key(k));
         if done {
             if let Some(r) = self.upd_response.take() {
                 self.send_reply(now, r.xid, Body::UpdDone);

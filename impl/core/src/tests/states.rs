@@ -1538,3 +1538,85 @@ fn startup_timer_waits_while_the_partner_is_known_running_r19() {
     ep.handle_timeout(late);
     assert_eq!(ep.state(), CommunicationsInterrupted);
 }
+
+fn ack_of(m: &Message, now: Time) -> Message {
+    let Body::BndUpd(u) = &m.body else {
+        panic!("not a BNDUPD: {:?}", m.kind())
+    };
+    Message {
+        xid: m.xid,
+        sent_time: now,
+        body: Body::BndReply(BndReply {
+            client: u.client.clone(),
+            status: None,
+            leases: u
+                .leases
+                .iter()
+                .map(|l| LeaseReply {
+                    lease: l.lease,
+                    status: None,
+                    binding_status: l.binding_status,
+                    state_expiration_time: l.state_expiration_time,
+                    partner_lifetime_sent: l.partner_lifetime,
+                })
+                .collect(),
+        }),
+    }
+}
+
+#[test]
+fn upddone_waits_for_the_free_that_follows_an_acked_release_r16() {
+    let mut ep = endpoint_in(Role::Primary, PartnerDown);
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let lease = std::iter::from_fn(|| ep.poll_output())
+        .find_map(|o| match o {
+            Output::ClientReply(ClientReply {
+                kind: ReplyKind::Granted { lease, .. },
+                ..
+            }) => Some(lease),
+            _ => None,
+        })
+        .expect("a grant");
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Release { lease, to_me: true },
+        },
+    );
+    connect_with_partner_in(&mut ep, T0, Recover);
+    while ep.poll_output().is_some() {}
+    ep.handle_message(
+        T0,
+        Message {
+            xid: 4000,
+            sent_time: T0,
+            body: Body::UpdReq,
+        },
+    );
+    let first = sent_messages(&mut ep);
+    let released = first
+        .iter()
+        .find(|m| m.kind() == MsgKind::BndUpd)
+        .expect("the RELEASED goes in answer to UPDREQ");
+    // The ack frees the lease (reading R16); its FREE is owed and goes before the UPDDONE.
+    ep.handle_message(T0, ack_of(released, T0));
+    let second = sent_messages(&mut ep);
+    assert_eq!(
+        second.iter().map(|m| m.kind()).collect::<Vec<_>>(),
+        vec![MsgKind::BndUpd],
+        "the FREE, and no UPDDONE yet"
+    );
+    ep.handle_message(T0, ack_of(&second[0], T0));
+    let third = sent_messages(&mut ep);
+    assert_eq!(
+        third.iter().map(|m| m.kind()).collect::<Vec<_>>(),
+        vec![MsgKind::UpdDone]
+    );
+}
