@@ -466,6 +466,18 @@ fn figure4_with(
     }
 }
 
+/// Store an update that agrees with our record (reading R11, [`agrees`]): it brings no new
+/// binding, so the record keeps its status (an EXPIRED stays EXPIRED when the partner says
+/// RELEASED), its start time and whatever we still owe the partner; only the max-monotone
+/// times move (§7.5.5 b., d., e.; reading R4).
+pub fn apply_agreeing(local: &Binding, u: &LeaseUpdate) -> Binding {
+    let mut b = local.clone();
+    b.expiration_time = max_opt(b.expiration_time, u.partner_lifetime); // b., reading R4
+    b.partner_raw_clt_time = max_opt(b.partner_raw_clt_time, u.clt_time); // d.
+    b.clt = max_opt(b.clt, u.partner_raw_clt_time); // e.
+    b
+}
+
 /// Store an accepted update (RFC 8156 §7.5.5, Figure 5), returning the new record.
 ///
 /// * a. OPTION_F_BINDING_STATUS is stored as the binding-status (PENDING-FREE resolved, R1).
@@ -892,6 +904,28 @@ mod tests {
             decide(&la, Some(&other), &ua, Time(2000), Role::Primary, false),
             Err(StatusCode::AddressInUse)
         );
+    }
+
+    #[test]
+    fn an_agreeing_update_keeps_our_status_and_what_we_owe_reading_r11() {
+        // We expired the lease (and owe the partner that); the partner reports the client's
+        // RELEASE at the same time: the same information. Our EXPIRED stays, still owed; only
+        // the max-monotone times move.
+        let mut lb = local(BindingStatus::Expired, 1, Time(1000), None);
+        lb.update_pending = true;
+        lb.expiration_time = Some(Time(1500));
+        let c = ClientId::from(1);
+        let mut u = upd(BindingStatus::Released, Time(1000), Some(Time(1000)));
+        u.partner_lifetime = Some(Time(1800));
+        assert!(agrees(&lb, Some(&c), &u, true));
+        let b = apply_agreeing(&lb, &u);
+        assert_eq!(b.status, BindingStatus::Expired);
+        assert!(b.update_pending);
+        assert_eq!(b.start_time_of_state, lb.start_time_of_state);
+        assert_eq!(b.expiration_time, Some(Time(1800)));
+        // A smaller partner lifetime never lowers it (reading R4).
+        u.partner_lifetime = Some(Time(1200));
+        assert_eq!(apply_agreeing(&b, &u).expiration_time, Some(Time(1800)));
     }
 
     #[test]

@@ -1021,17 +1021,18 @@ impl Endpoint {
                     let local = self.db.get(&lu.lease).cloned().unwrap_or_else(|| {
                         Binding::available(db::pending_free_destination(&lu.lease))
                     });
-                    let b = db::apply_update(
-                        &local,
-                        &lu.lease,
-                        client.as_ref(),
-                        lu,
-                        self.cfg.db_time_includes_partner_clt,
-                    );
-                    self.db.bump(&lu.lease);
-                    self.retry_at.remove(&lu.lease);
-                    // §7.5.2: stored (Persist queued) before the BNDREPLY below.
-                    self.store(lu.lease, b);
+                    let partner_clt = self.cfg.db_time_includes_partner_clt;
+                    if db::agrees(&local, client.as_ref(), lu, partner_clt) {
+                        // Reading R11: nothing new; our record (and what we owe) stays.
+                        self.store(lu.lease, db::apply_agreeing(&local, lu));
+                    } else {
+                        let b =
+                            db::apply_update(&local, &lu.lease, client.as_ref(), lu, partner_clt);
+                        self.db.bump(&lu.lease);
+                        self.retry_at.remove(&lu.lease);
+                        // §7.5.2: stored (Persist queued) before the BNDREPLY below.
+                        self.store(lu.lease, b);
+                    }
                     None
                 }
                 Err(code) => {
