@@ -255,6 +255,22 @@ pub fn update_time(u: &LeaseUpdate) -> Time {
     }
 }
 
+/// [`update_time`], or with decision D8's opt-in the same rule over the latest client
+/// transaction the update knows of: its CLT or the partner-raw-clt-time it carries (our own
+/// CLT as the sender last learned it), as [`Binding::db_time_known`] does for our record.
+pub fn update_time_for(u: &LeaseUpdate, partner_clt: bool) -> Time {
+    if !partner_clt {
+        return update_time(u);
+    }
+    let clt = max_opt(u.clt_time, u.partner_raw_clt_time);
+    match u.binding_status {
+        BindingStatus::Active | BindingStatus::Expired | BindingStatus::Released => {
+            clt.unwrap_or(u.start_time_of_state)
+        }
+        _ => clt.map_or(u.start_time_of_state, |c| c.max(u.start_time_of_state)),
+    }
+}
+
 /// Decide whether to accept one received lease update (§7.5.4): Figure 4 as the project reads
 /// it where the RFC is ambiguous. An update that agrees with our record is accepted (reading
 /// R11, which replaces decision D9); a tie (two times within the ±5 s of §7.1) is broken as
@@ -299,7 +315,7 @@ pub fn agrees(
         && local.client.as_ref() == received_client
         && (u.binding_status != BindingStatus::Active
             || local.state_expiration_time == u.state_expiration_time)
-        && !local_time(local, partner_clt).clearly_after(update_time(u))
+        && !local_time(local, partner_clt).clearly_after(update_time_for(u, partner_clt))
 }
 
 /// Position of a binding-status in one turn of the lease life cycle (Figure 2): the grant, its
@@ -431,7 +447,7 @@ fn figure4_with(
     match figure4_rule(local.status, u.binding_status) {
         // accept: "If the time value in the OPTION_CLIENT_DATA option or OPTION_IAPREFIX option is
         // later than the time value in the server's binding database, accept it, else reject it."
-        Rule::Accept if later(update_time(u), local_t) => Ok(()),
+        Rule::Accept if later(update_time_for(u, partner_clt), local_t) => Ok(()),
         Rule::Accept => outdated,
         // time(1): "If the current time is later than the receiving server's
         // state-expiration-time, accept it, else reject it." (Decision D12: "later" uses the
@@ -443,8 +459,10 @@ fn figure4_with(
                 Some(exp) => now.clearly_after(exp) || (rules.readings && now.same_as(exp)),
                 None => true,
             };
-            let not_older =
-                !rules.readings || !local.db_time_for(partner_clt).clearly_after(update_time(u));
+            let not_older = !rules.readings
+                || !local
+                    .db_time_for(partner_clt)
+                    .clearly_after(update_time_for(u, partner_clt));
             if expired && not_older {
                 Ok(())
             } else {
@@ -506,7 +524,9 @@ pub fn apply_update(
     // a REPLY replaces the lifetimes), so an update whose time is clearly older than ours does
     // not replace the expiry we know: a shorter one would let the lease expire, and be reused,
     // early; a longer one would keep a lease the client no longer holds.
-    let stale = local.db_time_for(partner_clt).clearly_after(update_time(u));
+    let stale = local
+        .db_time_for(partner_clt)
+        .clearly_after(update_time_for(u, partner_clt));
     let state_exp = match (local.status, status, same_client, stale) {
         (BindingStatus::Active, BindingStatus::Active, true, true) => local.state_expiration_time,
         _ => u.state_expiration_time,
@@ -990,6 +1010,29 @@ mod tests {
         assert_eq!(
             decide(&backup, None, &u_free, t, Role::Secondary, false),
             Err(StatusCode::OutdatedBindingInformation)
+        );
+    }
+
+    #[test]
+    fn with_d8_an_expiry_from_a_server_that_never_saw_the_client_is_judged_by_the_clients_time() {
+        // The secondary expired a lease it never served: its own CLT is absent, the CLT it
+        // learned from us travels as partner-raw-clt-time. Under D8's opt-in the update's
+        // time is that transaction (t), not the expiry (t + 60), so it ties with our
+        // ABANDONED of the same turn and loses (reading R11's life cycle).
+        let t = Time(1000);
+        let mut u = upd(BindingStatus::Expired, t.plus(60), None);
+        u.partner_raw_clt_time = Some(t);
+        assert_eq!(update_time(&u), t.plus(60));
+        assert_eq!(update_time_for(&u, true), t);
+        let lb = local(BindingStatus::Abandoned, 1, t, None);
+        let c = ClientId::from(1);
+        assert_eq!(
+            decide(&lb, Some(&c), &u, t.plus(60), Role::Primary, true),
+            Err(StatusCode::OutdatedBindingInformation)
+        );
+        assert_eq!(
+            decide(&lb, Some(&c), &u, t.plus(60), Role::Primary, false),
+            Ok(())
         );
     }
 
