@@ -1517,10 +1517,25 @@ impl Endpoint {
                 // of the lease".
                 return None;
             }
-            return Some(ReplyKind::NoBinding(key));
+            // §8.9.1, §8.11.1: "each server will allow continued renewal of a DHCP client's
+            // current lease, regardless of whether that lease was given out by the receiving
+            // server or not" -- also one this server never heard of (the partner's BNDUPD was
+            // lost with the connection), unless its database binds the lease to another
+            // client. (The model's variant `renew-own-leases-only` shows a client losing its
+            // lease when its server fails if only known leases are renewed.)
+            let bound_to_other = self.db.get(&key).is_none_or(|b| {
+                matches!(
+                    b.status,
+                    BindingStatus::Active
+                        | BindingStatus::Expired
+                        | BindingStatus::Released
+                        | BindingStatus::Abandoned
+                ) && b.client.as_ref().is_some_and(|c| c != client)
+            });
+            if bound_to_other {
+                return Some(ReplyKind::NoBinding(key));
+            }
         }
-        // §8.9.1: "each server will allow continued renewal of a DHCP client's current lease,
-        // regardless of whether that lease was given out by the receiving server or not".
         Some(self.grant(now, client, key))
     }
 

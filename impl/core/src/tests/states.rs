@@ -1620,3 +1620,33 @@ fn upddone_waits_for_the_free_that_follows_an_acked_release_r16() {
         vec![MsgKind::UpdDone]
     );
 }
+
+fn reply_to(ep: &mut Endpoint, now: Time, client: u64, op: ClientOp) -> Option<ReplyKind> {
+    ep.handle_client(
+        now,
+        ClientRequest {
+            client: ClientId::from(client),
+            op,
+        },
+    );
+    std::iter::from_fn(|| ep.poll_output()).find_map(|o| match o {
+        Output::ClientReply(r) => Some(r.kind),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_responsive_server_renews_a_lease_its_partner_granted_that_it_never_heard_of() {
+    // §8.9.1: renewal "regardless of whether that lease was given out by the receiving server
+    // or not": the partner's BNDUPD was lost, the client rebinds here.
+    let mut ep = endpoint_in(Role::Secondary, CommunicationsInterrupted);
+    let lease = LeaseKey::Addr(addr(1));
+    let r = reply_to(&mut ep, T0, 7, ClientOp::Rebind(lease));
+    assert!(
+        matches!(r, Some(ReplyKind::Granted { lease: l, .. }) if l == lease),
+        "{r:?}"
+    );
+    // ... but not one its database binds to another client.
+    let r = reply_to(&mut ep, T0, 8, ClientOp::Rebind(lease));
+    assert_eq!(r, Some(ReplyKind::NoBinding(lease)));
+}
