@@ -66,6 +66,7 @@ const REFERENCE_PASSES: &[&str] = &[
     "s8.3-fresh-state-startup-partner-down",
     "s8.3-normal-state-startup-normal",
     "s8.4-fresh-state-partner-down-normal",
+    "s8.8-auto-pd-state-normal-potential-conflict",
     "s8.8-normal-state-normal-communications-interrupted",
     "s8.9-conflict-state-communications-interrupted-potential-conflict",
     "s8.9-normal-state-communications-interrupted-normal",

@@ -408,9 +408,11 @@ impl Endpoint {
         if to == Normal {
             self.send_lazy_updates(now);
         }
-        if self.comm_ok() {
-            self.send_state(now);
-        }
+        // Also once the handshake is done but before the partner's STATE arrived: the STATE
+        // we sent on connecting (§6.1) carries the old state, and the partner must not go on
+        // believing it (communications become OK for us without another STATE of ours).
+        // send_state sends nothing without a connection.
+        self.send_state(now);
         // Entry actions.
         match to {
             CommunicationsInterrupted => {

@@ -1650,3 +1650,43 @@ fn a_responsive_server_renews_a_lease_its_partner_granted_that_it_never_heard_of
     let r = reply_to(&mut ep, T0, 8, ClientOp::Rebind(lease));
     assert_eq!(r, Some(ReplyKind::NoBinding(lease)));
 }
+
+#[test]
+fn a_state_change_before_the_partners_state_arrives_is_still_announced() {
+    // The secondary connected and sent STATE COMMUNICATIONS-INTERRUPTED (§6.1); before the
+    // primary's STATE arrives its auto-partner-down timer fires. The primary must learn of
+    // PARTNER-DOWN (§8.1), or it would go on believing COMMUNICATIONS-INTERRUPTED.
+    let mut cfg = config(Role::Secondary);
+    cfg.auto_partner_down = Some(60);
+    let mut ep = Endpoint::new(cfg, None, T0);
+    ep.set_state(T0, CommunicationsInterrupted);
+    while ep.poll_output().is_some() {}
+    ep.handle_connected(T0.plus(10));
+    ep.handle_message(
+        T0.plus(10),
+        Message {
+            xid: 1,
+            sent_time: T0.plus(10),
+            body: Body::Connect(ConnectParams {
+                protocol_version: PROTOCOL_VERSION,
+                mclt: MCLT,
+                keepalive_time: 60,
+                max_unacked_bndupd: 10,
+                relationship_name: None,
+                connect_flags: 0,
+            }),
+        },
+    );
+    while ep.poll_output().is_some() {}
+    assert!(!ep.comm_ok());
+    ep.handle_timeout(T0.plus(60));
+    assert_eq!(ep.state(), PartnerDown);
+    let announced: Vec<ServerState> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::State(s) => Some(s.server_state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(announced, vec![PartnerDown]);
+}
