@@ -54,6 +54,7 @@ const REFERENCE_PASSES: &[&str] = &[
     "s7.5.4-storage-loss-figure4-local-expired-received-free-backup-accept",
     "s7.5.4-storage-loss-figure4-local-free-received-free-reject-outdated",
     "s7.5.4-storage-loss-figure4-local-released-received-free-backup-accept",
+    "s7.5.4-storage-loss-figure4-local-reset-received-abandoned-reject-outdated",
     "s7.5.4-storage-loss-figure4-local-reset-received-free-backup-accept",
     "s7.5.4-two-clients-figure4-local-abandoned-received-active-reject-outdated",
     "s7.5.4-two-clients-figure4-local-released-received-active-reject-outdated",

@@ -1108,9 +1108,10 @@ impl Endpoint {
             return;
         };
         if b.update_pending {
-            if !self.in_flight.contains(&key) {
-                self.retry_at.insert(key, now.plus(self.cfg.update_retry));
-            }
+            // Already owed (perhaps on its way): the next periodic scan sends it again, even
+            // if the partner accepts the copy in flight, which predates this disagreement
+            // (reading R21).
+            self.retry_at.insert(key, now.plus(self.cfg.update_retry));
         } else {
             b.update_pending = true;
             self.db.bump(&key);
@@ -1160,9 +1161,11 @@ impl Endpoint {
             let unchanged = self.db.seq(&key) == seq;
             if unchanged {
                 // "b. The partner-lifetime is set to 0 to indicate that no more information
-                // needs to be sent to the partner."
+                // needs to be sent to the partner." Unless we rejected the partner's update of
+                // this lease while ours was in flight: that update stays owed, for the next
+                // periodic scan (§7.5.4, reading R21).
                 b.partner_lifetime = None;
-                b.update_pending = false;
+                b.update_pending = self.retry_at.contains_key(&key);
                 if b.hold_until_ack {
                     // Reading R9: the take-back is acknowledged; the prefix is ours again.
                     b.hold_until_ack = false;

@@ -1690,3 +1690,66 @@ fn a_state_change_before_the_partners_state_arrives_is_still_announced() {
         .collect();
     assert_eq!(announced, vec![PartnerDown]);
 }
+
+#[test]
+fn an_update_rejected_while_ours_is_in_flight_stays_owed_until_the_next_scan_r21() {
+    let mut ep = endpoint_in(Role::Primary, CommunicationsInterrupted);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    assert_eq!(ep.state(), Normal);
+    while ep.poll_output().is_some() {}
+    let lease = match reply_to(&mut ep, T0, 1, ClientOp::Request(LeaseKind::Address)) {
+        Some(ReplyKind::Granted { lease, .. }) => lease,
+        r => panic!("{r:?}"),
+    };
+    let grant = sent_messages(&mut ep);
+    ep.handle_message(T0, ack_of(&grant[0], T0));
+    // The client declines: our ABANDONED goes out and is in flight ...
+    reply_to(&mut ep, T0, 1, ClientOp::Decline { lease, to_me: true });
+    let abandoned = sent_messages(&mut ep);
+    assert_eq!(abandoned.len(), 1);
+    // ... when the partner's EXPIRED of the same turn, at the same time, arrives: it loses the
+    // tie (reading R11) and is rejected; our update was already owed.
+    let expired = Message {
+        xid: 300,
+        sent_time: T0,
+        body: Body::BndUpd(BndUpd {
+            client: Some(ClientId::from(1)),
+            leases: vec![LeaseUpdate {
+                lease,
+                valid_lifetime: 0,
+                binding_status: BindingStatus::Expired,
+                start_time_of_state: T0,
+                state_expiration_time: None,
+                clt_time: Some(T0),
+                partner_lifetime: None,
+                partner_raw_clt_time: None,
+                expiration_time: None,
+            }],
+        }),
+    };
+    ep.handle_message(T0, expired);
+    let reply = sent_messages(&mut ep);
+    assert!(
+        matches!(&reply[0].body, Body::BndReply(r) if r.leases[0].status == Some(StatusCode::OutdatedBindingInformation)),
+        "{reply:?}"
+    );
+    // The partner accepts the copy in flight, which predates the disagreement: the update
+    // stays owed, and goes again at the next periodic scan, not at once.
+    ep.handle_message(T0, ack_of(&abandoned[0], T0));
+    assert!(ep.db().get(&lease).unwrap().update_pending);
+    assert!(sent_messages(&mut ep).is_empty());
+    let scan = T0.plus(config(Role::Primary).update_retry);
+    ep.handle_timeout(scan.minus(1));
+    assert!(sent_messages(&mut ep)
+        .iter()
+        .all(|m| m.kind() != MsgKind::BndUpd));
+    ep.handle_timeout(scan);
+    let again: Vec<Message> = sent_messages(&mut ep)
+        .into_iter()
+        .filter(|m| m.kind() == MsgKind::BndUpd)
+        .collect();
+    assert!(
+        matches!(&again[..], [m] if matches!(&m.body, Body::BndUpd(u) if u.leases[0].binding_status == BindingStatus::Abandoned)),
+        "{again:?}"
+    );
+}
