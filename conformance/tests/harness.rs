@@ -122,8 +122,10 @@ const REFERENCE_PASSES: &[&str] = &[
     "random-headline-seed-2005",
     "random-headline-seed-2006",
     "random-headline-seed-2007",
+    "random-storage-loss-seed-3002",
     "random-storage-loss-seed-3003",
     "random-storage-loss-seed-3004",
+    "random-storage-loss-seed-3006",
 ];
 
 #[test]

@@ -1147,6 +1147,16 @@ impl Endpoint {
                 // that it has been encountered." The lease stays update-pending and is resent
                 // on the next periodic scan (§7.5.4, reading R11).
                 self.log(&format!("BNDUPD {key} rejected by partner: {code}"));
+                // Also an update that was not owed (a copy sent in answer to UPDREQALL): the
+                // partner has not taken our information, so it is owed now (reading R21).
+                if self.db.seq(&key) == seq {
+                    if let Some(mut b) = self.db.get(&key).cloned() {
+                        if !b.update_pending {
+                            b.update_pending = true;
+                            self.store(key, b);
+                        }
+                    }
+                }
                 self.retry_at.insert(key, now.plus(self.cfg.update_retry));
                 continue;
             }

@@ -459,7 +459,8 @@ impl Endpoint {
                 // ordered connection (§6.1), so the primary has processed them when it scans
                 // its pool; waiting for their BNDREPLYs buys nothing. A secondary that has no
                 // delegable prefixes configured has nothing to ask for.
-                self.retry_at.clear();
+                // An update held after a rejection still waits for the next periodic scan
+                // (reading R21): entering NORMAL is no new information about the lease.
                 self.poolreq_due = self.cfg.role == Role::Secondary
                     && self.comm_ok()
                     && !self.cfg.prefixes.is_empty();

@@ -1753,3 +1753,51 @@ fn an_update_rejected_while_ours_is_in_flight_stays_owed_until_the_next_scan_r21
         "{again:?}"
     );
 }
+
+#[test]
+fn a_rejected_updreqall_copy_becomes_owed_and_goes_again_at_the_next_scan_r21() {
+    // Two leases, so that every copy fits in the partner's MAX_UNACKED_BNDUPD.
+    let mut cfg = config(Role::Primary);
+    cfg.addresses.truncate(2);
+    cfg.prefixes.clear();
+    let mut ep = Endpoint::new(cfg, None, T0);
+    ep.set_state(T0, CommunicationsInterrupted);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_message(
+        T0,
+        Message {
+            xid: 4100,
+            sent_time: T0,
+            body: Body::UpdReqAll,
+        },
+    );
+    let copies: Vec<Message> = sent_messages(&mut ep)
+        .into_iter()
+        .filter(|m| m.kind() == MsgKind::BndUpd)
+        .collect();
+    let first = &copies[0];
+    let Body::BndUpd(u) = &first.body else {
+        unreachable!()
+    };
+    let key = u.leases[0].lease;
+    assert!(!ep.db().get(&key).unwrap().update_pending);
+    // The partner rejects that copy: our information is owed from now on (§7.7 2b: only an
+    // acceptance says "no more information needs to be sent") ...
+    let mut rejection = ack_of(first, T0);
+    if let Body::BndReply(r) = &mut rejection.body {
+        r.leases[0].status = Some(StatusCode::OutdatedBindingInformation);
+    }
+    ep.handle_message(T0, rejection);
+    assert!(ep.db().get(&key).unwrap().update_pending);
+    // ... and goes again at the next periodic scan, not at once.
+    let resent = |ep: &mut Endpoint| {
+        sent_messages(ep)
+            .iter()
+            .any(|m| matches!(&m.body, Body::BndUpd(u) if u.leases[0].lease == key))
+    };
+    assert!(!resent(&mut ep));
+    let scan = T0.plus(config(Role::Primary).update_retry);
+    ep.handle_timeout(scan);
+    assert!(resent(&mut ep));
+}
