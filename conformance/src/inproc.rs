@@ -62,6 +62,9 @@ pub struct InProc {
     eps: [Option<Endpoint>; 2],
     stable: [StableState; 2],
     has_stable: [bool; 2],
+    /// The server crashed losing its stable storage and has not crashed since (the driver
+    /// knows the storage is gone, reading R5).
+    lost_storage: [bool; 2],
     /// `queues[i]`: messages sent by server `i`, oldest first.
     queues: [VecDeque<Message>; 2],
     connected: bool,
@@ -154,6 +157,10 @@ impl InProc {
         c.startup_time = cfg.startup_time;
         c.auto_partner_down = cfg.auto_partner_down;
         c.update_retry = crate::mapping::TICK_SECS;
+        // The model keeps one client-last-transaction time per lease, raised to the partner's
+        // when an update is accepted (§7.5.5), and Figure 4 compares against it: that is
+        // decision D8's opt-in (the latest client transaction known, ours or the partner's).
+        c.db_time_includes_partner_clt = true;
         c.validate()
             .map_err(|e| SutError(format!("configuration refused: {e}")))?;
         Ok(c)
@@ -303,7 +310,13 @@ impl InProc {
         }
     }
 
-    fn deliver_msg(&mut self, to: usize, m: Message) {
+    fn deliver_msg(&mut self, to: usize, mut m: Message) {
+        // The model has one clock and no transit time: a message crosses the wire when the
+        // trace delivers it, possibly ticks after the endpoint produced it. Its sent-time is
+        // therefore the delivery time. Left as produced, a message delivered a tick later would
+        // look skewed by 60 s and the receiver would drop the connection (§7.5.1), which no
+        // trace asks for.
+        m.sent_time = self.now;
         if let Some(ep) = self.eps[to].as_mut() {
             ep.handle_message(self.now, m);
             self.drain(to);
@@ -349,6 +362,17 @@ impl InProc {
             servers,
             reply: self.reply.take(),
             sent: std::mem::take(&mut self.sent),
+        }
+    }
+
+    /// Reading R19, an assumption about the environment the model makes: the STARTUP timer of
+    /// a server expires only while its partner is down. The adapter knows which servers run.
+    fn hold_startup_timers(&mut self) {
+        let running = [self.eps[0].is_some(), self.eps[1].is_some()];
+        for i in 0..2 {
+            if let Some(ep) = self.eps[i].as_mut() {
+                ep.hold_startup(running[1 - i]);
+            }
         }
     }
 
@@ -480,6 +504,7 @@ impl Sut for InProc {
         }
         self.now = Time(time);
         let now = self.now;
+        self.hold_startup_timers();
         match event {
             SutEvent::Tick => {
                 for i in 0..2 {
@@ -515,6 +540,7 @@ impl Sut for InProc {
             } => {
                 let i = ix(*server);
                 self.eps[i] = None;
+                self.lost_storage[i] = *lose_storage;
                 if *lose_storage {
                     self.stable[i] = StableState::default();
                     self.has_stable[i] = false;
@@ -527,10 +553,13 @@ impl Sut for InProc {
             SutEvent::Restart { server } => {
                 let i = ix(*server);
                 let st = self.has_stable[i].then(|| self.stable[i].clone());
-                self.eps[i] = Some(
-                    Endpoint::try_new(self.cfgs[i].clone(), st, now)
-                        .map_err(|e| SutError(e.to_string()))?,
-                );
+                let cfg = self.cfgs[i].clone();
+                let ep = if st.is_none() && self.lost_storage[i] {
+                    Endpoint::try_new_after_storage_loss(cfg, now)
+                } else {
+                    Endpoint::try_new(cfg, st, now)
+                };
+                self.eps[i] = Some(ep.map_err(|e| SutError(e.to_string()))?);
                 self.drain(i);
             }
             SutEvent::PartnerDown { server } => {
@@ -590,6 +619,7 @@ impl Sut for InProc {
                 self.drain(ix(*server));
             }
         }
+        self.hold_startup_timers();
         self.maybe_connect();
         self.auto_deliver();
         Ok(self.observe())

@@ -255,7 +255,28 @@ pub fn update_time(u: &LeaseUpdate) -> Time {
     }
 }
 
-/// Decide whether to accept one received lease update (§7.5.4): decision D9, then Figure 4.
+/// [`update_time`], or with decision D8's opt-in the same rule over the latest client
+/// transaction the update knows of: its CLT or the partner-raw-clt-time it carries (our own
+/// CLT as the sender last learned it), as [`Binding::db_time_known`] does for our record.
+pub fn update_time_for(u: &LeaseUpdate, partner_clt: bool) -> Time {
+    if !partner_clt {
+        return update_time(u);
+    }
+    let clt = max_opt(u.clt_time, u.partner_raw_clt_time);
+    match u.binding_status {
+        BindingStatus::Active | BindingStatus::Expired | BindingStatus::Released => {
+            clt.unwrap_or(u.start_time_of_state)
+        }
+        _ => clt.map_or(u.start_time_of_state, |c| c.max(u.start_time_of_state)),
+    }
+}
+
+/// Decide whether to accept one received lease update (§7.5.4): Figure 4 as the project reads
+/// it where the RFC is ambiguous. An update that agrees with our record is accepted (reading
+/// R11, which replaces decision D9); a tie (two times within the ±5 s of §7.1) is broken as
+/// readings R11 and R20 say instead of rejected; the local time of a free or reset lease is
+/// max(CLT, start-time-of-state) (reading R17); time(1) accepts only an update not older than
+/// our record (reading R18).
 pub fn decide(
     local: &Binding,
     received_client: Option<&ClientId>,
@@ -264,20 +285,128 @@ pub fn decide(
     me: Role,
     partner_clt: bool,
 ) -> Result<(), StatusCode> {
-    // Decision D9: an update with our binding-status (and, if ACTIVE, our client) - a
-    // retransmission after a lost BNDREPLY, an UPDREQALL copy of a never-used lease, both
-    // servers expiring the lease - contradicts nothing and is acknowledged. Figure 4 would call its time a tie, or
-    // older, and reject it (reading R11), and both sides would then resend the same status to
-    // each other for ever, the lease never becoming free; R11 is about different information.
-    if same_status_and_client(local, received_client, u) {
+    // Reading R11: an update that says what we hold already (a retransmission after a lost
+    // BNDREPLY or a reconnect, an UPDREQALL copy of a never-used lease, both servers expiring
+    // the lease on their own clocks) and is not older than our record is accepted: there is no
+    // newer information to prefer, and rejecting it would have both sides resend it for ever.
+    if agrees(local, received_client, u, partner_clt) {
         return Ok(());
     }
-    figure4(local, received_client, u, now, me, partner_clt)
+    let rules = Rules {
+        tie_wins: tie_wins(local, received_client, u, me),
+        readings: true,
+    };
+    figure4_with(local, received_client, u, now, me, partner_clt, rules)
 }
 
-/// RFC 8156 §7.5.4 Figure 4 applied to one received lease update. `Err` carries the status
-/// code of the rejection. Times within ±5 s are equal (§7.5.1), so "later" means clearly later,
-/// and a tie rejects (reading R11).
+/// Reading R11: the update has our binding-status (EXPIRED and RELEASED counting as the same:
+/// both end the client's binding), our client, our expiry if ACTIVE, and is not older than our
+/// record.
+pub fn agrees(
+    local: &Binding,
+    received_client: Option<&ClientId>,
+    u: &LeaseUpdate,
+    partner_clt: bool,
+) -> bool {
+    let ended = |s| matches!(s, BindingStatus::Expired | BindingStatus::Released);
+    let same_status =
+        local.status == u.binding_status || (ended(local.status) && ended(u.binding_status));
+    same_status
+        && local.client.as_ref() == received_client
+        && (u.binding_status != BindingStatus::Active
+            || local.state_expiration_time == u.state_expiration_time)
+        && !local_time(local, partner_clt).clearly_after(update_time_for(u, partner_clt))
+}
+
+/// Position of a binding-status in one turn of the lease life cycle (Figure 2): the grant, its
+/// end, a DECLINE (which says more than an expiry), the operator's reset, and the free status
+/// that follows. Orders two changes of one turn made at one time (reading R11).
+fn life_cycle_rank(b: BindingStatus) -> u8 {
+    match b {
+        BindingStatus::Active => 0,
+        BindingStatus::Expired | BindingStatus::Released => 1,
+        BindingStatus::Abandoned => 2,
+        BindingStatus::Reset => 3,
+        BindingStatus::PendingFree | BindingStatus::Free | BindingStatus::FreeBackup => 4,
+    }
+}
+
+/// Whether the update wins a tie (its time and ours within ±5 s, §7.1): readings R11 and R20.
+fn tie_wins(
+    local: &Binding,
+    received_client: Option<&ClientId>,
+    u: &LeaseUpdate,
+    me: Role,
+) -> bool {
+    use BindingStatus::*;
+    // One turn of the lease: the update is about the binding we hold (same client or, when a
+    // side names no client, the same latest CLT: a free status carries the CLT of the binding
+    // it ends).
+    let same_turn = match (received_client, local.client.as_ref()) {
+        (Some(a), Some(b)) => a == b,
+        _ => match (
+            max_opt(u.clt_time, u.partner_raw_clt_time),
+            max_opt(local.clt, local.partner_raw_clt_time),
+        ) {
+            (Some(a), Some(b)) => a.same_as(b),
+            _ => false,
+        },
+    };
+    // Within one turn the later status of the life cycle can only have been made after the
+    // other (a FREE that follows an acked RELEASED, a RELEASED that follows the grant).
+    let later_in_life_cycle =
+        same_turn && life_cycle_rank(u.binding_status) > life_cycle_rank(local.status);
+    // Across turns a record that binds a client beats a free one: the grant was made on a copy
+    // that had not seen the free, and the binding is what must not be lost.
+    let binding_beats_free = !same_turn && received_client.is_some() && local.client.is_none();
+    // Two ACTIVE records of one client: the later expiry wins (the lease is held at least as
+    // long as the client has it).
+    let same_client_active = u.binding_status == Active
+        && local.status == Active
+        && received_client.is_some()
+        && received_client == local.client.as_ref()
+        && u.state_expiration_time >= local.state_expiration_time;
+    // Reading R20: FREE against FREE-BACKUP at one time goes to FREE-BACKUP: the primary
+    // accepts the secondary's FREE-BACKUP, the secondary rejects the primary's FREE.
+    let backup_wins = me == Role::Primary && u.binding_status == FreeBackup && local.status == Free;
+    later_in_life_cycle || binding_beats_free || same_client_active || backup_wins
+}
+
+/// The local time Figure 4's "accept" compares the update's time with (§7.5.4). Reading R17:
+/// for statuses other than ACTIVE, EXPIRED and RELEASED it is max(CLT, start-time-of-state), as
+/// it is for the update's own time; taken literally a free lease keeps the CLT of its last
+/// client, and a stale FREE overrides a newer FREE-BACKUP.
+pub fn local_time(local: &Binding, partner_clt: bool) -> Time {
+    match local.status {
+        BindingStatus::Active | BindingStatus::Expired | BindingStatus::Released => {
+            local.db_time_for(partner_clt)
+        }
+        _ => {
+            let clt = if partner_clt {
+                max_opt(local.clt, local.partner_raw_clt_time)
+            } else {
+                local.clt
+            };
+            clt.map_or(local.start_time_of_state, |c| {
+                c.max(local.start_time_of_state)
+            })
+        }
+    }
+}
+
+/// Which rules [`figure4_with`] applies beyond the literal table.
+#[derive(Clone, Copy, Debug)]
+struct Rules {
+    /// A tie (times within ±5 s) counts as later (reading R11); literally a tie rejects.
+    tie_wins: bool,
+    /// Readings R17 (local time of free and reset leases) and R18 (time(1) only for an update
+    /// not older than our record).
+    readings: bool,
+}
+
+/// RFC 8156 §7.5.4 Figure 4 applied to one received lease update, literally: times within ±5 s
+/// are equal (§7.5.1), so "later" means clearly later, and a tie rejects. `Err` carries the
+/// status code of the rejection. The endpoint uses [`decide`].
 pub fn figure4(
     local: &Binding,
     received_client: Option<&ClientId>,
@@ -286,24 +415,60 @@ pub fn figure4(
     me: Role,
     partner_clt: bool,
 ) -> Result<(), StatusCode> {
+    let literal = Rules {
+        tie_wins: false,
+        readings: false,
+    };
+    figure4_with(local, received_client, u, now, me, partner_clt, literal)
+}
+
+fn figure4_with(
+    local: &Binding,
+    received_client: Option<&ClientId>,
+    u: &LeaseUpdate,
+    now: Time,
+    me: Role,
+    partner_clt: bool,
+    rules: Rules,
+) -> Result<(), StatusCode> {
     let outdated = Err(StatusCode::OutdatedBindingInformation);
+    let later =
+        |upd: Time, loc: Time| upd.clearly_after(loc) || (rules.tie_wins && upd.same_as(loc));
     // time(2): "If the OPTION_CLT_TIME value (if it appears) in the OPTION_CLIENT_DATA is later
     // than the start-time-of-state in the receiving server's binding, accept it, else reject it."
     let time2 = u
         .clt_time
-        .is_some_and(|c| c.clearly_after(local.start_time_of_state));
+        .is_some_and(|c| later(c, local.start_time_of_state));
+    let local_t = if rules.readings {
+        local_time(local, partner_clt)
+    } else {
+        local.db_time_for(partner_clt)
+    };
     match figure4_rule(local.status, u.binding_status) {
         // accept: "If the time value in the OPTION_CLIENT_DATA option or OPTION_IAPREFIX option is
         // later than the time value in the server's binding database, accept it, else reject it."
-        Rule::Accept if update_time(u).clearly_after(local.db_time_for(partner_clt)) => Ok(()),
+        Rule::Accept if later(update_time_for(u, partner_clt), local_t) => Ok(()),
         Rule::Accept => outdated,
         // time(1): "If the current time is later than the receiving server's
         // state-expiration-time, accept it, else reject it." (Decision D12: "later" uses the
-        // ±5 s window of §7.5.1 like every other comparison.)
-        Rule::Time1 => match local.state_expiration_time {
-            Some(exp) if !now.clearly_after(exp) => outdated,
-            _ => Ok(()),
-        },
+        // ±5 s window of §7.5.1 like every other comparison; with the readings a time equal to
+        // the expiry counts as expired, as the expiry timer fires then.) Reading R18: and the
+        // update is not older than our record.
+        Rule::Time1 => {
+            let expired = match local.state_expiration_time {
+                Some(exp) => now.clearly_after(exp) || (rules.readings && now.same_as(exp)),
+                None => true,
+            };
+            let not_older = !rules.readings
+                || !local
+                    .db_time_for(partner_clt)
+                    .clearly_after(update_time_for(u, partner_clt));
+            if expired && not_older {
+                Ok(())
+            } else {
+                outdated
+            }
+        }
         Rule::Time2 if time2 => Ok(()),
         Rule::Time2 => outdated,
         // accept(3): "If the clients in an OPTION_CLIENT_DATA option and in a receiving server's
@@ -319,20 +484,16 @@ pub fn figure4(
     }
 }
 
-/// Does the update carry our binding-status and, for ACTIVE, our client (decision D9)? For
-/// every other status both sides agree that no client holds the lease, whoever held it last.
-/// EXPIRED and RELEASED count as the same information: both end the client's binding and
-/// both go to PENDING-FREE on the ack (Figure 2 (4)).
-pub fn same_status_and_client(
-    local: &Binding,
-    received_client: Option<&ClientId>,
-    u: &LeaseUpdate,
-) -> bool {
-    let ended = |s| matches!(s, BindingStatus::Expired | BindingStatus::Released);
-    let same_status =
-        local.status == u.binding_status || (ended(local.status) && ended(u.binding_status));
-    same_status
-        && (u.binding_status != BindingStatus::Active || local.client.as_ref() == received_client)
+/// Store an update that agrees with our record (reading R11, [`agrees`]): it brings no new
+/// binding, so the record keeps its status (an EXPIRED stays EXPIRED when the partner says
+/// RELEASED), its start time and whatever we still owe the partner; only the max-monotone
+/// times move (§7.5.5 b., d., e.; reading R4).
+pub fn apply_agreeing(local: &Binding, u: &LeaseUpdate) -> Binding {
+    let mut b = local.clone();
+    b.expiration_time = max_opt(b.expiration_time, u.partner_lifetime); // b., reading R4
+    b.partner_raw_clt_time = max_opt(b.partner_raw_clt_time, u.clt_time); // d.
+    b.clt = max_opt(b.clt, u.partner_raw_clt_time); // e.
+    b
 }
 
 /// Store an accepted update (RFC 8156 §7.5.5, Figure 5), returning the new record.
@@ -363,7 +524,9 @@ pub fn apply_update(
     // a REPLY replaces the lifetimes), so an update whose time is clearly older than ours does
     // not replace the expiry we know: a shorter one would let the lease expire, and be reused,
     // early; a longer one would keep a lease the client no longer holds.
-    let stale = local.db_time_for(partner_clt).clearly_after(update_time(u));
+    let stale = local
+        .db_time_for(partner_clt)
+        .clearly_after(update_time_for(u, partner_clt));
     let state_exp = match (local.status, status, same_client, stale) {
         (BindingStatus::Active, BindingStatus::Active, true, true) => local.state_expiration_time,
         _ => u.state_expiration_time,
@@ -375,9 +538,9 @@ pub fn apply_update(
         b.client_expiry = max_opt(b.client_expiry, state_exp);
     }
     b.status = status;
-    if client.is_some() {
-        b.client = client.cloned();
-    }
+    // The partner's record replaces ours, client included: an update that names no client
+    // (a free status, reading R16) leaves none (the tie rules of reading R11 compare clients).
+    b.client = client.cloned();
     b.valid_lifetime = u.valid_lifetime;
     b.start_time_of_state = u.start_time_of_state;
     b.state_expiration_time = state_exp;
@@ -727,10 +890,12 @@ mod tests {
     }
 
     #[test]
-    fn same_status_and_client_is_acknowledged_whatever_the_times_decision_d9() {
+    fn an_update_agreeing_with_our_record_is_accepted_unless_older_reading_r11() {
         let lb = local(BindingStatus::Expired, 1, Time(1000), None);
-        let u = upd(BindingStatus::Expired, Time(998), Some(Time(997)));
         let c = ClientId::from(1);
+        // Same status and client at the same time (within ±5 s): Figure 4 alone calls it a tie
+        // and rejects; reading R11 accepts it (it contradicts nothing).
+        let u = upd(BindingStatus::Expired, Time(998), Some(Time(997)));
         assert_eq!(
             figure4(&lb, Some(&c), &u, Time(2000), Role::Primary, false),
             Err(StatusCode::OutdatedBindingInformation)
@@ -745,18 +910,129 @@ mod tests {
             decide(&lb, Some(&c), &ur, Time(2000), Role::Primary, false),
             Ok(())
         );
-        // Both say EXPIRED, for different clients: still no conflict.
-        let other = ClientId::from(2);
+        // Clearly older: not an agreement, and Figure 4 rejects it.
+        let old = upd(BindingStatus::Expired, Time(900), Some(Time(900)));
         assert_eq!(
-            decide(&lb, Some(&other), &u, Time(2000), Role::Primary, false),
-            Ok(())
+            decide(&lb, Some(&c), &old, Time(2000), Role::Primary, false),
+            Err(StatusCode::OutdatedBindingInformation)
         );
         // ACTIVE for a different client is judged by Figure 4 (accept(3)) as usual.
+        let other = ClientId::from(2);
         let la = local(BindingStatus::Active, 1, Time(1000), Some(Time(3000)));
         let ua = upd(BindingStatus::Active, Time(998), Some(Time(997)));
         assert_eq!(
             decide(&la, Some(&other), &ua, Time(2000), Role::Primary, false),
             Err(StatusCode::AddressInUse)
+        );
+    }
+
+    #[test]
+    fn an_agreeing_update_keeps_our_status_and_what_we_owe_reading_r11() {
+        // We expired the lease (and owe the partner that); the partner reports the client's
+        // RELEASE at the same time: the same information. Our EXPIRED stays, still owed; only
+        // the max-monotone times move.
+        let mut lb = local(BindingStatus::Expired, 1, Time(1000), None);
+        lb.update_pending = true;
+        lb.expiration_time = Some(Time(1500));
+        let c = ClientId::from(1);
+        let mut u = upd(BindingStatus::Released, Time(1000), Some(Time(1000)));
+        u.partner_lifetime = Some(Time(1800));
+        assert!(agrees(&lb, Some(&c), &u, true));
+        let b = apply_agreeing(&lb, &u);
+        assert_eq!(b.status, BindingStatus::Expired);
+        assert!(b.update_pending);
+        assert_eq!(b.start_time_of_state, lb.start_time_of_state);
+        assert_eq!(b.expiration_time, Some(Time(1800)));
+        // A smaller partner lifetime never lowers it (reading R4).
+        u.partner_lifetime = Some(Time(1200));
+        assert_eq!(apply_agreeing(&b, &u).expiration_time, Some(Time(1800)));
+    }
+
+    #[test]
+    fn same_tick_life_cycle_updates_are_accepted_in_life_cycle_order_reading_r11() {
+        use BindingStatus::*;
+        let t = Time(1000);
+        let c = ClientId::from(1);
+        // One turn of the lease (same client), all at one time: a later status of Figure 2's
+        // life cycle wins the tie, an earlier one loses it.
+        let order = [Active, Released, Abandoned, Reset];
+        for (i, l) in order.iter().enumerate() {
+            for (j, r) in order.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                let lb = local(*l, 1, t, Some(t.plus(60)));
+                let mut u = upd(*r, t, Some(t));
+                if *r == Active {
+                    u.state_expiration_time = Some(t.plus(60));
+                }
+                let got = decide(&lb, Some(&c), &u, t, Role::Secondary, false);
+                let want = if j > i {
+                    Ok(())
+                } else {
+                    Err(StatusCode::OutdatedBindingInformation)
+                };
+                assert_eq!(got, want, "local {l} received {r} at one time");
+            }
+        }
+        // A FREE that carries the CLT of the binding it ends follows the RELEASED it ends.
+        let lb = local(Released, 1, t, None);
+        let free = upd(Free, t, Some(t));
+        assert_eq!(decide(&lb, None, &free, t, Role::Primary, false), Ok(()));
+        // A FREE from another turn (other CLT) does not beat a binding at one time.
+        let la = local(Active, 1, t, Some(t.plus(60)));
+        let stale_free = upd(Free, t, Some(t.minus(300)));
+        assert_eq!(
+            decide(&la, None, &stale_free, t, Role::Primary, false),
+            Err(StatusCode::OutdatedBindingInformation)
+        );
+    }
+
+    #[test]
+    fn free_against_free_backup_at_one_time_goes_to_free_backup_reading_r20() {
+        use BindingStatus::*;
+        let t = Time(1000);
+        let p = LeaseKey::Prefix(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0), 64);
+        let mut free = Binding::available(Free);
+        free.start_time_of_state = t;
+        let mut backup = Binding::available(FreeBackup);
+        backup.start_time_of_state = t;
+        let mut u_backup = upd(FreeBackup, t, None);
+        u_backup.lease = p;
+        let mut u_free = upd(Free, t, None);
+        u_free.lease = p;
+        // The primary (holding FREE) accepts the secondary's FREE-BACKUP ...
+        assert_eq!(
+            decide(&free, None, &u_backup, t, Role::Primary, false),
+            Ok(())
+        );
+        // ... and the secondary (holding FREE-BACKUP) rejects the primary's FREE.
+        assert_eq!(
+            decide(&backup, None, &u_free, t, Role::Secondary, false),
+            Err(StatusCode::OutdatedBindingInformation)
+        );
+    }
+
+    #[test]
+    fn with_d8_an_expiry_from_a_server_that_never_saw_the_client_is_judged_by_the_clients_time() {
+        // The secondary expired a lease it never served: its own CLT is absent, the CLT it
+        // learned from us travels as partner-raw-clt-time. Under D8's opt-in the update's
+        // time is that transaction (t), not the expiry (t + 60), so it ties with our
+        // ABANDONED of the same turn and loses (reading R11's life cycle).
+        let t = Time(1000);
+        let mut u = upd(BindingStatus::Expired, t.plus(60), None);
+        u.partner_raw_clt_time = Some(t);
+        assert_eq!(update_time(&u), t.plus(60));
+        assert_eq!(update_time_for(&u, true), t);
+        let lb = local(BindingStatus::Abandoned, 1, t, None);
+        let c = ClientId::from(1);
+        assert_eq!(
+            decide(&lb, Some(&c), &u, t.plus(60), Role::Primary, true),
+            Err(StatusCode::OutdatedBindingInformation)
+        );
+        assert_eq!(
+            decide(&lb, Some(&c), &u, t.plus(60), Role::Primary, false),
+            Ok(())
         );
     }
 

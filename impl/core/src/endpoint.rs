@@ -219,8 +219,12 @@ impl TimerTable {
     pub(crate) fn get(&self, t: Timer) -> Option<Time> {
         self.0.get(&t).copied()
     }
-    fn next_timeout(&self) -> Option<Time> {
-        self.0.values().min().copied()
+    fn next_timeout(&self, skip: Option<Timer>) -> Option<Time> {
+        self.0
+            .iter()
+            .filter(|(t, _)| Some(**t) != skip)
+            .map(|(_, at)| *at)
+            .min()
     }
 }
 
@@ -338,6 +342,8 @@ pub struct Endpoint {
     pub(crate) upd_response: Option<UpdResponse>,
     /// Secondary: POOLREQ to send once the NORMAL-entry updates are out (§8.8).
     pub(crate) poolreq_due: bool,
+    /// The driver knows the partner is running: the STARTUP timer waits (reading R19).
+    pub(crate) startup_held: bool,
     /// Last lease sent by the lazy-update scan (round-robin cursor).
     pub(crate) pump_cursor: Option<LeaseKey>,
     pub(crate) next_xid: Xid,
@@ -402,6 +408,7 @@ impl Endpoint {
             upd_request: None,
             upd_response: None,
             poolreq_due: false,
+            startup_held: false,
             pump_cursor: None,
             next_xid: 1,
             out: VecDeque::new(),
@@ -448,6 +455,30 @@ impl Endpoint {
             e.startup_previous
         ));
         Ok(e)
+    }
+
+    /// Create an endpoint for a server that has run before and lost its stable storage (the
+    /// driver knows: the disk was replaced, the database was wiped). Reading R5 (A7): such a
+    /// server restarts as RECOVER whatever its role — its STARTUP STATE announces RECOVER —
+    /// and asks for the whole database with UPDREQALL (§8.5.2). A driver that cannot tell uses
+    /// [`Endpoint::try_new`] with no storage; the partner's C flag then reveals the loss
+    /// (decision D16).
+    pub fn try_new_after_storage_loss(config: Config, now: Time) -> Result<Endpoint, ConfigError> {
+        let mut e = Endpoint::try_new(config, None, now)?;
+        e.startup_previous = ServerState::Recover;
+        e.log("stable storage lost: PREVIOUS-STATE=RECOVER (reading R5)");
+        Ok(e)
+    }
+
+    /// Tell the endpoint whether its partner is known to be running (a driver with out-of-band
+    /// knowledge: a cluster manager, a test harness). Reading R19 takes §8.3.2 step 3 ("long
+    /// enough for a TCP connection to a heavily loaded partner to be created across a slow
+    /// network") as an assumption about the environment: while the partner runs, STARTUP lasts
+    /// until its STATE arrives, and the STARTUP timer expires only while the partner is down.
+    /// While held, the timer stays armed but does not fire; released, it fires if due. A driver
+    /// without such knowledge never calls this and must size the STARTUP time instead.
+    pub fn hold_startup(&mut self, partner_running: bool) {
+        self.startup_held = partner_running;
     }
 
     // ---- (A) getters -------------------------------------------------------------------
@@ -504,6 +535,9 @@ impl Endpoint {
     /// Some timer from [`poll_timeout`](Self::poll_timeout) is due (extra calls are harmless).
     pub fn handle_timeout(&mut self, now: Time) {
         for t in TIMERS {
+            if t == Timer::Startup && self.startup_held {
+                continue;
+            }
             if self.timers.get(t).is_some_and(|at| at <= now) {
                 self.timers.stop(t);
                 self.on_timer(now, t);
@@ -554,7 +588,9 @@ impl Endpoint {
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Time> {
-        let mut next = self.timers.next_timeout();
+        let mut next = self
+            .timers
+            .next_timeout(self.startup_held.then_some(Timer::Startup));
         let mut consider = |t: Option<Time>| {
             if let Some(t) = t {
                 next = Some(next.map_or(t, |n| n.min(t)));
@@ -757,6 +793,8 @@ impl Endpoint {
             return;
         };
         b.status = db::pending_free_destination(&key);
+        // The binding ends: no client holds the lease (its CLT stays, reading R11).
+        b.client = None;
         b.start_time_of_state = now;
         b.state_expiration_time = None;
         b.partner_lifetime = None;
@@ -789,21 +827,16 @@ impl Endpoint {
 
     // ---- binding updates (§7) ----------------------------------------------------------
 
-    /// States in which lazy updates flow to a connected partner: NORMAL (§8.8.1), CONFLICT-DONE
-    /// and RECOVER-DONE (responsive/renew-responsive while in contact), and PARTNER-DOWN while the
-    /// partner is recovering from it (Figure 7). Elsewhere updates wait for NORMAL or go out in
-    /// answer to UPDREQ/UPDREQALL (POTENTIAL-CONFLICT, Figure 9). Decision D18.
+    /// When lazy updates flow to a connected partner: in NORMAL (§8.8.1) and CONFLICT-DONE, and
+    /// while answering the partner's UPDREQ/UPDREQALL (changes made meanwhile go with the answer,
+    /// before its UPDDONE). Elsewhere — RECOVER-DONE, PARTNER-DOWN, POTENTIAL-CONFLICT, ... —
+    /// they wait for NORMAL (sent on entry, §8.8, reading R15) or for an UPDREQ. Decision D18
+    /// (changed to the model's rule: the first version also sent lazily in RECOVER-DONE and in
+    /// PARTNER-DOWN while the partner recovered).
     fn sends_lazy_updates(&self) -> bool {
         use ServerState::*;
         self.comm_ok()
-            && match self.state {
-                Normal | ConflictDone | RecoverDone => true,
-                PartnerDown => matches!(
-                    self.partner_state(),
-                    Some(Recover | RecoverWait | RecoverDone)
-                ),
-                _ => false,
-            }
+            && (matches!(self.state, Normal | ConflictDone) || self.upd_response.is_some())
     }
 
     /// Send what may be sent now: UPDREQ answers, lazy updates (within the partner's
@@ -840,29 +873,37 @@ impl Endpoint {
                 r.awaiting.insert(xid);
             }
         }
-        if self.sends_lazy_updates() {
-            while self.outstanding.len() < max {
-                let Some(key) = self.next_pending() else {
-                    break;
-                };
-                self.pump_cursor = Some(key);
-                self.send_bndupd(now, key);
-            }
-        }
+        self.send_lazy_updates(now);
         self.maybe_send_upddone(now);
         // §8.8: "When the above process is complete, if the server entering NORMAL state is a
         // secondary server, then it will request delegable prefixes ... using the POOLREQ".
+        // "Complete": every update owed has been sent (it may still await its BNDREPLY).
         if self.poolreq_due
             && self.state == ServerState::Normal
-            && self.outstanding.is_empty()
             && !self
                 .db
                 .pending()
                 .iter()
-                .any(|k| !self.retry_at.contains_key(k))
+                .any(|k| !self.in_flight.contains(k) && !self.retry_at.contains_key(k))
         {
             self.poolreq_due = false;
             self.send_new(now, Body::PoolReq);
+        }
+    }
+
+    /// Send the updates owed (lazy updates, §4.3), within the partner's MAX_UNACKED_BNDUPD, in
+    /// the states where they flow (decision D18).
+    pub(crate) fn send_lazy_updates(&mut self, now: Time) {
+        if !self.sends_lazy_updates() {
+            return;
+        }
+        let max = self.conn.partner_max_unacked as usize;
+        while self.outstanding.len() < max {
+            let Some(key) = self.next_pending() else {
+                break;
+            };
+            self.pump_cursor = Some(key);
+            self.send_bndupd(now, key);
         }
     }
 
@@ -894,10 +935,16 @@ impl Endpoint {
         } else {
             None
         };
+        // A take-back in progress (reading R9) is announced as FREE.
+        let announced = if b.hold_until_ack && b.status == BindingStatus::FreeBackup {
+            BindingStatus::Free
+        } else {
+            b.status
+        };
         let u = LeaseUpdate {
             lease: key,
             valid_lifetime: b.valid_lifetime,
-            binding_status: b.status,
+            binding_status: announced,
             start_time_of_state: b.start_time_of_state,
             // "*": only for statuses with a timeout (§7.4).
             state_expiration_time: if timeout {
@@ -974,17 +1021,18 @@ impl Endpoint {
                     let local = self.db.get(&lu.lease).cloned().unwrap_or_else(|| {
                         Binding::available(db::pending_free_destination(&lu.lease))
                     });
-                    let b = db::apply_update(
-                        &local,
-                        &lu.lease,
-                        client.as_ref(),
-                        lu,
-                        self.cfg.db_time_includes_partner_clt,
-                    );
-                    self.db.bump(&lu.lease);
-                    self.retry_at.remove(&lu.lease);
-                    // §7.5.2: stored (Persist queued) before the BNDREPLY below.
-                    self.store(lu.lease, b);
+                    let partner_clt = self.cfg.db_time_includes_partner_clt;
+                    if db::agrees(&local, client.as_ref(), lu, partner_clt) {
+                        // Reading R11: nothing new; our record (and what we owe) stays.
+                        self.store(lu.lease, db::apply_agreeing(&local, lu));
+                    } else {
+                        let b =
+                            db::apply_update(&local, &lu.lease, client.as_ref(), lu, partner_clt);
+                        self.db.bump(&lu.lease);
+                        self.retry_at.remove(&lu.lease);
+                        // §7.5.2: stored (Persist queued) before the BNDREPLY below.
+                        self.store(lu.lease, b);
+                    }
                     None
                 }
                 Err(code) => {
@@ -1060,9 +1108,10 @@ impl Endpoint {
             return;
         };
         if b.update_pending {
-            if !self.in_flight.contains(&key) {
-                self.retry_at.insert(key, now.plus(self.cfg.update_retry));
-            }
+            // Already owed (perhaps on its way): the next periodic scan sends it again, even
+            // if the partner accepts the copy in flight, which predates this disagreement
+            // (reading R21).
+            self.retry_at.insert(key, now.plus(self.cfg.update_retry));
         } else {
             b.update_pending = true;
             self.db.bump(&key);
@@ -1098,6 +1147,16 @@ impl Endpoint {
                 // that it has been encountered." The lease stays update-pending and is resent
                 // on the next periodic scan (§7.5.4, reading R11).
                 self.log(&format!("BNDUPD {key} rejected by partner: {code}"));
+                // Also an update that was not owed (a copy sent in answer to UPDREQALL): the
+                // partner has not taken our information, so it is owed now (reading R21).
+                if self.db.seq(&key) == seq {
+                    if let Some(mut b) = self.db.get(&key).cloned() {
+                        if !b.update_pending {
+                            b.update_pending = true;
+                            self.store(key, b);
+                        }
+                    }
+                }
                 self.retry_at.insert(key, now.plus(self.cfg.update_retry));
                 continue;
             }
@@ -1112,23 +1171,34 @@ impl Endpoint {
             let unchanged = self.db.seq(&key) == seq;
             if unchanged {
                 // "b. The partner-lifetime is set to 0 to indicate that no more information
-                // needs to be sent to the partner."
+                // needs to be sent to the partner." Unless we rejected the partner's update of
+                // this lease while ours was in flight: that update stays owed, for the next
+                // periodic scan (§7.5.4, reading R21).
                 b.partner_lifetime = None;
-                b.update_pending = false;
-                b.hold_until_ack = false; // reading R9: the take-back is acknowledged
+                b.update_pending = self.retry_at.contains_key(&key);
+                if b.hold_until_ack {
+                    // Reading R9: the take-back is acknowledged; the prefix is ours again.
+                    b.hold_until_ack = false;
+                    if b.status == BindingStatus::FreeBackup {
+                        b.status = BindingStatus::Free;
+                        b.start_time_of_state = now;
+                    }
+                }
             }
             let status = b.status;
             self.store(key, b);
             // §7.2 EXPIRED/RELEASED: "When the partner acks the BNDUPD message of an expired
             // [released] lease, the server sets its internal state to PENDING-FREE." Figure 2
-            // (4), also for RESET; then (5)/(6) per reading R1.
+            // (4), also for RESET; then (5)/(6) per reading R1. Reading R16 (replaces decision
+            // D5): the partner must learn that the lease is free again, so a BNDUPD of the new
+            // status is owed.
             if unchanged
                 && matches!(
                     status,
                     BindingStatus::Expired | BindingStatus::Released | BindingStatus::Reset
                 )
             {
-                self.free_lease(now, key, false);
+                self.free_lease(now, key, true);
             }
         }
         self.maybe_send_upddone(now);
@@ -1160,10 +1230,20 @@ impl Endpoint {
     /// UPDDONE "signals that all of the BNDUPD messages have been sent and a corresponding
     /// BNDREPLY message has been received for each of them" (§5.3.5).
     fn maybe_send_upddone(&mut self, now: Time) {
+        // Also nothing else owed may be left unsent or unanswered: a change made meanwhile (a
+        // lease the ack just freed, reading R16) goes before the UPDDONE. What waits for the
+        // next periodic scan after a rejection does not hold it up (reading R21: a rejection
+        // is an answer).
         let done = self
             .upd_response
             .as_ref()
-            .is_some_and(|r| r.to_send.is_empty() && r.awaiting.is_empty());
+            .is_some_and(|r| r.to_send.is_empty() && r.awaiting.is_empty())
+            && self.in_flight.is_empty()
+            && self
+                .db
+                .pending()
+                .iter()
+                .all(|k| self.retry_at.contains_key(k));
         if done {
             if let Some(r) = self.upd_response.take() {
                 self.send_reply(now, r.xid, Body::UpdDone);
@@ -1189,7 +1269,7 @@ impl Endpoint {
         self.no_stable_record && self.partner.knew_us == Some(true)
     }
 
-    /// Send UPDREQ, or UPDREQALL when storage was lost: "If the server has determined that it
+    /// Send UPDREQ, or UPDREQALL when storage was empty: "If the server has determined that it
     /// has lost its stable storage because it has no record of ever having talked to its partner
     /// even though its partner does have a record of communicating with it, it MUST send an
     /// UPDREQALL message; otherwise, it MUST send an UPDREQ message." (§8.5.2, reading R5)
@@ -1197,7 +1277,10 @@ impl Endpoint {
         if !self.comm_ok() || self.upd_request.is_some() {
             return;
         }
-        let all = self.state == ServerState::Recover && self.storage_lost();
+        // A server whose stable storage held nothing (fresh, or lost) has no database to
+        // bring up to date: it asks for all of it (§8.5 "no information in its stable
+        // storage", §5.3.6 "to recover from a total loss of its binding database"; reading R5).
+        let all = self.state == ServerState::Recover && self.no_stable_record;
         let body = if all { Body::UpdReqAll } else { Body::UpdReq };
         let xid = self.send_new(now, body);
         self.upd_request = Some(xid);
@@ -1219,28 +1302,40 @@ impl Endpoint {
 
     /// §4.2.2: "The primary server SHOULD, whenever it receives the POOLREQ message, scan its
     /// database of delegable prefixes and determine if the secondary needs more delegable
-    /// prefixes". The secondary's target is `secondary_prefix_percent` of the available ones,
-    /// with a threshold of one prefix; excess is taken back with BNDUPD FREE (reading R9).
+    /// prefixes". The secondary's target is `secondary_prefix_percent` of the available ones
+    /// (rounded down); any excess is taken back with BNDUPD FREE (reading R9), as the model
+    /// does (the first version tolerated one prefix over the target).
     fn rebalance_prefixes(&mut self, now: Time) {
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
+        let mut taking_back = 0;
         for (k, b) in self.db.iter() {
-            if !k.is_prefix() || b.hold_until_ack {
+            if !k.is_prefix() {
                 continue;
             }
             match b.status {
                 BindingStatus::Free => ours.push(*k),
+                BindingStatus::FreeBackup if b.hold_until_ack => taking_back += 1,
                 BindingStatus::FreeBackup => theirs.push(*k),
                 _ => {}
             }
         }
-        let total = ours.len() + theirs.len();
+        let total = ours.len() + theirs.len() + taking_back;
         let target = total * self.cfg.secondary_prefix_percent as usize / 100;
-        if theirs.len() < target {
+        // Reading R11: a prefix does not move between the pools at the time it last changed
+        // (the move would tie with that change at the secondary), nor while an update of it is
+        // on its way.
+        let movable = |k: &LeaseKey, db: &Db, in_flight: &BTreeSet<LeaseKey>| {
+            !in_flight.contains(k) && db.get(k).is_some_and(|b| !now.same_as(last_change(b)))
+        };
+        let held_by_secondary = theirs.len();
+        ours.retain(|k| movable(k, &self.db, &self.in_flight));
+        theirs.retain(|k| movable(k, &self.db, &self.in_flight));
+        if held_by_secondary < target {
             // "The delegable prefixes are sent to the secondary ... using the BNDUPD message
             // containing an OPTION_IAPREFIX option with a state of FREE-BACKUP ... Once the
             // message is sent, the primary MUST NOT use these prefixes for allocation".
-            let give = target - theirs.len();
+            let give = target - held_by_secondary;
             for k in ours.into_iter().rev().take(give) {
                 if let Some(mut b) = self.db.get(&k).cloned() {
                     b.status = BindingStatus::FreeBackup;
@@ -1248,14 +1343,14 @@ impl Endpoint {
                     self.store_changed(k, b);
                 }
             }
-        } else if theirs.len() > target + 1 {
+        } else if held_by_secondary > target {
             // "The primary server can attempt to take an available delegable prefix away from
-            // the secondary by sending a BNDUPD message with the state FREE." Reading R9: not
-            // allocated until the secondary acks.
-            let take = theirs.len() - target;
+            // the secondary by sending a BNDUPD message with the state FREE." Reading R9: the
+            // prefix stays FREE-BACKUP here (the secondary's, not allocatable by us) until the
+            // secondary acks the FREE; `hold_until_ack` marks the take-back in progress.
+            let take = held_by_secondary - target;
             for k in theirs.into_iter().take(take) {
                 if let Some(mut b) = self.db.get(&k).cloned() {
-                    b.status = BindingStatus::Free;
                     b.start_time_of_state = now;
                     b.hold_until_ack = true;
                     self.store_changed(k, b);
@@ -1354,33 +1449,10 @@ impl Endpoint {
                 LeaseKey::Prefix(..) => b.status == own && !b.hold_until_ack,
             }
         };
-        // Decision D5: an EXPIRED/RELEASED/RESET lease that the *partner* reported (we accepted
-        // its BNDUPD, so nothing of ours is pending) is known free on both sides: the partner
-        // moved it to PENDING-FREE on our ack. It is available to the pool R1 gives it to.
-        // In PARTNER-DOWN reading R3 governs every EXPIRED/RELEASED/RESET lease instead.
-        let released_by_partner = |k: &LeaseKey, b: &Binding| -> bool {
-            !in_pd
-                && matches!(
-                    b.status,
-                    BindingStatus::Expired | BindingStatus::Released | BindingStatus::Reset
-                )
-                && !b.update_pending
-                && k.kind() == kind
-                && db::pending_free_destination(k) == own
-                && (k.is_prefix() || db::address_owner(k) == me)
-        };
-        let own_candidates = self
-            .db
-            .available(own, kind)
-            .filter(|(k, b)| own_pool(k, b))
-            .chain(
-                self.db
-                    .freeable()
-                    .iter()
-                    .filter_map(|k| self.db.get_key_value(k))
-                    .filter(|(k, b)| released_by_partner(k, b)),
-            );
-        let found = prefer_settled(now, own_candidates);
+        // Reading R16 (replaces decision D5's shortcut): an EXPIRED/RELEASED/RESET lease is
+        // not available; its owner announces FREE/FREE-BACKUP once the ack frees it.
+        let own_candidates = self.db.available(own, kind).filter(|(k, b)| own_pool(k, b));
+        let found = first_settled(now, own_candidates);
         if found.is_some() || !in_pd || kind != LeaseKind::Prefix {
             return found;
         }
@@ -1393,14 +1465,8 @@ impl Endpoint {
             return None;
         }
         let theirs = db::available_status(me.partner());
-        prefer_settled(
-            now,
-            self.db.available(theirs, LeaseKind::Prefix).chain(
-                self.db
-                    .available(own, LeaseKind::Prefix)
-                    .filter(|(_, b)| b.hold_until_ack),
-            ),
-        )
+        // (A take-back in progress is still FREE-BACKUP, so it is among these.)
+        first_settled(now, self.db.available(theirs, LeaseKind::Prefix))
     }
 
     /// The MCLT-limited lifetime for this lease now (§4.4 via [`db::max_lifetime`]).
@@ -1464,10 +1530,25 @@ impl Endpoint {
                 // of the lease".
                 return None;
             }
-            return Some(ReplyKind::NoBinding(key));
+            // §8.9.1, §8.11.1: "each server will allow continued renewal of a DHCP client's
+            // current lease, regardless of whether that lease was given out by the receiving
+            // server or not" -- also one this server never heard of (the partner's BNDUPD was
+            // lost with the connection), unless its database binds the lease to another
+            // client. (The model's variant `renew-own-leases-only` shows a client losing its
+            // lease when its server fails if only known leases are renewed.)
+            let bound_to_other = self.db.get(&key).is_none_or(|b| {
+                matches!(
+                    b.status,
+                    BindingStatus::Active
+                        | BindingStatus::Expired
+                        | BindingStatus::Released
+                        | BindingStatus::Abandoned
+                ) && b.client.as_ref().is_some_and(|c| c != client)
+            });
+            if bound_to_other {
+                return Some(ReplyKind::NoBinding(key));
+            }
         }
-        // §8.9.1: "each server will allow continued renewal of a DHCP client's current lease,
-        // regardless of whether that lease was given out by the receiving server or not".
         Some(self.grant(now, client, key))
     }
 
@@ -1504,22 +1585,22 @@ impl Endpoint {
     }
 }
 
-/// The first candidate whose last change is more than 5 s old, else the first candidate
-/// (decision D11). A grant within 5 s of the partner's record of the lease's previous change
-/// would tie with it and be rejected by the partner for ever (reading R11).
-fn prefer_settled<'a>(
+/// The first candidate whose record did not change at this time (within ±5 s). Reading R11
+/// (replaces decision D11's preference, which fell back to a lease just changed): a server
+/// does not allocate a lease in the tick it last changed, or the grant carries the same time as
+/// the release before it and Figure 4 cannot tell which came first.
+fn first_settled<'a>(
     now: Time,
     candidates: impl Iterator<Item = (&'a LeaseKey, &'a Binding)>,
 ) -> Option<LeaseKey> {
-    let mut fallback = None;
-    for (k, b) in candidates {
-        let last_change = b
-            .clt
-            .map_or(b.start_time_of_state, |c| c.max(b.start_time_of_state));
-        if !now.same_as(last_change) {
-            return Some(*k);
-        }
-        fallback.get_or_insert(*k);
-    }
-    fallback
+    candidates
+        .filter(|(_, b)| !now.same_as(last_change(b)))
+        .map(|(k, _)| *k)
+        .next()
+}
+
+/// When a record last changed: its start-time-of-state or its CLT, whichever is later.
+fn last_change(b: &Binding) -> Time {
+    b.clt
+        .map_or(b.start_time_of_state, |c| c.max(b.start_time_of_state))
 }

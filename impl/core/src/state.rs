@@ -112,11 +112,13 @@ impl Endpoint {
                     // operation of this server, then set CURRENT-STATE to RECOVER. If the time
                     // at which it entered PARTNER-DOWN state is earlier than the last recorded
                     // time of operation of this server, then set CURRENT-STATE to
-                    // POTENTIAL-CONFLICT." (Within ±5 s: decision D4, POTENTIAL-CONFLICT.)
-                    current = if pd_start.clearly_after(tof) {
-                        Recover
-                    } else {
+                    // POTENTIAL-CONFLICT." Equal times (within ±5 s, §7.5.1) count as later:
+                    // the operator's command can only follow the crash it reacts to (reading
+                    // R13, which replaces decision D4).
+                    current = if tof.clearly_after(pd_start) {
                         PotentialConflict
+                    } else {
+                        Recover
                     };
                 }
                 // "Then, transition to the CURRENT-STATE and take the "communications OK" state
@@ -399,9 +401,18 @@ impl Endpoint {
         self.persist_endpoint(now);
         // RFC 8156 §8.1: "the new state MUST be communicated to its failover partner in a STATE
         // message if the communications status is "OK"." (§6.3: persisted before enqueuing.)
-        if self.comm_ok() {
-            self.send_state(now);
+        // §8.8: "When entering NORMAL state, a server will send to the other server all
+        // currently unacknowledged binding updates". Reading R15: they go out *before* the
+        // STATE that announces NORMAL, so that a partner leaving RECOVER-DONE or CONFLICT-DONE
+        // on that STATE has them before it may allocate.
+        if to == Normal {
+            self.send_lazy_updates(now);
         }
+        // Also once the handshake is done but before the partner's STATE arrived: the STATE
+        // we sent on connecting (§6.1) carries the old state, and the partner must not go on
+        // believing it (communications become OK for us without another STATE of ours).
+        // send_state sends nothing without a connection.
+        self.send_state(now);
         // Entry actions.
         match to {
             CommunicationsInterrupted => {
@@ -444,8 +455,15 @@ impl Endpoint {
                 // currently unacknowledged binding updates as BNDUPD messages. When the above
                 // process is complete, if the server entering NORMAL state is a secondary
                 // server, then it will request delegable prefixes ... using the POOLREQ."
-                self.retry_at.clear();
-                self.poolreq_due = self.cfg.role == Role::Secondary;
+                // "Complete" is read as "sent": the POOLREQ follows the updates on the same
+                // ordered connection (§6.1), so the primary has processed them when it scans
+                // its pool; waiting for their BNDREPLYs buys nothing. A secondary that has no
+                // delegable prefixes configured has nothing to ask for.
+                // An update held after a rejection still waits for the next periodic scan
+                // (reading R21): entering NORMAL is no new information about the lease.
+                self.poolreq_due = self.cfg.role == Role::Secondary
+                    && self.comm_ok()
+                    && !self.cfg.prefixes.is_empty();
             }
             // §8.10: "When a primary server enters POTENTIAL-CONFLICT state, it should request
             // that the secondary send it all updates ... by sending an UPDREQ". "A secondary

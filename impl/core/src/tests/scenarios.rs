@@ -39,7 +39,9 @@ fn fresh_pair_reaches_normal_through_recover_and_balances_prefixes() {
         states_visited(&pair.s),
         vec![Recover, RecoverWait, RecoverDone, Normal]
     );
-    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReq), 1);
+    // Its storage held nothing: it asks for the whole database (§8.5, §5.3.6; reading R5).
+    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReqAll), 1);
+    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReq), 0);
     // §8.8: the secondary sends POOLREQ after entering NORMAL; the primary gives it half of the
     // delegable prefixes as FREE-BACKUP (bare IAPREFIX BNDUPDs).
     assert_eq!(pair.sent(Role::Secondary, MsgKind::PoolReq), 1);
@@ -395,11 +397,13 @@ fn release_is_freed_only_after_the_ack_then_reusable_by_another_client() {
     pair.advance(70);
     pair.set_link(true);
     pair.run_until_states(Normal, Normal, 100);
-    pair.advance(5);
-    // Ack → PENDING-FREE → FREE (primary-owned address, reading R1); the partner keeps the
-    // RELEASED it acknowledged, which counts as free (decision D5).
-    assert_eq!(settled_status(&pair.p.ep, &l), BindingStatus::Free);
-    assert_eq!(settled_status(&pair.s.ep, &l), BindingStatus::Free);
+    // Past the ±5 s of the last change: a lease is not allocated at the time it changed
+    // (reading R11).
+    pair.advance(10);
+    // Ack → PENDING-FREE → FREE (primary-owned address, reading R1), and the partner learns
+    // it with a BNDUPD FREE (reading R16, which replaces decision D5).
+    assert_eq!(status(&pair.p.ep, l), BindingStatus::Free);
+    assert_eq!(status(&pair.s.ep, l), BindingStatus::Free);
     let mut got = Vec::new();
     for c in 2..6 {
         got.push(granted(pair.client(Role::Primary, c, ClientOp::Request(LeaseKind::Address))).0);
@@ -530,13 +534,14 @@ fn secondary_with_lost_storage_recovers_everything_with_updreqall() {
             to_me: true,
         },
     ));
+    let before = pair.sent(Role::Secondary, MsgKind::UpdReqAll);
     pair.crash(Role::Secondary);
     pair.advance(5);
     pair.restart(Role::Secondary, false);
     pair.run_until_states(Normal, Normal, 1000);
-    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReqAll), 1);
-    // Decision D9: the UPDREQALL copies of never-used leases are identical to ours and are
-    // acknowledged, not rejected as R11 ties.
+    assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReqAll), before + 1);
+    // Reading R11: the UPDREQALL copies of never-used leases agree with ours and are
+    // acknowledged, not rejected as ties.
     let rej: Vec<&String> = pair
         .transcript
         .iter()
@@ -684,8 +689,10 @@ fn primary_takes_back_prefixes_with_free_and_holds_them_until_acked_reading_r9()
         .map(|(k, _)| *k)
         .collect();
     assert_eq!(held.len(), 4);
+    // Until the ack the prefix stays the secondary's (FREE-BACKUP) here, as in the model; the
+    // BNDUPD announces FREE.
     for k in &held {
-        assert_eq!(status(&pair.p.ep, *k), BindingStatus::Free);
+        assert_eq!(status(&pair.p.ep, *k), BindingStatus::FreeBackup);
     }
     // The held prefixes are not offered before the secondary's ack.
     for c in 0..4 {
@@ -701,13 +708,15 @@ fn primary_takes_back_prefixes_with_free_and_holds_them_until_acked_reading_r9()
     pair.advance(70);
     pair.set_link(true);
     pair.run_until_states(Normal, Normal, 100);
-    pair.advance(1);
+    // Past the ±5 s of the last change (reading R11: no allocation at the time of a change).
+    pair.advance(10);
     for k in &held {
         assert!(
             !pair.p.ep.db().get(k).unwrap().hold_until_ack,
             "{k}\n{}",
             pair.tail()
         );
+        assert_eq!(status(&pair.p.ep, *k), BindingStatus::Free);
         assert_eq!(status(&pair.s.ep, *k), BindingStatus::Free);
     }
     // All 8 prefixes are the primary's again (the 4 granted above expired meanwhile).

@@ -424,6 +424,66 @@ fn startup_partner_in_pd_earlier_than_our_last_operation_enters_potential_confli
         .any(|m| m.kind() == MsgKind::UpdReq));
 }
 
+/// Drive a primary restarted from `stored(CI, last_operation)` to communications OK with a
+/// partner that reports PARTNER-DOWN since `pd_since`; the state it leaves STARTUP into.
+fn leave_startup_against_partner_down(last_operation: Time, pd_since: Time) -> ServerState {
+    let now = T0.plus(5000);
+    let mut ep = Endpoint::new(
+        config(Role::Primary),
+        Some(stored(CommunicationsInterrupted, last_operation)),
+        now,
+    );
+    ep.handle_connected(now);
+    let connect = sent_messages(&mut ep);
+    ep.handle_message(
+        now,
+        Message {
+            xid: connect[0].xid,
+            sent_time: now,
+            body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
+                protocol_version: PROTOCOL_VERSION,
+                mclt: MCLT,
+                keepalive_time: 60,
+                max_unacked_bndupd: 10,
+                relationship_name: None,
+                connect_flags: 0,
+            })),
+        },
+    );
+    ep.handle_message(now, partner_pd_since(pd_since, now));
+    ep.state()
+}
+
+#[test]
+fn startup_tie_with_partner_down_goes_to_recover_r13() {
+    // §8.3.2 step 5 with the partner's PARTNER-DOWN entry at our last operation (the crash and
+    // the operator's command in one second, or within the ±5 s of §7.5.1): reading R13 says
+    // RECOVER (decision D4 said POTENTIAL-CONFLICT).
+    let last = T0.plus(200);
+    for pd_since in [
+        last,
+        last.plus(3),
+        last.minus(3),
+        last.plus(5),
+        last.minus(5),
+    ] {
+        assert_eq!(
+            leave_startup_against_partner_down(last, pd_since),
+            Recover,
+            "PARTNER-DOWN since {pd_since}, last operation {last}"
+        );
+    }
+    // Outside the window the literal rule still decides both ways.
+    assert_eq!(
+        leave_startup_against_partner_down(last, last.minus(6)),
+        PotentialConflict
+    );
+    assert_eq!(
+        leave_startup_against_partner_down(last, last.plus(6)),
+        Recover
+    );
+}
+
 #[test]
 fn startup_sends_state_with_startup_flag_and_previous_state() {
     let now = T0.plus(5000);
@@ -1027,12 +1087,10 @@ fn upddone_is_sent_only_after_every_requested_bndupd_is_acked() {
         );
     }
     connect_with_partner_in(&mut ep, T0, Recover);
-    // PARTNER-DOWN sends its changes lazily once connected; the UPDREQ then waits for them.
-    let mut upds: Vec<Message> = sent_messages(&mut ep)
-        .into_iter()
-        .filter(|m| m.kind() == MsgKind::BndUpd)
-        .collect();
-    assert_eq!(upds.len(), 3);
+    // PARTNER-DOWN keeps its changes for the recovering partner's UPDREQ (decision D18).
+    assert!(sent_messages(&mut ep)
+        .iter()
+        .all(|m| m.kind() != MsgKind::BndUpd));
     ep.handle_message(
         T0,
         Message {
@@ -1041,9 +1099,13 @@ fn upddone_is_sent_only_after_every_requested_bndupd_is_acked() {
             body: Body::UpdReq,
         },
     );
-    assert!(sent_messages(&mut ep)
-        .iter()
-        .all(|m| m.kind() != MsgKind::UpdDone));
+    let answer = sent_messages(&mut ep);
+    assert!(answer.iter().all(|m| m.kind() != MsgKind::UpdDone));
+    let mut upds: Vec<Message> = answer
+        .into_iter()
+        .filter(|m| m.kind() == MsgKind::BndUpd)
+        .collect();
+    assert_eq!(upds.len(), 3);
     let mut upddone = 0;
     while let Some(m) = upds.pop() {
         assert_eq!(upddone, 0, "UPDDONE before every BNDUPD was acked");
@@ -1332,4 +1394,410 @@ fn shutdown_command_sends_disconnect_server_shutting_down() {
         }
     )));
     assert_eq!(ep.state(), CommunicationsInterrupted);
+}
+
+/// A secondary in COMMUNICATIONS-INTERRUPTED that served a client, then meets a NORMAL primary:
+/// the messages it sends on entering NORMAL.
+fn secondary_entering_normal_with_an_update_owed(cfg: Config) -> Vec<Message> {
+    let mut ep = Endpoint::new(cfg, None, T0);
+    ep.set_state(T0, CommunicationsInterrupted);
+    while ep.poll_output().is_some() {}
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    while ep.poll_output().is_some() {}
+    let now = T0.plus(1);
+    connect_with_partner_in(&mut ep, now, Normal);
+    assert_eq!(ep.state(), Normal);
+    sent_messages(&mut ep)
+}
+
+fn kinds(msgs: &[Message]) -> Vec<MsgKind> {
+    msgs.iter().map(|m| m.kind()).collect()
+}
+
+#[test]
+fn secondary_sends_poolreq_once_its_updates_are_sent_not_acked() {
+    // §8.8: "When the above process is complete [sending the unacknowledged BNDUPDs], if the
+    // server entering NORMAL state is a secondary server, then it will request delegable
+    // prefixes ... using the POOLREQ message." The POOLREQ follows the BNDUPD on the ordered
+    // connection at once; no BNDREPLY has been received.
+    let kinds = kinds(&secondary_entering_normal_with_an_update_owed(config(
+        Role::Secondary,
+    )));
+    let upd = kinds.iter().position(|k| *k == MsgKind::BndUpd);
+    let poolreq = kinds.iter().position(|k| *k == MsgKind::PoolReq);
+    assert!(
+        matches!((upd, poolreq), (Some(u), Some(p)) if u < p),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn secondary_without_delegable_prefixes_sends_no_poolreq() {
+    let mut cfg = config(Role::Secondary);
+    cfg.prefixes.clear();
+    let kinds = kinds(&secondary_entering_normal_with_an_update_owed(cfg));
+    assert!(kinds.contains(&MsgKind::BndUpd), "{kinds:?}");
+    assert!(!kinds.contains(&MsgKind::PoolReq), "{kinds:?}");
+}
+
+#[test]
+fn entering_normal_sends_owed_updates_before_the_state_r15() {
+    // §8.8 and reading R15: the BNDUPDs owed go out before the STATE that announces NORMAL.
+    let msgs = secondary_entering_normal_with_an_update_owed(config(Role::Secondary));
+    let upd = msgs.iter().position(|m| m.kind() == MsgKind::BndUpd);
+    let normal = msgs
+        .iter()
+        .position(|m| matches!(&m.body, Body::State(s) if s.server_state == Normal));
+    assert!(
+        matches!((upd, normal), (Some(u), Some(n)) if u < n),
+        "{:?}",
+        kinds(&msgs)
+    );
+}
+
+#[test]
+fn restart_after_storage_loss_announces_recover_and_asks_for_everything_r5() {
+    // Reading R5: a server that ran before and lost its storage restarts as RECOVER in both
+    // roles (a fresh primary would start as PARTNER-DOWN), says so in its STARTUP STATE, and
+    // asks for the whole database.
+    for role in [Role::Primary, Role::Secondary] {
+        let now = T0.plus(500);
+        let mut ep = Endpoint::try_new_after_storage_loss(config(role), now).expect("config");
+        ep.handle_connected(now);
+        if role == Role::Secondary {
+            ep.handle_message(
+                now,
+                Message {
+                    xid: 1,
+                    sent_time: now,
+                    body: Body::Connect(ConnectParams {
+                        protocol_version: PROTOCOL_VERSION,
+                        mclt: MCLT,
+                        keepalive_time: 60,
+                        max_unacked_bndupd: 10,
+                        relationship_name: None,
+                        connect_flags: 0,
+                    }),
+                },
+            );
+        } else {
+            let connect = sent_messages(&mut ep);
+            ep.handle_message(
+                now,
+                Message {
+                    xid: connect[0].xid,
+                    sent_time: now,
+                    body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
+                        protocol_version: PROTOCOL_VERSION,
+                        mclt: MCLT,
+                        keepalive_time: 60,
+                        max_unacked_bndupd: 10,
+                        relationship_name: None,
+                        connect_flags: 0,
+                    })),
+                },
+            );
+        }
+        let hello = sent_messages(&mut ep);
+        let announced = hello.iter().find_map(|m| match &m.body {
+            Body::State(s) => Some((s.server_state, s.flags.startup)),
+            _ => None,
+        });
+        assert_eq!(announced, Some((Recover, true)), "{role}");
+        ep.handle_message(now, state_msg(PartnerDown, now));
+        assert_eq!(ep.state(), Recover, "{role}");
+        let asked: Vec<MsgKind> = sent_messages(&mut ep).iter().map(|m| m.kind()).collect();
+        assert!(asked.contains(&MsgKind::UpdReqAll), "{role}: {asked:?}");
+        assert!(!asked.contains(&MsgKind::UpdReq), "{role}: {asked:?}");
+    }
+}
+
+#[test]
+fn startup_timer_waits_while_the_partner_is_known_running_r19() {
+    // Reading R19: with the driver saying the partner runs, STARTUP lasts until the partner's
+    // STATE arrives; once the partner is known down, the (overdue) timer fires.
+    let now = T0.plus(5000);
+    let mut ep = Endpoint::new(
+        config(Role::Primary),
+        Some(stored(CommunicationsInterrupted, T0)),
+        now,
+    );
+    ep.hold_startup(true);
+    let late = now.plus(10 * config(Role::Primary).startup_time);
+    assert!(ep.poll_timeout().is_none_or(|t| t > late));
+    ep.handle_timeout(late);
+    assert_eq!(ep.state(), Startup);
+    ep.hold_startup(false);
+    assert!(ep.poll_timeout().is_some_and(|t| t <= late));
+    ep.handle_timeout(late);
+    assert_eq!(ep.state(), CommunicationsInterrupted);
+}
+
+fn ack_of(m: &Message, now: Time) -> Message {
+    let Body::BndUpd(u) = &m.body else {
+        panic!("not a BNDUPD: {:?}", m.kind())
+    };
+    Message {
+        xid: m.xid,
+        sent_time: now,
+        body: Body::BndReply(BndReply {
+            client: u.client.clone(),
+            status: None,
+            leases: u
+                .leases
+                .iter()
+                .map(|l| LeaseReply {
+                    lease: l.lease,
+                    status: None,
+                    binding_status: l.binding_status,
+                    state_expiration_time: l.state_expiration_time,
+                    partner_lifetime_sent: l.partner_lifetime,
+                })
+                .collect(),
+        }),
+    }
+}
+
+#[test]
+fn upddone_waits_for_the_free_that_follows_an_acked_release_r16() {
+    let mut ep = endpoint_in(Role::Primary, PartnerDown);
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let lease = std::iter::from_fn(|| ep.poll_output())
+        .find_map(|o| match o {
+            Output::ClientReply(ClientReply {
+                kind: ReplyKind::Granted { lease, .. },
+                ..
+            }) => Some(lease),
+            _ => None,
+        })
+        .expect("a grant");
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Release { lease, to_me: true },
+        },
+    );
+    connect_with_partner_in(&mut ep, T0, Recover);
+    while ep.poll_output().is_some() {}
+    ep.handle_message(
+        T0,
+        Message {
+            xid: 4000,
+            sent_time: T0,
+            body: Body::UpdReq,
+        },
+    );
+    let first = sent_messages(&mut ep);
+    let released = first
+        .iter()
+        .find(|m| m.kind() == MsgKind::BndUpd)
+        .expect("the RELEASED goes in answer to UPDREQ");
+    // The ack frees the lease (reading R16); its FREE is owed and goes before the UPDDONE.
+    ep.handle_message(T0, ack_of(released, T0));
+    let second = sent_messages(&mut ep);
+    assert_eq!(
+        second.iter().map(|m| m.kind()).collect::<Vec<_>>(),
+        vec![MsgKind::BndUpd],
+        "the FREE, and no UPDDONE yet"
+    );
+    ep.handle_message(T0, ack_of(&second[0], T0));
+    let third = sent_messages(&mut ep);
+    assert_eq!(
+        third.iter().map(|m| m.kind()).collect::<Vec<_>>(),
+        vec![MsgKind::UpdDone]
+    );
+}
+
+fn reply_to(ep: &mut Endpoint, now: Time, client: u64, op: ClientOp) -> Option<ReplyKind> {
+    ep.handle_client(
+        now,
+        ClientRequest {
+            client: ClientId::from(client),
+            op,
+        },
+    );
+    std::iter::from_fn(|| ep.poll_output()).find_map(|o| match o {
+        Output::ClientReply(r) => Some(r.kind),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_responsive_server_renews_a_lease_its_partner_granted_that_it_never_heard_of() {
+    // §8.9.1: renewal "regardless of whether that lease was given out by the receiving server
+    // or not": the partner's BNDUPD was lost, the client rebinds here.
+    let mut ep = endpoint_in(Role::Secondary, CommunicationsInterrupted);
+    let lease = LeaseKey::Addr(addr(1));
+    let r = reply_to(&mut ep, T0, 7, ClientOp::Rebind(lease));
+    assert!(
+        matches!(r, Some(ReplyKind::Granted { lease: l, .. }) if l == lease),
+        "{r:?}"
+    );
+    // ... but not one its database binds to another client.
+    let r = reply_to(&mut ep, T0, 8, ClientOp::Rebind(lease));
+    assert_eq!(r, Some(ReplyKind::NoBinding(lease)));
+}
+
+#[test]
+fn a_state_change_before_the_partners_state_arrives_is_still_announced() {
+    // The secondary connected and sent STATE COMMUNICATIONS-INTERRUPTED (§6.1); before the
+    // primary's STATE arrives its auto-partner-down timer fires. The primary must learn of
+    // PARTNER-DOWN (§8.1), or it would go on believing COMMUNICATIONS-INTERRUPTED.
+    let mut cfg = config(Role::Secondary);
+    cfg.auto_partner_down = Some(60);
+    let mut ep = Endpoint::new(cfg, None, T0);
+    ep.set_state(T0, CommunicationsInterrupted);
+    while ep.poll_output().is_some() {}
+    ep.handle_connected(T0.plus(10));
+    ep.handle_message(
+        T0.plus(10),
+        Message {
+            xid: 1,
+            sent_time: T0.plus(10),
+            body: Body::Connect(ConnectParams {
+                protocol_version: PROTOCOL_VERSION,
+                mclt: MCLT,
+                keepalive_time: 60,
+                max_unacked_bndupd: 10,
+                relationship_name: None,
+                connect_flags: 0,
+            }),
+        },
+    );
+    while ep.poll_output().is_some() {}
+    assert!(!ep.comm_ok());
+    ep.handle_timeout(T0.plus(60));
+    assert_eq!(ep.state(), PartnerDown);
+    let announced: Vec<ServerState> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::State(s) => Some(s.server_state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(announced, vec![PartnerDown]);
+}
+
+#[test]
+fn an_update_rejected_while_ours_is_in_flight_stays_owed_until_the_next_scan_r21() {
+    let mut ep = endpoint_in(Role::Primary, CommunicationsInterrupted);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    assert_eq!(ep.state(), Normal);
+    while ep.poll_output().is_some() {}
+    let lease = match reply_to(&mut ep, T0, 1, ClientOp::Request(LeaseKind::Address)) {
+        Some(ReplyKind::Granted { lease, .. }) => lease,
+        r => panic!("{r:?}"),
+    };
+    let grant = sent_messages(&mut ep);
+    ep.handle_message(T0, ack_of(&grant[0], T0));
+    // The client declines: our ABANDONED goes out and is in flight ...
+    reply_to(&mut ep, T0, 1, ClientOp::Decline { lease, to_me: true });
+    let abandoned = sent_messages(&mut ep);
+    assert_eq!(abandoned.len(), 1);
+    // ... when the partner's EXPIRED of the same turn, at the same time, arrives: it loses the
+    // tie (reading R11) and is rejected; our update was already owed.
+    let expired = Message {
+        xid: 300,
+        sent_time: T0,
+        body: Body::BndUpd(BndUpd {
+            client: Some(ClientId::from(1)),
+            leases: vec![LeaseUpdate {
+                lease,
+                valid_lifetime: 0,
+                binding_status: BindingStatus::Expired,
+                start_time_of_state: T0,
+                state_expiration_time: None,
+                clt_time: Some(T0),
+                partner_lifetime: None,
+                partner_raw_clt_time: None,
+                expiration_time: None,
+            }],
+        }),
+    };
+    ep.handle_message(T0, expired);
+    let reply = sent_messages(&mut ep);
+    assert!(
+        matches!(&reply[0].body, Body::BndReply(r) if r.leases[0].status == Some(StatusCode::OutdatedBindingInformation)),
+        "{reply:?}"
+    );
+    // The partner accepts the copy in flight, which predates the disagreement: the update
+    // stays owed, and goes again at the next periodic scan, not at once.
+    ep.handle_message(T0, ack_of(&abandoned[0], T0));
+    assert!(ep.db().get(&lease).unwrap().update_pending);
+    assert!(sent_messages(&mut ep).is_empty());
+    let scan = T0.plus(config(Role::Primary).update_retry);
+    ep.handle_timeout(scan.minus(1));
+    assert!(sent_messages(&mut ep)
+        .iter()
+        .all(|m| m.kind() != MsgKind::BndUpd));
+    ep.handle_timeout(scan);
+    let again: Vec<Message> = sent_messages(&mut ep)
+        .into_iter()
+        .filter(|m| m.kind() == MsgKind::BndUpd)
+        .collect();
+    assert!(
+        matches!(&again[..], [m] if matches!(&m.body, Body::BndUpd(u) if u.leases[0].binding_status == BindingStatus::Abandoned)),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn a_rejected_updreqall_copy_becomes_owed_and_goes_again_at_the_next_scan_r21() {
+    // Two leases, so that every copy fits in the partner's MAX_UNACKED_BNDUPD.
+    let mut cfg = config(Role::Primary);
+    cfg.addresses.truncate(2);
+    cfg.prefixes.clear();
+    let mut ep = Endpoint::new(cfg, None, T0);
+    ep.set_state(T0, CommunicationsInterrupted);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_message(
+        T0,
+        Message {
+            xid: 4100,
+            sent_time: T0,
+            body: Body::UpdReqAll,
+        },
+    );
+    let copies: Vec<Message> = sent_messages(&mut ep)
+        .into_iter()
+        .filter(|m| m.kind() == MsgKind::BndUpd)
+        .collect();
+    let first = &copies[0];
+    let Body::BndUpd(u) = &first.body else {
+        unreachable!()
+    };
+    let key = u.leases[0].lease;
+    assert!(!ep.db().get(&key).unwrap().update_pending);
+    // The partner rejects that copy: our information is owed from now on (§7.7 2b: only an
+    // acceptance says "no more information needs to be sent") ...
+    let mut rejection = ack_of(first, T0);
+    if let Body::BndReply(r) = &mut rejection.body {
+        r.leases[0].status = Some(StatusCode::OutdatedBindingInformation);
+    }
+    ep.handle_message(T0, rejection);
+    assert!(ep.db().get(&key).unwrap().update_pending);
+    // ... and goes again at the next periodic scan, not at once.
+    let resent = |ep: &mut Endpoint| {
+        sent_messages(ep)
+            .iter()
+            .any(|m| matches!(&m.body, Body::BndUpd(u) if u.leases[0].lease == key))
+    };
+    assert!(!resent(&mut ep));
+    let scan = T0.plus(config(Role::Primary).update_retry);
+    ep.handle_timeout(scan);
+    assert!(resent(&mut ep));
 }
