@@ -474,6 +474,17 @@ fn figure4_with(
         // accept(3): "If the clients in an OPTION_CLIENT_DATA option and in a receiving server's
         // binding differ, then if time(2) or the receiving server is a secondary accept it, else
         // reject it with a status-code of "AddressInUse". If the clients match, accept the update."
+        // Reading R11: when the clients match, the update is taken only if it is not older
+        // than our record, a tie within the ±5 s window going to the later expiry: a REPLY
+        // replaces the client's lifetimes (RFC 3315 §18.1.8), so the older record must not
+        // shorten the one the client holds.
+        Rule::Accept3 if rules.readings && local.client.as_ref() == received_client => {
+            if later(update_time_for(u, partner_clt), local_t) {
+                Ok(())
+            } else {
+                outdated
+            }
+        }
         Rule::Accept3 => {
             if local.client.as_ref() == received_client || time2 || me == Role::Secondary {
                 Ok(())

@@ -322,6 +322,9 @@ pub struct Endpoint {
     pub(crate) started_at: Time,
     /// Stable storage was empty at start (§8.2, reading R5).
     pub(crate) no_stable_record: bool,
+    /// Created by [`Endpoint::try_new_after_storage_loss`]: the driver knows the storage was
+    /// lost (reading R22 lengthens RECOVER-WAIT).
+    pub(crate) after_storage_loss: bool,
     /// We have had communications OK with the partner at least once (C flag).
     pub(crate) communicated: bool,
     /// Entry into PARTNER-DOWN (OPTION_F_PARTNER_DOWN_TIME).
@@ -396,6 +399,7 @@ impl Endpoint {
             time_of_failure: None,
             started_at: now,
             no_stable_record: true,
+            after_storage_loss: false,
             communicated: false,
             pd_entry: None,
             partner: PartnerView::default(),
@@ -466,6 +470,7 @@ impl Endpoint {
     pub fn try_new_after_storage_loss(config: Config, now: Time) -> Result<Endpoint, ConfigError> {
         let mut e = Endpoint::try_new(config, None, now)?;
         e.startup_previous = ServerState::Recover;
+        e.after_storage_loss = true;
         e.log("stable storage lost: PREVIOUS-STATE=RECOVER (reading R5)");
         Ok(e)
     }

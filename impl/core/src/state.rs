@@ -442,8 +442,18 @@ impl Endpoint {
                 // time the server started (if the TIME-OF-FAILURE is unknown), plus the MCLT."
                 // Decision D17: the MAY of §8.6.2 (skip the wait if the server never ran failover)
                 // is not taken.
-                let base = self.time_of_failure.unwrap_or(self.started_at);
-                let until = base.plus(self.mclt);
+                // Reading R22 (A14): when TIME-OF-FAILURE is unknown because the stable storage
+                // was lost, the wait is the longest valid lifetime we grant, if longer than the
+                // MCLT: grants made in PARTNER-DOWN before the loss are not bounded by the MCLT
+                // (§8.4.1), and the partner may never have heard of them. A server that never
+                // ran failover lost nothing and waits the MCLT.
+                let until = match self.time_of_failure {
+                    Some(t) => t.plus(self.mclt),
+                    None if self.after_storage_loss || self.storage_lost() => self
+                        .started_at
+                        .plus(self.mclt.max(self.cfg.desired_lifetime)),
+                    None => self.started_at.plus(self.mclt),
+                };
                 if until <= now {
                     self.set_state(now, RecoverDone);
                     return;

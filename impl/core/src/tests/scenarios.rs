@@ -538,7 +538,8 @@ fn secondary_with_lost_storage_recovers_everything_with_updreqall() {
     pair.crash(Role::Secondary);
     pair.advance(5);
     pair.restart(Role::Secondary, false);
-    pair.run_until_states(Normal, Normal, 1000);
+    let started = pair.now;
+    run_until_state(&mut pair, Role::Secondary, RecoverWait, 100);
     assert_eq!(pair.sent(Role::Secondary, MsgKind::UpdReqAll), before + 1);
     // Reading R11: the UPDREQALL copies of never-used leases agree with ours and are
     // acknowledged, not rejected as ties.
@@ -553,8 +554,41 @@ fn secondary_with_lost_storage_recovers_everything_with_updreqall() {
         (v.status, v.client.clone()),
         (BindingStatus::Active, Some(ClientId::from(1)))
     );
-    pair.advance(5);
+    // Reading R22: after a loss of storage RECOVER-WAIT lasts max(MCLT, desired lifetime).
+    for _ in 0..1000 {
+        if pair.s.ep.state() != RecoverWait {
+            break;
+        }
+        pair.advance(1);
+    }
+    assert_ne!(pair.s.ep.state(), RecoverWait);
+    assert!(
+        pair.now >= started.plus(MCLT.max(DESIRED)),
+        "{:?}",
+        pair.now
+    );
+    pair.run_until_states(Normal, Normal, 100);
+    // The lease has run out meanwhile; once its expiry has been exchanged both agree.
+    pair.advance(2 * MCLT);
     pair.assert_databases_agree();
+}
+
+/// Advance second by second until `role` is in `state` (or panic after `limit` seconds).
+fn run_until_state(pair: &mut Pair, role: Role, state: ServerState, limit: u64) {
+    for _ in 0..limit {
+        let now = match role {
+            Role::Primary => pair.p.ep.state(),
+            Role::Secondary => pair.s.ep.state(),
+        };
+        if now == state {
+            return;
+        }
+        pair.advance(1);
+    }
+    panic!(
+        "{role:?} did not reach {state} within {limit} s\n{}",
+        pair.tail()
+    );
 }
 
 #[test]
@@ -626,6 +660,13 @@ fn primary_with_lost_storage_restarts_in_recover_and_asks_for_everything() {
     pair.crash(Role::Primary);
     pair.advance(5);
     pair.restart(Role::Primary, false);
+    run_until_state(&mut pair, Role::Primary, RecoverWait, 100);
+    // The whole database came back before RECOVER-WAIT.
+    let v = &pair.p.ep.observe().leases[&l];
+    assert_eq!(
+        (v.status, v.client.clone()),
+        (BindingStatus::Active, Some(ClientId::from(1)))
+    );
     pair.run_until_states(Normal, Normal, 1000);
     // Reading R5: empty storage, partner remembers us → RECOVER, UPDREQALL.
     assert_eq!(
@@ -633,11 +674,6 @@ fn primary_with_lost_storage_restarts_in_recover_and_asks_for_everything() {
         vec![Recover, RecoverWait, RecoverDone, Normal]
     );
     assert_eq!(pair.sent(Role::Primary, MsgKind::UpdReqAll), 1);
-    let v = &pair.p.ep.observe().leases[&l];
-    assert_eq!(
-        (v.status, v.client.clone()),
-        (BindingStatus::Active, Some(ClientId::from(1)))
-    );
 }
 
 /// A lease held by client 1, granted by the secondary while the primary is unreachable, renewed
