@@ -310,10 +310,20 @@ fn secondary_that_lost_its_storage_gets_everything_back_with_updreqall() {
     pair.lose_storage(Role::Secondary);
     pair.advance(5);
     pair.restart(Role::Secondary);
-    reach_normal(&mut pair, 1000);
+    // Everything is back (durably) once the UPDREQALL is answered, before RECOVER-WAIT ends.
+    for _ in 0..100 {
+        if pair.s.node.as_ref().map(|n| n.endpoint().state())
+            == Some(failover_core::ServerState::RecoverWait)
+        {
+            break;
+        }
+        pair.advance(1);
+    }
     // Reading R5 / §8.5.2: no record of the partner, the partner remembers us → UPDREQALL.
     assert_eq!(pair.s.sent_count(MsgKind::UpdReqAll), before + 1);
     assert!(durable_active(&pair, Role::Secondary, l, 1));
+    // Reading R22: RECOVER-WAIT lasts max(MCLT, desired lifetime) after a loss of storage.
+    reach_normal(&mut pair, 1000);
     assert_consistent(&pair);
 }
 
