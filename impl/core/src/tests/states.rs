@@ -433,23 +433,7 @@ fn leave_startup_against_partner_down(last_operation: Time, pd_since: Time) -> S
         Some(stored(CommunicationsInterrupted, last_operation)),
         now,
     );
-    ep.handle_connected(now);
-    let connect = sent_messages(&mut ep);
-    ep.handle_message(
-        now,
-        Message {
-            xid: connect[0].xid,
-            sent_time: now,
-            body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
-                protocol_version: PROTOCOL_VERSION,
-                mclt: MCLT,
-                keepalive_time: 60,
-                max_unacked_bndupd: 10,
-                relationship_name: None,
-                connect_flags: 0,
-            })),
-        },
-    );
+    handshake(&mut ep, now);
     ep.handle_message(now, partner_pd_since(pd_since, now));
     ep.state()
 }
@@ -1469,41 +1453,7 @@ fn restart_after_storage_loss_announces_recover_and_asks_for_everything_r5() {
     for role in [Role::Primary, Role::Secondary] {
         let now = T0.plus(500);
         let mut ep = Endpoint::try_new_after_storage_loss(config(role), now).expect("config");
-        ep.handle_connected(now);
-        if role == Role::Secondary {
-            ep.handle_message(
-                now,
-                Message {
-                    xid: 1,
-                    sent_time: now,
-                    body: Body::Connect(ConnectParams {
-                        protocol_version: PROTOCOL_VERSION,
-                        mclt: MCLT,
-                        keepalive_time: 60,
-                        max_unacked_bndupd: 10,
-                        relationship_name: None,
-                        connect_flags: 0,
-                    }),
-                },
-            );
-        } else {
-            let connect = sent_messages(&mut ep);
-            ep.handle_message(
-                now,
-                Message {
-                    xid: connect[0].xid,
-                    sent_time: now,
-                    body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
-                        protocol_version: PROTOCOL_VERSION,
-                        mclt: MCLT,
-                        keepalive_time: 60,
-                        max_unacked_bndupd: 10,
-                        relationship_name: None,
-                        connect_flags: 0,
-                    })),
-                },
-            );
-        }
+        handshake(&mut ep, now);
         let hello = sent_messages(&mut ep);
         let announced = hello.iter().find_map(|m| match &m.body {
             Body::State(s) => Some((s.server_state, s.flags.startup)),
@@ -1661,22 +1611,7 @@ fn a_state_change_before_the_partners_state_arrives_is_still_announced() {
     let mut ep = Endpoint::new(cfg, None, T0);
     ep.set_state(T0, CommunicationsInterrupted);
     while ep.poll_output().is_some() {}
-    ep.handle_connected(T0.plus(10));
-    ep.handle_message(
-        T0.plus(10),
-        Message {
-            xid: 1,
-            sent_time: T0.plus(10),
-            body: Body::Connect(ConnectParams {
-                protocol_version: PROTOCOL_VERSION,
-                mclt: MCLT,
-                keepalive_time: 60,
-                max_unacked_bndupd: 10,
-                relationship_name: None,
-                connect_flags: 0,
-            }),
-        },
-    );
+    handshake(&mut ep, T0.plus(10));
     while ep.poll_output().is_some() {}
     assert!(!ep.comm_ok());
     ep.handle_timeout(T0.plus(60));

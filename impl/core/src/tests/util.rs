@@ -554,9 +554,22 @@ pub(crate) fn state_msg(state: ServerState, now: Time) -> Message {
     }
 }
 
-/// Bring a single endpoint to communications OK with a partner announcing `partner` (the
-/// handshake is played by hand: CONNECT/CONNECTREPLY, then the partner's STATE).
-pub(crate) fn connect_with_partner_in(ep: &mut Endpoint, now: Time, partner: ServerState) {
+/// The connection parameters the hand-played partner offers (§6.1).
+pub(crate) fn connect_params() -> ConnectParams {
+    ConnectParams {
+        protocol_version: PROTOCOL_VERSION,
+        mclt: MCLT,
+        keepalive_time: 60,
+        max_unacked_bndupd: 10,
+        relationship_name: None,
+        connect_flags: 0,
+    }
+}
+
+/// Play the connection handshake of §6.1 by hand for a single endpoint: the primary's CONNECT
+/// is answered with CONNECTREPLY, the secondary is sent a CONNECT. What the endpoint sends
+/// after that (its STATE, the secondary's CONNECTREPLY) is left in its output.
+pub(crate) fn handshake(ep: &mut Endpoint, now: Time) {
     ep.handle_connected(now);
     match ep.role() {
         Role::Primary => {
@@ -567,34 +580,24 @@ pub(crate) fn connect_with_partner_in(ep: &mut Endpoint, now: Time, partner: Ser
                 Message {
                     xid: msgs[0].xid,
                     sent_time: now,
-                    body: Body::ConnectReply(ConnectReply::Accept(ConnectParams {
-                        protocol_version: PROTOCOL_VERSION,
-                        mclt: MCLT,
-                        keepalive_time: 60,
-                        max_unacked_bndupd: 10,
-                        relationship_name: None,
-                        connect_flags: 0,
-                    })),
+                    body: Body::ConnectReply(ConnectReply::Accept(connect_params())),
                 },
             );
         }
-        Role::Secondary => {
-            ep.handle_message(
-                now,
-                Message {
-                    xid: 1,
-                    sent_time: now,
-                    body: Body::Connect(ConnectParams {
-                        protocol_version: PROTOCOL_VERSION,
-                        mclt: MCLT,
-                        keepalive_time: 60,
-                        max_unacked_bndupd: 10,
-                        relationship_name: None,
-                        connect_flags: 0,
-                    }),
-                },
-            );
-        }
+        Role::Secondary => ep.handle_message(
+            now,
+            Message {
+                xid: 1,
+                sent_time: now,
+                body: Body::Connect(connect_params()),
+            },
+        ),
     }
+}
+
+/// Bring a single endpoint to communications OK with a partner announcing `partner` (the
+/// handshake is played by hand: CONNECT/CONNECTREPLY, then the partner's STATE).
+pub(crate) fn connect_with_partner_in(ep: &mut Endpoint, now: Time, partner: ServerState) {
+    handshake(ep, now);
     ep.handle_message(now, state_msg(partner, now));
 }
