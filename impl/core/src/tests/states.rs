@@ -1093,32 +1093,7 @@ fn upddone_is_sent_only_after_every_requested_bndupd_is_acked() {
     let mut upddone = 0;
     while let Some(m) = upds.pop() {
         assert_eq!(upddone, 0, "UPDDONE before every BNDUPD was acked");
-        let Body::BndUpd(u) = m.body else {
-            unreachable!()
-        };
-        let reply = BndReply {
-            client: u.client.clone(),
-            status: None,
-            leases: u
-                .leases
-                .iter()
-                .map(|l| LeaseReply {
-                    lease: l.lease,
-                    status: None,
-                    binding_status: l.binding_status,
-                    state_expiration_time: l.state_expiration_time,
-                    partner_lifetime_sent: l.partner_lifetime,
-                })
-                .collect(),
-        };
-        ep.handle_message(
-            T0,
-            Message {
-                xid: m.xid,
-                sent_time: T0,
-                body: Body::BndReply(reply),
-            },
-        );
+        ep.handle_message(T0, ack_of(&m, T0));
         let out = sent_messages(&mut ep);
         upddone += out
             .iter()
