@@ -91,6 +91,9 @@ pub enum Variant {
     /// After losing its stable storage a server waits only the MCLT in RECOVER-WAIT (§8.6.2 as
     /// written), although grants it made in PARTNER-DOWN may outlive that (reading R22).
     RecoverWaitMcltAfterStorageLoss,
+    /// A server that lost its storage forgets it at the next crash, before its UPDREQALL was
+    /// answered (reading R23 keeps the knowledge until then).
+    StorageLossForgottenOnCrash,
 }
 
 impl Variant {
@@ -119,6 +122,7 @@ impl Variant {
         Variant::FreeTieUnbroken,
         Variant::ResendRejectedAtOnce,
         Variant::RecoverWaitMcltAfterStorageLoss,
+        Variant::StorageLossForgottenOnCrash,
     ];
 
     /// The name used on the command line (`--variant NAME`).
@@ -147,6 +151,7 @@ impl Variant {
             Variant::FreeTieUnbroken => "free-tie-unbroken",
             Variant::ResendRejectedAtOnce => "resend-rejected-at-once",
             Variant::RecoverWaitMcltAfterStorageLoss => "recover-wait-mclt-after-storage-loss",
+            Variant::StorageLossForgottenOnCrash => "storage-loss-forgotten-on-crash",
         }
     }
 
@@ -207,6 +212,9 @@ impl Variant {
             Variant::RecoverWaitMcltAfterStorageLoss => {
                 "RECOVER-WAIT lasts only the MCLT after a loss of stable storage (§8.6.2, A14, R22)"
             }
+            Variant::StorageLossForgottenOnCrash => {
+                "a crash before the UPDREQALL is answered forgets the storage loss (§8.5.2, R23)"
+            }
         }
     }
 
@@ -239,6 +247,7 @@ impl Variant {
             Variant::FreeTieUnbroken => p::NO_DUPLICATE,
             Variant::ResendRejectedAtOnce => p::EVERY_PATH_ENDS,
             Variant::RecoverWaitMcltAfterStorageLoss => p::NO_DUPLICATE,
+            Variant::StorageLossForgottenOnCrash => p::AGREEMENT_AT_REST,
         })
     }
 
@@ -323,7 +332,7 @@ impl Variant {
             }
             // The secondary grants its address in PARTNER-DOWN, then loses its storage before
             // the recovering primary heard of the grant.
-            Variant::RecoverWaitMcltAfterStorageLoss => {
+            Variant::RecoverWaitMcltAfterStorageLoss | Variant::StorageLossForgottenOnCrash => {
                 c.storage_losses = 1;
                 c.settle_ticks = 3;
                 c.addresses = 1;

@@ -1049,7 +1049,11 @@ pub fn crash(cfg: &ModelConfig, st: &mut State, i: usize, lose_storage: bool) {
     // of its partner) until its UPDREQALL has been answered, across further crashes; otherwise
     // a crash before the answer makes it ask only UPDREQ, and it never learns what its
     // partner granted.
-    s.storage_lost = s.storage_lost || lose_storage;
+    s.storage_lost = if cfg.is(Variant::StorageLossForgottenOnCrash) {
+        lose_storage
+    } else {
+        s.storage_lost || lose_storage
+    };
     // The last time it is known to have operated: TIME-OF-FAILURE of §8.3.2 step 1; unknown
     // while the storage is lost.
     s.last_operating = if s.storage_lost { None } else { Some(now) };

@@ -91,6 +91,7 @@ variant_tests! {
     unbroken_free_ties_assign_a_prefix_twice => FreeTieUnbroken,
     resending_rejected_updates_at_once_loops_for_ever => ResendRejectedAtOnce,
     recover_wait_of_the_mclt_after_storage_loss_assigns_a_lease_twice => RecoverWaitMcltAfterStorageLoss,
+    forgetting_a_storage_loss_on_crash_leaves_the_databases_disagreeing => StorageLossForgottenOnCrash,
 }
 
 /// The other half of each mutation test: in the variant's own configuration, the RFC as we read
