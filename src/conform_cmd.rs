@@ -96,15 +96,9 @@ pub fn differential(a: DifferentialArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let breakage = match &a.broken {
-        None => None,
-        Some(name) => match Breakage::ALL.iter().find(|b| b.name() == name) {
-            Some(b) => Some(*b),
-            None => {
-                eprintln!("error: unknown --broken {name:?}");
-                return ExitCode::from(2);
-            }
-        },
+    let breakage = match breakage(&a.broken) {
+        Ok(b) => b,
+        Err(code) => return code,
     };
     if a.tests == 0 || a.size == 0 {
         eprintln!("error: --tests and --size must be at least 1");
@@ -125,10 +119,7 @@ pub fn differential(a: DifferentialArgs) -> ExitCode {
     );
     let t0 = Instant::now();
     let (cases, found) = differential::run(&opts, move || -> Box<dyn Sut> {
-        match breakage {
-            None => Box::new(InProc::new()),
-            Some(b) => Box::new(InProc::broken(b)),
-        }
+        Box::new(reference(breakage))
     });
     let secs = t0.elapsed().as_secs_f64();
     match found {
@@ -149,17 +140,30 @@ pub fn differential(a: DifferentialArgs) -> ExitCode {
     }
 }
 
-/// Serve our implementation over the JSON-lines protocol until standard input ends.
-pub fn sut_stdio(a: SutStdioArgs) -> ExitCode {
-    let mut sut = match &a.broken {
-        None => InProc::new(),
+/// The hidden `--broken NAME` option: the deliberate mistake it names, or exit status 2.
+fn breakage(broken: &Option<String>) -> Result<Option<Breakage>, ExitCode> {
+    match broken {
+        None => Ok(None),
         Some(name) => match Breakage::ALL.iter().find(|b| b.name() == name) {
-            Some(b) => InProc::broken(*b),
+            Some(b) => Ok(Some(*b)),
             None => {
                 eprintln!("error: unknown --broken {name:?}");
-                return ExitCode::from(2);
+                Err(ExitCode::from(2))
             }
         },
+    }
+}
+
+/// Our implementation in-process, broken on purpose if asked.
+fn reference(b: Option<Breakage>) -> InProc {
+    b.map_or_else(InProc::new, InProc::broken)
+}
+
+/// Serve our implementation over the JSON-lines protocol until standard input ends.
+pub fn sut_stdio(a: SutStdioArgs) -> ExitCode {
+    let mut sut = match breakage(&a.broken) {
+        Ok(b) => reference(b),
+        Err(code) => return code,
     };
     let name = format!("failover-core {}", env!("CARGO_PKG_VERSION"));
     let stdin = std::io::stdin().lock();
@@ -210,15 +214,9 @@ pub fn run(a: ConformArgs) -> ExitCode {
                 }
             }
         }
-        (None, "reference") => match &a.broken {
-            None => Box::new(InProc::new()),
-            Some(name) => match Breakage::ALL.iter().find(|b| b.name() == name) {
-                Some(b) => Box::new(InProc::broken(*b)),
-                None => {
-                    eprintln!("error: unknown --broken {name:?}");
-                    return ExitCode::from(2);
-                }
-            },
+        (None, "reference") => match breakage(&a.broken) {
+            Ok(b) => Box::new(reference(b)),
+            Err(code) => return code,
         },
         (None, other) => {
             eprintln!(

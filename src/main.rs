@@ -497,16 +497,11 @@ fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
         match first {
             Some((name, path)) => {
                 let actions = path.clone().into_actions();
-                let (t, _) = trace::build(
+                let t = trace::of_path(
                     &model,
                     &actions,
-                    trace::Meta {
-                        id: format!("counterexample-{}", slug(name)),
-                        title: format!("counterexample: {name}"),
-                        kind: trace::TraceKind::Negative,
-                        covers: Vec::new(),
-                        variant: None,
-                    },
+                    format!("counterexample-{}", slug(name)),
+                    format!("counterexample: {name}"),
                 );
                 if let Err(e) = explain_cmd::write(&t, file, None) {
                     eprintln!("error: {e}");

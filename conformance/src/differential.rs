@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-use failover_model::trace::{self, Meta, TraceKind};
+use failover_model::trace;
 use failover_model::{Action, FailoverModel, ModelConfig};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 
@@ -76,16 +76,11 @@ pub fn actions(model: &FailoverModel, s: &Schedule) -> Vec<Action> {
 
 /// The trace of a schedule, as the corpus would record it.
 pub fn trace_of(model: &FailoverModel, s: &Schedule) -> Loaded {
-    let (trace, _) = trace::build(
+    let trace = trace::of_path(
         model,
         &actions(model, s),
-        Meta {
-            id: "differential".to_string(),
-            title: format!("differential case, schedule {:?}", s.0),
-            kind: TraceKind::Random,
-            covers: Vec::new(),
-            variant: None,
-        },
+        "differential".to_string(),
+        format!("differential case, schedule {:?}", s.0),
     );
     Loaded {
         path: PathBuf::from("(differential)"),

@@ -12,13 +12,11 @@
 //! what it has seen; the frontier is kept whole. `local-time-clt-first` (two crashes): 35 M
 //! states, under 5 minutes, 3 GiB.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use failover_model::{cycles, properties, FailoverModel, State, Variant};
-use stateright::{Model, Representative};
+use failover_model::{cycles, properties, FailoverModel, Variant};
+use stateright::Model;
 
 /// Steps of the shortest path from the initial state to a state that violates `property`, and
 /// the number of states seen; `None` if no reachable state violates it.
@@ -31,11 +29,7 @@ fn shortest(model: &FailoverModel, property: &str) -> (Option<usize>, usize) {
         .into_iter()
         .find(|p| p.name == property)
         .expect("a property of the model");
-    let fp = |s: &State| {
-        let mut h = DefaultHasher::new();
-        s.representative().hash(&mut h);
-        h.finish()
-    };
+    let fp = cycles::fingerprint;
     let mut seen: HashSet<u64> = HashSet::new();
     let mut queue = VecDeque::new();
     for s in model.init_states() {

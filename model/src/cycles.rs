@@ -44,7 +44,9 @@ pub struct CycleSearch {
     pub cycle: Option<Cycle>,
 }
 
-fn fingerprint(st: &State) -> u64 {
+/// A 64-bit fingerprint of the client-symmetry representative of a state: equal for states
+/// that differ only by a permutation of the clients.
+pub fn fingerprint(st: &State) -> u64 {
     // `DefaultHasher::new()` has fixed keys: the same state always has the same fingerprint.
     let mut h = DefaultHasher::new();
     st.representative().hash(&mut h);

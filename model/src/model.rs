@@ -512,16 +512,11 @@ impl Model for FailoverModel {
     /// For the Explorer: the path so far as a message-sequence chart ([`crate::chart`]).
     fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
         let actions = path.into_actions();
-        let (t, _) = crate::trace::build(
+        let t = crate::trace::of_path(
             self,
             &actions,
-            crate::trace::Meta {
-                id: format!("explorer path of {} steps", actions.len()),
-                title: "the path followed in the Explorer".to_string(),
-                kind: crate::trace::TraceKind::Random,
-                covers: Vec::new(),
-                variant: None,
-            },
+            format!("explorer path of {} steps", actions.len()),
+            "the path followed in the Explorer".to_string(),
         );
         Some(crate::chart::svg(&t))
     }

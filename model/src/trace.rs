@@ -572,6 +572,19 @@ pub fn build(model: &FailoverModel, actions: &[Action], meta: Meta) -> (Trace, u
     )
 }
 
+/// The trace of a path outside the corpus (a counterexample to draw, a path followed in the
+/// Explorer, a differential case), recorded as [`build`] records the corpus's random walks.
+pub fn of_path(model: &FailoverModel, actions: &[Action], id: String, title: String) -> Trace {
+    let meta = Meta {
+        id,
+        title,
+        kind: TraceKind::Random,
+        covers: Vec::new(),
+        variant: None,
+    };
+    build(model, actions, meta).0
+}
+
 fn section_key(s: &str) -> Vec<u32> {
     s.split('.').map(|x| x.parse().unwrap_or(0)).collect()
 }
