@@ -12,9 +12,11 @@
 mod config;
 mod conn;
 pub mod db;
+mod dns;
 mod endpoint;
 mod message;
 mod observe;
+mod reservation;
 mod state;
 mod time;
 
@@ -26,6 +28,10 @@ pub use config::{
     PROTOCOL_VERSION,
 };
 pub use db::Binding;
+pub use dns::{
+    DnsConfig, DnsInfo, DnsOp, DnsRequest, Fqdn, LeaseDns, FLAG_FWD_UPTODATE, FLAG_REV_UPTODATE,
+    FLAG_SYNTHESIZED_NAME, FLAG_USING_REQUESTED_FQDN,
+};
 pub use endpoint::{
     Command, DisconnectReason, Endpoint, EndpointRecord, Event, Output, PersistRecord, StableState,
 };
@@ -36,5 +42,6 @@ pub use message::{
     ServerFlags, StateMsg, StatusCode, Xid,
 };
 pub use observe::{LeaseView, Observation};
+pub use reservation::Reservation;
 pub use state::{responsiveness, Responsiveness};
 pub use time::{Time, SKEW_TOLERANCE};

@@ -712,6 +712,8 @@ fn parse_update(
         partner_lifetime: None,
         partner_raw_clt_time: None,
         expiration_time: None,
+        dns: None,
+        reserved: None,
     };
     let t = |v: u32| Some(Time(u64::from(v)));
     for o in opts {
