@@ -75,8 +75,24 @@ fn lease_update(r: &mut Rng, key: LeaseKey) -> LeaseUpdate {
         partner_lifetime: opt_time(r),
         partner_raw_clt_time: opt_time(r),
         expiration_time: opt_time(r),
-        dns: None,
-        reserved: None,
+        dns: match r.below(3) {
+            0 => None,
+            1 => Some(failover_core::DnsInfo {
+                requested: Some(failover_core::Fqdn::new("laptop", "example.com")),
+                entered: None,
+                flags: failover_core::FLAG_USING_REQUESTED_FQDN,
+            }),
+            _ => Some(failover_core::DnsInfo {
+                requested: Some(failover_core::Fqdn::new("dhcp-7", "example.com")),
+                entered: Some(failover_core::Fqdn::new("dhcp-7", "example.com")),
+                flags: 0x0007,
+            }),
+        },
+        reserved: match r.below(3) {
+            0 => None,
+            1 => Some(true),
+            _ => Some(false),
+        },
     }
 }
 
