@@ -6,7 +6,8 @@
 //! `handle_*` call, and outputs (messages, disconnects, stable-storage writes, client replies,
 //! events) are drained with `poll_output`, the next deadline read with `poll_timeout`. A driver
 //! owns the socket, the clock and the storage. Where RFC 8156 is ambiguous the project's readings
-//! (`docs/readings.md`, R1–R11) are followed and cited as `// reading Rn`.
+//! (`docs/readings.md`) are followed and cited as `// reading Rn`. DNS updates (RFC 8156 §9) and
+//! reservations are in `dns` and `reservation` (decisions D23–D26).
 #![warn(missing_docs, unreachable_pub)]
 
 mod config;
