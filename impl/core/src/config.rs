@@ -6,6 +6,9 @@ use std::net::Ipv6Addr;
 
 use failover_proto::Role;
 
+use crate::dns::DnsConfig;
+use crate::message::{ClientId, LeaseKey};
+
 /// Minimum valid lifetime for new leases: "failover MUST NOT be used for new leases shorter than
 /// 30 seconds" (RFC 8156 §1).
 pub const MIN_LEASE_LIFETIME: u64 = 30;
@@ -57,6 +60,11 @@ pub struct Config {
     /// instead of its own CLT alone. Off, a renewal whose BNDUPD reaches the partner after the
     /// partner's copy expired is rejected by both sides forever (see the report/BENCH notes).
     pub db_time_includes_partner_clt: bool,
+    /// DNS updates (RFC 8156 §9, decision D23); off by default.
+    pub dns: DnsConfig,
+    /// Reservations (design draft §12, decision D24): lease → the only client that may get it.
+    /// Configure the same list on both servers.
+    pub reservations: Vec<(LeaseKey, ClientId)>,
 }
 
 impl Config {
@@ -78,6 +86,8 @@ impl Config {
             update_retry: 30,
             recover_timeout: 300,
             db_time_includes_partner_clt: false,
+            dns: DnsConfig::default(),
+            reservations: Vec::new(),
         }
     }
 
@@ -134,6 +144,22 @@ impl Config {
                 return Err(ConfigError::DuplicatePrefix(p.0, p.1));
             }
         }
+        let mut seen = BTreeSet::new();
+        for (k, c) in &self.reservations {
+            let configured = match k {
+                LeaseKey::Addr(a) => self.addresses.contains(a),
+                LeaseKey::Prefix(a, l) => self.prefixes.contains(&(*a, *l)),
+            };
+            if !configured || !seen.insert(*k) {
+                return Err(ConfigError::BadReservation(*k));
+            }
+            if c.0.is_empty() {
+                return Err(ConfigError::BadReservation(*k));
+            }
+        }
+        if self.dns.enabled && self.dns.zone.trim_end_matches('.').is_empty() {
+            return Err(ConfigError::DnsWithoutZone);
+        }
         Ok(())
     }
 }
@@ -172,6 +198,10 @@ pub enum ConfigError {
     DuplicatePrefix(Ipv6Addr, u8),
     /// An entry of `prefixes` with a length above 128.
     BadPrefixLength(Ipv6Addr, u8),
+    /// A reservation names a lease not configured, a lease reserved twice, or an empty DUID.
+    BadReservation(LeaseKey),
+    /// `dns.enabled` without a `dns.zone`.
+    DnsWithoutZone,
 }
 
 impl fmt::Display for ConfigError {
@@ -197,6 +227,11 @@ impl fmt::Display for ConfigError {
             ConfigError::DuplicateAddress(a) => write!(f, "addresses: {a} listed twice"),
             ConfigError::DuplicatePrefix(a, l) => write!(f, "prefixes: {a}/{l} listed twice"),
             ConfigError::BadPrefixLength(a, l) => write!(f, "prefixes: {a}/{l}: length > 128"),
+            ConfigError::BadReservation(k) => write!(
+                f,
+                "reservations: {k} is not configured, is reserved twice or names an empty DUID"
+            ),
+            ConfigError::DnsWithoutZone => f.write_str("dns.zone: required when dns.enabled"),
         }
     }
 }

@@ -45,6 +45,13 @@ pub struct Binding {
     /// Reading R9: a prefix the primary took back with BNDUPD FREE; not allocatable (outside
     /// PARTNER-DOWN) until the secondary acks that update.
     pub hold_until_ack: bool,
+    /// DNS names and owed DNS operations (RFC 8156 §9, `crate::dns`); boxed to keep the record
+    /// small for the many leases without.
+    #[serde(default)]
+    pub dns: Box<crate::dns::LeaseDns>,
+    /// Reservation state (design draft §12, `crate::reservation`).
+    #[serde(default)]
+    pub reservation: crate::reservation::Reservation,
 }
 
 impl Binding {
@@ -65,6 +72,8 @@ impl Binding {
             expiration_time: None,
             update_pending: false,
             hold_until_ack: false,
+            dns: Default::default(),
+            reservation: Default::default(),
         }
     }
 
@@ -798,6 +807,8 @@ mod tests {
             partner_lifetime: None,
             partner_raw_clt_time: None,
             expiration_time: None,
+            dns: None,
+            reserved: None,
         }
     }
 

@@ -34,6 +34,9 @@ pub enum Output {
     ClientReply(ClientReply),
     /// Something worth logging or alerting on.
     Event(Event),
+    /// Perform a DNS update (RFC 8156 §9) and report it with
+    /// [`Endpoint::handle_dns_result`]. The lease record that owes it was persisted before.
+    Dns(crate::dns::DnsRequest),
 }
 
 /// Why the endpoint dropped the connection.
@@ -114,6 +117,8 @@ pub enum Command {
     ResetLease(LeaseKey),
     /// Planned shutdown: DISCONNECT with ServerShuttingDown (§5.3.10).
     Shutdown,
+    /// Cancel the reservation of a lease (design draft §12; give it on both servers).
+    CancelReservation(LeaseKey),
 }
 
 /// What §8.2 says survives a restart, plus the lease database.
@@ -351,6 +356,8 @@ pub struct Endpoint {
     pub(crate) pump_cursor: Option<LeaseKey>,
     pub(crate) next_xid: Xid,
     pub(crate) out: VecDeque<Output>,
+    /// DNS requests with the driver (`crate::dns`).
+    pub(crate) dns: crate::dns::DnsBook,
 }
 
 impl Endpoint {
@@ -416,6 +423,7 @@ impl Endpoint {
             pump_cursor: None,
             next_xid: 1,
             out: VecDeque::new(),
+            dns: Default::default(),
             cfg: config,
         };
         match stable.filter(|s| s.endpoint.state.is_some()) {
@@ -452,6 +460,8 @@ impl Endpoint {
             }
         }
         e.db = Db::from_leases(leases);
+        e.init_reservations(now);
+        e.dns_restart();
         // §8.3.2 Step 3: "Start the STARTUP state timer."
         e.timers.set(Timer::Startup, now.plus(e.cfg.startup_time));
         e.log(&format!(
@@ -550,6 +560,7 @@ impl Endpoint {
         }
         self.expire_leases(now);
         self.partner_down_frees(now);
+        self.dns_timeouts(now);
         let due: Vec<LeaseKey> = self
             .retry_at
             .iter()
@@ -572,6 +583,7 @@ impl Endpoint {
                 DisconnectReason::Shutdown,
                 Some(StatusCode::ServerShuttingDown),
             ),
+            Command::CancelReservation(key) => self.cancel_reservation(now, key),
         }
         self.pump(now);
     }
@@ -579,6 +591,15 @@ impl Endpoint {
     /// A DHCP client message.
     pub fn handle_client(&mut self, now: Time, req: ClientRequest) {
         self.on_client(now, req);
+        self.pump(now);
+    }
+
+    /// A DHCP client message with the name the client asked for in OPTION_CLIENT_FQDN
+    /// (RFC 4704; a single label or a full name). Used for a new binding's DNS name (§9.2).
+    pub fn handle_client_with_fqdn(&mut self, now: Time, req: ClientRequest, fqdn: Option<String>) {
+        self.dns.client_fqdn = fqdn;
+        self.on_client(now, req);
+        self.dns.client_fqdn = None;
         self.pump(now);
     }
 
@@ -602,6 +623,7 @@ impl Endpoint {
             }
         };
         consider(self.db.next_expiry());
+        consider(self.dns.next_retry());
         if self.state == ServerState::PartnerDown {
             consider(self.next_partner_down_free());
         }
@@ -689,7 +711,7 @@ impl Endpoint {
     /// already holds it durably (the driver makes every `Persist` durable before acting on any
     /// later output), and rewriting it would only cost a stable-storage write. The common case
     /// is the §7.7 ack of a binding whose acked-partner-lifetime did not move.
-    fn store(&mut self, key: LeaseKey, b: Binding) {
+    pub(crate) fn store(&mut self, key: LeaseKey, b: Binding) {
         if self.db.get(&key) == Some(&b) {
             return;
         }
@@ -701,7 +723,7 @@ impl Endpoint {
     }
 
     /// Write a lease changed locally: the partner must be told (lazy update, §4.3).
-    fn store_changed(&mut self, key: LeaseKey, mut b: Binding) {
+    pub(crate) fn store_changed(&mut self, key: LeaseKey, mut b: Binding) {
         b.update_pending = true;
         self.db.bump(&key);
         self.retry_at.remove(&key);
@@ -804,11 +826,16 @@ impl Endpoint {
         b.state_expiration_time = None;
         b.partner_lifetime = None;
         b.hold_until_ack = false;
+        // Decision D24: a reserved lease stays within its client's reach, and is announced.
+        let tell_partner = self.reservation_on_free(&mut b) || tell_partner;
+        // §9.4: this server makes the lease PENDING-FREE, so it deletes the binding's records.
+        self.dns_on_pending_free(&mut b);
         if tell_partner {
             self.store_changed(key, b);
         } else {
             self.store(key, b);
         }
+        self.issue_dns(key);
     }
 
     fn reset_lease(&mut self, now: Time, key: LeaseKey) {
@@ -946,6 +973,8 @@ impl Endpoint {
         } else {
             b.status
         };
+        // Design draft §12: the primary announces a free reserved lease as FREE-BACKUP.
+        let announced = self.reservation_announced(&b, announced);
         let u = LeaseUpdate {
             lease: key,
             valid_lifetime: b.valid_lifetime,
@@ -961,6 +990,8 @@ impl Endpoint {
             partner_lifetime: pl,
             partner_raw_clt_time: b.partner_raw_clt_time,
             expiration_time: if timeout { b.expiration_time } else { None },
+            dns: self.dns_for_update(&b),
+            reserved: b.reservation.wire_flag(),
         };
         // §7.4: a client binding goes in OPTION_CLIENT_DATA; an unallocated prefix in a bare
         // OPTION_IAPREFIX.
@@ -1020,7 +1051,10 @@ impl Endpoint {
         let client = u.client.clone().filter(|c| !c.0.is_empty());
         let mut replies = Vec::with_capacity(u.leases.len());
         for lu in &u.leases {
-            let verdict = self.judge(now, client.as_ref(), lu, me);
+            // §9: refuse the updates of a partner doing DNS updates, if so configured.
+            let verdict = self
+                .dns_check_partner(lu)
+                .and_then(|()| self.judge(now, client.as_ref(), lu, me));
             let status = match verdict {
                 Ok(()) => {
                     let local = self.db.get(&lu.lease).cloned().unwrap_or_else(|| {
@@ -1029,14 +1063,15 @@ impl Endpoint {
                     let partner_clt = self.cfg.db_time_includes_partner_clt;
                     if db::agrees(&local, client.as_ref(), lu, partner_clt) {
                         // Reading R11: nothing new; our record (and what we owe) stays.
-                        self.store(lu.lease, db::apply_agreeing(&local, lu));
+                        let mut b = db::apply_agreeing(&local, lu);
+                        self.extensions_on_update(now, &mut b, lu);
                     } else {
-                        let b =
+                        let mut b =
                             db::apply_update(&local, &lu.lease, client.as_ref(), lu, partner_clt);
                         self.db.bump(&lu.lease);
                         self.retry_at.remove(&lu.lease);
                         // §7.5.2: stored (Persist queued) before the BNDREPLY below.
-                        self.store(lu.lease, b);
+                        self.extensions_on_update(now, &mut b, lu);
                     }
                     None
                 }
@@ -1192,6 +1227,8 @@ impl Endpoint {
             }
             let status = b.status;
             self.store(key, b);
+            // Decision D25: the un-reserving BNDUPD FREE is acknowledged.
+            self.reservation_on_ack(now, key);
             // §7.2 EXPIRED/RELEASED: "When the partner acks the BNDUPD message of an expired
             // [released] lease, the server sets its internal state to PENDING-FREE." Figure 2
             // (4), also for RESET; then (5)/(6) per reading R1. Reading R16 (replaces decision
@@ -1319,6 +1356,8 @@ impl Endpoint {
                 continue;
             }
             match b.status {
+                // Decision D24: reserved prefixes stay out of the balancing.
+                _ if !crate::reservation::allocatable(b) => {}
                 BindingStatus::Free => ours.push(*k),
                 BindingStatus::FreeBackup if b.hold_until_ack => taking_back += 1,
                 BindingStatus::FreeBackup => theirs.push(*k),
@@ -1402,8 +1441,15 @@ impl Endpoint {
             }
         };
         if let Some(kind) = kind {
+            // §9.5: return the name this server knows for the lease.
+            let fqdn = match &kind {
+                ReplyKind::Granted { lease, .. } | ReplyKind::Advertise { lease, .. } => {
+                    self.client_fqdn(lease)
+                }
+                _ => None,
+            };
             self.out
-                .push_back(Output::ClientReply(ClientReply { client, kind }));
+                .push_back(Output::ClientReply(ClientReply { client, kind, fqdn }));
         }
     }
 
@@ -1425,7 +1471,12 @@ impl Endpoint {
             .active_of(client)
             .find(|k| k.kind() == kind && self.db.get(k).is_some_and(|b| b.is_active_at(now)))
             .copied();
-        let Some(key) = existing.or_else(|| self.pick_available(now, kind)) else {
+        // Design draft §12: a reserved client gets its reserved lease.
+        let fresh = existing.is_none();
+        let Some(key) = existing
+            .or_else(|| self.reserved_pick(now, client, kind))
+            .or_else(|| self.pick_available(now, kind))
+        else {
             return Some(ReplyKind::NoLeaseAvailable(kind));
         };
         if !commit {
@@ -1436,7 +1487,12 @@ impl Endpoint {
                 valid_lifetime: lt,
             });
         }
-        Some(self.grant(now, client, key))
+        let reply = self.grant(now, client, key);
+        if fresh {
+            // §9.3: the server granting a new binding adds its DNS records.
+            self.dns_new_binding(key);
+        }
+        Some(reply)
     }
 
     /// The allocation pool of the current state (§4.2, §8.4.1, §8.9.1, §8.11.1).
@@ -1448,10 +1504,16 @@ impl Endpoint {
             match k {
                 // §4.2.1.1: own half only, in every state (§4.2.1: in PARTNER-DOWN "It MUST NOT
                 // use its partner's pool to allocate new leases").
-                LeaseKey::Addr(_) => b.status == own && db::address_owner(k) == me,
+                LeaseKey::Addr(_) => {
+                    b.status == own
+                        && db::address_owner(k) == me
+                        && crate::reservation::allocatable(b)
+                }
                 // §4.2.2: "A server delegates prefixes only from its own pool"; reading R9: a
                 // held take-back is not ours yet.
-                LeaseKey::Prefix(..) => b.status == own && !b.hold_until_ack,
+                LeaseKey::Prefix(..) => {
+                    b.status == own && !b.hold_until_ack && crate::reservation::allocatable(b)
+                }
             }
         };
         // Reading R16 (replaces decision D5's shortcut): an EXPIRED/RELEASED/RESET lease is
@@ -1471,7 +1533,12 @@ impl Endpoint {
         }
         let theirs = db::available_status(me.partner());
         // (A take-back in progress is still FREE-BACKUP, so it is among these.)
-        first_settled(now, self.db.available(theirs, LeaseKind::Prefix))
+        first_settled(
+            now,
+            self.db
+                .available(theirs, LeaseKind::Prefix)
+                .filter(|(_, b)| crate::reservation::allocatable(b)),
+        )
     }
 
     /// The MCLT-limited lifetime for this lease now (§4.4 via [`db::max_lifetime`]).

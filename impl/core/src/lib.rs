@@ -6,15 +6,18 @@
 //! `handle_*` call, and outputs (messages, disconnects, stable-storage writes, client replies,
 //! events) are drained with `poll_output`, the next deadline read with `poll_timeout`. A driver
 //! owns the socket, the clock and the storage. Where RFC 8156 is ambiguous the project's readings
-//! (`docs/readings.md`, R1–R11) are followed and cited as `// reading Rn`.
+//! (`docs/readings.md`) are followed and cited as `// reading Rn`. DNS updates (RFC 8156 §9) and
+//! reservations are in `dns` and `reservation` (decisions D23–D26).
 #![warn(missing_docs, unreachable_pub)]
 
 mod config;
 mod conn;
 pub mod db;
+mod dns;
 mod endpoint;
 mod message;
 mod observe;
+mod reservation;
 mod state;
 mod time;
 
@@ -26,6 +29,10 @@ pub use config::{
     PROTOCOL_VERSION,
 };
 pub use db::Binding;
+pub use dns::{
+    DnsConfig, DnsInfo, DnsOp, DnsRequest, Fqdn, LeaseDns, FLAG_FWD_UPTODATE, FLAG_REV_UPTODATE,
+    FLAG_SYNTHESIZED_NAME, FLAG_USING_REQUESTED_FQDN,
+};
 pub use endpoint::{
     Command, DisconnectReason, Endpoint, EndpointRecord, Event, Output, PersistRecord, StableState,
 };
@@ -36,5 +43,6 @@ pub use message::{
     ServerFlags, StateMsg, StatusCode, Xid,
 };
 pub use observe::{LeaseView, Observation};
+pub use reservation::Reservation;
 pub use state::{responsiveness, Responsiveness};
 pub use time::{Time, SKEW_TOLERANCE};

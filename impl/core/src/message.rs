@@ -280,6 +280,13 @@ pub struct LeaseUpdate {
     pub partner_raw_clt_time: Option<Time>,
     /// OPTION_F_EXPIRATION_TIME*.
     pub expiration_time: Option<Time>,
+    /// OPTION_CLIENT_FQDN and OPTION_F_DNS_REMOVAL_INFO (§7.4, §9.2), if any.
+    #[serde(default)]
+    pub dns: Option<crate::dns::DnsInfo>,
+    /// Reserved-lease flag (extension, design draft §12): `Some(true)` reserved, `Some(false)`
+    /// "no longer reserved", `None` absent.
+    #[serde(default)]
+    pub reserved: Option<bool>,
 }
 
 /// BNDREPLY contents (§7.6): echoes the BNDUPD's client or bare prefix.
@@ -416,6 +423,9 @@ pub struct ClientReply {
     pub client: ClientId,
     /// The answer.
     pub kind: ReplyKind,
+    /// The name to return to the client (§9.5, RFC 4704 OPTION_CLIENT_FQDN), if one is known.
+    #[serde(default)]
+    pub fqdn: Option<crate::dns::Fqdn>,
 }
 
 /// What was answered.

@@ -34,12 +34,13 @@
 use std::fmt;
 
 use failover_core::{
-    BndReply, BndUpd, Body, ClientId, ConnectParams, ConnectReply, Disconnect, LeaseKey, LeaseKind,
-    LeaseReply, LeaseUpdate, Message, MsgKind, ServerFlags, StateMsg, StatusCode, Time,
+    BndReply, BndUpd, Body, ClientId, ConnectParams, ConnectReply, Disconnect, DnsInfo, Fqdn,
+    LeaseKey, LeaseKind, LeaseReply, LeaseUpdate, Message, MsgKind, ServerFlags, StateMsg,
+    StatusCode, Time, FLAG_FWD_UPTODATE,
 };
 use failover_proto::wire::{
-    self, ConnectFlags, DhcpOption as O, IaAddr, IaNa, IaPd, IaPrefix, ProtocolVersion, Status,
-    MAX_TRANSACTION_ID,
+    self, ext, ClientFqdn, ConnectFlags, DhcpOption as O, DnsFlags, IaAddr, IaNa, IaPd, IaPrefix,
+    ProtocolVersion, Status, MAX_TRANSACTION_ID,
 };
 
 /// A core message that has no wire form. Each variant names the field.
@@ -393,8 +394,72 @@ fn update_lease(l: &LeaseUpdate, base: Time) -> Result<O, ToWireError> {
     if let Some(t) = l.expiration_time {
         opts.push(O::ExpirationTime(secs("OPTION_F_EXPIRATION_TIME", t)?));
     }
+    if let Some(r) = l.reserved {
+        // Design draft §12, the project's extension (failover_proto::wire::ext).
+        opts.push(ext::reserved_option(r));
+    }
+    if let Some(info) = &l.dns {
+        dns_options(info, &mut opts);
+    }
     let valid = interval("valid-lifetime", l.valid_lifetime)?;
     lease_option(l.lease, valid, opts)
+}
+
+/// §7.4, §9.2: OPTION_CLIENT_FQDN with the name requested (RFC 4704, S bit when the forward
+/// zone was updated) and OPTION_F_DNS_REMOVAL_INFO with the name placed in the DNS and the
+/// OPTION_F_DNS_FLAGS status.
+fn dns_options(info: &DnsInfo, opts: &mut Vec<O>) {
+    if let Some(r) = &info.requested {
+        let s = u8::from(info.flags & FLAG_FWD_UPTODATE != 0);
+        opts.push(O::ClientFqdn(ClientFqdn {
+            flags: s,
+            domain_name: ext::encode_dns_name(&r.absolute()),
+        }));
+    }
+    if info.entered.is_some() || info.flags != 0 {
+        let mut inner = Vec::new();
+        if let Some(e) = &info.entered {
+            inner.push(O::DnsHostName(ext::encode_dns_name(&e.host)));
+            inner.push(O::DnsZoneName(ext::encode_dns_name(&e.zone)));
+        }
+        inner.push(O::DnsFlags(DnsFlags(info.flags)));
+        opts.push(O::DnsRemovalInfo(inner));
+    }
+}
+
+/// The inverse of [`dns_options`]; undecodable names are ignored.
+fn parse_dns(opts: &[O]) -> Option<DnsInfo> {
+    let mut info = DnsInfo::default();
+    let mut any = false;
+    for o in opts {
+        match o {
+            O::ClientFqdn(f) => {
+                if let Some(name) = ext::decode_dns_name(&f.domain_name) {
+                    let (host, zone) = name.split_once('.').unwrap_or((name.as_str(), ""));
+                    info.requested = Some(Fqdn::new(host, zone));
+                    any = true;
+                }
+            }
+            O::DnsRemovalInfo(inner) => {
+                let mut host = None;
+                let mut zone = None;
+                for i in inner {
+                    match i {
+                        O::DnsHostName(h) => host = ext::decode_dns_name(h),
+                        O::DnsZoneName(z) => zone = ext::decode_dns_name(z),
+                        O::DnsFlags(f) => info.flags = f.0,
+                        _ => {}
+                    }
+                }
+                if let Some(h) = host {
+                    info.entered = Some(Fqdn::new(h, zone.unwrap_or_default()));
+                }
+                any = true;
+            }
+            _ => {}
+        }
+    }
+    any.then_some(info)
 }
 
 /// The IAADDR / IAPREFIX of one reply entry (§7.6).
@@ -712,6 +777,8 @@ fn parse_update(
         partner_lifetime: None,
         partner_raw_clt_time: None,
         expiration_time: None,
+        dns: None,
+        reserved: None,
     };
     let t = |v: u32| Some(Time(u64::from(v)));
     for o in opts {
@@ -740,6 +807,8 @@ fn parse_update(
             _ => {}
         }
     }
+    u.dns = parse_dns(opts);
+    u.reserved = opts.iter().find_map(ext::reserved_flag);
     u.binding_status = binding_status.ok_or(missing(M, "OPTION_F_BINDING_STATUS", within))?;
     u.start_time_of_state = start.ok_or(missing(M, "OPTION_F_START_TIME_OF_STATE", within))?;
     Ok(u)

@@ -74,6 +74,9 @@ pub enum Output {
     /// A log line: the endpoint's (ignored input, rejected update, ...) and the node's own (bad
     /// bytes from the partner, storage failures).
     Log(String),
+    /// Perform a DNS update (RFC 8156 §9), e.g. with a `failover_dns::DnsUpdater`, and report
+    /// the outcome with [`Node::handle_dns_result`]. The lease record that owes it is durable.
+    Dns(failover_core::DnsRequest),
 }
 
 /// Why the node closed the partner connection.
@@ -455,6 +458,19 @@ impl Node {
         self.finish(now)
     }
 
+    /// The outcome of an [`Output::Dns`] request (`id` from the request).
+    pub fn handle_dns_result(
+        &mut self,
+        now: Time,
+        id: u64,
+        result: Result<(), String>,
+    ) -> Result<(), NodeError> {
+        self.check()?;
+        self.ep.handle_dns_result(now, id, result);
+        self.collect(now);
+        self.finish(now)
+    }
+
     // ---- outputs --------------------------------------------------------------------
 
     /// The next output, in order.
@@ -658,6 +674,7 @@ impl Node {
                 CoreOutput::ClientReply(r) => self.held.push(Output::ClientReply(r)),
                 CoreOutput::Event(Event::Log(line)) => self.held.push(Output::Log(line)),
                 CoreOutput::Event(e) => self.held.push(Output::Event(e)),
+                CoreOutput::Dns(r) => self.held.push(Output::Dns(r)),
             }
         }
     }

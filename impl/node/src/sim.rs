@@ -367,6 +367,15 @@ impl Pair {
                     }
                     self.side_mut(role).events.push(e);
                 }
+                // The simulation's configurations leave DNS updates off.
+                Output::Dns(r) => {
+                    self.transcript.push(format!(
+                        "{now} {} dns {:?} {}",
+                        name(role),
+                        r.op,
+                        r.lease
+                    ));
+                }
                 Output::Log(line) => {
                     self.transcript
                         .push(format!("{now} {} log: {line}", name(role)));

@@ -1,5 +1,6 @@
 //! Unit and scenario tests of the endpoint (quinn-proto layout: `util.rs` holds the `Pair`).
 
+mod dns;
 mod scenarios;
 mod states;
 mod util;

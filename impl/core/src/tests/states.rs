@@ -642,6 +642,8 @@ fn bndupd_for(lease: LeaseKey, client: u64, t: Time) -> Message {
                 partner_lifetime: Some(t.plus(330)),
                 partner_raw_clt_time: None,
                 expiration_time: None,
+                dns: None,
+                reserved: None,
             }],
         }),
     }
@@ -1157,6 +1159,8 @@ fn random_body(r: &mut Lcg, now: Time) -> Body {
                     partner_lifetime: random_time(r, now),
                     partner_raw_clt_time: random_time(r, now),
                     expiration_time: random_time(r, now),
+                    dns: None,
+                    reserved: None,
                 })
                 .collect();
             Body::BndUpd(BndUpd {
@@ -1634,6 +1638,8 @@ fn an_update_rejected_while_ours_is_in_flight_stays_owed_until_the_next_scan_r21
                 partner_lifetime: None,
                 partner_raw_clt_time: None,
                 expiration_time: None,
+                dns: None,
+                reserved: None,
             }],
         }),
     };

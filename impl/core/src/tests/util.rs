@@ -39,6 +39,10 @@ pub(crate) struct Node {
     pub(crate) replies: Vec<ClientReply>,
     pub(crate) sent: Vec<Message>,
     pub(crate) events: Vec<Event>,
+    /// DNS requests emitted and not yet answered (`Pair::dns_complete`).
+    pub(crate) dns: Vec<DnsRequest>,
+    /// Every DNS request ever emitted.
+    pub(crate) dns_log: Vec<DnsRequest>,
 }
 
 impl Node {
@@ -52,6 +56,8 @@ impl Node {
             replies: Vec::new(),
             sent: Vec::new(),
             events: Vec::new(),
+            dns: Vec::new(),
+            dns_log: Vec::new(),
         }
     }
 }
@@ -76,6 +82,8 @@ pub(crate) struct Pair {
     pub(crate) duplicates: usize,
     /// For runs that violate the PARTNER-DOWN assumption on purpose.
     pub(crate) allow_duplicates: bool,
+    /// A recording DNS: absolute name → lease, as `dns_complete` applied the requests.
+    pub(crate) zone: BTreeMap<String, LeaseKey>,
 }
 
 fn name(role: Role) -> &'static str {
@@ -104,6 +112,7 @@ impl Pair {
             holdings: BTreeMap::new(),
             duplicates: 0,
             allow_duplicates: false,
+            zone: BTreeMap::new(),
         }
     }
 
@@ -214,6 +223,17 @@ impl Pair {
                     self.reconnect_at = now.plus(5);
                 }
                 Output::Persist(r) => self.node(role).store.apply(&r),
+                Output::Dns(r) => {
+                    self.transcript.push(format!(
+                        "{now} {} dns {:?} {}",
+                        name(role),
+                        r.op,
+                        r.lease
+                    ));
+                    let node = self.node(role);
+                    node.dns_log.push(r.clone());
+                    node.dns.push(r);
+                }
                 Output::ClientReply(r) => {
                     self.transcript.push(format!(
                         "{now} {} client {} {:?}",
@@ -349,6 +369,64 @@ impl Pair {
         node.replies[before..].last().map(|r| r.kind.clone())
     }
 
+    /// Answer every DNS request `role` has emitted (and those the answers cause): applied to
+    /// the recording zone and acknowledged if `ok`, failed otherwise.
+    pub(crate) fn dns_complete(&mut self, role: Role, ok: bool) {
+        for _ in 0..100 {
+            let now = self.now;
+            let pending = std::mem::take(&mut self.node(role).dns);
+            if pending.is_empty() {
+                return;
+            }
+            for r in pending {
+                if ok {
+                    match &r.op {
+                        DnsOp::Add { fqdn, .. } => {
+                            self.zone.insert(fqdn.absolute(), r.lease);
+                        }
+                        DnsOp::Remove { fqdn, .. } => {
+                            self.zone.remove(&fqdn.absolute());
+                        }
+                    }
+                }
+                let result = if ok {
+                    Ok(())
+                } else {
+                    Err("refused".to_string())
+                };
+                self.node(role).ep.handle_dns_result(now, r.id, result);
+                if !ok {
+                    self.drain();
+                    return;
+                }
+            }
+            self.drain();
+        }
+    }
+
+    /// A client request carrying an FQDN option.
+    pub(crate) fn client_named(
+        &mut self,
+        role: Role,
+        client: u64,
+        op: ClientOp,
+        fqdn: &str,
+    ) -> Option<ClientReply> {
+        let now = self.now;
+        let node = self.node(role);
+        let before = node.replies.len();
+        node.ep.handle_client_with_fqdn(
+            now,
+            ClientRequest {
+                client: ClientId::from(client),
+                op,
+            },
+            Some(fqdn.to_string()),
+        );
+        self.drain();
+        self.node(role).replies[before..].last().cloned()
+    }
+
     /// Cut or restore the link. A cut is silent: each side finds out by its keepalive.
     pub(crate) fn set_link(&mut self, up: bool) {
         self.transcript.push(format!(
@@ -372,6 +450,7 @@ impl Pair {
         let n = self.node(role);
         n.up = false;
         n.connected = false;
+        n.dns.clear();
         // The driver knows when it stopped: TIME-OF-FAILURE (§8.3.2 step 1).
         n.store.endpoint.time_of_failure = Some(now);
         self.to_p.clear();

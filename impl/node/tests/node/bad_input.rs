@@ -284,6 +284,8 @@ fn a_valid_update_that_contradicts_a_lease_is_refused_and_the_lease_kept() {
         partner_lifetime: None,
         partner_raw_clt_time: None,
         expiration_time: None,
+        dns: None,
+        reserved: None,
     };
     let m = Message {
         xid: 80,
@@ -380,6 +382,8 @@ fn bndupd_before_the_handshake_is_ignored_and_logged() {
         partner_lifetime: None,
         partner_raw_clt_time: None,
         expiration_time: None,
+        dns: None,
+        reserved: None,
     };
     let m = Message {
         xid: 3,

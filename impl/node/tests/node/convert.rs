@@ -75,6 +75,24 @@ fn lease_update(r: &mut Rng, key: LeaseKey) -> LeaseUpdate {
         partner_lifetime: opt_time(r),
         partner_raw_clt_time: opt_time(r),
         expiration_time: opt_time(r),
+        dns: match r.below(3) {
+            0 => None,
+            1 => Some(failover_core::DnsInfo {
+                requested: Some(failover_core::Fqdn::new("laptop", "example.com")),
+                entered: None,
+                flags: failover_core::FLAG_USING_REQUESTED_FQDN,
+            }),
+            _ => Some(failover_core::DnsInfo {
+                requested: Some(failover_core::Fqdn::new("dhcp-7", "example.com")),
+                entered: Some(failover_core::Fqdn::new("dhcp-7", "example.com")),
+                flags: 0x0007,
+            }),
+        },
+        reserved: match r.below(3) {
+            0 => None,
+            1 => Some(true),
+            _ => Some(false),
+        },
     }
 }
 
@@ -303,6 +321,8 @@ fn bndupd_written_from_the_rfc_layout_maps_to_absolute_core_times() {
                     partner_lifetime: Some(Time(0x32a0_1d10)),
                     partner_raw_clt_time: None,
                     expiration_time: Some(Time(0x32a0_0e10)),
+                    dns: None,
+                    reserved: None,
                 }],
             }),
         }
@@ -323,6 +343,8 @@ fn a_clt_later_than_sent_time_raises_lq_base_time_and_stays_exact() {
         partner_lifetime: None,
         partner_raw_clt_time: None,
         expiration_time: None,
+        dns: None,
+        reserved: None,
     };
     let m = Message {
         xid: 1,
@@ -414,6 +436,8 @@ fn to_wire_errors_name_the_field() {
         partner_lifetime: None,
         partner_raw_clt_time: None,
         expiration_time: None,
+        dns: None,
+        reserved: None,
     };
     assert_eq!(
         to_wire(&msg(Body::BndUpd(BndUpd {

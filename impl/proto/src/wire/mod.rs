@@ -31,6 +31,7 @@
 //! ```
 
 mod error;
+pub mod ext;
 mod frame;
 mod header;
 mod message;

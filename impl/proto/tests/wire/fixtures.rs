@@ -9,7 +9,7 @@
 use std::net::Ipv6Addr;
 
 use failover_proto::wire::{
-    ConnectFlags, DhcpOption as O, FrameDecoder, IaAddr, IaNa, IaPrefix, Message, MsgType,
+    ext, ConnectFlags, DhcpOption as O, FrameDecoder, IaAddr, IaNa, IaPrefix, Message, MsgType,
     ProtocolVersion, ServerFlags, StatusCode,
 };
 use failover_proto::{BindingStatus, MsgKind, ServerState};
@@ -308,4 +308,58 @@ fn all_twelve_types_are_covered() {
     ];
     let all: Vec<u8> = MsgKind::ALL.iter().map(|k| k.code()).collect();
     assert_eq!(covered.to_vec(), all);
+}
+
+#[test]
+fn bndupd_reserved_free_backup_with_the_vendor_extension_and_dns_removal_info() {
+    // Design draft §12: the primary sends a free reserved lease as FREE-BACKUP flagged reserved.
+    // The flag is this project's extension (failover_proto::wire::ext): OPTION_VENDOR_OPTS with
+    // the documentation enterprise number 32473 (RFC 5612), sub-option 1 = 1. Alongside, the
+    // §5.5.3 DNS_REMOVAL_INFO of the binding's last name, as §9.2 exchanges it.
+    let wire = concat!(
+        "18 000012 32a00300",                   //   BNDUPD, transaction-id 0x12
+        "001a 0062",                            //   OPTION_IAPREFIX (26), len 98
+        "00000000",                             //     preferred-lifetime 0
+        "00000000",                             //     valid-lifetime 0
+        "40",                                   //     prefix-length 64
+        "20010db8000002000000000000000000",     // 2001:db8:0:200::
+        "0064 0004 32a00300",                   //     OPTION_LQ_BASE_TIME (100)
+        "0072 0001 06",                         //     OPTION_F_BINDING_STATUS (114), FREE-BACKUP
+        "0085 0004 32a00300",                   //     OPTION_F_START_TIME_OF_STATE (133)
+        "0011 0009",                            //     OPTION_VENDOR_OPTS (17), len 9
+        "00007ed9",                             //       enterprise-number 32473
+        "0001 0001 01",                         //       sub-option 1 RESERVED, len 1, reserved
+        "0074 0023",                            //     OPTION_F_DNS_REMOVAL_INFO (116), len 35
+        "0075 0008 06726f7574657200",           //       OPTION_F_DNS_HOST_NAME (117) "router."
+        "0076 000d 076578616d706c6503636f6d00", //   OPTION_F_DNS_ZONE_NAME (118) "example.com."
+        "0077 0002 0005", //       OPTION_F_DNS_FLAGS (119): S (0x4) and F (0x1)
+    );
+    let vendor = O::Unknown {
+        code: 17,
+        data: hex("00007ed9 0001 0001 01"),
+    };
+    let expected = Message::new(MsgKind::BndUpd, 0x12, 0x32a0_0300).with(O::IaPrefix(IaPrefix {
+        preferred_lifetime: 0,
+        valid_lifetime: 0,
+        prefix_len: 64,
+        prefix: "2001:db8:0:200::".parse().unwrap(),
+        options: vec![
+            O::LqBaseTime(0x32a0_0300),
+            O::BindingStatus(BindingStatus::FreeBackup),
+            O::StartTimeOfState(0x32a0_0300),
+            vendor.clone(),
+            O::DnsRemovalInfo(vec![
+                O::DnsHostName(hex("06726f7574657200")),
+                O::DnsZoneName(hex("076578616d706c6503636f6d00")),
+                O::DnsFlags(failover_proto::wire::DnsFlags(0x0005)),
+            ]),
+        ],
+    }));
+    check(wire, &expected);
+    assert_eq!(ext::reserved_flag(&vendor), Some(true));
+    assert_eq!(ext::reserved_option(true), vendor);
+    assert_eq!(
+        ext::decode_dns_name(&hex("076578616d706c6503636f6d00")).as_deref(),
+        Some("example.com")
+    );
 }

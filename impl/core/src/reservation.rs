@@ -1,0 +1,247 @@
+//! Reservations (design draft draft-ietf-dhc-dhcpv6-failover-design §12; not in RFC 8156).
+//!
+//! A reservation ties a lease to one client (its DUID) and is configured identically on both
+//! servers ([`Config::reservations`](crate::Config::reservations)). The draft's rules:
+//!
+//! * whenever a reserved lease becomes free (first configured, or freed after a binding), the
+//!   primary shows it FREE (its own allocation) and sends it to the secondary in a BNDUPD with
+//!   binding-status FREE-BACKUP flagged *reserved*;
+//! * a reserved lease is offered only to its client, and that client gets it;
+//! * a reservation only on the secondary does not let the secondary offer the lease: the
+//!   secondary needs the primary's flag too ([`Reservation::Reserved`] in its record);
+//! * when a reservation is cancelled and the lease is FREE on the primary / FREE-BACKUP on the
+//!   secondary, that server MUST send a BNDUPD FREE "no longer reserved".
+//!
+//! RFC 8156 has no reserved flag; it travels as a documented extension, OPTION_VENDOR_OPTS with
+//! the documentation enterprise number 32473 (`failover_proto::wire::ext`). Decision D25: a
+//! cancelled reservation's lease goes to no other client until the partner acked the
+//! un-reserving BNDUPD ([`Reservation::Cancelling`]), so the partner cannot still hand it to the
+//! reserved client while this server gives it to another.
+
+use failover_proto::{BindingStatus, Role};
+use serde::{Deserialize, Serialize};
+
+use crate::db::{self, Binding};
+use crate::endpoint::Endpoint;
+use crate::message::{ClientId, LeaseKey, LeaseKind, LeaseUpdate};
+use crate::time::Time;
+
+/// The reservation state of a lease record (persisted with it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reservation {
+    /// Not reserved.
+    #[default]
+    None,
+    /// Reserved: on the primary from its configuration, on the secondary from the primary's
+    /// flag. Only the configured client may get the lease.
+    Reserved,
+    /// The reservation was cancelled and the un-reserving BNDUPD FREE awaits its ack: the lease
+    /// goes to no one meanwhile (decision D25).
+    Cancelling,
+}
+
+impl Reservation {
+    /// The flag to send in a BNDUPD: `Some(true)` reserved, `Some(false)` "no longer reserved".
+    pub fn wire_flag(self) -> Option<bool> {
+        match self {
+            Reservation::None => None,
+            Reservation::Reserved => Some(true),
+            Reservation::Cancelling => Some(false),
+        }
+    }
+}
+
+/// May the pool allocate this lease to any client (decision D24: not a reserved lease)?
+pub(crate) fn allocatable(b: &Binding) -> bool {
+    b.reservation == Reservation::None
+}
+
+impl Endpoint {
+    fn reserved_client(&self, key: &LeaseKey) -> Option<&ClientId> {
+        self.cfg
+            .reservations
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, c)| c)
+    }
+
+    /// At start, the primary marks its configured reservations: a free reserved lease is shown
+    /// FREE here and owed to the secondary as FREE-BACKUP reserved (draft §12).
+    pub(crate) fn init_reservations(&mut self, now: Time) {
+        if self.cfg.role != Role::Primary {
+            return;
+        }
+        let keys: Vec<LeaseKey> = self.cfg.reservations.iter().map(|(k, _)| *k).collect();
+        for key in keys {
+            let Some(mut b) = self.db.get(&key).cloned() else {
+                continue;
+            };
+            if b.reservation != Reservation::None {
+                continue;
+            }
+            b.reservation = Reservation::Reserved;
+            if is_free(b.status) {
+                // A change made now: the announcement must be newer than the secondary's
+                // FREE, which it would otherwise reject as a tie (reading R20 favours
+                // FREE-BACKUP only at the primary).
+                b.status = BindingStatus::Free;
+                b.start_time_of_state = now;
+                self.store_changed(key, b);
+            } else {
+                self.store(key, b);
+            }
+        }
+    }
+
+    /// The lease reserved for `client` of this kind, if it may be given now: its reservation is
+    /// configured here and marked in the record, it is in this server's available pool (FREE on
+    /// the primary, FREE-BACKUP on the secondary), and it did not change in this tick (reading
+    /// R11).
+    pub(crate) fn reserved_pick(
+        &self,
+        now: Time,
+        client: &ClientId,
+        kind: LeaseKind,
+    ) -> Option<LeaseKey> {
+        let own = db::available_status(self.cfg.role);
+        self.cfg
+            .reservations
+            .iter()
+            .filter(|(k, c)| c == client && k.kind() == kind)
+            .map(|(k, _)| *k)
+            .find(|k| {
+                self.db.get(k).is_some_and(|b| {
+                    b.reservation == Reservation::Reserved
+                        && b.status == own
+                        && !b.hold_until_ack
+                        && !just_changed(now, b)
+                })
+            })
+    }
+
+    /// The status to announce in a BNDUPD: the primary announces a free reserved lease as
+    /// FREE-BACKUP (the draft's "status of BACKUP").
+    pub(crate) fn reservation_announced(
+        &self,
+        b: &Binding,
+        status: BindingStatus,
+    ) -> BindingStatus {
+        if self.cfg.role == Role::Primary
+            && b.reservation == Reservation::Reserved
+            && status == BindingStatus::Free
+        {
+            BindingStatus::FreeBackup
+        } else {
+            status
+        }
+    }
+
+    /// A lease this server frees (Figure 2 (5)/(6)): a reserved one stays in the reserved
+    /// client's reach, FREE on the primary, FREE-BACKUP on the secondary. Returns whether the
+    /// partner must be told even where it otherwise would not.
+    pub(crate) fn reservation_on_free(&self, b: &mut Binding) -> bool {
+        if b.reservation != Reservation::Reserved {
+            return false;
+        }
+        b.status = db::available_status(self.cfg.role);
+        true
+    }
+
+    /// An accepted BNDUPD: the secondary takes the primary's flag; the primary keeps its own
+    /// and, when a reserved lease arrives free, shows it FREE and owes the secondary a
+    /// FREE-BACKUP reserved unless that is what it received. Returns whether an update is owed.
+    pub(crate) fn reservation_merge_update(
+        &self,
+        now: Time,
+        b: &mut Binding,
+        lu: &LeaseUpdate,
+    ) -> bool {
+        match self.cfg.role {
+            Role::Secondary => {
+                if b.reservation != Reservation::Cancelling {
+                    b.reservation = if lu.reserved == Some(true) {
+                        Reservation::Reserved
+                    } else {
+                        Reservation::None
+                    };
+                }
+                false
+            }
+            Role::Primary => {
+                if b.reservation != Reservation::Reserved || !is_free(b.status) {
+                    return false;
+                }
+                b.status = BindingStatus::Free;
+                let owed =
+                    !(lu.binding_status == BindingStatus::FreeBackup && lu.reserved == Some(true));
+                if owed {
+                    // The announcement is a change made now (see `init_reservations`).
+                    b.start_time_of_state = now;
+                }
+                owed
+            }
+        }
+    }
+
+    /// Operator input: cancel the reservation of `key` (on each server). A free reserved lease
+    /// (FREE on the primary, FREE-BACKUP on the secondary) is announced FREE "no longer
+    /// reserved" and held (decision D25) until the partner acks; otherwise the record simply
+    /// stops being reserved.
+    pub(crate) fn cancel_reservation(&mut self, now: Time, key: LeaseKey) {
+        self.cfg.reservations.retain(|(k, _)| *k != key);
+        let Some(mut b) = self.db.get(&key).cloned() else {
+            self.log(&format!("ignored CancelReservation {key}: not configured"));
+            return;
+        };
+        if b.reservation != Reservation::Reserved {
+            self.log(&format!("CancelReservation {key}: not reserved"));
+            return;
+        }
+        if b.status == db::available_status(self.cfg.role) {
+            b.reservation = Reservation::Cancelling;
+            b.status = BindingStatus::Free;
+            b.start_time_of_state = now;
+            self.store_changed(key, b);
+        } else {
+            b.reservation = Reservation::None;
+            self.store(key, b);
+        }
+    }
+
+    /// The partner acked our un-reserving BNDUPD: the lease is an ordinary one again and goes to
+    /// its pool (reading R1); if that is not FREE, the partner is told (as reading R16 does).
+    pub(crate) fn reservation_on_ack(&mut self, now: Time, key: LeaseKey) {
+        let Some(mut b) = self.db.get(&key).cloned() else {
+            return;
+        };
+        if b.reservation != Reservation::Cancelling {
+            return;
+        }
+        b.reservation = Reservation::None;
+        let dest = db::pending_free_destination(&key);
+        if is_free(b.status) && b.status != dest {
+            b.status = dest;
+            b.start_time_of_state = now;
+            self.store_changed(key, b);
+        } else {
+            self.store(key, b);
+        }
+    }
+
+    /// The configured client of a reserved lease (for the observation).
+    pub fn reserved_for(&self, key: &LeaseKey) -> Option<ClientId> {
+        self.reserved_client(key).cloned()
+    }
+}
+
+fn is_free(s: BindingStatus) -> bool {
+    matches!(s, BindingStatus::Free | BindingStatus::FreeBackup)
+}
+
+/// Reading R11: a lease is not allocated in the tick it last changed.
+fn just_changed(now: Time, b: &Binding) -> bool {
+    now.same_as(
+        b.clt
+            .map_or(b.start_time_of_state, |c| c.max(b.start_time_of_state)),
+    )
+}
