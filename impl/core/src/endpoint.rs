@@ -163,6 +163,13 @@ pub struct EndpointRecord {
     /// TIME-OF-FAILURE if the driver knows better than `last_operation` (§8.3.2 step 1: "the
     /// time the server failed or a time beyond which the server could not have been operating").
     pub time_of_failure: Option<Time>,
+    /// The stable storage was lost and the database has not been recovered yet: set by a server
+    /// that knows it lost its storage, cleared when its UPDREQALL is answered by UPDDONE in
+    /// RECOVER (RFC 8156 §8.5.2 / reading R23). A restart with this mark set is a restart after
+    /// a storage loss: RECOVER, UPDREQALL, and RECOVER-WAIT of reading R22. Older records
+    /// without the field read as `false`.
+    #[serde(default)]
+    pub storage_lost: bool,
 }
 
 /// One durable write.
@@ -322,8 +329,11 @@ pub struct Endpoint {
     pub(crate) started_at: Time,
     /// Stable storage was empty at start (§8.2, reading R5).
     pub(crate) no_stable_record: bool,
-    /// Created by [`Endpoint::try_new_after_storage_loss`]: the driver knows the storage was
-    /// lost (reading R22 lengthens RECOVER-WAIT).
+    /// The storage was lost and the database not yet recovered: created by
+    /// [`Endpoint::try_new_after_storage_loss`], restarted from a record marked `storage_lost`,
+    /// or told by the partner's C flag (decision D16). Kept in the endpoint record until the
+    /// UPDREQALL is answered by UPDDONE in RECOVER (reading R23); reading R22 lengthens
+    /// RECOVER-WAIT.
     pub(crate) after_storage_loss: bool,
     /// We have had communications OK with the partner at least once (C flag).
     pub(crate) communicated: bool,
@@ -347,8 +357,6 @@ pub struct Endpoint {
     pub(crate) poolreq_due: bool,
     /// The driver knows the partner is running: the STARTUP timer waits (reading R19).
     pub(crate) startup_held: bool,
-    /// Last lease sent by the lazy-update scan (round-robin cursor).
-    pub(crate) pump_cursor: Option<LeaseKey>,
     pub(crate) next_xid: Xid,
     pub(crate) out: VecDeque<Output>,
 }
@@ -413,7 +421,6 @@ impl Endpoint {
             upd_response: None,
             poolreq_due: false,
             startup_held: false,
-            pump_cursor: None,
             next_xid: 1,
             out: VecDeque::new(),
             cfg: config,
@@ -430,6 +437,16 @@ impl Endpoint {
                 e.startup_previous = startup_step2(recorded);
                 e.previous_state = rec.previous_state;
                 e.time_of_failure = Some(rec.time_of_failure.unwrap_or(rec.last_operation));
+                if rec.storage_lost {
+                    // RFC 8156 §8.5.2 / reading R23: the storage was lost before the last run
+                    // and its UPDREQALL was never answered; the database is still incomplete.
+                    // This restart is one after a storage loss: RECOVER (reading R5), UPDREQALL,
+                    // and TIME-OF-FAILURE unknown, so that RECOVER-WAIT counts from now for
+                    // max(MCLT, lifetime) (reading R22).
+                    e.startup_previous = ServerState::Recover;
+                    e.time_of_failure = None;
+                    e.after_storage_loss = true;
+                }
                 e.start_time_of_state = rec.start_time_of_state;
                 e.recorded = Some((recorded, rec.start_time_of_state));
                 e.no_stable_record = false;
@@ -472,6 +489,9 @@ impl Endpoint {
         e.startup_previous = ServerState::Recover;
         e.after_storage_loss = true;
         e.log("stable storage lost: PREVIOUS-STATE=RECOVER (reading R5)");
+        // Reading R23: the loss is recorded at once, so that a crash before the UPDREQALL is
+        // answered does not make the next start look like that of a server with a database.
+        e.persist_endpoint(now);
         Ok(e)
     }
 
@@ -676,6 +696,7 @@ impl Endpoint {
             mclt: self.mclt,
             last_operation: now,
             time_of_failure: None,
+            storage_lost: self.after_storage_loss,
         }
     }
 
@@ -907,22 +928,23 @@ impl Endpoint {
             let Some(key) = self.next_pending() else {
                 break;
             };
-            self.pump_cursor = Some(key);
             self.send_bndupd(now, key);
         }
     }
 
-    /// The next update-pending lease that is neither in flight nor waiting for a retry, scanning
-    /// round-robin from the last one sent (so in-flight leases are not rescanned every time).
+    /// The next update-pending lease that is neither in flight nor waiting for a retry, in
+    /// lease order: addresses first in address order, then prefixes (the order of
+    /// [`LeaseKey`]). RFC 8156 §8.8 ("all binding updates that have not been acknowledged") and
+    /// §7.4 leave the order open; it is deterministic and the same as the model's, which sends
+    /// what is owed by lease index (the first version scanned round-robin from the last lease
+    /// sent, so after a reconnection the owed updates went out in an order that depended on
+    /// history).
     fn next_pending(&self) -> Option<LeaseKey> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let ok = |k: &&LeaseKey| !self.in_flight.contains(k) && !self.retry_at.contains_key(k);
-        let pending = self.db.pending();
-        let after = match self.pump_cursor {
-            Some(c) => pending.range((Excluded(c), Unbounded)).find(ok),
-            None => None,
-        };
-        after.or_else(|| pending.iter().find(ok)).copied()
+        self.db
+            .pending()
+            .iter()
+            .find(|k| !self.in_flight.contains(k) && !self.retry_at.contains_key(k))
+            .copied()
     }
 
     /// Build and send the BNDUPD for one lease (§7.4).
@@ -1262,7 +1284,14 @@ impl Endpoint {
             Some(x) if x == xid => {
                 self.upd_request = None;
                 self.timers.stop(Timer::RecoverProgress);
+                let recovering = self.state == ServerState::Recover;
                 self.run_state_machine(now, Trigger::UpdDone);
+                if recovering && self.after_storage_loss {
+                    // RFC 8156 §8.5.2 / reading R23: the UPDREQALL is answered, the database is
+                    // whole again; the mark goes (after RECOVER-WAIT was set from it, R22).
+                    self.after_storage_loss = false;
+                    self.persist_endpoint(now);
+                }
             }
             _ => self.log(&format!("ignored UPDDONE xid={xid}: no UPDREQ outstanding")),
         }
@@ -1285,7 +1314,10 @@ impl Endpoint {
         // A server whose stable storage held nothing (fresh, or lost) has no database to
         // bring up to date: it asks for all of it (§8.5 "no information in its stable
         // storage", §5.3.6 "to recover from a total loss of its binding database"; reading R5).
-        let all = self.state == ServerState::Recover && self.no_stable_record;
+        // Reading R23: also after a restart whose storage still carries the mark of a loss not
+        // yet recovered (the database holds what the partner sent before the crash, not all).
+        let all = self.state == ServerState::Recover
+            && (self.no_stable_record || self.after_storage_loss);
         let body = if all { Body::UpdReqAll } else { Body::UpdReq };
         let xid = self.send_new(now, body);
         self.upd_request = Some(xid);

@@ -100,10 +100,16 @@ impl Endpoint {
             // clear the STARTUP flag, and set the CURRENT-STATE to the PREVIOUS-STATE."
             Trigger::CommOk | Trigger::PartnerState => {
                 let mut current = self.startup_previous;
-                if self.storage_lost() {
+                if self.after_storage_loss {
+                    // Reading R5 / R23: the driver said the storage was lost, or the record
+                    // says a loss is not yet recovered.
+                    current = Recover;
+                } else if self.storage_lost() {
                     // Reading R5 / §8.5.2: no record of ever having talked to the partner, but
                     // the partner has one: storage was lost; restart as RECOVER (UPDREQALL).
+                    // Reading R23: remember it until the UPDREQALL is answered.
                     current = Recover;
+                    self.after_storage_loss = true;
                 } else if self.partner.state == Some(PartnerDown) {
                     let tof = self.time_of_failure.unwrap_or(Time::ZERO);
                     let pd_start = self.partner.start_time.unwrap_or(Time::ZERO);

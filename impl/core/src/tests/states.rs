@@ -1711,3 +1711,130 @@ fn a_rejected_updreqall_copy_becomes_owed_and_goes_again_at_the_next_scan_r21() 
     ep.handle_timeout(scan);
     assert!(resent(&mut ep));
 }
+
+/// Drain outputs, writing every `Persist` into `store` (what a driver does), returning the
+/// messages sent.
+fn drain_into(ep: &mut Endpoint, store: &mut StableState) -> Vec<Message> {
+    let mut v = Vec::new();
+    while let Some(o) = ep.poll_output() {
+        match o {
+            Output::Send(m) => v.push(m),
+            Output::Persist(rec) => store.apply(&rec),
+            _ => {}
+        }
+    }
+    v
+}
+
+#[test]
+fn second_crash_before_upddone_still_recovers_r23() {
+    // Reading R23: a server that lost its storage keeps knowing it, in its stable storage,
+    // until its UPDREQALL is answered by UPDDONE in RECOVER. A crash before that (here in
+    // STARTUP, then in RECOVER) restarts it as RECOVER again -- not as a fresh server, which for
+    // the primary would be PARTNER-DOWN -- asking UPDREQALL again; and RECOVER-WAIT still lasts
+    // max(MCLT, lifetime) from the latest start (reading R22).
+    for role in [Role::Primary, Role::Secondary] {
+        let mut store = StableState::default();
+        let t1 = T0.plus(500);
+        let mut ep = Endpoint::try_new_after_storage_loss(config(role), t1).expect("config");
+        drain_into(&mut ep, &mut store);
+        assert!(
+            store.endpoint.storage_lost,
+            "{role}: the loss is recorded at once"
+        );
+        // Crash in STARTUP, restart from what the storage holds.
+        let t2 = t1.plus(30);
+        let mut ep = Endpoint::try_new(config(role), Some(store.clone()), t2).expect("config");
+        handshake(&mut ep, t2);
+        let announced = drain_into(&mut ep, &mut store)
+            .iter()
+            .find_map(|m| match &m.body {
+                Body::State(s) => Some((s.server_state, s.flags.startup)),
+                _ => None,
+            });
+        assert_eq!(announced, Some((Recover, true)), "{role}");
+        ep.handle_message(t2, state_msg(Normal, t2));
+        assert_eq!(ep.state(), Recover, "{role}");
+        let asked: Vec<MsgKind> = drain_into(&mut ep, &mut store)
+            .iter()
+            .map(|m| m.kind())
+            .collect();
+        assert!(asked.contains(&MsgKind::UpdReqAll), "{role}: {asked:?}");
+        assert!(store.endpoint.storage_lost, "{role}");
+        // Crash in RECOVER before the UPDDONE: once more RECOVER and UPDREQALL.
+        let t3 = t2.plus(40);
+        let mut ep = Endpoint::try_new(config(role), Some(store.clone()), t3).expect("config");
+        connect_with_partner_in(&mut ep, t3, Normal);
+        assert_eq!(ep.state(), Recover, "{role}");
+        let sent = drain_into(&mut ep, &mut store);
+        let req = sent
+            .iter()
+            .find(|m| m.kind() == MsgKind::UpdReqAll)
+            .unwrap_or_else(|| panic!("{role}: no UPDREQALL"));
+        ep.handle_message(
+            t3,
+            Message {
+                xid: req.xid,
+                sent_time: t3,
+                body: Body::UpdDone,
+            },
+        );
+        drain_into(&mut ep, &mut store);
+        assert_eq!(ep.state(), RecoverWait, "{role}");
+        // Reading R22, counted from the latest start.
+        assert_eq!(
+            ep.timers.get(crate::endpoint::Timer::RecoverWait),
+            Some(t3.plus(MCLT.max(DESIRED))),
+            "{role}"
+        );
+        // The UPDDONE cleared the mark: a restart now is one with a database.
+        assert!(!store.endpoint.storage_lost, "{role}");
+        let t4 = t3.plus(10);
+        let mut ep = Endpoint::try_new(config(role), Some(store.clone()), t4).expect("config");
+        connect_with_partner_in(&mut ep, t4, Normal);
+        let sent: Vec<MsgKind> = drain_into(&mut ep, &mut store)
+            .iter()
+            .map(|m| m.kind())
+            .collect();
+        assert!(!sent.contains(&MsgKind::UpdReqAll), "{role}: {sent:?}");
+    }
+}
+
+#[test]
+fn owed_updates_go_out_in_lease_order_after_a_reconnection() {
+    // The order of the BNDUPDs owed is the lease order (addresses in address order, then
+    // prefixes), whatever was sent last before the connection was lost: the model's order.
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    let grant = |ep: &mut Endpoint, client: u64, kind: LeaseKind| {
+        ep.handle_client(
+            T0,
+            ClientRequest {
+                client: ClientId::from(client),
+                op: ClientOp::Request(kind),
+            },
+        );
+    };
+    grant(&mut ep, 1, LeaseKind::Address);
+    let first: Vec<Message> = sent_messages(&mut ep);
+    assert_eq!(
+        first.iter().filter(|m| m.kind() == MsgKind::BndUpd).count(),
+        1
+    );
+    ep.handle_disconnected(T0);
+    grant(&mut ep, 2, LeaseKind::Prefix);
+    while ep.poll_output().is_some() {}
+    let now = T0.plus(60);
+    connect_with_partner_in(&mut ep, now, CommunicationsInterrupted);
+    let order: Vec<LeaseKey> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases[0].lease),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order.len(), 2, "{order:?}");
+    assert!(matches!(order[0], LeaseKey::Addr(_)), "{order:?}");
+    assert!(matches!(order[1], LeaseKey::Prefix(..)), "{order:?}");
+}
