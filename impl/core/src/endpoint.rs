@@ -625,9 +625,9 @@ impl Endpoint {
         if self.state == ServerState::PartnerDown {
             consider(self.next_partner_down_free());
         }
-        if self.comm_ok() {
-            consider(self.retry_at.values().min().copied());
-        }
+        // The periodic scan (§7.5.4) runs whether or not communications are OK: an update held
+        // while the connection was down goes out as soon as it comes back after the scan.
+        consider(self.retry_at.values().min().copied());
         next
     }
 
@@ -865,12 +865,21 @@ impl Endpoint {
             && (matches!(self.state, Normal | ConflictDone) || self.upd_response.is_some())
     }
 
+    /// RFC 8156 §7.5.4: a rejected update waits for "the next periodic scan", not for the
+    /// driver to call [`handle_timeout`](Self::handle_timeout): once the scan time has passed
+    /// the update may go, also if the time passed while communications were down (the model
+    /// clears every hold at each tick, whatever the connection).
+    fn end_due_retries(&mut self, now: Time) {
+        self.retry_at.retain(|_, at| *at > now);
+    }
+
     /// Send what may be sent now: UPDREQ answers, lazy updates (within the partner's
     /// MAX_UNACKED_BNDUPD), UPDDONE, and the secondary's POOLREQ.
     pub(crate) fn pump(&mut self, now: Time) {
         if !self.comm_ok() {
             return;
         }
+        self.end_due_retries(now);
         let max = self.conn.partner_max_unacked as usize;
         // UPDREQ/UPDREQALL answers first.
         while self.outstanding.len() < max {
@@ -923,6 +932,7 @@ impl Endpoint {
         if !self.sends_lazy_updates() {
             return;
         }
+        self.end_due_retries(now);
         let max = self.conn.partner_max_unacked as usize;
         while self.outstanding.len() < max {
             let Some(key) = self.next_pending() else {
@@ -962,12 +972,7 @@ impl Endpoint {
         } else {
             None
         };
-        // A take-back in progress (reading R9) is announced as FREE.
-        let announced = if b.hold_until_ack && b.status == BindingStatus::FreeBackup {
-            BindingStatus::Free
-        } else {
-            b.status
-        };
+        let announced = announced_status(&b);
         let u = LeaseUpdate {
             lease: key,
             valid_lifetime: b.valid_lifetime,
@@ -1184,7 +1189,20 @@ impl Endpoint {
                         }
                     }
                 }
-                self.retry_at.insert(key, now.plus(self.cfg.update_retry));
+                // §7.5.4 / reading R21: the rejected update waits for the next periodic scan
+                // only if our record still says what was rejected. A change made since (a
+                // lease that expired while its ACTIVE was in flight) is new information, owed
+                // and sent at once, as any change is (the model's rule).
+                let still = match entry {
+                    Some(e) => self
+                        .db
+                        .get(&key)
+                        .is_some_and(|b| announced_status(b) == e.binding_status),
+                    None => self.db.seq(&key) == seq,
+                };
+                if still {
+                    self.retry_at.insert(key, now.plus(self.cfg.update_retry));
+                }
                 continue;
             }
             let Some(entry) = entry else { continue };
@@ -1634,6 +1652,16 @@ fn first_settled<'a>(
         .filter(|(_, b)| !now.same_as(last_change(b)))
         .map(|(k, _)| *k)
         .next()
+}
+
+/// The binding-status a BNDUPD of this record announces: its own, except that a take-back in
+/// progress (reading R9) is announced as FREE.
+fn announced_status(b: &Binding) -> BindingStatus {
+    if b.hold_until_ack && b.status == BindingStatus::FreeBackup {
+        BindingStatus::Free
+    } else {
+        b.status
+    }
 }
 
 /// When a record last changed: its start-time-of-state or its CLT, whichever is later.

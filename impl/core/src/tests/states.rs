@@ -1838,3 +1838,95 @@ fn owed_updates_go_out_in_lease_order_after_a_reconnection() {
     assert!(matches!(order[0], LeaseKey::Addr(_)), "{order:?}");
     assert!(matches!(order[1], LeaseKey::Prefix(..)), "{order:?}");
 }
+
+#[test]
+fn a_held_update_goes_out_on_reconnection_once_the_scan_time_passed_while_down() {
+    // §7.5.4: an update rejected while its own BNDUPD was in flight waits for the next periodic
+    // scan. If that time passes while communications are down, the update goes with the
+    // others owed when they come back (NORMAL entry, reading R15) -- the driver need not have
+    // called handle_timeout in between.
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let lease = sent_messages(&mut ep)
+        .iter()
+        .find_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases[0].lease),
+            _ => None,
+        })
+        .expect("the lazy update");
+    // The partner claims the lease for another client: rejected, our update is held.
+    ep.handle_message(T0, bndupd_for(lease, 2, T0));
+    while ep.poll_output().is_some() {}
+    assert!(ep.retry_at.contains_key(&lease));
+    ep.handle_disconnected(T0);
+    while ep.poll_output().is_some() {}
+    let later = T0.plus(config(Role::Primary).update_retry + 30);
+    connect_with_partner_in(&mut ep, later, CommunicationsInterrupted);
+    assert_eq!(ep.state(), Normal);
+    let upd: Vec<LeaseKey> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases[0].lease),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(upd, vec![lease]);
+}
+
+#[test]
+fn a_rejected_update_of_a_lease_changed_since_goes_out_at_once_r21() {
+    // §7.5.4 / reading R21: a rejected update waits for the next periodic scan only while our
+    // record still says what was rejected. Here the client released the lease while its ACTIVE
+    // was in flight: the RELEASED is new information and goes at once (the model's rule).
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let upd = sent_messages(&mut ep)
+        .into_iter()
+        .find(|m| m.kind() == MsgKind::BndUpd)
+        .expect("the lazy update");
+    let Body::BndUpd(u) = &upd.body else {
+        unreachable!()
+    };
+    let lease = u.leases[0].lease;
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Release { lease, to_me: true },
+        },
+    );
+    assert!(
+        sent_messages(&mut ep).is_empty(),
+        "one update per lease in flight"
+    );
+    let mut reject = ack_of(&upd, T0);
+    if let Body::BndReply(r) = &mut reject.body {
+        r.leases[0].status = Some(StatusCode::OutdatedBindingInformation);
+    }
+    ep.handle_message(T0, reject);
+    let sent: Vec<(LeaseKey, BindingStatus)> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) => Some((u.leases[0].lease, u.leases[0].binding_status)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, vec![(lease, BindingStatus::Released)]);
+    assert!(!ep.retry_at.contains_key(&lease));
+}
