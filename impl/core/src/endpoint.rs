@@ -339,6 +339,9 @@ pub struct Endpoint {
     pub(crate) communicated: bool,
     /// Entry into PARTNER-DOWN (OPTION_F_PARTNER_DOWN_TIME).
     pub(crate) pd_entry: Option<Time>,
+    /// When this run entered PARTNER-DOWN (volatile): the MCLT waits of §8.4.1 count from it
+    /// (decision D7 keeps `pd_entry` for the record and the STATE message only).
+    pub(crate) pd_entered: Option<Time>,
     pub(crate) partner: PartnerView,
     pub(crate) conn: Conn,
     pub(crate) db: Db,
@@ -410,6 +413,7 @@ impl Endpoint {
             after_storage_loss: false,
             communicated: false,
             pd_entry: None,
+            pd_entered: None,
             partner: PartnerView::default(),
             conn: Conn::new(keepalive),
             db: Db::default(),
@@ -721,6 +725,16 @@ impl Endpoint {
         self.db.put(key, b);
     }
 
+    /// Set a lease's update-pending flag (without a new version: nothing changed).
+    pub(crate) fn flag_owed(&mut self, key: LeaseKey) {
+        if let Some(mut b) = self.db.get(&key).cloned() {
+            if !b.update_pending {
+                b.update_pending = true;
+                self.store(key, b);
+            }
+        }
+    }
+
     /// Write a lease changed locally: the partner must be told (lazy update, §4.3).
     fn store_changed(&mut self, key: LeaseKey, mut b: Binding) {
         b.update_pending = true;
@@ -772,7 +786,7 @@ impl Endpoint {
 
     /// Earliest PARTNER-DOWN reuse time among EXPIRED/RELEASED/RESET leases (reading R3).
     fn next_partner_down_free(&self) -> Option<Time> {
-        let pd_entry = self.pd_entry?;
+        let pd_entry = self.pd_entered?;
         self.db
             .freeable()
             .iter()
@@ -788,7 +802,7 @@ impl Endpoint {
         if self.state != ServerState::PartnerDown {
             return;
         }
-        let Some(pd_entry) = self.pd_entry else {
+        let Some(pd_entry) = self.pd_entered else {
             return;
         };
         let due: Vec<LeaseKey> = self
@@ -1469,13 +1483,15 @@ impl Endpoint {
             // §8.7.1: "It MUST NOT allocate any additional leases when in RECOVER-DONE state".
             return None;
         }
-        // A client that already holds a lease of this kind gets it again.
-        let existing = self
-            .db
-            .active_of(client)
-            .find(|k| k.kind() == kind && self.db.get(k).is_some_and(|b| b.is_active_at(now)))
-            .copied();
-        let Some(key) = existing.or_else(|| self.pick_available(now, kind)) else {
+        // Decision D23: SOLICIT/REQUEST allocate from the pool, never the lease our record
+        // binds to this client. A client that still holds its lease renews or rebinds it; one
+        // that asks for a new lease no longer holds the old one, so our record is stale: the
+        // client released or declined it at the partner (perhaps as a duplicate address), and
+        // re-granting it would hand a declined lease back, or make a grant Figure 4 cannot
+        // order against that change if made in the same tick (RFC 8156 §7.5.1 / reading R11).
+        // The recorded binding ends by the partner's update or by expiry. (The first version
+        // re-granted the recorded lease; the model never does.)
+        let Some(key) = self.pick_available(now, kind) else {
             return Some(ReplyKind::NoLeaseAvailable(kind));
         };
         if !commit {
@@ -1514,8 +1530,9 @@ impl Endpoint {
         // §8.4.1: "after a fixed period of time (the MCLT interval) has elapsed from entry into
         // PARTNER-DOWN state, it may allocate delegable prefixes from the set of all available
         // pools. The server MUST fully deplete its own pool before starting allocations from its
-        // downed partner's pool."
-        let pd_entry = self.pd_entry?;
+        // downed partner's pool." A restart re-enters PARTNER-DOWN: the MCLT counts from the
+        // entry of this run (decision D7, last sentence; the model's rule).
+        let pd_entry = self.pd_entered?;
         if now < pd_entry.plus(self.mclt) {
             return None;
         }

@@ -402,6 +402,14 @@ impl Endpoint {
             // OPTION_F_PARTNER_DOWN_TIME / the PARTNER-DOWN entry of §4.2.2.1 and reading R2.
             self.pd_entry = Some(now);
         }
+        if to == PartnerDown {
+            // RFC 8156 §8.4.1: "after ... the MCLT interval has elapsed from entry into
+            // PARTNER-DOWN state". After a restart the server enters PARTNER-DOWN again and the
+            // MCLT waits (the partner's prefixes, reading R3's reuse of EXPIRED/RELEASED/RESET)
+            // count from this entry, whatever D7 keeps for the record (conservative: waiting
+            // longer is always allowed; the model counts from the start of the current state).
+            self.pd_entered = Some(now);
+        }
         // RFC 8156 §8.1: "it MUST record the new state, its current understanding of its
         // partner's state, and the time at which it entered the new state in stable storage."
         self.persist_endpoint(now);

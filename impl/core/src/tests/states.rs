@@ -1930,3 +1930,94 @@ fn a_rejected_update_of_a_lease_changed_since_goes_out_at_once_r21() {
     assert_eq!(sent, vec![(lease, BindingStatus::Released)]);
     assert!(!ep.retry_at.contains_key(&lease));
 }
+
+fn granted(ep: &mut Endpoint, now: Time, client: u64, kind: LeaseKind) -> Option<LeaseKey> {
+    ep.handle_client(
+        now,
+        ClientRequest {
+            client: ClientId::from(client),
+            op: ClientOp::Request(kind),
+        },
+    );
+    std::iter::from_fn(|| ep.poll_output()).find_map(|o| match o {
+        Output::ClientReply(ClientReply {
+            kind: ReplyKind::Granted { lease, .. },
+            ..
+        }) => Some(lease),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_request_is_never_answered_with_the_lease_a_stale_record_binds_to_the_client_d23() {
+    // Decision D23 (and reading R11 for the same tick): a client asking for a new lease does
+    // not hold the one our record binds to it -- it released or declined it at the partner --
+    // so the request is served from the pool, in the same tick and later.
+    for later in [0, 60] {
+        let mut ep = endpoint_in(Role::Primary, Normal);
+        connect_with_partner_in(&mut ep, T0, Normal);
+        while ep.poll_output().is_some() {}
+        // The secondary granted its address A2 to client 1.
+        let theirs = LeaseKey::Addr(addr(2));
+        ep.handle_message(T0, bndupd_for(theirs, 1, T0));
+        while ep.poll_output().is_some() {}
+        assert_eq!(
+            ep.db().get(&theirs).map(|b| b.status),
+            Some(BindingStatus::Active)
+        );
+        let got = granted(&mut ep, T0.plus(later), 1, LeaseKind::Address);
+        assert!(got.is_some_and(|k| k != theirs), "+{later} s: {got:?}");
+    }
+}
+
+#[test]
+fn partner_prefixes_wait_the_mclt_from_this_runs_partner_down_entry() {
+    // §8.4.1: the partner's prefixes only after the MCLT "has elapsed from entry into
+    // PARTNER-DOWN state". A restart enters PARTNER-DOWN again and the MCLT counts from there,
+    // though the record keeps the first entry (decision D7) for the STATE message.
+    let mut st = stored(PartnerDown, T0);
+    st.endpoint.partner_down_entry = Some(T0.minus(1000));
+    for (a, l) in &config(Role::Primary).prefixes {
+        st.leases.insert(
+            LeaseKey::Prefix(*a, *l),
+            Binding::available(BindingStatus::FreeBackup),
+        );
+    }
+    let now = T0.plus(10);
+    let mut ep = Endpoint::new(config(Role::Primary), Some(st), now);
+    let startup_end = ep.poll_timeout().expect("the STARTUP timer");
+    ep.handle_timeout(startup_end);
+    assert_eq!(ep.state(), PartnerDown);
+    while ep.poll_output().is_some() {}
+    assert_eq!(
+        granted(&mut ep, startup_end.plus(10), 1, LeaseKind::Prefix),
+        None
+    );
+    assert!(granted(&mut ep, startup_end.plus(MCLT), 1, LeaseKind::Prefix).is_some());
+}
+
+#[test]
+fn a_bndupd_lost_with_the_connection_is_owed_again_after_taking_the_partners_update() {
+    // §8.8: what the partner has not acknowledged goes again on the next connection -- also a
+    // lease whose record took the partner's update while ours was in flight (our current record,
+    // which agrees with the partner's, goes): the model's rule.
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    let lease = granted(&mut ep, T0, 1, LeaseKind::Address).expect("a grant");
+    assert!(ep.in_flight.contains(&lease));
+    // The client released it at the secondary, which tells us (accepted: same client, later).
+    let t = T0.plus(30);
+    let mut rel = bndupd_for(lease, 1, t);
+    if let Body::BndUpd(u) = &mut rel.body {
+        u.leases[0].binding_status = BindingStatus::Released;
+        u.leases[0].state_expiration_time = None;
+    }
+    ep.handle_message(t, rel);
+    while ep.poll_output().is_some() {}
+    let b = ep.db().get(&lease).expect("the lease");
+    assert_eq!(b.status, BindingStatus::Released);
+    assert!(!b.update_pending, "the partner's information replaced ours");
+    ep.handle_disconnected(t);
+    assert!(ep.db().get(&lease).is_some_and(|b| b.update_pending));
+}
