@@ -1404,8 +1404,10 @@ impl Endpoint {
             // "The delegable prefixes are sent to the secondary ... using the BNDUPD message
             // containing an OPTION_IAPREFIX option with a state of FREE-BACKUP ... Once the
             // message is sent, the primary MUST NOT use these prefixes for allocation".
+            // In lease order, the lowest first; taken back the highest first (the model's
+            // order: the secondary's share is the same prefixes whatever the history).
             let give = target - held_by_secondary;
-            for k in ours.into_iter().rev().take(give) {
+            for k in ours.into_iter().take(give) {
                 if let Some(mut b) = self.db.get(&k).cloned() {
                     b.status = BindingStatus::FreeBackup;
                     b.start_time_of_state = now;
@@ -1418,7 +1420,7 @@ impl Endpoint {
             // prefix stays FREE-BACKUP here (the secondary's, not allocatable by us) until the
             // secondary acks the FREE; `hold_until_ack` marks the take-back in progress.
             let take = held_by_secondary - target;
-            for k in theirs.into_iter().take(take) {
+            for k in theirs.into_iter().rev().take(take) {
                 if let Some(mut b) = self.db.get(&k).cloned() {
                     b.start_time_of_state = now;
                     b.hold_until_ack = true;

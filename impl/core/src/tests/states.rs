@@ -2021,3 +2021,38 @@ fn a_bndupd_lost_with_the_connection_is_owed_again_after_taking_the_partners_upd
     ep.handle_disconnected(t);
     assert!(ep.db().get(&lease).is_some_and(|b| b.update_pending));
 }
+
+#[test]
+fn poolreq_gives_the_lowest_free_prefixes_to_the_secondary_in_lease_order() {
+    // §4.2.2: the primary gives the secondary its share of the free delegable prefixes on
+    // POOLREQ. Which ones is open; failover-core gives the lowest first and takes back the
+    // highest first, as the model does, so the share does not depend on history.
+    let now = T0.plus(60);
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, now, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_message(
+        now,
+        Message {
+            xid: 41,
+            sent_time: now,
+            body: Body::PoolReq,
+        },
+    );
+    let given: Vec<LeaseKey> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) if u.leases[0].binding_status == BindingStatus::FreeBackup => {
+                Some(u.leases[0].lease)
+            }
+            _ => None,
+        })
+        .collect();
+    let lowest: Vec<LeaseKey> = (0..4)
+        .map(|n| {
+            let (a, l) = prefix(n);
+            LeaseKey::Prefix(a, l)
+        })
+        .collect();
+    assert_eq!(given, lowest);
+}
