@@ -352,6 +352,8 @@ pub struct Endpoint {
     pub(crate) in_flight: BTreeSet<LeaseKey>,
     /// Rejected updates wait for the "next periodic scan" (§7.5.4).
     pub(crate) retry_at: BTreeMap<LeaseKey, Time>,
+    /// Last lease sent by the lazy-update scan (see `next_pending`).
+    pub(crate) pump_cursor: Option<LeaseKey>,
     /// Our outstanding UPDREQ/UPDREQALL transaction-id.
     pub(crate) upd_request: Option<Xid>,
     /// Our answer in progress to the partner's UPDREQ/UPDREQALL.
@@ -421,6 +423,7 @@ impl Endpoint {
             outstanding: BTreeMap::new(),
             in_flight: BTreeSet::new(),
             retry_at: BTreeMap::new(),
+            pump_cursor: None,
             upd_request: None,
             upd_response: None,
             poolreq_due: false,
@@ -952,6 +955,7 @@ impl Endpoint {
             let Some(key) = self.next_pending() else {
                 break;
             };
+            self.pump_cursor = Some(key);
             self.send_bndupd(now, key);
         }
     }
@@ -960,15 +964,22 @@ impl Endpoint {
     /// lease order: addresses first in address order, then prefixes (the order of
     /// [`LeaseKey`]). RFC 8156 §8.8 ("all binding updates that have not been acknowledged") and
     /// §7.4 leave the order open; it is deterministic and the same as the model's, which sends
-    /// what is owed by lease index (the first version scanned round-robin from the last lease
-    /// sent, so after a reconnection the owed updates went out in an order that depended on
-    /// history).
+    /// what is owed by lease index. The scan goes on from the last lease sent while updates are
+    /// in flight (so the in-flight leases are not rescanned for every send, BENCH.md) and
+    /// starts again from the lowest lease when none is: after a reconnection, say, the owed
+    /// updates go in lease order, whatever was sent last (the first version always went on
+    /// from the last lease sent, and the order depended on history).
     fn next_pending(&self) -> Option<LeaseKey> {
-        self.db
-            .pending()
-            .iter()
-            .find(|k| !self.in_flight.contains(k) && !self.retry_at.contains_key(k))
-            .copied()
+        use std::ops::Bound::{Excluded, Unbounded};
+        let ok = |k: &&LeaseKey| !self.in_flight.contains(k) && !self.retry_at.contains_key(k);
+        let pending = self.db.pending();
+        let after = match self.pump_cursor {
+            Some(c) if !self.outstanding.is_empty() => {
+                pending.range((Excluded(c), Unbounded)).find(ok)
+            }
+            _ => None,
+        };
+        after.or_else(|| pending.iter().find(ok)).copied()
     }
 
     /// Build and send the BNDUPD for one lease (§7.4).
