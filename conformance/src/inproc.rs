@@ -434,6 +434,7 @@ impl Sut for InProc {
                             mclt: c.mclt,
                             last_operation: self.now,
                             time_of_failure: None,
+                            storage_lost: false,
                         },
                         leases: Default::default(),
                     };

@@ -101,8 +101,14 @@ impl Endpoint {
             self.timers.stop(t);
         }
         // Unacked BNDUPDs stay update-pending and are resent on the next connection (§8.8).
+        // Also one whose lease took the partner's update meanwhile (which cleared the flag): the
+        // partner may not have processed ours before the connection went, and it now gets our
+        // current record, which agrees with what it sent (§8.8 "all binding updates that have
+        // not been acknowledged"; the model's rule: a BNDUPD lost with the connection is owed).
         self.outstanding.clear();
-        self.in_flight.clear();
+        for key in std::mem::take(&mut self.in_flight) {
+            self.flag_owed(key);
+        }
         // RFC 8156 §8.5.2: "will reissue the UPDREQ or UPDREQALL message when communications are
         // reestablished".
         self.upd_request = None;

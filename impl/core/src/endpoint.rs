@@ -168,6 +168,13 @@ pub struct EndpointRecord {
     /// TIME-OF-FAILURE if the driver knows better than `last_operation` (§8.3.2 step 1: "the
     /// time the server failed or a time beyond which the server could not have been operating").
     pub time_of_failure: Option<Time>,
+    /// The stable storage was lost and the database has not been recovered yet: set by a server
+    /// that knows it lost its storage, cleared when its UPDREQALL is answered by UPDDONE in
+    /// RECOVER (RFC 8156 §8.5.2 / reading R23). A restart with this mark set is a restart after
+    /// a storage loss: RECOVER, UPDREQALL, and RECOVER-WAIT of reading R22. Older records
+    /// without the field read as `false`.
+    #[serde(default)]
+    pub storage_lost: bool,
 }
 
 /// One durable write.
@@ -327,13 +334,19 @@ pub struct Endpoint {
     pub(crate) started_at: Time,
     /// Stable storage was empty at start (§8.2, reading R5).
     pub(crate) no_stable_record: bool,
-    /// Created by [`Endpoint::try_new_after_storage_loss`]: the driver knows the storage was
-    /// lost (reading R22 lengthens RECOVER-WAIT).
+    /// The storage was lost and the database not yet recovered: created by
+    /// [`Endpoint::try_new_after_storage_loss`], restarted from a record marked `storage_lost`,
+    /// or told by the partner's C flag (decision D16). Kept in the endpoint record until the
+    /// UPDREQALL is answered by UPDDONE in RECOVER (reading R23); reading R22 lengthens
+    /// RECOVER-WAIT.
     pub(crate) after_storage_loss: bool,
     /// We have had communications OK with the partner at least once (C flag).
     pub(crate) communicated: bool,
     /// Entry into PARTNER-DOWN (OPTION_F_PARTNER_DOWN_TIME).
     pub(crate) pd_entry: Option<Time>,
+    /// When this run entered PARTNER-DOWN (volatile): the MCLT waits of §8.4.1 count from it
+    /// (decision D7 keeps `pd_entry` for the record and the STATE message only).
+    pub(crate) pd_entered: Option<Time>,
     pub(crate) partner: PartnerView,
     pub(crate) conn: Conn,
     pub(crate) db: Db,
@@ -344,6 +357,8 @@ pub struct Endpoint {
     pub(crate) in_flight: BTreeSet<LeaseKey>,
     /// Rejected updates wait for the "next periodic scan" (§7.5.4).
     pub(crate) retry_at: BTreeMap<LeaseKey, Time>,
+    /// Last lease sent by the lazy-update scan (see `next_pending`).
+    pub(crate) pump_cursor: Option<LeaseKey>,
     /// Our outstanding UPDREQ/UPDREQALL transaction-id.
     pub(crate) upd_request: Option<Xid>,
     /// Our answer in progress to the partner's UPDREQ/UPDREQALL.
@@ -352,8 +367,6 @@ pub struct Endpoint {
     pub(crate) poolreq_due: bool,
     /// The driver knows the partner is running: the STARTUP timer waits (reading R19).
     pub(crate) startup_held: bool,
-    /// Last lease sent by the lazy-update scan (round-robin cursor).
-    pub(crate) pump_cursor: Option<LeaseKey>,
     pub(crate) next_xid: Xid,
     pub(crate) out: VecDeque<Output>,
     /// DNS requests with the driver (`crate::dns`).
@@ -409,6 +422,7 @@ impl Endpoint {
             after_storage_loss: false,
             communicated: false,
             pd_entry: None,
+            pd_entered: None,
             partner: PartnerView::default(),
             conn: Conn::new(keepalive),
             db: Db::default(),
@@ -416,11 +430,11 @@ impl Endpoint {
             outstanding: BTreeMap::new(),
             in_flight: BTreeSet::new(),
             retry_at: BTreeMap::new(),
+            pump_cursor: None,
             upd_request: None,
             upd_response: None,
             poolreq_due: false,
             startup_held: false,
-            pump_cursor: None,
             next_xid: 1,
             out: VecDeque::new(),
             dns: Default::default(),
@@ -438,6 +452,16 @@ impl Endpoint {
                 e.startup_previous = startup_step2(recorded);
                 e.previous_state = rec.previous_state;
                 e.time_of_failure = Some(rec.time_of_failure.unwrap_or(rec.last_operation));
+                if rec.storage_lost {
+                    // RFC 8156 §8.5.2 / reading R23: the storage was lost before the last run
+                    // and its UPDREQALL was never answered; the database is still incomplete.
+                    // This restart is one after a storage loss: RECOVER (reading R5), UPDREQALL,
+                    // and TIME-OF-FAILURE unknown, so that RECOVER-WAIT counts from now for
+                    // max(MCLT, lifetime) (reading R22).
+                    e.startup_previous = ServerState::Recover;
+                    e.time_of_failure = None;
+                    e.after_storage_loss = true;
+                }
                 e.start_time_of_state = rec.start_time_of_state;
                 e.recorded = Some((recorded, rec.start_time_of_state));
                 e.no_stable_record = false;
@@ -482,6 +506,9 @@ impl Endpoint {
         e.startup_previous = ServerState::Recover;
         e.after_storage_loss = true;
         e.log("stable storage lost: PREVIOUS-STATE=RECOVER (reading R5)");
+        // Reading R23: the loss is recorded at once, so that a crash before the UPDREQALL is
+        // answered does not make the next start look like that of a server with a database.
+        e.persist_endpoint(now);
         Ok(e)
     }
 
@@ -627,9 +654,9 @@ impl Endpoint {
         if self.state == ServerState::PartnerDown {
             consider(self.next_partner_down_free());
         }
-        if self.comm_ok() {
-            consider(self.retry_at.values().min().copied());
-        }
+        // The periodic scan (§7.5.4) runs whether or not communications are OK: an update held
+        // while the connection was down goes out as soon as it comes back after the scan.
+        consider(self.retry_at.values().min().copied());
         next
     }
 
@@ -698,6 +725,7 @@ impl Endpoint {
             mclt: self.mclt,
             last_operation: now,
             time_of_failure: None,
+            storage_lost: self.after_storage_loss,
         }
     }
 
@@ -720,6 +748,16 @@ impl Endpoint {
             binding: b.clone(),
         }));
         self.db.put(key, b);
+    }
+
+    /// Set a lease's update-pending flag (without a new version: nothing changed).
+    pub(crate) fn flag_owed(&mut self, key: LeaseKey) {
+        if let Some(mut b) = self.db.get(&key).cloned() {
+            if !b.update_pending {
+                b.update_pending = true;
+                self.store(key, b);
+            }
+        }
     }
 
     /// Write a lease changed locally: the partner must be told (lazy update, §4.3).
@@ -773,7 +811,7 @@ impl Endpoint {
 
     /// Earliest PARTNER-DOWN reuse time among EXPIRED/RELEASED/RESET leases (reading R3).
     fn next_partner_down_free(&self) -> Option<Time> {
-        let pd_entry = self.pd_entry?;
+        let pd_entry = self.pd_entered?;
         self.db
             .freeable()
             .iter()
@@ -789,7 +827,7 @@ impl Endpoint {
         if self.state != ServerState::PartnerDown {
             return;
         }
-        let Some(pd_entry) = self.pd_entry else {
+        let Some(pd_entry) = self.pd_entered else {
             return;
         };
         let due: Vec<LeaseKey> = self
@@ -871,12 +909,21 @@ impl Endpoint {
             && (matches!(self.state, Normal | ConflictDone) || self.upd_response.is_some())
     }
 
+    /// RFC 8156 §7.5.4: a rejected update waits for "the next periodic scan", not for the
+    /// driver to call [`handle_timeout`](Self::handle_timeout): once the scan time has passed
+    /// the update may go, also if the time passed while communications were down (the model
+    /// clears every hold at each tick, whatever the connection).
+    fn end_due_retries(&mut self, now: Time) {
+        self.retry_at.retain(|_, at| *at > now);
+    }
+
     /// Send what may be sent now: UPDREQ answers, lazy updates (within the partner's
     /// MAX_UNACKED_BNDUPD), UPDDONE, and the secondary's POOLREQ.
     pub(crate) fn pump(&mut self, now: Time) {
         if !self.comm_ok() {
             return;
         }
+        self.end_due_retries(now);
         let max = self.conn.partner_max_unacked as usize;
         // UPDREQ/UPDREQALL answers first.
         while self.outstanding.len() < max {
@@ -929,6 +976,7 @@ impl Endpoint {
         if !self.sends_lazy_updates() {
             return;
         }
+        self.end_due_retries(now);
         let max = self.conn.partner_max_unacked as usize;
         while self.outstanding.len() < max {
             let Some(key) = self.next_pending() else {
@@ -939,15 +987,24 @@ impl Endpoint {
         }
     }
 
-    /// The next update-pending lease that is neither in flight nor waiting for a retry, scanning
-    /// round-robin from the last one sent (so in-flight leases are not rescanned every time).
+    /// The next update-pending lease that is neither in flight nor waiting for a retry, in
+    /// lease order: addresses first in address order, then prefixes (the order of
+    /// [`LeaseKey`]). RFC 8156 §8.8 ("all binding updates that have not been acknowledged") and
+    /// §7.4 leave the order open; it is deterministic and the same as the model's, which sends
+    /// what is owed by lease index. The scan goes on from the last lease sent while updates are
+    /// in flight (so the in-flight leases are not rescanned for every send, BENCH.md) and
+    /// starts again from the lowest lease when none is: after a reconnection, say, the owed
+    /// updates go in lease order, whatever was sent last (the first version always went on
+    /// from the last lease sent, and the order depended on history).
     fn next_pending(&self) -> Option<LeaseKey> {
         use std::ops::Bound::{Excluded, Unbounded};
         let ok = |k: &&LeaseKey| !self.in_flight.contains(k) && !self.retry_at.contains_key(k);
         let pending = self.db.pending();
         let after = match self.pump_cursor {
-            Some(c) => pending.range((Excluded(c), Unbounded)).find(ok),
-            None => None,
+            Some(c) if !self.outstanding.is_empty() => {
+                pending.range((Excluded(c), Unbounded)).find(ok)
+            }
+            _ => None,
         };
         after.or_else(|| pending.iter().find(ok)).copied()
     }
@@ -967,14 +1024,9 @@ impl Endpoint {
         } else {
             None
         };
-        // A take-back in progress (reading R9) is announced as FREE.
-        let announced = if b.hold_until_ack && b.status == BindingStatus::FreeBackup {
-            BindingStatus::Free
-        } else {
-            b.status
-        };
-        // Design draft §12: the primary announces a free reserved lease as FREE-BACKUP.
-        let announced = self.reservation_announced(&b, announced);
+        // A take-back in progress (reading R9) is announced as FREE; design draft §12: the
+        // primary announces a free reserved lease as FREE-BACKUP.
+        let announced = self.reservation_announced(&b, announced_status(&b));
         let u = LeaseUpdate {
             lease: key,
             valid_lifetime: b.valid_lifetime,
@@ -1197,7 +1249,20 @@ impl Endpoint {
                         }
                     }
                 }
-                self.retry_at.insert(key, now.plus(self.cfg.update_retry));
+                // §7.5.4 / reading R21: the rejected update waits for the next periodic scan
+                // only if our record still says what was rejected. A change made since (a
+                // lease that expired while its ACTIVE was in flight) is new information, owed
+                // and sent at once, as any change is (the model's rule).
+                let still = match entry {
+                    Some(e) => self
+                        .db
+                        .get(&key)
+                        .is_some_and(|b| announced_status(b) == e.binding_status),
+                    None => self.db.seq(&key) == seq,
+                };
+                if still {
+                    self.retry_at.insert(key, now.plus(self.cfg.update_retry));
+                }
                 continue;
             }
             let Some(entry) = entry else { continue };
@@ -1299,7 +1364,14 @@ impl Endpoint {
             Some(x) if x == xid => {
                 self.upd_request = None;
                 self.timers.stop(Timer::RecoverProgress);
+                let recovering = self.state == ServerState::Recover;
                 self.run_state_machine(now, Trigger::UpdDone);
+                if recovering && self.after_storage_loss {
+                    // RFC 8156 §8.5.2 / reading R23: the UPDREQALL is answered, the database is
+                    // whole again; the mark goes (after RECOVER-WAIT was set from it, R22).
+                    self.after_storage_loss = false;
+                    self.persist_endpoint(now);
+                }
             }
             _ => self.log(&format!("ignored UPDDONE xid={xid}: no UPDREQ outstanding")),
         }
@@ -1322,7 +1394,10 @@ impl Endpoint {
         // A server whose stable storage held nothing (fresh, or lost) has no database to
         // bring up to date: it asks for all of it (§8.5 "no information in its stable
         // storage", §5.3.6 "to recover from a total loss of its binding database"; reading R5).
-        let all = self.state == ServerState::Recover && self.no_stable_record;
+        // Reading R23: also after a restart whose storage still carries the mark of a loss not
+        // yet recovered (the database holds what the partner sent before the crash, not all).
+        let all = self.state == ServerState::Recover
+            && (self.no_stable_record || self.after_storage_loss);
         let body = if all { Body::UpdReqAll } else { Body::UpdReq };
         let xid = self.send_new(now, body);
         self.upd_request = Some(xid);
@@ -1379,8 +1454,10 @@ impl Endpoint {
             // "The delegable prefixes are sent to the secondary ... using the BNDUPD message
             // containing an OPTION_IAPREFIX option with a state of FREE-BACKUP ... Once the
             // message is sent, the primary MUST NOT use these prefixes for allocation".
+            // In lease order, the lowest first; taken back the highest first (the model's
+            // order: the secondary's share is the same prefixes whatever the history).
             let give = target - held_by_secondary;
-            for k in ours.into_iter().rev().take(give) {
+            for k in ours.into_iter().take(give) {
                 if let Some(mut b) = self.db.get(&k).cloned() {
                     b.status = BindingStatus::FreeBackup;
                     b.start_time_of_state = now;
@@ -1393,7 +1470,7 @@ impl Endpoint {
             // prefix stays FREE-BACKUP here (the secondary's, not allocatable by us) until the
             // secondary acks the FREE; `hold_until_ack` marks the take-back in progress.
             let take = held_by_secondary - target;
-            for k in theirs.into_iter().take(take) {
+            for k in theirs.into_iter().rev().take(take) {
                 if let Some(mut b) = self.db.get(&k).cloned() {
                     b.start_time_of_state = now;
                     b.hold_until_ack = true;
@@ -1465,16 +1542,17 @@ impl Endpoint {
             // §8.7.1: "It MUST NOT allocate any additional leases when in RECOVER-DONE state".
             return None;
         }
-        // A client that already holds a lease of this kind gets it again.
-        let existing = self
-            .db
-            .active_of(client)
-            .find(|k| k.kind() == kind && self.db.get(k).is_some_and(|b| b.is_active_at(now)))
-            .copied();
+        // Decision D28: SOLICIT/REQUEST allocate from the pool, never the lease our record
+        // binds to this client. A client that still holds its lease renews or rebinds it; one
+        // that asks for a new lease no longer holds the old one, so our record is stale: the
+        // client released or declined it at the partner (perhaps as a duplicate address), and
+        // re-granting it would hand a declined lease back, or make a grant Figure 4 cannot
+        // order against that change if made in the same tick (RFC 8156 §7.5.1 / reading R11).
+        // The recorded binding ends by the partner's update or by expiry. (The first version
+        // re-granted the recorded lease; the model never does.)
         // Design draft §12: a reserved client gets its reserved lease.
-        let fresh = existing.is_none();
-        let Some(key) = existing
-            .or_else(|| self.reserved_pick(now, client, kind))
+        let Some(key) = self
+            .reserved_pick(now, client, kind)
             .or_else(|| self.pick_available(now, kind))
         else {
             return Some(ReplyKind::NoLeaseAvailable(kind));
@@ -1488,10 +1566,9 @@ impl Endpoint {
             });
         }
         let reply = self.grant(now, client, key);
-        if fresh {
-            // §9.3: the server granting a new binding adds its DNS records.
-            self.dns_new_binding(key);
-        }
+        // §9.3: the server granting a new binding adds its DNS records (every REQUEST grant is
+        // a new binding, decision D28).
+        self.dns_new_binding(key);
         Some(reply)
     }
 
@@ -1526,8 +1603,9 @@ impl Endpoint {
         // §8.4.1: "after a fixed period of time (the MCLT interval) has elapsed from entry into
         // PARTNER-DOWN state, it may allocate delegable prefixes from the set of all available
         // pools. The server MUST fully deplete its own pool before starting allocations from its
-        // downed partner's pool."
-        let pd_entry = self.pd_entry?;
+        // downed partner's pool." A restart re-enters PARTNER-DOWN: the MCLT counts from the
+        // entry of this run (decision D7, last sentence; the model's rule).
+        let pd_entry = self.pd_entered?;
         if now < pd_entry.plus(self.mclt) {
             return None;
         }
@@ -1669,6 +1747,16 @@ fn first_settled<'a>(
         .filter(|(_, b)| !now.same_as(last_change(b)))
         .map(|(k, _)| *k)
         .next()
+}
+
+/// The binding-status a BNDUPD of this record announces: its own, except that a take-back in
+/// progress (reading R9) is announced as FREE.
+fn announced_status(b: &Binding) -> BindingStatus {
+    if b.hold_until_ack && b.status == BindingStatus::FreeBackup {
+        BindingStatus::Free
+    } else {
+        b.status
+    }
 }
 
 /// When a record last changed: its start-time-of-state or its CLT, whichever is later.

@@ -100,10 +100,16 @@ impl Endpoint {
             // clear the STARTUP flag, and set the CURRENT-STATE to the PREVIOUS-STATE."
             Trigger::CommOk | Trigger::PartnerState => {
                 let mut current = self.startup_previous;
-                if self.storage_lost() {
+                if self.after_storage_loss {
+                    // Reading R5 / R23: the driver said the storage was lost, or the record
+                    // says a loss is not yet recovered.
+                    current = Recover;
+                } else if self.storage_lost() {
                     // Reading R5 / §8.5.2: no record of ever having talked to the partner, but
                     // the partner has one: storage was lost; restart as RECOVER (UPDREQALL).
+                    // Reading R23: remember it until the UPDREQALL is answered.
                     current = Recover;
+                    self.after_storage_loss = true;
                 } else if self.partner.state == Some(PartnerDown) {
                     let tof = self.time_of_failure.unwrap_or(Time::ZERO);
                     let pd_start = self.partner.start_time.unwrap_or(Time::ZERO);
@@ -395,6 +401,14 @@ impl Endpoint {
         if to == PartnerDown && !(resumed && self.pd_entry.is_some()) {
             // OPTION_F_PARTNER_DOWN_TIME / the PARTNER-DOWN entry of §4.2.2.1 and reading R2.
             self.pd_entry = Some(now);
+        }
+        if to == PartnerDown {
+            // RFC 8156 §8.4.1: "after ... the MCLT interval has elapsed from entry into
+            // PARTNER-DOWN state". After a restart the server enters PARTNER-DOWN again and the
+            // MCLT waits (the partner's prefixes, reading R3's reuse of EXPIRED/RELEASED/RESET)
+            // count from this entry, whatever D7 keeps for the record (conservative: waiting
+            // longer is always allowed; the model counts from the start of the current state).
+            self.pd_entered = Some(now);
         }
         // RFC 8156 §8.1: "it MUST record the new state, its current understanding of its
         // partner's state, and the time at which it entered the new state in stable storage."

@@ -1717,3 +1717,348 @@ fn a_rejected_updreqall_copy_becomes_owed_and_goes_again_at_the_next_scan_r21() 
     ep.handle_timeout(scan);
     assert!(resent(&mut ep));
 }
+
+/// Drain outputs, writing every `Persist` into `store` (what a driver does), returning the
+/// messages sent.
+fn drain_into(ep: &mut Endpoint, store: &mut StableState) -> Vec<Message> {
+    let mut v = Vec::new();
+    while let Some(o) = ep.poll_output() {
+        match o {
+            Output::Send(m) => v.push(m),
+            Output::Persist(rec) => store.apply(&rec),
+            _ => {}
+        }
+    }
+    v
+}
+
+#[test]
+fn second_crash_before_upddone_still_recovers_r23() {
+    // Reading R23: a server that lost its storage keeps knowing it, in its stable storage,
+    // until its UPDREQALL is answered by UPDDONE in RECOVER. A crash before that (here in
+    // STARTUP, then in RECOVER) restarts it as RECOVER again -- not as a fresh server, which for
+    // the primary would be PARTNER-DOWN -- asking UPDREQALL again; and RECOVER-WAIT still lasts
+    // max(MCLT, lifetime) from the latest start (reading R22).
+    for role in [Role::Primary, Role::Secondary] {
+        let mut store = StableState::default();
+        let t1 = T0.plus(500);
+        let mut ep = Endpoint::try_new_after_storage_loss(config(role), t1).expect("config");
+        drain_into(&mut ep, &mut store);
+        assert!(
+            store.endpoint.storage_lost,
+            "{role}: the loss is recorded at once"
+        );
+        // Crash in STARTUP, restart from what the storage holds.
+        let t2 = t1.plus(30);
+        let mut ep = Endpoint::try_new(config(role), Some(store.clone()), t2).expect("config");
+        handshake(&mut ep, t2);
+        let announced = drain_into(&mut ep, &mut store)
+            .iter()
+            .find_map(|m| match &m.body {
+                Body::State(s) => Some((s.server_state, s.flags.startup)),
+                _ => None,
+            });
+        assert_eq!(announced, Some((Recover, true)), "{role}");
+        ep.handle_message(t2, state_msg(Normal, t2));
+        assert_eq!(ep.state(), Recover, "{role}");
+        let asked: Vec<MsgKind> = drain_into(&mut ep, &mut store)
+            .iter()
+            .map(|m| m.kind())
+            .collect();
+        assert!(asked.contains(&MsgKind::UpdReqAll), "{role}: {asked:?}");
+        assert!(store.endpoint.storage_lost, "{role}");
+        // Crash in RECOVER before the UPDDONE: once more RECOVER and UPDREQALL.
+        let t3 = t2.plus(40);
+        let mut ep = Endpoint::try_new(config(role), Some(store.clone()), t3).expect("config");
+        connect_with_partner_in(&mut ep, t3, Normal);
+        assert_eq!(ep.state(), Recover, "{role}");
+        let sent = drain_into(&mut ep, &mut store);
+        let req = sent
+            .iter()
+            .find(|m| m.kind() == MsgKind::UpdReqAll)
+            .unwrap_or_else(|| panic!("{role}: no UPDREQALL"));
+        ep.handle_message(
+            t3,
+            Message {
+                xid: req.xid,
+                sent_time: t3,
+                body: Body::UpdDone,
+            },
+        );
+        drain_into(&mut ep, &mut store);
+        assert_eq!(ep.state(), RecoverWait, "{role}");
+        // Reading R22, counted from the latest start.
+        assert_eq!(
+            ep.timers.get(crate::endpoint::Timer::RecoverWait),
+            Some(t3.plus(MCLT.max(DESIRED))),
+            "{role}"
+        );
+        // The UPDDONE cleared the mark: a restart now is one with a database.
+        assert!(!store.endpoint.storage_lost, "{role}");
+        let t4 = t3.plus(10);
+        let mut ep = Endpoint::try_new(config(role), Some(store.clone()), t4).expect("config");
+        connect_with_partner_in(&mut ep, t4, Normal);
+        let sent: Vec<MsgKind> = drain_into(&mut ep, &mut store)
+            .iter()
+            .map(|m| m.kind())
+            .collect();
+        assert!(!sent.contains(&MsgKind::UpdReqAll), "{role}: {sent:?}");
+    }
+}
+
+#[test]
+fn owed_updates_go_out_in_lease_order_after_a_reconnection() {
+    // The order of the BNDUPDs owed is the lease order (addresses in address order, then
+    // prefixes), whatever was sent last before the connection was lost: the model's order.
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    let grant = |ep: &mut Endpoint, client: u64, kind: LeaseKind| {
+        ep.handle_client(
+            T0,
+            ClientRequest {
+                client: ClientId::from(client),
+                op: ClientOp::Request(kind),
+            },
+        );
+    };
+    grant(&mut ep, 1, LeaseKind::Address);
+    let first: Vec<Message> = sent_messages(&mut ep);
+    assert_eq!(
+        first.iter().filter(|m| m.kind() == MsgKind::BndUpd).count(),
+        1
+    );
+    ep.handle_disconnected(T0);
+    grant(&mut ep, 2, LeaseKind::Prefix);
+    while ep.poll_output().is_some() {}
+    let now = T0.plus(60);
+    connect_with_partner_in(&mut ep, now, CommunicationsInterrupted);
+    let order: Vec<LeaseKey> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases[0].lease),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order.len(), 2, "{order:?}");
+    assert!(matches!(order[0], LeaseKey::Addr(_)), "{order:?}");
+    assert!(matches!(order[1], LeaseKey::Prefix(..)), "{order:?}");
+}
+
+#[test]
+fn a_held_update_goes_out_on_reconnection_once_the_scan_time_passed_while_down() {
+    // §7.5.4: an update rejected while its own BNDUPD was in flight waits for the next periodic
+    // scan. If that time passes while communications are down, the update goes with the
+    // others owed when they come back (NORMAL entry, reading R15) -- the driver need not have
+    // called handle_timeout in between.
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let lease = sent_messages(&mut ep)
+        .iter()
+        .find_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases[0].lease),
+            _ => None,
+        })
+        .expect("the lazy update");
+    // The partner claims the lease for another client: rejected, our update is held.
+    ep.handle_message(T0, bndupd_for(lease, 2, T0));
+    while ep.poll_output().is_some() {}
+    assert!(ep.retry_at.contains_key(&lease));
+    ep.handle_disconnected(T0);
+    while ep.poll_output().is_some() {}
+    let later = T0.plus(config(Role::Primary).update_retry + 30);
+    connect_with_partner_in(&mut ep, later, CommunicationsInterrupted);
+    assert_eq!(ep.state(), Normal);
+    let upd: Vec<LeaseKey> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases[0].lease),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(upd, vec![lease]);
+}
+
+#[test]
+fn a_rejected_update_of_a_lease_changed_since_goes_out_at_once_r21() {
+    // §7.5.4 / reading R21: a rejected update waits for the next periodic scan only while our
+    // record still says what was rejected. Here the client released the lease while its ACTIVE
+    // was in flight: the RELEASED is new information and goes at once (the model's rule).
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let upd = sent_messages(&mut ep)
+        .into_iter()
+        .find(|m| m.kind() == MsgKind::BndUpd)
+        .expect("the lazy update");
+    let Body::BndUpd(u) = &upd.body else {
+        unreachable!()
+    };
+    let lease = u.leases[0].lease;
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Release { lease, to_me: true },
+        },
+    );
+    assert!(
+        sent_messages(&mut ep).is_empty(),
+        "one update per lease in flight"
+    );
+    let mut reject = ack_of(&upd, T0);
+    if let Body::BndReply(r) = &mut reject.body {
+        r.leases[0].status = Some(StatusCode::OutdatedBindingInformation);
+    }
+    ep.handle_message(T0, reject);
+    let sent: Vec<(LeaseKey, BindingStatus)> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) => Some((u.leases[0].lease, u.leases[0].binding_status)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, vec![(lease, BindingStatus::Released)]);
+    assert!(!ep.retry_at.contains_key(&lease));
+}
+
+fn granted(ep: &mut Endpoint, now: Time, client: u64, kind: LeaseKind) -> Option<LeaseKey> {
+    ep.handle_client(
+        now,
+        ClientRequest {
+            client: ClientId::from(client),
+            op: ClientOp::Request(kind),
+        },
+    );
+    std::iter::from_fn(|| ep.poll_output()).find_map(|o| match o {
+        Output::ClientReply(ClientReply {
+            kind: ReplyKind::Granted { lease, .. },
+            ..
+        }) => Some(lease),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_request_is_never_answered_with_the_lease_a_stale_record_binds_to_the_client_d23() {
+    // Decision D28 (and reading R11 for the same tick): a client asking for a new lease does
+    // not hold the one our record binds to it -- it released or declined it at the partner --
+    // so the request is served from the pool, in the same tick and later.
+    for later in [0, 60] {
+        let mut ep = endpoint_in(Role::Primary, Normal);
+        connect_with_partner_in(&mut ep, T0, Normal);
+        while ep.poll_output().is_some() {}
+        // The secondary granted its address A2 to client 1.
+        let theirs = LeaseKey::Addr(addr(2));
+        ep.handle_message(T0, bndupd_for(theirs, 1, T0));
+        while ep.poll_output().is_some() {}
+        assert_eq!(
+            ep.db().get(&theirs).map(|b| b.status),
+            Some(BindingStatus::Active)
+        );
+        let got = granted(&mut ep, T0.plus(later), 1, LeaseKind::Address);
+        assert!(got.is_some_and(|k| k != theirs), "+{later} s: {got:?}");
+    }
+}
+
+#[test]
+fn partner_prefixes_wait_the_mclt_from_this_runs_partner_down_entry() {
+    // §8.4.1: the partner's prefixes only after the MCLT "has elapsed from entry into
+    // PARTNER-DOWN state". A restart enters PARTNER-DOWN again and the MCLT counts from there,
+    // though the record keeps the first entry (decision D7) for the STATE message.
+    let mut st = stored(PartnerDown, T0);
+    st.endpoint.partner_down_entry = Some(T0.minus(1000));
+    for (a, l) in &config(Role::Primary).prefixes {
+        st.leases.insert(
+            LeaseKey::Prefix(*a, *l),
+            Binding::available(BindingStatus::FreeBackup),
+        );
+    }
+    let now = T0.plus(10);
+    let mut ep = Endpoint::new(config(Role::Primary), Some(st), now);
+    let startup_end = ep.poll_timeout().expect("the STARTUP timer");
+    ep.handle_timeout(startup_end);
+    assert_eq!(ep.state(), PartnerDown);
+    while ep.poll_output().is_some() {}
+    assert_eq!(
+        granted(&mut ep, startup_end.plus(10), 1, LeaseKind::Prefix),
+        None
+    );
+    assert!(granted(&mut ep, startup_end.plus(MCLT), 1, LeaseKind::Prefix).is_some());
+}
+
+#[test]
+fn a_bndupd_lost_with_the_connection_is_owed_again_after_taking_the_partners_update() {
+    // §8.8: what the partner has not acknowledged goes again on the next connection -- also a
+    // lease whose record took the partner's update while ours was in flight (our current record,
+    // which agrees with the partner's, goes): the model's rule.
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    let lease = granted(&mut ep, T0, 1, LeaseKind::Address).expect("a grant");
+    assert!(ep.in_flight.contains(&lease));
+    // The client released it at the secondary, which tells us (accepted: same client, later).
+    let t = T0.plus(30);
+    let mut rel = bndupd_for(lease, 1, t);
+    if let Body::BndUpd(u) = &mut rel.body {
+        u.leases[0].binding_status = BindingStatus::Released;
+        u.leases[0].state_expiration_time = None;
+    }
+    ep.handle_message(t, rel);
+    while ep.poll_output().is_some() {}
+    let b = ep.db().get(&lease).expect("the lease");
+    assert_eq!(b.status, BindingStatus::Released);
+    assert!(!b.update_pending, "the partner's information replaced ours");
+    ep.handle_disconnected(t);
+    assert!(ep.db().get(&lease).is_some_and(|b| b.update_pending));
+}
+
+#[test]
+fn poolreq_gives_the_lowest_free_prefixes_to_the_secondary_in_lease_order() {
+    // §4.2.2: the primary gives the secondary its share of the free delegable prefixes on
+    // POOLREQ. Which ones is open; failover-core gives the lowest first and takes back the
+    // highest first, as the model does, so the share does not depend on history.
+    let now = T0.plus(60);
+    let mut ep = endpoint_in(Role::Primary, Normal);
+    connect_with_partner_in(&mut ep, now, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_message(
+        now,
+        Message {
+            xid: 41,
+            sent_time: now,
+            body: Body::PoolReq,
+        },
+    );
+    let given: Vec<LeaseKey> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) if u.leases[0].binding_status == BindingStatus::FreeBackup => {
+                Some(u.leases[0].lease)
+            }
+            _ => None,
+        })
+        .collect();
+    let lowest: Vec<LeaseKey> = (0..4)
+        .map(|n| {
+            let (a, l) = prefix(n);
+            LeaseKey::Prefix(a, l)
+        })
+        .collect();
+    assert_eq!(given, lowest);
+}
