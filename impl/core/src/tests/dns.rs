@@ -822,3 +822,53 @@ fn renewal_keeps_the_learnt_name_over_the_presented_one_r28() {
         .expect("a reply");
     assert_eq!(r.fqdn, Some(Fqdn::new("laptop", ZONE)));
 }
+
+#[test]
+fn the_observation_shows_the_name_the_dns_status_the_owed_updates_and_the_reservation() {
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    let name = Fqdn::new("laptop", ZONE);
+    let v = pair.p.ep.observe().leases[&lease].clone();
+    assert_eq!(v.fqdn, Some(name.clone()));
+    assert!(!v.dns_added);
+    assert_eq!(
+        v.dns_owed,
+        vec![OwedDns {
+            op: DnsOpKind::Add,
+            fqdn: name.clone()
+        }]
+    );
+    pair.dns_complete(Role::Primary, true);
+    pair.advance(1);
+    let v = pair.s.ep.observe().leases[&lease].clone();
+    assert_eq!((v.fqdn, v.dns_added), (Some(name.clone()), true));
+    assert!(v.dns_owed.is_empty());
+    pair.client(Role::Primary, 1, ClientOp::Release { lease, to_me: true });
+    let v = pair.p.ep.observe().leases[&lease].clone();
+    assert_eq!((v.fqdn, v.dns_added), (None, false));
+    assert_eq!(
+        v.dns_owed,
+        vec![OwedDns {
+            op: DnsOpKind::Remove,
+            fqdn: name
+        }]
+    );
+
+    let mut pair = reserved_pair(3, true);
+    let k = LeaseKey::Addr(addr(3));
+    let v = pair.p.ep.observe().leases[&k].clone();
+    assert_eq!(v.reserved_for, Some(ClientId::from(RESERVED_CLIENT)));
+    assert!(!v.reservation_cancelling);
+    partition(&mut pair);
+    pair.p
+        .ep
+        .handle_command(pair.now, Command::CancelReservation(k));
+    pair.drain();
+    let v = pair.p.ep.observe().leases[&k].clone();
+    assert_eq!((v.reserved_for, v.reservation_cancelling), (None, true));
+}
