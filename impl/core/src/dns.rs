@@ -13,15 +13,22 @@
 //! [`Endpoint::handle_dns_result`](crate::Endpoint::handle_dns_result). Operations of one lease
 //! are issued one at a time, in order (an add, then the remove that follows it).
 //!
-//! Who does what (decision D23):
-//! * §9.3: the server that grants a *new* binding adds (AAAA and/or PTR); the partner receiving
-//!   the BNDUPD does not; renewals do not add.
-//! * §9.4: the server that makes a lease PENDING-FREE deletes: outside PARTNER-DOWN when the
-//!   BNDREPLY acks its EXPIRED/RELEASED/RESET (the point where `free_lease` runs, reading R16),
-//!   in PARTNER-DOWN when it frees the lease itself. The acking partner does not. Nothing frees a
-//!   lease in COMMUNICATIONS-INTERRUPTED, so no deletes happen there.
+//! Who does what (decision D23, aligned with the project's readings R24–R28 of §9):
+//! * §9.3, reading R24: the server that grants a *new* binding names it and owes the add (AAAA
+//!   and/or PTR); the partner receiving the BNDUPD never adds; renewals never add.
+//! * §9.2, reading R24: every BNDUPD carries the name and the DNS status; the receiver learns
+//!   the name and ORs the status for the binding it holds, and takes the update's name and
+//!   status for another binding or a free status (dropping an add it still owed).
+//! * §9.4, reading R25: the server that makes a lease PENDING-FREE deletes the name it knows
+//!   for the binding, whether or not it recorded the add as done: outside PARTNER-DOWN when the
+//!   BNDREPLY acks its EXPIRED/RELEASED/RESET (reading R16), in PARTNER-DOWN when it frees the
+//!   lease itself. Never at a local expiry, never the acking partner.
+//! * Reading R26: an owed add is performed only while its binding is ACTIVE and unexpired here.
+//! * Reading R27: while a delete is owed the lease is neither allocated nor announced to the
+//!   partner (its BNDUPD waits, and UPDDONE with it).
 //! * §9.2: after a completed add the server owes a BNDUPD carrying the new status.
-//! * §9.5: a server answering a client returns the name it knows, learned from its partner too.
+//! * §9.5, reading R28: a server answering a client returns the name it knows, learned from its
+//!   partner too; renewing a binding it has no name for, it takes the name the client presents.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -31,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Binding;
 use crate::endpoint::{Endpoint, Event, Output};
-use crate::message::{LeaseKey, LeaseUpdate, StatusCode};
+use crate::message::{ClientId, LeaseKey, LeaseUpdate, StatusCode};
 use crate::time::Time;
 
 /// OPTION_F_DNS_FLAGS bit U (§5.5.3.3): the name came from the client's FQDN.
@@ -217,8 +224,9 @@ impl DnsConfig {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct DnsBook {
     next_id: u64,
-    /// Requests handed to the driver and not answered: id → lease.
-    in_flight: BTreeMap<u64, LeaseKey>,
+    /// Requests handed to the driver and not answered: id → (lease, operation asked). The
+    /// operation may have been dropped from the owed list meanwhile (reading R26).
+    in_flight: BTreeMap<u64, (LeaseKey, DnsOp)>,
     /// Leases whose first owed operation is with the driver.
     issued: BTreeSet<LeaseKey>,
     /// Failed operations wait until then.
@@ -235,6 +243,41 @@ impl DnsBook {
     }
 }
 
+/// The name a record knows for its binding (§9.2 items 1–2; with no disambiguation the name
+/// placed is the one requested or synthesized).
+pub(crate) fn binding_name(info: &DnsInfo) -> Option<&Fqdn> {
+    info.entered.as_ref().or(info.requested.as_ref())
+}
+
+/// Are the binding's records recorded as added (flag F or R of §5.5.3.3)?
+pub(crate) fn recorded_added(info: &DnsInfo) -> bool {
+    info.flags & (FLAG_FWD_UPTODATE | FLAG_REV_UPTODATE) != 0
+}
+
+/// Reading R27: a delete is owed for this lease (it is neither allocated nor announced).
+pub(crate) fn owes_remove(b: &Binding) -> bool {
+    b.dns
+        .owed
+        .iter()
+        .any(|op| matches!(op, DnsOp::Remove { .. }))
+}
+
+/// Reading R26: an add whose binding ended is dropped; the deletes stay.
+fn drop_owed_adds(b: &mut Binding) {
+    b.dns.owed.retain(|op| matches!(op, DnsOp::Remove { .. }));
+}
+
+/// A name as a client presents it in its Client FQDN option (RFC 4704): the first label, then
+/// the zone.
+fn presented_name(s: &str) -> Option<Fqdn> {
+    let s = s.trim_end_matches('.');
+    if s.is_empty() {
+        return None;
+    }
+    let (host, zone) = s.split_once('.').unwrap_or((s, ""));
+    Some(Fqdn::new(host, zone))
+}
+
 impl Endpoint {
     /// The outcome of a [`DnsRequest`]: `Ok` once the DNS server accepted the update (or the
     /// records were already absent for a remove), `Err` with a description otherwise. A failed
@@ -247,12 +290,11 @@ impl Endpoint {
     /// The name this server returns to the client holding `lease` (§9.5): the name placed in
     /// the DNS, else the one requested or synthesized, whichever server learned it.
     pub fn client_fqdn(&self, lease: &LeaseKey) -> Option<Fqdn> {
-        let b = self.db.get(lease)?;
-        b.dns.info.entered.clone().or(b.dns.info.requested.clone())
+        binding_name(&self.db.get(lease)?.dns.info).cloned()
     }
 
     fn on_dns_result(&mut self, now: Time, id: u64, result: Result<(), String>) {
-        let Some(key) = self.dns.in_flight.remove(&id) else {
+        let Some((key, op)) = self.dns.in_flight.remove(&id) else {
             self.log(&format!("ignored DNS result id={id}: no such request"));
             return;
         };
@@ -260,65 +302,101 @@ impl Endpoint {
         let Some(mut b) = self.db.get(&key).cloned() else {
             return;
         };
-        if b.dns.owed.is_empty() {
-            return;
-        }
+        // Reading R26: the operation may have been dropped while it was with the driver.
+        let still_owed = b.dns.owed.first() == Some(&op);
         match result {
-            Err(e) => {
+            Err(e) if still_owed => {
                 let retry = self.cfg.dns.retry.max(1);
                 self.event(Event::Alarm(format!(
                     "DNS update for {key} failed: {e}; retrying in {retry} s"
                 )));
                 self.dns.retry_at.insert(key, now.plus(retry));
+                return;
             }
+            Err(_) => {}
             Ok(()) => {
-                let op = b.dns.owed.remove(0);
-                let still_bound = b.dns.owed.is_empty();
+                if still_owed {
+                    b.dns.owed.remove(0);
+                }
                 match op {
                     DnsOp::Add {
                         fqdn,
                         forward,
                         reverse,
                     } => {
-                        b.dns.info.entered = Some(fqdn);
-                        b.dns.info.flags |= if forward { FLAG_FWD_UPTODATE } else { 0 }
-                            | if reverse { FLAG_REV_UPTODATE } else { 0 };
-                        if still_bound {
-                            // §9.2: the partner must learn the new DNS status.
+                        let live = b.is_active_at(now) && binding_name(&b.dns.info) == Some(&fqdn);
+                        if live {
+                            b.dns.info.entered = Some(fqdn);
+                            b.dns.info.flags |= if forward { FLAG_FWD_UPTODATE } else { 0 }
+                                | if reverse { FLAG_REV_UPTODATE } else { 0 };
+                            // RFC 8156 §9.2, reading R24: the partner must learn the new status.
                             self.store_changed(key, b);
                         } else {
+                            // Decision D27: the binding ended while the add was with the driver,
+                            // and the DNS server performed it. If this server still knows the
+                            // name, the delete of reading R25 will remove it at PENDING-FREE;
+                            // otherwise (the partner's update replaced the binding) nothing
+                            // would, so a delete of that name is owed now.
+                            let removed =
+                                b.dns.owed.iter().any(
+                                    |o| matches!(o, DnsOp::Remove { fqdn: f, .. } if *f == fqdn),
+                                );
+                            if binding_name(&b.dns.info) != Some(&fqdn) && !removed {
+                                b.dns.owed.push(DnsOp::Remove {
+                                    fqdn,
+                                    forward,
+                                    reverse,
+                                });
+                            }
                             self.store(key, b);
                         }
                     }
                     DnsOp::Remove { fqdn, .. } => {
                         self.log(&format!("{key}: DNS records of {fqdn} removed (§9.4)"));
+                        // Reading R27: the free status waits for this; it may go now.
                         self.store(key, b);
                     }
                 }
-                self.issue_dns(key);
             }
         }
+        self.issue_dns(now, key);
     }
 
     /// Ask the driver for the first owed operation of `key`, unless one is already asked or a
-    /// retry is pending.
-    pub(crate) fn issue_dns(&mut self, key: LeaseKey) {
+    /// retry is pending. RFC 8156 §9.3, reading R26: an add is performed only while its binding
+    /// is ACTIVE and unexpired in this server's database; otherwise it is dropped.
+    pub(crate) fn issue_dns(&mut self, now: Time, key: LeaseKey) {
         if self.dns.issued.contains(&key) || self.dns.retry_at.contains_key(&key) {
             return;
         }
-        let Some(op) = self.db.get(&key).and_then(|b| b.dns.owed.first()).cloned() else {
+        let Some(b) = self.db.get(&key) else {
             return;
         };
+        let Some(op) = b.dns.owed.first().cloned() else {
+            return;
+        };
+        if let DnsOp::Add { fqdn, .. } = &op {
+            let live = b.is_active_at(now) && binding_name(&b.dns.info) == Some(fqdn);
+            if !live {
+                let mut b = b.clone();
+                b.dns.owed.remove(0);
+                self.log(&format!(
+                    "{key}: owed DNS add of {fqdn} dropped, the binding ended (reading R26)"
+                ));
+                self.store(key, b);
+                return self.issue_dns(now, key);
+            }
+        }
         self.dns.next_id += 1;
         let id = self.dns.next_id;
-        self.dns.in_flight.insert(id, key);
+        self.dns.in_flight.insert(id, (key, op.clone()));
         self.dns.issued.insert(key);
         self.out
             .push_back(Output::Dns(DnsRequest { id, lease: key, op }));
     }
 
     /// After a restart: ask again for every operation the stable storage says is owed (§9.4).
-    pub(crate) fn dns_restart(&mut self) {
+    pub(crate) fn dns_restart(&mut self, now: Time) {
         let owed: Vec<LeaseKey> = self
             .db
             .iter()
@@ -326,7 +404,7 @@ impl Endpoint {
             .map(|(k, _)| *k)
             .collect();
         for k in owed {
-            self.issue_dns(k);
+            self.issue_dns(now, k);
         }
     }
 
@@ -341,15 +419,17 @@ impl Endpoint {
             .collect();
         for k in due {
             self.dns.retry_at.remove(&k);
-            self.issue_dns(k);
+            self.issue_dns(now, k);
         }
     }
 
-    /// §9.3: a new binding granted by this server. Records the name (requested or synthesized)
-    /// and, with DNS updates on, owes the add. `b` is the new ACTIVE record, not yet stored.
+    /// RFC 8156 §9.3, reading R24: a new binding granted by this server. Records the name
+    /// (requested or synthesized) and, with DNS updates on, owes the add (stable storage with the
+    /// lease). `b` is the new ACTIVE record, not yet stored.
     pub(crate) fn dns_on_new_binding(&self, key: &LeaseKey, b: &mut Binding) {
         let requested = self.dns.client_fqdn.as_deref();
         let cfg = &self.cfg.dns;
+        drop_owed_adds(b);
         let Some((fqdn, how)) = cfg.name_for(key, requested) else {
             b.dns.info = DnsInfo::default();
             return;
@@ -368,41 +448,70 @@ impl Endpoint {
         }
     }
 
-    /// §9.4: this server makes `b` PENDING-FREE. The records placed for the binding (by either
-    /// server) are owed a remove, and the names are forgotten. `b` is not yet stored.
-    pub(crate) fn dns_on_pending_free(&self, b: &mut Binding) {
-        let info = std::mem::take(&mut b.dns.info);
-        if !self.cfg.dns.enabled {
+    /// RFC 8156 §9.5, reading R28: `key` was renewed or rebound by `client`. The binding keeps
+    /// the name this server knows for it (its own or learnt from a BNDUPD); a server with none
+    /// (it never heard of the binding) takes the name the client presents, i.e. the one it was
+    /// given, and only without one synthesizes its own. Renewals never add (reading R24).
+    /// `same_binding`: the record named this client before the renewal.
+    pub(crate) fn dns_on_renewal(&mut self, key: LeaseKey, same_binding: bool) {
+        let Some(mut b) = self.db.get(&key).cloned() else {
+            return;
+        };
+        if same_binding && binding_name(&b.dns.info).is_some() {
             return;
         }
-        // An add still owed (or with the driver) may yet place records: remove after it.
-        let pending_add = b.dns.owed.iter().rev().find_map(|op| match op {
-            DnsOp::Add {
-                fqdn,
-                forward,
-                reverse,
-            } => Some((fqdn.clone(), *forward, *reverse)),
-            DnsOp::Remove { .. } => None,
-        });
-        let placed = info.entered.map(|fqdn| {
+        let presented = self
+            .dns
+            .client_fqdn
+            .as_deref()
+            .and_then(presented_name)
+            .map(|n| (n, FLAG_USING_REQUESTED_FQDN));
+        let name = presented.or_else(|| self.cfg.dns.name_for(&key, None));
+        b.dns.info = match name {
+            Some((fqdn, how)) => DnsInfo {
+                requested: Some(fqdn),
+                entered: None,
+                flags: how,
+            },
+            None => DnsInfo::default(),
+        };
+        drop_owed_adds(&mut b);
+        self.store(key, b);
+    }
+
+    /// RFC 8156 §9.4, readings R25 and R26: this server makes `b` PENDING-FREE. An add still
+    /// owed for the ended binding is dropped; the name this server knows for the binding is owed
+    /// a delete whether or not its records are recorded as added (the partner's add may be done
+    /// and its BNDUPD saying so not yet here); the names are forgotten. `b` is not yet stored.
+    pub(crate) fn dns_on_pending_free(&self, b: &mut Binding) {
+        let info = std::mem::take(&mut b.dns.info);
+        drop_owed_adds(b);
+        let cfg = &self.cfg.dns;
+        if !cfg.enabled || !(cfg.forward || cfg.reverse) {
+            return;
+        }
+        let Some(fqdn) = binding_name(&info).cloned() else {
+            return;
+        };
+        // The delete names the records it removes (only that name's), so a redundant one is a
+        // no-op. Which zones: those the status shows, else those this server would have updated.
+        let (forward, reverse) = if recorded_added(&info) {
             (
-                fqdn,
                 info.flags & FLAG_FWD_UPTODATE != 0,
                 info.flags & FLAG_REV_UPTODATE != 0,
             )
+        } else {
+            (cfg.forward, cfg.reverse)
+        };
+        b.dns.owed.push(DnsOp::Remove {
+            fqdn,
+            forward,
+            reverse,
         });
-        if let Some((fqdn, forward, reverse)) = pending_add.or(placed) {
-            if forward || reverse {
-                b.dns.owed.push(DnsOp::Remove {
-                    fqdn,
-                    forward,
-                    reverse,
-                });
-            }
-        }
     }
 
-    /// The DNS information to send in a BNDUPD of `b` (§9.2); `None` when there is none.
+    /// The DNS information to send in a BNDUPD of `b` (§9.2, reading R24: every BNDUPD carries
+    /// the name and the DNS status); `None` when there is none.
     pub(crate) fn dns_for_update(&self, b: &Binding) -> Option<DnsInfo> {
         (!b.dns.info.is_empty()).then(|| b.dns.info.clone())
     }
@@ -428,32 +537,63 @@ impl Endpoint {
         }
     }
 
-    /// §9.2: an accepted BNDUPD brings the partner's DNS information; §9.3/§9.4: the receiver
-    /// neither adds nor deletes. A free status ends the binding's names (its remover is the
-    /// partner). What this server owes stays.
-    pub(crate) fn dns_merge_update(&self, b: &mut Binding, lu: &LeaseUpdate) {
-        match (&lu.dns, b.status) {
-            (_, BindingStatus::Free | BindingStatus::FreeBackup) => b.dns.info = DnsInfo::default(),
-            (Some(info), _) => b.dns.info = info.clone(),
-            (None, _) => {}
+    /// RFC 8156 §9.2, reading R24: an accepted BNDUPD brings the partner's DNS information;
+    /// §9.3/§9.4: the receiver neither adds nor deletes. About the binding this server holds
+    /// (`prior_client` is the update's client, and the names agree or only one side knows one)
+    /// the name is learnt and the DNS status ORed (records added stay added). About another
+    /// binding, or a free status (no client), the update's name and status replace ours, and an
+    /// add still owed for our binding is dropped (reading R26). Deletes owed stay.
+    pub(crate) fn dns_merge_update(
+        &self,
+        b: &mut Binding,
+        prior_client: Option<&ClientId>,
+        client: Option<&ClientId>,
+        lu: &LeaseUpdate,
+    ) {
+        let theirs = lu.dns.clone().unwrap_or_default();
+        let ours = &b.dns.info;
+        let names_agree = match (binding_name(ours), binding_name(&theirs)) {
+            (Some(a), Some(t)) => a == t,
+            _ => true,
+        };
+        let free = matches!(
+            lu.binding_status,
+            BindingStatus::Free | BindingStatus::FreeBackup
+        );
+        let same = !free && client.is_some() && client == prior_client && names_agree;
+        if same {
+            let info = &mut b.dns.info;
+            info.requested = info.requested.take().or(theirs.requested);
+            info.entered = info.entered.take().or(theirs.entered);
+            info.flags |= theirs.flags;
+        } else {
+            b.dns.info = theirs;
+            drop_owed_adds(b);
         }
     }
 
     /// §9.3: `key` was just granted to a new client by this server: name it, owe the add.
-    pub(crate) fn dns_new_binding(&mut self, key: LeaseKey) {
+    pub(crate) fn dns_new_binding(&mut self, now: Time, key: LeaseKey) {
         let Some(mut b) = self.db.get(&key).cloned() else {
             return;
         };
         self.dns_on_new_binding(&key, &mut b);
         self.store(key, b);
-        self.issue_dns(key);
+        self.issue_dns(now, key);
     }
 
     /// An accepted BNDUPD's extension data (DNS §9.2, reservation flag): merged into the record
-    /// `b` the update produced, which is then stored (and owed back to the partner if the
-    /// reservation rules say so).
-    pub(crate) fn extensions_on_update(&mut self, now: Time, b: &mut Binding, lu: &LeaseUpdate) {
-        self.dns_merge_update(b, lu);
+    /// `b` the update produced from our record `local`, which is then stored (and owed back to
+    /// the partner if the reservation rules say so).
+    pub(crate) fn extensions_on_update(
+        &mut self,
+        now: Time,
+        local: &Binding,
+        b: &mut Binding,
+        client: Option<&ClientId>,
+        lu: &LeaseUpdate,
+    ) {
+        self.dns_merge_update(b, local.client.as_ref(), client, lu);
         let owed = self.reservation_merge_update(now, b, lu);
         let b = b.clone();
         if owed {

@@ -485,7 +485,7 @@ impl Endpoint {
         }
         e.db = Db::from_leases(leases);
         e.init_reservations(now);
-        e.dns_restart();
+        e.dns_restart(now);
         // §8.3.2 Step 3: "Start the STARTUP state timer."
         e.timers.set(Timer::Startup, now.plus(e.cfg.startup_time));
         e.log(&format!(
@@ -866,14 +866,15 @@ impl Endpoint {
         b.hold_until_ack = false;
         // Decision D24: a reserved lease stays within its client's reach, and is announced.
         let tell_partner = self.reservation_on_free(&mut b) || tell_partner;
-        // §9.4: this server makes the lease PENDING-FREE, so it deletes the binding's records.
+        // RFC 8156 §9.4, readings R25/R26: this server makes the lease PENDING-FREE, so it
+        // deletes the name it knows for the binding (added or not) and drops an owed add.
         self.dns_on_pending_free(&mut b);
         if tell_partner {
             self.store_changed(key, b);
         } else {
             self.store(key, b);
         }
-        self.issue_dns(key);
+        self.issue_dns(now, key);
     }
 
     fn reset_lease(&mut self, now: Time, key: LeaseKey) {
@@ -927,12 +928,22 @@ impl Endpoint {
         let max = self.conn.partner_max_unacked as usize;
         // UPDREQ/UPDREQALL answers first.
         while self.outstanding.len() < max {
-            let Some(resp) = self.upd_response.as_mut() else {
+            let Some(resp) = self.upd_response.as_ref() else {
                 break;
             };
-            let Some(key) = resp.to_send.pop_first() else {
+            // RFC 8156 §9.4, reading R27: a lease owing a DNS delete is not announced until the
+            // delete is done (it stays in `to_send`, so the UPDDONE waits too).
+            let Some(key) = resp
+                .to_send
+                .iter()
+                .find(|k| !self.db.get(k).is_some_and(crate::dns::owes_remove))
+                .copied()
+            else {
                 break;
             };
+            if let Some(r) = self.upd_response.as_mut() {
+                r.to_send.remove(&key);
+            }
             if self.in_flight.contains(&key) {
                 // Already on its way: its reply counts for this request too.
                 if let Some((x, _)) = self
@@ -987,6 +998,12 @@ impl Endpoint {
         }
     }
 
+    /// RFC 8156 §9.4, reading R27: the lease owes a DNS delete, so its update (its free status)
+    /// waits until the delete is done.
+    fn waits_for_dns_remove(&self, k: &LeaseKey) -> bool {
+        self.db.get(k).is_some_and(crate::dns::owes_remove)
+    }
+
     /// The next update-pending lease that is neither in flight nor waiting for a retry, in
     /// lease order: addresses first in address order, then prefixes (the order of
     /// [`LeaseKey`]). RFC 8156 §8.8 ("all binding updates that have not been acknowledged") and
@@ -998,7 +1015,11 @@ impl Endpoint {
     /// from the last lease sent, and the order depended on history).
     fn next_pending(&self) -> Option<LeaseKey> {
         use std::ops::Bound::{Excluded, Unbounded};
-        let ok = |k: &&LeaseKey| !self.in_flight.contains(k) && !self.retry_at.contains_key(k);
+        let ok = |k: &&LeaseKey| {
+            !self.in_flight.contains(k)
+                && !self.retry_at.contains_key(k)
+                && !self.waits_for_dns_remove(k)
+        };
         let pending = self.db.pending();
         let after = match self.pump_cursor {
             Some(c) if !self.outstanding.is_empty() => {
@@ -1116,14 +1137,14 @@ impl Endpoint {
                     if db::agrees(&local, client.as_ref(), lu, partner_clt) {
                         // Reading R11: nothing new; our record (and what we owe) stays.
                         let mut b = db::apply_agreeing(&local, lu);
-                        self.extensions_on_update(now, &mut b, lu);
+                        self.extensions_on_update(now, &local, &mut b, client.as_ref(), lu);
                     } else {
                         let mut b =
                             db::apply_update(&local, &lu.lease, client.as_ref(), lu, partner_clt);
                         self.db.bump(&lu.lease);
                         self.retry_at.remove(&lu.lease);
                         // §7.5.2: stored (Persist queued) before the BNDREPLY below.
-                        self.extensions_on_update(now, &mut b, lu);
+                        self.extensions_on_update(now, &local, &mut b, client.as_ref(), lu);
                     }
                     None
                 }
@@ -1445,7 +1466,11 @@ impl Endpoint {
         // (the move would tie with that change at the secondary), nor while an update of it is
         // on its way.
         let movable = |k: &LeaseKey, db: &Db, in_flight: &BTreeSet<LeaseKey>| {
-            !in_flight.contains(k) && db.get(k).is_some_and(|b| !now.same_as(last_change(b)))
+            // (Reading R27: nor while it owes a DNS delete.)
+            !in_flight.contains(k)
+                && db
+                    .get(k)
+                    .is_some_and(|b| !now.same_as(last_change(b)) && !crate::dns::owes_remove(b))
         };
         let held_by_secondary = theirs.len();
         ours.retain(|k| movable(k, &self.db, &self.in_flight));
@@ -1568,7 +1593,7 @@ impl Endpoint {
         let reply = self.grant(now, client, key);
         // §9.3: the server granting a new binding adds its DNS records (every REQUEST grant is
         // a new binding, decision D28).
-        self.dns_new_binding(key);
+        self.dns_new_binding(now, key);
         Some(reply)
     }
 
@@ -1585,14 +1610,19 @@ impl Endpoint {
                     b.status == own
                         && db::address_owner(k) == me
                         && crate::reservation::allocatable(b)
+                        && !crate::dns::owes_remove(b)
                 }
                 // §4.2.2: "A server delegates prefixes only from its own pool"; reading R9: a
                 // held take-back is not ours yet.
                 LeaseKey::Prefix(..) => {
-                    b.status == own && !b.hold_until_ack && crate::reservation::allocatable(b)
+                    b.status == own
+                        && !b.hold_until_ack
+                        && crate::reservation::allocatable(b)
+                        && !crate::dns::owes_remove(b)
                 }
             }
         };
+        // (RFC 8156 §9.4, reading R27: a lease owing a DNS delete is not allocated.)
         // Reading R16 (replaces decision D5's shortcut): an EXPIRED/RELEASED/RESET lease is
         // not available; its owner announces FREE/FREE-BACKUP once the ack frees it.
         let own_candidates = self.db.available(own, kind).filter(|(k, b)| own_pool(k, b));
@@ -1615,7 +1645,7 @@ impl Endpoint {
             now,
             self.db
                 .available(theirs, LeaseKind::Prefix)
-                .filter(|(_, b)| crate::reservation::allocatable(b)),
+                .filter(|(_, b)| crate::reservation::allocatable(b) && !crate::dns::owes_remove(b)),
         )
     }
 
@@ -1699,7 +1729,14 @@ impl Endpoint {
                 return Some(ReplyKind::NoBinding(key));
             }
         }
-        Some(self.grant(now, client, key))
+        let same_binding = self
+            .db
+            .get(&key)
+            .is_some_and(|b| b.client.as_ref() == Some(client));
+        let reply = self.grant(now, client, key);
+        // RFC 8156 §9.5, reading R28: the name it knows, else the one the client presents.
+        self.dns_on_renewal(key, same_binding);
+        Some(reply)
     }
 
     /// RELEASE (Figure 2 (3)) or DECLINE (Figure 2 (9)).

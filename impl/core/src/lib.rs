@@ -42,7 +42,7 @@ pub use message::{
     ConnectReply, Disconnect, LeaseKey, LeaseKind, LeaseReply, LeaseUpdate, Message, ReplyKind,
     ServerFlags, StateMsg, StatusCode, Xid,
 };
-pub use observe::{LeaseView, Observation};
+pub use observe::{DnsOpKind, LeaseView, Observation, OwedDns};
 pub use reservation::Reservation;
 pub use state::{responsiveness, Responsiveness};
 pub use time::{Time, SKEW_TOLERANCE};

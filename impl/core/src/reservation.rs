@@ -115,6 +115,8 @@ impl Endpoint {
                         && b.status == own
                         && !b.hold_until_ack
                         && !just_changed(now, b)
+                        // RFC 8156 §9.4, reading R27.
+                        && !crate::dns::owes_remove(b)
                 })
             })
     }

@@ -522,3 +522,353 @@ fn cancelling_sends_free_no_longer_reserved_and_holds_the_lease_until_the_ack() 
         "the lease is an ordinary one again: {r:?}"
     );
 }
+
+// ---- the project's readings of §9 (R24–R28) -------------------------------------------------
+
+fn bndupds_of(pair: &Pair, role: Role, from: usize, k: LeaseKey) -> Vec<LeaseUpdate> {
+    let n = match role {
+        Role::Primary => &pair.p,
+        Role::Secondary => &pair.s,
+    };
+    n.sent[from..]
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases.iter().filter(|l| l.lease == k).cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn a_bndupd_of_the_same_binding_ors_the_dns_status_and_the_receiver_never_adds_r24() {
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    pair.advance(2);
+    // The secondary learnt the name (no F yet); then the link goes, and the add is done.
+    assert_eq!(
+        crate::dns::binding_name(&dns_of(&pair.s.ep, &lease).info),
+        Some(&Fqdn::new("laptop", ZONE))
+    );
+    pair.set_link(false);
+    pair.dns_complete(Role::Primary, true);
+    assert_eq!(dns_of(&pair.p.ep, &lease).info.flags & FR, FR);
+    pair.advance(3 * Config::new(Role::Primary).keepalive_time);
+    assert_eq!(pair.s.ep.state(), CommunicationsInterrupted);
+    // The secondary renews the binding without knowing the records are added.
+    let r = pair.client(Role::Secondary, 1, ClientOp::Rebind(lease));
+    assert!(matches!(r, Some(ReplyKind::Granted { .. })), "{r:?}");
+    assert_eq!(dns_of(&pair.s.ep, &lease).info.flags & FR, 0);
+    let from = pair.s.sent.len();
+    heal(&mut pair);
+    // Its BNDUPD (name, no F) is accepted by the primary, whose "added" stays (OR).
+    let ups = bndupds_of(&pair, Role::Secondary, from, lease);
+    assert!(ups
+        .iter()
+        .any(|u| u.dns.as_ref().is_some_and(|d| d.flags & FR == 0)));
+    assert_eq!(dns_of(&pair.p.ep, &lease).info.flags & FR, FR);
+    // (The secondary learns F only from a later BNDUPD of the primary: the one owed after the
+    // add went as EXPIRED and was rejected, and accepting the secondary's ACTIVE left nothing
+    // owed. Harmless: the delete of reading R25 does not depend on F.)
+    assert_eq!(adds(&pair.s.dns_log), 0, "the receiver never adds");
+    assert_eq!(adds(&pair.p.dns_log), 1, "the granter added once");
+    pair.assert_databases_agree();
+}
+
+#[test]
+fn an_update_for_another_binding_replaces_the_name_and_drops_the_owed_add_r24_r26() {
+    let ep = Endpoint::new(dns_config(Role::Primary), None, T0);
+    let k = LeaseKey::Addr(addr(1));
+    let ours = Fqdn::new("laptop", ZONE);
+    let theirs = Fqdn::new("phone", ZONE);
+    let mut b = ep.db().get(&k).cloned().expect("configured");
+    b.status = BindingStatus::Active;
+    b.client = Some(ClientId::from(1));
+    b.dns.info = DnsInfo {
+        requested: Some(ours.clone()),
+        entered: None,
+        flags: FLAG_USING_REQUESTED_FQDN,
+    };
+    b.dns.owed = vec![DnsOp::Add {
+        fqdn: ours.clone(),
+        forward: true,
+        reverse: true,
+    }];
+    let info = DnsInfo {
+        requested: Some(theirs.clone()),
+        entered: Some(theirs.clone()),
+        flags: FLAG_USING_REQUESTED_FQDN | FR,
+    };
+    let lu = LeaseUpdate {
+        lease: k,
+        valid_lifetime: 100,
+        binding_status: BindingStatus::Active,
+        start_time_of_state: T0,
+        state_expiration_time: Some(T0.plus(100)),
+        clt_time: Some(T0),
+        partner_lifetime: Some(T0.plus(100)),
+        partner_raw_clt_time: None,
+        expiration_time: None,
+        dns: Some(info.clone()),
+        reserved: None,
+    };
+    // The same binding (same client, only one name known on each side): learnt and ORed.
+    let mut same = b.clone();
+    same.dns.info.requested = None;
+    let c1 = ClientId::from(1);
+    ep.dns_merge_update(&mut same, Some(&c1), Some(&c1), &lu);
+    assert_eq!(same.dns.info.flags & FR, FR);
+    assert_eq!(
+        same.dns.owed.len(),
+        1,
+        "an add for the same binding stays owed"
+    );
+    // Another binding (another client): the update's name and status replace ours, and the add
+    // we owed for our binding is dropped.
+    let c2 = ClientId::from(2);
+    ep.dns_merge_update(&mut b, Some(&c1), Some(&c2), &lu);
+    assert_eq!(b.dns.info, info);
+    assert!(b.dns.owed.is_empty(), "{:?}", b.dns.owed);
+}
+
+#[test]
+fn delete_without_recorded_add_still_deletes_known_name_r25() {
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    pair.advance(2);
+    // The secondary knows the name but never learns that the add was done.
+    partition(&mut pair);
+    pair.dns_complete(Role::Primary, true);
+    assert!(pair.zone.contains_key("laptop.example.com."));
+    assert_eq!(dns_of(&pair.s.ep, &lease).info.flags & FR, 0);
+    pair.crash(Role::Primary);
+    pair.s.ep.handle_command(pair.now, Command::PartnerDown);
+    pair.drain();
+    assert_eq!(pair.s.ep.state(), PartnerDown);
+    // In PARTNER-DOWN the secondary frees the lease itself and deletes the name it knows.
+    pair.advance(DESIRED + 3 * MCLT);
+    assert_eq!(removes(&pair.s.dns_log), 1, "{}", pair.tail());
+    assert!(matches!(&pair.s.dns_log[0].op, DnsOp::Remove { fqdn, .. } if fqdn.host == "laptop"));
+    pair.dns_complete(Role::Secondary, true);
+    assert!(pair.zone.is_empty(), "{:?}", pair.zone);
+    assert_eq!(dns_of(&pair.s.ep, &lease), LeaseDns::default());
+}
+
+#[test]
+fn no_delete_at_a_local_expiry_r25() {
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    pair.dns_complete(Role::Primary, true);
+    pair.advance(2);
+    pair.set_link(false);
+    pair.advance(DESIRED + 2 * MCLT);
+    assert_eq!(settled_status(&pair.p.ep, &lease), BindingStatus::Expired);
+    assert_eq!(removes(&pair.p.dns_log) + removes(&pair.s.dns_log), 0);
+    assert!(dns_of(&pair.p.ep, &lease).owed.is_empty());
+}
+
+#[test]
+fn owed_add_dropped_when_binding_ended_r26() {
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    pair.advance(2);
+    // The granter crashes owing the add (stable storage) and restarts after the binding expired.
+    pair.crash(Role::Primary);
+    assert!(matches!(
+        pair.p.store.leases[&lease].dns.owed.as_slice(),
+        [DnsOp::Add { .. }]
+    ));
+    pair.advance(DESIRED + 10);
+    pair.restart(Role::Primary, true);
+    assert_eq!(adds(&pair.p.dns), 0, "no add for an expired binding");
+    assert!(dns_of(&pair.p.ep, &lease)
+        .owed
+        .iter()
+        .all(|op| !matches!(op, DnsOp::Add { .. })));
+    pair.dns_complete(Role::Primary, true);
+    assert!(pair.zone.is_empty(), "{:?}", pair.zone);
+}
+
+#[test]
+fn an_add_owed_when_the_lease_passes_pending_free_is_dropped_and_its_name_deleted_r25_r26() {
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    // The add fails and waits for its retry; meanwhile the client releases and the ack frees.
+    pair.dns_complete(Role::Primary, false);
+    pair.advance(5);
+    pair.client(Role::Primary, 1, ClientOp::Release { lease, to_me: true });
+    let owed = dns_of(&pair.p.ep, &lease).owed;
+    assert!(
+        matches!(owed.as_slice(), [DnsOp::Remove { fqdn, .. }] if fqdn.host == "laptop"),
+        "{owed:?}"
+    );
+    pair.advance(Config::new(Role::Primary).dns.retry);
+    pair.dns_complete(Role::Primary, true);
+    assert_eq!(adds(&pair.p.dns_log), 1, "only the first, failed, add");
+    assert!(pair.zone.is_empty());
+}
+
+#[test]
+fn free_status_waits_for_owed_delete_r27() {
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    pair.dns_complete(Role::Primary, true);
+    pair.advance(10);
+    let from = pair.p.sent.len();
+    pair.client(Role::Primary, 1, ClientOp::Release { lease, to_me: true });
+    pair.advance(10);
+    // The RELEASED went and was acked; the lease is free here but owes its delete.
+    assert_eq!(settled_status(&pair.p.ep, &lease), BindingStatus::Free);
+    assert_eq!(removes(&pair.p.dns), 1);
+    let free_sent = |pair: &Pair| {
+        bndupds_of(pair, Role::Primary, from, lease)
+            .iter()
+            .any(|u| u.binding_status == BindingStatus::Free)
+    };
+    assert!(!free_sent(&pair), "the FREE waits for the delete");
+    let status_at_s = |pair: &Pair| pair.s.ep.db().get(&lease).map(|b| b.status);
+    assert_eq!(status_at_s(&pair), Some(BindingStatus::Released));
+    // Nor is the lease allocated meanwhile.
+    for c in 2..=9 {
+        if let Some(ReplyKind::Granted { lease: l, .. }) =
+            pair.client(Role::Primary, c, ClientOp::Request(LeaseKind::Address))
+        {
+            assert_ne!(l, lease, "allocated while its delete is owed");
+        }
+    }
+    pair.dns_complete(Role::Primary, true);
+    pair.advance(2);
+    assert!(free_sent(&pair), "the FREE goes once the delete is done");
+    assert_eq!(status_at_s(&pair), Some(BindingStatus::Free));
+}
+
+#[test]
+fn renewal_without_a_known_name_takes_the_presented_name_r28() {
+    let mut pair = dns_pair();
+    partition(&mut pair);
+    // The primary grants while the secondary cannot hear of it.
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    pair.dns_complete(Role::Primary, true);
+    // The client rebinds with the secondary, presenting the name it was given.
+    let r = pair.client_named(
+        Role::Secondary,
+        1,
+        ClientOp::Rebind(lease),
+        "laptop.example.com.",
+    );
+    let r = r.expect("a reply");
+    assert!(matches!(r.kind, ReplyKind::Granted { .. }), "{r:?}");
+    assert_eq!(r.fqdn, Some(Fqdn::new("laptop", ZONE)));
+    assert_eq!(
+        crate::dns::binding_name(&dns_of(&pair.s.ep, &lease).info),
+        Some(&Fqdn::new("laptop", ZONE))
+    );
+    assert!(pair.s.dns_log.is_empty(), "a renewal never adds (R24)");
+}
+
+#[test]
+fn renewal_keeps_the_learnt_name_over_the_presented_one_r28() {
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    pair.advance(2);
+    partition(&mut pair);
+    let r = pair
+        .client_named(
+            Role::Secondary,
+            1,
+            ClientOp::Rebind(lease),
+            "other.example.org.",
+        )
+        .expect("a reply");
+    assert_eq!(r.fqdn, Some(Fqdn::new("laptop", ZONE)));
+}
+
+#[test]
+fn the_observation_shows_the_name_the_dns_status_the_owed_updates_and_the_reservation() {
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    let name = Fqdn::new("laptop", ZONE);
+    let v = pair.p.ep.observe().leases[&lease].clone();
+    assert_eq!(v.fqdn, Some(name.clone()));
+    assert!(!v.dns_added);
+    assert_eq!(
+        v.dns_owed,
+        vec![OwedDns {
+            op: DnsOpKind::Add,
+            fqdn: name.clone()
+        }]
+    );
+    pair.dns_complete(Role::Primary, true);
+    pair.advance(1);
+    let v = pair.s.ep.observe().leases[&lease].clone();
+    assert_eq!((v.fqdn, v.dns_added), (Some(name.clone()), true));
+    assert!(v.dns_owed.is_empty());
+    pair.client(Role::Primary, 1, ClientOp::Release { lease, to_me: true });
+    let v = pair.p.ep.observe().leases[&lease].clone();
+    assert_eq!((v.fqdn, v.dns_added), (None, false));
+    assert_eq!(
+        v.dns_owed,
+        vec![OwedDns {
+            op: DnsOpKind::Remove,
+            fqdn: name
+        }]
+    );
+
+    let mut pair = reserved_pair(3, true);
+    let k = LeaseKey::Addr(addr(3));
+    let v = pair.p.ep.observe().leases[&k].clone();
+    assert_eq!(v.reserved_for, Some(ClientId::from(RESERVED_CLIENT)));
+    assert!(!v.reservation_cancelling);
+    partition(&mut pair);
+    pair.p
+        .ep
+        .handle_command(pair.now, Command::CancelReservation(k));
+    pair.drain();
+    let v = pair.p.ep.observe().leases[&k].clone();
+    assert_eq!((v.reserved_for, v.reservation_cancelling), (None, true));
+}
