@@ -118,6 +118,10 @@ struct ConfigArgs {
     /// default configuration is used unless sizes are given explicitly.
     #[arg(long, value_name = "NAME")]
     variant: Option<String>,
+    /// Model DNS update coordination (RFC 8156 §9) and check its properties. Without a
+    /// variant, starts from the DNS configuration (2 clients, 2 addresses, no prefixes).
+    #[arg(long)]
+    dns: bool,
 }
 
 /// How `check` runs and reports.
@@ -233,6 +237,7 @@ fn check_run_args(a: &RunArgs) -> Result<(), String> {
 
 fn build_config(a: &ConfigArgs) -> Result<ModelConfig, String> {
     let mut cfg = match &a.variant {
+        None if a.dns => ModelConfig::dns(),
         None => ModelConfig::default(),
         Some(name) => match Variant::from_name(name) {
             Some(v) => v.config(),
@@ -273,6 +278,7 @@ fn build_config(a: &ConfigArgs) -> Result<ModelConfig, String> {
     if a.auto_partner_down.is_some() {
         cfg.auto_partner_down = a.auto_partner_down;
     }
+    cfg.dns |= a.dns;
     cfg.init = match a.init {
         InitArg::Normal => Init::Normal,
         InitArg::Fresh => Init::Fresh,
@@ -304,8 +310,14 @@ fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
             }
         );
         println!(
-            "  config: {} clients, {} addresses, {} prefixes, MCLT {} ticks, lifetime {} ticks, init {:?}",
-            cfg.clients, cfg.addresses, cfg.prefixes, cfg.mclt, cfg.lifetime, cfg.init
+            "  config: {} clients, {} addresses, {} prefixes, MCLT {} ticks, lifetime {} ticks, init {:?}{}",
+            cfg.clients,
+            cfg.addresses,
+            cfg.prefixes,
+            cfg.mclt,
+            cfg.lifetime,
+            cfg.init,
+            if cfg.dns { ", DNS updates (§9)" } else { "" }
         );
         println!(
             "  budgets: {} ticks + {} settle ticks, {} partitions, {} crashes, {} storage losses, {} client ops, {} commands, auto-partner-down {}",

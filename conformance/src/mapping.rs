@@ -213,6 +213,9 @@ impl Mapping {
             Event::Rebind { client } => client_ev(*client, ClientOpKind::Rebind, true)?,
             Event::Release { client } => client_ev(*client, ClientOpKind::Release, false)?,
             Event::Decline { client } => client_ev(*client, ClientOpKind::Decline, false)?,
+            Event::DnsAnswer { .. } => {
+                return Err("DNS updates (issue 6) are not mapped to the implementation yet".into())
+            }
         })
     }
 
@@ -252,6 +255,8 @@ impl Mapping {
                         lease: self.name(lease),
                         expiry: tick_of(*expires).unwrap_or(u8::MAX),
                         server,
+                        // DNS names are not mapped yet (issue 6).
+                        fqdn: None,
                     });
                 }
             }
@@ -276,6 +281,10 @@ impl Mapping {
                             status: l.status,
                             client: l.client.as_deref().and_then(client_of),
                             expiry: l.expiry.map(|t| tick_of(t).unwrap_or(u8::MAX)),
+                            // DNS is not mapped yet (issue 6).
+                            fqdn: None,
+                            dns_added: false,
+                            dns_owed: Vec::new(),
                         })
                         .collect();
                     v.sort_by_key(|a| lease_order(&a.lease));
@@ -296,6 +305,8 @@ impl Mapping {
                 lease: m.lease.as_deref().map(|l| self.name(l)),
                 status: m.status,
                 reject: m.reject.clone(),
+                fqdn: None,
+                dns_added: None,
             })
             .collect();
         sent.sort();
@@ -303,6 +314,7 @@ impl Mapping {
             servers,
             clients: self.clients.clone(),
             sent,
+            dns: None,
         }
     }
 }

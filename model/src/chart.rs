@@ -206,6 +206,10 @@ fn event_rows(e: &Event, before: &Observation, after: &Observation, out: &mut Ve
             Lane::Server(*server),
             format!("operator: reset {lease}"),
         )),
+        Event::DnsAnswer { server, lease } => out.push(note(
+            Lane::Server(*server),
+            format!("DNS update for {lease} done"),
+        )),
         Event::Request {
             client,
             server,

@@ -189,7 +189,7 @@ pub fn run(
         })
         .collect();
     debug_assert!(
-        properties::SAFETY_AND_LIVENESS.len() + properties::REACHABILITY.len() == props.len()
+        properties::checked(&model.cfg).len() + properties::REACHABILITY.len() == props.len()
     );
     // An early stop leaves the graph partly explored only if its condition was met.
     let stopped_early = match &opts.stop_when {

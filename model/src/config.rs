@@ -94,6 +94,29 @@ pub enum Variant {
     /// A server that lost its storage forgets it at the next crash, before its UPDREQALL was
     /// answered (reading R23 keeps the knowledge until then).
     StorageLossForgottenOnCrash,
+    /// DNS: the partner that receives the BNDUPD of a new binding also adds its records
+    /// (§9.3 says it SHOULD NOT).
+    PartnerAddsOnBndupd,
+    /// DNS: a server deletes the records when the lease expires locally, not when it makes the
+    /// lease PENDING-FREE (§9.4).
+    DeleteOnLocalExpiry,
+    /// DNS: an owed delete is not kept in stable storage, so a crash between PENDING-FREE and the
+    /// delete forgets it (§9.4 last paragraph).
+    DnsRemoveNotStored,
+    /// DNS: the delete is done only if the server has recorded that the records were added,
+    /// as §9.4 literally says (reading R25 deletes whatever name it knows).
+    DeleteOnlyIfRecorded,
+    /// DNS: an owed add is performed even after the binding ended (reading R26).
+    StaleDnsAdd,
+    /// DNS: the free status goes to the partner, and the lease is allocated again, before the
+    /// delete of the old records is done (reading R27).
+    FreeBeforeDnsRemove,
+    /// DNS: BNDUPD carries no name; a server with no name for a binding synthesizes its own
+    /// (§9.5 says the name SHOULD be exchanged).
+    NameNotExchanged,
+    /// DNS: a server renewing a binding it has no name for synthesizes one instead of keeping
+    /// the name the client presents (reading R28).
+    NameSynthesizedOnRenewal,
 }
 
 impl Variant {
@@ -123,6 +146,14 @@ impl Variant {
         Variant::ResendRejectedAtOnce,
         Variant::RecoverWaitMcltAfterStorageLoss,
         Variant::StorageLossForgottenOnCrash,
+        Variant::PartnerAddsOnBndupd,
+        Variant::DeleteOnLocalExpiry,
+        Variant::DnsRemoveNotStored,
+        Variant::DeleteOnlyIfRecorded,
+        Variant::StaleDnsAdd,
+        Variant::FreeBeforeDnsRemove,
+        Variant::NameNotExchanged,
+        Variant::NameSynthesizedOnRenewal,
     ];
 
     /// The name used on the command line (`--variant NAME`).
@@ -152,6 +183,14 @@ impl Variant {
             Variant::ResendRejectedAtOnce => "resend-rejected-at-once",
             Variant::RecoverWaitMcltAfterStorageLoss => "recover-wait-mclt-after-storage-loss",
             Variant::StorageLossForgottenOnCrash => "storage-loss-forgotten-on-crash",
+            Variant::PartnerAddsOnBndupd => "partner-adds-on-bndupd",
+            Variant::DeleteOnLocalExpiry => "delete-on-local-expiry",
+            Variant::DnsRemoveNotStored => "dns-remove-not-stored",
+            Variant::DeleteOnlyIfRecorded => "delete-only-if-recorded",
+            Variant::StaleDnsAdd => "stale-dns-add",
+            Variant::FreeBeforeDnsRemove => "free-before-dns-remove",
+            Variant::NameNotExchanged => "name-not-exchanged",
+            Variant::NameSynthesizedOnRenewal => "name-synthesized-on-renewal",
         }
     }
 
@@ -215,6 +254,28 @@ impl Variant {
             Variant::StorageLossForgottenOnCrash => {
                 "a crash before the UPDREQALL is answered forgets the storage loss (§8.5.2, R23)"
             }
+            Variant::PartnerAddsOnBndupd => {
+                "the partner receiving a new binding's BNDUPD adds its DNS records too (§9.3)"
+            }
+            Variant::DeleteOnLocalExpiry => {
+                "DNS records deleted at the local expiry, not at PENDING-FREE (§9.4)"
+            }
+            Variant::DnsRemoveNotStored => {
+                "an owed DNS delete is volatile and lost in a crash (§9.4)"
+            }
+            Variant::DeleteOnlyIfRecorded => {
+                "DNS delete only if the records are recorded as added (§9.4 literal, R25)"
+            }
+            Variant::StaleDnsAdd => "an owed DNS add is performed after the binding ended (§9.3, R26)",
+            Variant::FreeBeforeDnsRemove => {
+                "the lease is freed to the partner and reused before its DNS delete is done (§9.4, R27)"
+            }
+            Variant::NameNotExchanged => {
+                "BNDUPD carries no FQDN; a server without the name synthesizes one (§9.5)"
+            }
+            Variant::NameSynthesizedOnRenewal => {
+                "a renewal of an unknown binding synthesizes a new name (§9.5, R28)"
+            }
         }
     }
 
@@ -248,6 +309,14 @@ impl Variant {
             Variant::ResendRejectedAtOnce => p::EVERY_PATH_ENDS,
             Variant::RecoverWaitMcltAfterStorageLoss => p::NO_DUPLICATE,
             Variant::StorageLossForgottenOnCrash => p::AGREEMENT_AT_REST,
+            Variant::PartnerAddsOnBndupd => p::DNS_ONE_UPDATER,
+            Variant::DeleteOnLocalExpiry => p::DNS_CONSISTENT_AT_REST,
+            Variant::DnsRemoveNotStored => p::DNS_CONSISTENT_AT_REST,
+            Variant::DeleteOnlyIfRecorded => p::DNS_CONSISTENT_AT_REST,
+            Variant::StaleDnsAdd => p::DNS_CONSISTENT_AT_REST,
+            Variant::FreeBeforeDnsRemove => return None,
+            Variant::NameNotExchanged => p::DNS_NAME_KEPT,
+            Variant::NameSynthesizedOnRenewal => p::DNS_NAME_KEPT,
         })
     }
 
@@ -352,9 +421,38 @@ impl Variant {
                     c.lifetime = 1;
                 }
             }
+            Variant::PartnerAddsOnBndupd
+            | Variant::DeleteOnLocalExpiry
+            | Variant::DnsRemoveNotStored
+            | Variant::DeleteOnlyIfRecorded
+            | Variant::StaleDnsAdd
+            | Variant::NameNotExchanged
+            | Variant::NameSynthesizedOnRenewal => {
+                c = ModelConfig::dns();
+                c.variant = Some(self);
+            }
+            // A second client gets the address again, from the same server, under its own name
+            // while the first client's delete is still owed.
+            Variant::FreeBeforeDnsRemove => {
+                c = ModelConfig {
+                    clients: 2,
+                    client_ops: 3,
+                    ticks: 2,
+                    crashes: 0,
+                    partitions: 0,
+                    commands: 0,
+                    ..ModelConfig::dns()
+                };
+                c.variant = Some(self);
+            }
             _ => {}
         }
         c
+    }
+
+    /// Whether the variant changes a DNS rule (checked with `--dns`).
+    pub fn is_dns(self) -> bool {
+        self >= Variant::PartnerAddsOnBndupd && self <= Variant::NameSynthesizedOnRenewal
     }
 }
 
@@ -406,6 +504,10 @@ pub struct ModelConfig {
     pub init: Init,
     /// The design variant under test, or none for the RFC as we read it.
     pub variant: Option<Variant>,
+    /// DNS update coordination (§9): names, DNS operations, an abstract DNS server. Off by
+    /// default.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dns: bool,
 }
 
 impl Default for ModelConfig {
@@ -429,6 +531,7 @@ impl Default for ModelConfig {
             startup_ticks: 1,
             init: Init::Normal,
             variant: None,
+            dns: false,
         }
     }
 }
@@ -445,6 +548,20 @@ impl ModelConfig {
             client_ops: 1,
             crashes: 2,
             commands: 1,
+            ..ModelConfig::default()
+        }
+    }
+
+    /// The DNS configuration (`check --dns`): one client, two addresses (one per server), one
+    /// tick of faults with a partition, a crash and an operator command, with DNS update
+    /// coordination (§9).
+    pub fn dns() -> ModelConfig {
+        ModelConfig {
+            clients: 1,
+            addresses: 2,
+            prefixes: 0,
+            ticks: 1,
+            dns: true,
             ..ModelConfig::default()
         }
     }

@@ -60,6 +60,8 @@ pub enum Action {
     Release(ClientId),
     /// The client declines its lease.
     Decline(ClientId),
+    /// The DNS server answers the oldest DNS update this server owes for this lease (`--dns`).
+    DnsAnswer(Role, LeaseId),
 }
 
 /// The model of one failover relationship under one configuration.
@@ -143,6 +145,11 @@ impl FailoverModel {
             budget,
             monitor: Monitor::default(),
             addresses: cfg.addresses,
+            dns: if cfg.dns {
+                vec![None; cfg.leases()]
+            } else {
+                Vec::new()
+            },
         };
         if cfg.init == Init::Normal {
             // A running relationship has already balanced its delegable prefixes (§4.2.2): the
@@ -171,6 +178,17 @@ impl FailoverModel {
         for i in 0..2 {
             if p::timer_due(cfg, st, i) {
                 out.push(Action::Timer(role(i)));
+            }
+        }
+        // The DNS server answers owed updates (§9), in any state of a running server.
+        for i in 0..2 {
+            let s = &st.servers[i];
+            if s.up {
+                for (l, lease) in s.leases.iter().enumerate() {
+                    if !lease.dns_ops.is_empty() {
+                        out.push(Action::DnsAnswer(role(i), l as LeaseId));
+                    }
+                }
             }
         }
         // Network and servers.
@@ -343,6 +361,7 @@ impl FailoverModel {
                 st.budget.client_ops -= 1;
                 p::client_release(cfg, &mut st, c, true);
             }
+            Action::DnsAnswer(r, l) => p::dns_answer(cfg, &mut st, idx(r), l),
         }
         // The primary connects as soon as both servers run and the network works (§6.1: it
         // "MUST keep retrying"); a later connection is the same as a longer partition.
@@ -388,6 +407,9 @@ impl FailoverModel {
             Action::Rebind(c) => format!("c{c} rebinds with the other server"),
             Action::Release(c) => format!("c{c} releases its lease"),
             Action::Decline(c) => format!("c{c} declines its lease"),
+            Action::DnsAnswer(r, l) => {
+                format!("DNS answers {r}'s update for {}", self.lease_name(*l))
+            }
         }
     }
 
@@ -437,21 +459,40 @@ fn rename_clients(st: &State, perm: &[ClientId]) -> State {
             *x = perm[*x as usize];
         }
     };
+    let n = |f: &mut Option<Fqdn>| {
+        if let Some(x) = f {
+            x.client = perm[x.client as usize];
+        }
+    };
     for s in out.servers.iter_mut() {
         for lease in s.leases.iter_mut() {
             r(&mut lease.client);
+            n(&mut lease.fqdn);
+            for op in lease.dns_ops.iter_mut() {
+                match op {
+                    DnsOp::Add(x) | DnsOp::Remove(x) => x.client = perm[x.client as usize],
+                }
+            }
         }
     }
     for ch in out.chan.iter_mut() {
         for m in ch.iter_mut() {
             if let Msg::BndUpd(u) = m {
                 r(&mut u.client);
+                n(&mut u.fqdn);
             }
         }
     }
+    for rec in out.dns.iter_mut() {
+        n(rec);
+    }
     let mut clients = vec![None; st.clients.len()];
     for (c, h) in st.clients.iter().enumerate() {
-        clients[perm[c] as usize] = *h;
+        let mut h = *h;
+        if let Some(h) = h.as_mut() {
+            n(&mut h.fqdn);
+        }
+        clients[perm[c] as usize] = h;
     }
     out.clients = clients;
     out
@@ -489,7 +530,7 @@ impl Model for FailoverModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        properties::all()
+        properties::all_for(&self.cfg)
     }
 
     fn format_action(&self, a: &Action) -> String {

@@ -4,7 +4,12 @@
 
 use failover_proto::BindingStatus;
 
-use crate::state::{role, Holding, LeaseId, Msg, Reject, State, Update};
+use crate::state::{role, Fqdn, Holding, LeaseId, Msg, Reject, State, Update};
+
+/// An abstract FQDN: `c0.P` is client c0's name as the primary synthesized it.
+pub fn fqdn(n: Fqdn) -> String {
+    format!("c{}.{}", n.client, crate::state::short(n.by))
+}
 
 /// `A<i>` for the i-th address, `P<i>` for the i-th prefix; `#<id>` when the split is unknown.
 pub fn lease(addresses: Option<u8>, id: LeaseId) -> String {
@@ -30,6 +35,12 @@ pub fn update(addresses: Option<u8>, u: &Update) -> String {
     }
     if u.pl > 0 {
         s += &format!(" PL t{}", u.pl);
+    }
+    if let Some(n) = u.fqdn {
+        s += &format!(" name {}", fqdn(n));
+        if u.dns_added {
+            s += " [F]";
+        }
     }
     s
 }
@@ -73,12 +84,16 @@ pub fn msg(addresses: Option<u8>, m: &Msg) -> String {
 
 /// What a client holds.
 pub fn holding(addresses: Option<u8>, h: &Holding) -> String {
-    format!(
+    let mut s = format!(
         "holds {} until t{} (from {})",
         lease(addresses, h.lease),
         h.expiry,
         h.server
-    )
+    );
+    if let Some(n) = h.fqdn {
+        s += &format!(" named {}", fqdn(n));
+    }
+    s
 }
 
 /// The whole state, several lines.
@@ -119,6 +134,23 @@ pub fn state(st: &State) -> String {
                 let _ = writeln!(out, "c{c}: holds nothing");
             }
         }
+    }
+    if !st.dns.is_empty() {
+        let recs: Vec<String> = st
+            .dns
+            .iter()
+            .enumerate()
+            .filter_map(|(l, r)| r.map(|n| format!("{} {}", lease(a, l as LeaseId), fqdn(n))))
+            .collect();
+        let _ = writeln!(
+            out,
+            "DNS: {}",
+            if recs.is_empty() {
+                "no records".to_string()
+            } else {
+                recs.join(", ")
+            }
+        );
     }
     let b = &st.budget;
     let _ = write!(

@@ -17,7 +17,7 @@ use failover_proto::{BindingStatus as B, ServerState as S};
 use stateright::{Model, Property};
 
 use crate::model::FailoverModel;
-use crate::state::State;
+use crate::state::{DnsOp, State};
 
 /// (a) RFC 8156 §1, RFC 7031 §7: no two clients hold unexpired leases on one address or prefix.
 pub const NO_DUPLICATE: &str = "no address or prefix is held by two clients";
@@ -40,6 +40,40 @@ pub const LEASES_REUSABLE: &str =
     "after faults stop released and expired leases become allocatable";
 /// (i) RFC 7031 §7 item 4: a client whose server crashed keeps its lease with the partner.
 pub const LEASE_STABILITY: &str = "a client keeps its lease when its server fails";
+
+/// (j) RFC 8156 §9.1 items 3-4, §9.3, §9.4: never do both servers owe a DNS add for the same
+/// binding (lease and name), nor does one owe an add while the other owes a delete of it. An
+/// owed add counts while the binding it is for is ACTIVE and unexpired in that server's
+/// database (reading R26: after that it is dropped, not performed). Two deletes of one name are
+/// allowed: both servers pass PENDING-FREE when both expire a lease on their own clocks
+/// (reading R11), and a delete carries its name, so the second is a no-op. `--dns` only.
+pub const DNS_ONE_UPDATER: &str = "dns-one-updater-per-binding";
+/// (k) RFC 8156 §9.4, §9.1 item 1: at a settled end, no DNS record remains for a lease free on
+/// both servers, and every binding ACTIVE on both whose records are recorded as added has them
+/// in DNS. `--dns` only.
+pub const DNS_CONSISTENT_AT_REST: &str = "dns-consistent-at-rest";
+/// (l) RFC 4703, RFC 8156 §9.4 last paragraph: a DNS add never finds the records of another
+/// binding in place (a record left behind by a delete not done). `--dns` only.
+pub const DNS_NO_CONFLICT: &str = "dns-add-meets-no-stale-record";
+/// (m) RFC 8156 §9.5: a reply that gives a client a name gives the one it holds. `--dns` only.
+pub const DNS_NAME_KEPT: &str = "dns-client-keeps-its-name";
+
+/// The DNS properties, checked with `--dns`.
+pub const DNS: &[&str] = &[
+    DNS_ONE_UPDATER,
+    DNS_CONSISTENT_AT_REST,
+    DNS_NO_CONFLICT,
+    DNS_NAME_KEPT,
+];
+
+/// The safety and bounded-liveness properties checked in a configuration.
+pub fn checked(cfg: &crate::config::ModelConfig) -> Vec<&'static str> {
+    let mut v = SAFETY_AND_LIVENESS.to_vec();
+    if cfg.dns {
+        v.extend_from_slice(DNS);
+    }
+    v
+}
 
 /// The state graph has no cycle: every path ends (at a settled end, or where no action is
 /// enabled). The budgets bound time, faults and client operations; the protocol must bound the
@@ -96,6 +130,51 @@ fn agreement_at_rest(m: &FailoverModel, st: &State) -> bool {
         .iter()
         .zip(s.leases.iter())
         .all(|(a, b)| a.status == b.status && a.client == b.client)
+}
+
+/// The DNS update a server owes that is live: a delete, or an add for a binding still ACTIVE and
+/// unexpired in its database.
+fn live_ops(st: &State, i: usize, l: usize) -> impl Iterator<Item = DnsOp> + '_ {
+    let lease = &st.servers[i].leases[l];
+    lease.dns_ops.iter().copied().filter(move |op| match *op {
+        DnsOp::Remove(_) => true,
+        DnsOp::Add(n) => {
+            lease.status == B::Active && lease.fqdn == Some(n) && st.now < lease.expiry
+        }
+    })
+}
+
+fn dns_one_updater(_: &FailoverModel, st: &State) -> bool {
+    (0..st.dns.len()).all(|l| {
+        let mine: Vec<DnsOp> = live_ops(st, 0, l).collect();
+        live_ops(st, 1, l).all(|b| {
+            mine.iter().all(|a| {
+                a.name() != b.name() || matches!((a, b), (DnsOp::Remove(_), DnsOp::Remove(_)))
+            })
+        })
+    })
+}
+
+fn dns_consistent_at_rest(m: &FailoverModel, st: &State) -> bool {
+    if st.dns.is_empty() || !m.is_settled_end(st) {
+        return true;
+    }
+    let [p, s] = &st.servers;
+    st.dns.iter().enumerate().all(|(l, rec)| {
+        let (a, b) = (&p.leases[l], &s.leases[l]);
+        let free = |x: &crate::state::Lease| matches!(x.status, B::Free | B::FreeBackup);
+        if free(a) && free(b) {
+            return rec.is_none();
+        }
+        if a.status == B::Active && b.status == B::Active && a.client == b.client {
+            for x in [a, b] {
+                if x.dns_added && *rec != x.fqdn {
+                    return false;
+                }
+            }
+        }
+        true
+    })
 }
 
 fn back_to_normal(m: &FailoverModel, st: &State) -> bool {
@@ -165,7 +244,21 @@ pub const REACHABILITY: &[&str] = &[
     "reach RESET",
 ];
 
-/// All properties, in a stable order.
+/// All properties checked in a configuration, in a stable order.
+pub fn all_for(cfg: &crate::config::ModelConfig) -> Vec<Property<FailoverModel>> {
+    let mut v = all();
+    if cfg.dns {
+        v.extend([
+            Property::always(DNS_ONE_UPDATER, dns_one_updater),
+            Property::always(DNS_CONSISTENT_AT_REST, dns_consistent_at_rest),
+            Property::always(DNS_NO_CONFLICT, |_, st: &State| !st.monitor.dns_conflict),
+            Property::always(DNS_NAME_KEPT, |_, st: &State| !st.monitor.name_changed),
+        ]);
+    }
+    v
+}
+
+/// The properties of the default configuration, in a stable order.
 pub fn all() -> Vec<Property<FailoverModel>> {
     vec![
         Property::always(NO_DUPLICATE, no_duplicate),

@@ -13,7 +13,8 @@ use failover_proto::{BindingStatus as B, Role, ServerState as S};
 
 use crate::config::{ModelConfig, Tick, Variant};
 use crate::state::{
-    idx, role, ClientId, Holding, Lease, LeaseId, LeaseKind, Msg, Reject, State, Update,
+    idx, role, ClientId, DnsOp, Fqdn, Holding, Lease, LeaseId, LeaseKind, Msg, Reject, State,
+    Update,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -136,6 +137,74 @@ fn pass_pending_free(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
     lease.since = now;
     lease.expiry = 0;
     changed(lease);
+    if cfg.dns {
+        // §9.4: "The failover server that makes a lease PENDING-FREE SHOULD initiate any DNS
+        // deletes". Reading R25: whatever name it knows for the binding, recorded as added or
+        // not (the partner's add may be done and its BNDUPD saying so not yet arrived). The owed
+        // delete is in stable storage with the lease (§9.4 last paragraph). Reading R26: an add
+        // still owed for the ended binding is dropped.
+        if !cfg.is(Variant::StaleDnsAdd) {
+            lease.dns_ops.retain(|op| matches!(op, DnsOp::Remove(_)));
+        }
+        if let Some(n) = lease.fqdn {
+            let recorded = lease.dns_added || !cfg.is(Variant::DeleteOnlyIfRecorded);
+            if recorded && !cfg.is(Variant::DeleteOnLocalExpiry) {
+                lease.dns_ops.push(DnsOp::Remove(n));
+            }
+        }
+        lease.fqdn = None;
+        lease.dns_added = false;
+    }
+}
+
+/// DNS (reading R27): a DNS delete is still owed for the lease. Until it is done the lease is
+/// not allocated and its free status is not sent to the partner, so that no one adds records
+/// for a new binding while the old ones may still be in DNS.
+pub fn dns_remove_owed(cfg: &ModelConfig, lease: &Lease) -> bool {
+    !cfg.is(Variant::FreeBeforeDnsRemove)
+        && lease
+            .dns_ops
+            .iter()
+            .any(|op| matches!(op, DnsOp::Remove(_)))
+}
+
+/// The environment answers the oldest DNS update server `i` owes for lease `l` (RFC 2136,
+/// RFC 4703 as an abstract DNS server holding one name per lease). An add is performed only
+/// for a binding still ACTIVE and unexpired in the server's database (reading R26), and only if
+/// no other binding's records are in place (RFC 4703 conflict detection); once done, the
+/// partner is owed a BNDUPD with the new DNS status (§9.2). A delete removes the records of
+/// the name it carries, if they are there.
+pub fn dns_answer(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
+    let now = st.now;
+    let l = l as usize;
+    if st.servers[i].leases[l].dns_ops.is_empty() {
+        return;
+    }
+    let op = st.servers[i].leases[l].dns_ops.remove(0);
+    match op {
+        DnsOp::Add(n) => {
+            let lease = &mut st.servers[i].leases[l];
+            let live = lease.status == B::Active && lease.fqdn == Some(n) && now < lease.expiry;
+            if !live && !cfg.is(Variant::StaleDnsAdd) {
+                return;
+            }
+            match st.dns[l] {
+                Some(x) if x != n => st.monitor.dns_conflict = true,
+                _ => {
+                    st.dns[l] = Some(n);
+                    if live {
+                        lease.dns_added = true;
+                        changed(lease);
+                    }
+                }
+            }
+        }
+        DnsOp::Remove(n) => {
+            if st.dns[l] == Some(n) {
+                st.dns[l] = None;
+            }
+        }
+    }
 }
 
 /// Mark a lease as changed locally: the partner is owed a BNDUPD (§7.4). A change is new
@@ -200,6 +269,11 @@ pub fn fire_timers(cfg: &ModelConfig, st: &mut State, i: usize) {
             lease.status = B::Expired;
             lease.since = now;
             changed(lease);
+            if cfg.is(Variant::DeleteOnLocalExpiry) {
+                if let Some(n) = lease.fqdn {
+                    lease.dns_ops.push(DnsOp::Remove(n));
+                }
+            }
         }
     }
     // PARTNER-DOWN: EXPIRED/RELEASED/RESET pass PENDING-FREE without an ack, §8.4.1 (R3).
@@ -794,11 +868,17 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
     let lease = &mut st.servers[i].leases[u.lease as usize];
     match reject {
         None if agreeing => {
-            // Nothing new but the max-monotone times (R4).
+            // Nothing new but the max-monotone times (R4), and the DNS status of the binding.
             lease.cltt = lease.cltt.max(u.cltt);
             lease.exp_time = lease.exp_time.max(u.pl);
+            if cfg.dns {
+                merge_dns(cfg, lease, &u);
+            }
         }
         None => {
+            if cfg.dns {
+                merge_dns(cfg, lease, &u);
+            }
             lease.status = u.status;
             lease.client = u.client;
             lease.expiry = u.expiry;
@@ -834,6 +914,32 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
             reject,
         },
     );
+}
+
+/// DNS information of an accepted BNDUPD (§9.2: "compare the status information and the FQDN
+/// with the current DNS update information it has associated with the lease binding and update
+/// its notion of the DNS update status accordingly"). Reading R24: about the binding we hold
+/// (same client, same name or a name only one side knows), the name is kept or learnt and the
+/// DNS status only grows (records added stay added); about another binding, or a free status,
+/// the update's name and status replace ours, and an add we still owed for our binding is
+/// dropped -- the partner made the lease PENDING-FREE and deletes (§9.4), or the binding is not
+/// ours. The receiver never adds (§9.3) nor deletes (§9.4) itself.
+fn merge_dns(cfg: &ModelConfig, lease: &mut Lease, u: &Update) {
+    let names_agree = lease.fqdn.is_none() || u.fqdn.is_none() || lease.fqdn == u.fqdn;
+    let same = u.client.is_some() && u.client == lease.client && names_agree;
+    if same {
+        lease.fqdn = lease.fqdn.or(u.fqdn);
+        lease.dns_added |= u.dns_added;
+    } else {
+        lease.fqdn = u.fqdn;
+        lease.dns_added = u.dns_added;
+        lease.dns_ops.retain(|op| matches!(op, DnsOp::Remove(_)));
+        if cfg.is(Variant::PartnerAddsOnBndupd) && u.status == B::Active {
+            if let Some(n) = u.fqdn {
+                lease.dns_ops.push(DnsOp::Add(n));
+            }
+        }
+    }
 }
 
 /// BNDREPLY received (§7.7).
@@ -978,7 +1084,6 @@ fn on_upddone(cfg: &ModelConfig, st: &mut State, i: usize) {
 /// any state while answering an UPDREQ/UPDREQALL. Then send UPDDONE if it is owed and everything
 /// it covers is acked. One BNDUPD per lease is outstanding at a time.
 pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
-    let _ = cfg;
     let s = &st.servers[i];
     if !s.up || !s.comm_ok || !st.connected {
         return;
@@ -989,7 +1094,7 @@ pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
     let mut out = Vec::new();
     let s = &mut st.servers[i];
     for (l, lease) in s.leases.iter_mut().enumerate() {
-        if lease.pending && !lease.inflight && !lease.hold {
+        if lease.pending && !lease.inflight && !lease.hold && !dns_remove_owed(cfg, lease) {
             lease.pending = false;
             lease.inflight = true;
             let active = lease.status == B::Active;
@@ -1002,6 +1107,12 @@ pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
                 since: lease.since,
                 cltt: lease.cltt,
                 pl: if active { lease.pl_sent } else { 0 },
+                fqdn: if cfg.is(Variant::NameNotExchanged) {
+                    None
+                } else {
+                    lease.fqdn
+                },
+                dns_added: lease.dns_added,
             }));
         }
     }
@@ -1044,6 +1155,11 @@ pub fn crash(cfg: &ModelConfig, st: &mut State, i: usize, lose_storage: bool) {
             s.leases[l] = Lease::free(initial_status(cfg, l as LeaseId, role(i)));
         }
         s.partner = None;
+    }
+    if cfg.is(Variant::DnsRemoveNotStored) {
+        for lease in s.leases.iter_mut() {
+            lease.dns_ops.retain(|op| matches!(op, DnsOp::Add(_)));
+        }
     }
     // Reading R23: a server that lost its storage knows it (an empty database with no record
     // of its partner) until its UPDREQALL has been answered, across further crashes; otherwise
@@ -1160,7 +1276,7 @@ fn may_allocate(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, own_only: b
     let s = &st.servers[i];
     let lease = &s.leases[l as usize];
     let me = role(i);
-    if lease.reclaim || changed_this_tick(cfg, lease, st.now) {
+    if lease.reclaim || changed_this_tick(cfg, lease, st.now) || dns_remove_owed(cfg, lease) {
         return false;
     }
     let own = match kind(cfg, l) {
@@ -1216,8 +1332,48 @@ fn choose_lease(cfg: &ModelConfig, st: &State, i: usize, k: LeaseKind) -> Option
 
 /// Grant or extend lease `l` for client `c` at server `i`, answer the client, owe the partner a
 /// BNDUPD. Records the MCLT monitor (§4.4).
-fn bind(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId, c: ClientId) {
+fn bind(
+    cfg: &ModelConfig,
+    st: &mut State,
+    i: usize,
+    l: LeaseId,
+    c: ClientId,
+    extend: Option<Option<Fqdn>>,
+) {
     let now = st.now;
+    let name = cfg.dns.then(|| {
+        let own = Fqdn {
+            client: c,
+            by: role(i),
+        };
+        let lease = &st.servers[i].leases[l as usize];
+        let known = if lease.client == Some(c) {
+            lease.fqdn
+        } else {
+            None
+        };
+        match extend {
+            // §9.3: the server that grants a new lease synthesizes the name and adds it.
+            None => own,
+            // A renewal keeps the binding's name (§9.5: the partner learnt it from BNDUPD).
+            // Reading R28: a server with no name for the binding takes the one the client
+            // presents (its FQDN option), i.e. the one it was given.
+            Some(presented) => match known {
+                Some(n) => n,
+                None if cfg.is(Variant::NameSynthesizedOnRenewal)
+                    || cfg.is(Variant::NameNotExchanged) =>
+                {
+                    own
+                }
+                None => presented.unwrap_or(own),
+            },
+        }
+    });
+    if let (Some(n), Some(Some(held))) = (name, extend) {
+        if n != held {
+            st.monitor.name_changed = true;
+        }
+    }
     let state = st.servers[i].state;
     let lease = &st.servers[i].leases[l as usize];
     let expiry = granted_expiry(cfg, state, lease, now);
@@ -1236,10 +1392,22 @@ fn bind(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId, c: ClientId) {
     lease.pl_sent = partner_lifetime(cfg, now, expiry);
     lease.reclaim = false;
     changed(lease);
+    if let Some(n) = name {
+        if lease.fqdn != Some(n) {
+            lease.fqdn = Some(n);
+            lease.dns_added = false;
+        }
+        // §9.3: adds at a grant only; renewals do not add (reading R24: not even the MAY of
+        // §9.3 (2) in PARTNER-DOWN, whose partner will add on its own if it still owes it).
+        if extend.is_none() {
+            lease.dns_ops.push(DnsOp::Add(n));
+        }
+    }
     st.clients[c as usize] = Some(Holding {
         lease: l,
         expiry,
         server: role(i),
+        fqdn: name,
     });
     if cfg.is(Variant::Lockstep) {
         lockstep_exchange(cfg, st, i, l);
@@ -1290,7 +1458,7 @@ pub fn client_request(cfg: &ModelConfig, st: &mut State, c: ClientId, i: usize, 
             if !pool_allowed(cfg, st, i, l) {
                 st.monitor.foreign_pool = true;
             }
-            bind(cfg, st, i, l, c);
+            bind(cfg, st, i, l, c, None);
         }
         None => {
             if has_own_free {
@@ -1351,7 +1519,7 @@ pub fn client_extend(cfg: &ModelConfig, st: &mut State, c: ClientId, i: usize, r
         return;
     }
     if may_extend(cfg, st, i, h.lease, c) {
-        bind(cfg, st, i, h.lease, c);
+        bind(cfg, st, i, h.lease, c, Some(h.fqdn));
     } else if rebind
         && granter_down
         && resp == Responsiveness::Responsive
@@ -1414,6 +1582,7 @@ pub fn own_free(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId) -> bool {
     };
     in_my_half
         && !lease.reclaim
+        && !dns_remove_owed(cfg, lease)
         && lease.status == available_status(me)
         && !changed_this_tick(cfg, lease, st.now)
 }

@@ -30,7 +30,13 @@ pub fn changes(model: &FailoverModel, before: &State, after: &State) -> Vec<Stri
             ));
         }
         for (l, (p, q)) in x.leases.iter().zip(y.leases.iter()).enumerate() {
-            if p.status != q.status || p.client != q.client || p.expiry != q.expiry {
+            if p.status != q.status
+                || p.client != q.client
+                || p.expiry != q.expiry
+                || p.fqdn != q.fqdn
+                || p.dns_added != q.dns_added
+                || p.dns_ops != q.dns_ops
+            {
                 out.push(format!(
                     "{r} {}: {:?} -> {:?}",
                     names::lease(a, l as LeaseId),

@@ -51,6 +51,35 @@ pub fn short(r: Role) -> &'static str {
     }
 }
 
+/// The abstract FQDN of a binding (§9.2 items 1-2): the server that synthesized it and the
+/// client it names. The model has no disambiguation, so the name placed in DNS is this name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Fqdn {
+    /// The client the name belongs to.
+    pub client: ClientId,
+    /// The server that synthesized it.
+    pub by: Role,
+}
+
+/// A DNS update a server owes (§9.3, §9.4), kept in stable storage with the lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum DnsOp {
+    /// Add the records of this name for the lease (§9.3).
+    Add(Fqdn),
+    /// Remove the records of this name for the lease (§9.4); it carries the name, since the
+    /// binding it belonged to is gone by then.
+    Remove(Fqdn),
+}
+
+impl DnsOp {
+    /// The name the operation is about.
+    pub fn name(self) -> Fqdn {
+        match self {
+            DnsOp::Add(n) | DnsOp::Remove(n) => n,
+        }
+    }
+}
+
 /// One lease as one server records it (§7.2 binding-status, §7.3 times).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Lease {
@@ -80,6 +109,12 @@ pub struct Lease {
     /// The primary has asked for this FREE-BACKUP prefix back with BNDUPD FREE and does not
     /// use it until the secondary acks (reading R9).
     pub reclaim: bool,
+    /// DNS (§9.2): the FQDN of the binding, if any (`--dns` only).
+    pub fqdn: Option<Fqdn>,
+    /// DNS (§9.2 item 3, the F/R flags of §5.5.3): the records of `fqdn` are known to be in DNS.
+    pub dns_added: bool,
+    /// DNS: the updates this server owes for the lease, oldest first (stable storage, §9.4).
+    pub dns_ops: Vec<DnsOp>,
 }
 
 impl Lease {
@@ -98,6 +133,9 @@ impl Lease {
             inflight: false,
             hold: false,
             reclaim: false,
+            fqdn: None,
+            dns_added: false,
+            dns_ops: Vec::new(),
         }
     }
 
@@ -136,6 +174,18 @@ impl fmt::Debug for Lease {
         }
         if self.reclaim {
             f.write_str(" [reclaiming]")?;
+        }
+        if let Some(n) = self.fqdn {
+            write!(f, " name {}", crate::names::fqdn(n))?;
+            if self.dns_added {
+                f.write_str(" (in DNS)")?;
+            }
+        }
+        for op in &self.dns_ops {
+            match op {
+                DnsOp::Add(n) => write!(f, " [owes DNS add {}]", crate::names::fqdn(*n))?,
+                DnsOp::Remove(n) => write!(f, " [owes DNS remove {}]", crate::names::fqdn(*n))?,
+            }
         }
         Ok(())
     }
@@ -214,6 +264,10 @@ pub struct Update {
     pub cltt: Tick,
     /// OPTION_F_PARTNER_LIFETIME.
     pub pl: Tick,
+    /// DNS (§9.2, §5.5.3): the binding's FQDN.
+    pub fqdn: Option<Fqdn>,
+    /// DNS: the records are known to be in DNS (flag F).
+    pub dns_added: bool,
 }
 
 /// Why a BNDUPD was rejected (§5.6).
@@ -288,6 +342,8 @@ pub struct Holding {
     pub expiry: Tick,
     /// The server whose reply it last accepted (its OPTION_SERVERID, used for RENEW).
     pub server: Role,
+    /// DNS: the name the server's reply gave it (the client presents it in RENEW and REBIND).
+    pub fqdn: Option<Fqdn>,
 }
 
 impl fmt::Debug for Holding {
@@ -331,6 +387,10 @@ pub struct Monitor {
     pub refused_with_free_lease: bool,
     /// A client whose server was down could not keep its lease with the partner.
     pub lease_lost_on_failover: bool,
+    /// DNS: a reply gave a client a name other than the one it holds (§9.5).
+    pub name_changed: bool,
+    /// DNS: an add found the records of another binding in place (RFC 4703 conflict).
+    pub dns_conflict: bool,
 }
 
 impl Monitor {
@@ -341,6 +401,8 @@ impl Monitor {
             || self.unresponsive_answered
             || self.refused_with_free_lease
             || self.lease_lost_on_failover
+            || self.name_changed
+            || self.dns_conflict
     }
 }
 
@@ -369,6 +431,9 @@ pub struct State {
     /// How many of the leases are addresses (a constant of the configuration, kept here only so
     /// that `Debug` can name leases `A0`, `P0` as the rest of the tool does).
     pub addresses: u8,
+    /// DNS (`--dns` only, else empty): the abstract DNS server, per lease the name whose
+    /// records (AAAA and PTR) are in place.
+    pub dns: Vec<Option<Fqdn>>,
 }
 
 impl fmt::Debug for State {

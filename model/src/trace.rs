@@ -30,7 +30,7 @@ use crate::config::{Init, ModelConfig, Tick, Variant};
 use crate::model::{Action, FailoverModel};
 use crate::names;
 use crate::protocol as p;
-use crate::state::{idx, role, LeaseId, LeaseKind, Msg, Reject, State};
+use crate::state::{idx, role, DnsOp, LeaseId, LeaseKind, Msg, Reject, State};
 
 /// The `format` field of every trace.
 pub const FORMAT: &str = "rfc8156-failover-trace";
@@ -121,6 +121,10 @@ pub struct TraceConfig {
     /// prefixes balanced (the first `prefixes / 2` are FREE-BACKUP); `fresh`: both start with
     /// empty stable storage (§8.2).
     pub init: String,
+    /// DNS update coordination (§9) is modelled: leases carry names and DNS status, the
+    /// observation has the DNS server's records, and `dns-answer` events occur. Absent: off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dns: bool,
 }
 
 /// One step: the event, the clock after it, and what is expected after it.
@@ -210,6 +214,15 @@ pub enum Event {
         /// The client.
         client: u8,
     },
+    /// The DNS server answers the oldest DNS update `server` owes for `lease` (§9): an add is
+    /// applied if the binding is still ACTIVE and unexpired there (and no other binding's
+    /// records are in place), a delete removes the records of the name it carries.
+    DnsAnswer {
+        /// The server whose update is answered.
+        server: Role,
+        /// Which lease (`A0`, `P1`, ...).
+        lease: String,
+    },
 }
 
 /// The kind of lease a client asks for.
@@ -234,6 +247,29 @@ pub struct Observation {
     /// not listed: the model abstracts them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sent: Vec<SentMsg>,
+    /// DNS configurations only: the DNS server's records, one per lease that has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<Vec<DnsRecordObs>>,
+}
+
+/// A record in the DNS server: the AAAA/PTR pair of a lease and the name it maps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsRecordObs {
+    /// `A<i>` or `P<j>`.
+    pub lease: String,
+    /// The abstract FQDN, `c<client>.<P|S>`: the client's name as that server synthesized it.
+    pub fqdn: String,
+}
+
+/// A DNS update a server owes for a lease (stable storage).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsOpObs {
+    /// `add` or `remove`.
+    pub op: String,
+    /// The name to add or remove.
+    pub fqdn: String,
 }
 
 /// One server.
@@ -264,6 +300,15 @@ pub struct LeaseObs {
     /// For ACTIVE: the tick the client's lifetime ends (state-expiration-time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry: Option<Tick>,
+    /// DNS: the binding's FQDN (§9.2), if the server knows one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// DNS: the records of `fqdn` are recorded as added (the F flag of §5.5.3). Absent: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dns_added: bool,
+    /// DNS: the updates the server owes for this lease, oldest first. Absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_owed: Vec<DnsOpObs>,
 }
 
 /// What a client holds.
@@ -276,6 +321,9 @@ pub struct ClientObs {
     pub expiry: Tick,
     /// The server whose reply it accepted last.
     pub server: Role,
+    /// DNS: the name the reply gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
 }
 
 /// A partner message, by kind and key fields.
@@ -302,6 +350,12 @@ pub struct SentMsg {
     /// BNDREPLY: the rejection (`AddressInUse`, `OutdatedBindingInformation`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject: Option<String>,
+    /// BNDUPD: the binding's FQDN (§9.2), if it carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// BNDUPD with an FQDN: the records are recorded as added (flag F of §5.5.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_added: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,6 +381,7 @@ pub fn trace_config(cfg: &ModelConfig) -> TraceConfig {
             Init::Normal => "normal".into(),
             Init::Fresh => "fresh".into(),
         },
+        dns: cfg.dns,
     }
 }
 
@@ -364,6 +419,10 @@ pub fn event(cfg: &ModelConfig, a: Action) -> Event {
         Action::Rebind(c) => Event::Rebind { client: c },
         Action::Release(c) => Event::Release { client: c },
         Action::Decline(c) => Event::Decline { client: c },
+        Action::DnsAnswer(r, l) => Event::DnsAnswer {
+            server: r,
+            lease: lease_name(cfg, l),
+        },
     }
 }
 
@@ -376,6 +435,8 @@ fn sent_msg(cfg: &ModelConfig, from: Role, m: &Msg) -> SentMsg {
         lease: None,
         status: None,
         reject: None,
+        fqdn: None,
+        dns_added: None,
     };
     match m {
         Msg::State { state, startup, .. } => {
@@ -387,6 +448,8 @@ fn sent_msg(cfg: &ModelConfig, from: Role, m: &Msg) -> SentMsg {
             s.kind = "BNDUPD".into();
             s.lease = Some(lease_name(cfg, u.lease));
             s.status = Some(u.status);
+            s.fqdn = u.fqdn.map(names::fqdn);
+            s.dns_added = u.fqdn.map(|_| u.dns_added);
         }
         Msg::BndReply {
             lease,
@@ -458,6 +521,20 @@ pub fn observe(cfg: &ModelConfig, st: &State) -> Observation {
                         status: lease.status,
                         client: lease.client,
                         expiry: (lease.status == B::Active).then_some(lease.expiry),
+                        fqdn: lease.fqdn.map(names::fqdn),
+                        dns_added: lease.dns_added,
+                        dns_owed: lease
+                            .dns_ops
+                            .iter()
+                            .map(|op| DnsOpObs {
+                                op: match op {
+                                    DnsOp::Add(_) => "add",
+                                    DnsOp::Remove(_) => "remove",
+                                }
+                                .into(),
+                                fqdn: names::fqdn(op.name()),
+                            })
+                            .collect(),
                     })
                     .collect()
             } else {
@@ -473,6 +550,7 @@ pub fn observe(cfg: &ModelConfig, st: &State) -> Observation {
                 lease: lease_name(cfg, h.lease),
                 expiry: h.expiry,
                 server: h.server,
+                fqdn: h.fqdn.map(names::fqdn),
             })
         })
         .collect();
@@ -480,6 +558,18 @@ pub fn observe(cfg: &ModelConfig, st: &State) -> Observation {
         servers,
         clients,
         sent: Vec::new(),
+        dns: cfg.dns.then(|| {
+            st.dns
+                .iter()
+                .enumerate()
+                .filter_map(|(l, r)| {
+                    r.map(|n| DnsRecordObs {
+                        lease: lease_name(cfg, l as LeaseId),
+                        fqdn: names::fqdn(n),
+                    })
+                })
+                .collect()
+        }),
     }
 }
 
@@ -550,6 +640,9 @@ pub fn build(model: &FailoverModel, actions: &[Action], meta: Meta) -> (Trace, u
     }
     if cfg.prefixes > 0 {
         tags.insert("proportional".into());
+    }
+    if cfg.dns {
+        tags.insert("ddns".into());
     }
     let mut rfc: Vec<String> = rfc.into_iter().collect();
     rfc.sort_by_key(|a| section_key(a));
@@ -687,10 +780,22 @@ fn annotate(
         }
         Action::Renew(_) | Action::Rebind(_) => {
             rfc.insert("4.4".into());
+            if cfg.dns {
+                rfc.insert("9.5".into());
+            }
+        }
+        Action::DnsAnswer(r, l) => {
+            let op = before.servers[idx(r)].leases[l as usize].dns_ops.first();
+            rfc.insert(
+                match op {
+                    Some(DnsOp::Add(_)) => "9.3",
+                    _ => "9.4",
+                }
+                .into(),
+            );
         }
         _ => {}
     }
-    let _ = cfg;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -718,6 +823,9 @@ pub fn coverage_items(cfg: &ModelConfig, before: &State, after: &State, a: Actio
             }
         }
     }
+    if cfg.dns {
+        out.extend(dns_coverage_items(before, after, a));
+    }
     if let Action::Deliver(r) = a {
         let i = idx(r);
         if let Some(Msg::BndUpd(u)) = before.chan[1 - i].first() {
@@ -732,6 +840,56 @@ pub fn coverage_items(cfg: &ModelConfig, before: &State, after: &State, a: Actio
                 local, u.status, verdict
             ));
         }
+    }
+    out
+}
+
+/// The DNS coverage items of a step (`--dns` configurations): adds and deletes done, by whom
+/// and in which state, a delete owed across a crash, a name kept by the partner on a rebind.
+fn dns_coverage_items(before: &State, after: &State, a: Action) -> Vec<String> {
+    let mut out = Vec::new();
+    match a {
+        Action::DnsAnswer(r, l) => {
+            let i = idx(r);
+            let s = &before.servers[i];
+            let (x, y) = (&before.dns[l as usize], &after.dns[l as usize]);
+            match s.leases[l as usize].dns_ops.first() {
+                Some(DnsOp::Add(_)) if x != y => out.push(format!("dns add by {r}")),
+                Some(DnsOp::Remove(n)) if x != y => {
+                    let whose = if n.by == r {
+                        "its own"
+                    } else {
+                        "the partner's"
+                    };
+                    let pd = if s.state == S::PartnerDown {
+                        " in PARTNER-DOWN"
+                    } else {
+                        ""
+                    };
+                    out.push(format!("dns delete of {whose} name by {r}{pd}"));
+                }
+                _ => {}
+            }
+        }
+        Action::Restart(r) => {
+            let owes = before.servers[idx(r)]
+                .leases
+                .iter()
+                .any(|l| l.dns_ops.iter().any(|op| matches!(op, DnsOp::Remove(_))));
+            if owes {
+                out.push(format!("dns delete owed across a crash of {r}"));
+            }
+        }
+        Action::Rebind(c) => {
+            if let (Some(h0), Some(h1)) = (before.clients[c as usize], after.clients[c as usize]) {
+                if let (Some(n0), Some(n1)) = (h0.fqdn, h1.fqdn) {
+                    if n0 == n1 && n1.by != h1.server {
+                        out.push(format!("dns name kept on a rebind with {}", h1.server));
+                    }
+                }
+            }
+        }
+        _ => {}
     }
     out
 }
@@ -829,6 +987,11 @@ pub fn coverage_runs() -> Vec<CoverageRun> {
             },
             max_states: 30_000,
         },
+        CoverageRun {
+            name: "ddns",
+            cfg: ModelConfig::dns(),
+            max_states: 400_000,
+        },
     ]
 }
 
@@ -897,7 +1060,7 @@ impl CoverageTable {
     /// A printable table, one line per item, grouped by category.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        for cat in ["state", "binding", "figure4"] {
+        for cat in ["state", "binding", "figure4", "dns"] {
             let rows: Vec<_> = self
                 .items
                 .iter()
@@ -933,6 +1096,16 @@ fn item_section(item: &str) -> String {
     }
     if item.starts_with("binding") {
         return "7.2".into();
+    }
+    if let Some(rest) = item.strip_prefix("dns ") {
+        return if rest.starts_with("add") {
+            "9.3"
+        } else if rest.starts_with("name") {
+            "9.5"
+        } else {
+            "9.4"
+        }
+        .into();
     }
     "7.5.4".into()
 }

@@ -92,6 +92,13 @@ variant_tests! {
     resending_rejected_updates_at_once_loops_for_ever => ResendRejectedAtOnce,
     recover_wait_of_the_mclt_after_storage_loss_assigns_a_lease_twice => RecoverWaitMcltAfterStorageLoss,
     forgetting_a_storage_loss_on_crash_leaves_the_databases_disagreeing => StorageLossForgottenOnCrash,
+    a_partner_adding_on_bndupd_doubles_the_dns_add => PartnerAddsOnBndupd,
+    deleting_at_the_local_expiry_loses_a_renewed_binding_record => DeleteOnLocalExpiry,
+    a_volatile_dns_delete_leaves_a_record_after_a_crash => DnsRemoveNotStored,
+    deleting_only_recorded_adds_leaves_a_record => DeleteOnlyIfRecorded,
+    a_stale_dns_add_leaves_a_record => StaleDnsAdd,
+    names_not_exchanged_rename_the_client => NameNotExchanged,
+    synthesizing_a_name_on_renewal_renames_the_client => NameSynthesizedOnRenewal,
 }
 
 /// The other half of each mutation test: in the variant's own configuration, the RFC as we read
@@ -183,7 +190,7 @@ fn probe_is_safe(v: Variant) {
         |_| {},
     );
     assert!(o.complete);
-    for name in properties::SAFETY_AND_LIVENESS {
+    for name in properties::checked(&model.cfg) {
         assert!(
             matches!(o.verdict(name), Some(Verdict::Held)),
             "{v}: {name} violated"
@@ -197,6 +204,13 @@ fn pd_reuse_time_as_printed_is_safe_in_its_configuration() {
     // the §4.4.1 partner-lifetime (now + T1 + desired) no lifetime the failed partner can have
     // given exceeds the lowered bound.
     probe_is_safe(Variant::PdReuseLiteral);
+}
+
+#[test]
+fn freeing_before_the_dns_delete_is_safe_in_its_configuration() {
+    // Reading R27: answering a server's DNS updates for a lease in order already puts the old
+    // binding's delete before the new binding's add when the same server re-allocates.
+    probe_is_safe(Variant::FreeBeforeDnsRemove);
 }
 
 #[test]
