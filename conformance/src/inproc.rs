@@ -9,14 +9,15 @@ use std::collections::VecDeque;
 use std::net::Ipv6Addr;
 
 use failover_core::{
-    BindingStatus, Body, ClientId, ClientOp, ClientRequest, Command, Config, Endpoint,
-    EndpointRecord, LeaseKey, LeaseKind, Message, Output, ReplyKind, Role, ServerState,
-    StableState, StatusCode, Time,
+    BindingStatus, Body, ClientId, ClientOp, ClientRequest, Command, Config, DnsOpKind, DnsRequest,
+    Endpoint, EndpointRecord, Fqdn, LeaseKey, LeaseKind, Message, Output, ReplyKind, Role,
+    ServerState, StableState, StatusCode, Time,
 };
+use failover_dns::Recorder;
 
 use crate::sut::{
-    ClientOpKind, Sut, SutConfig, SutError, SutEvent, SutLease, SutMsg, SutObservation, SutReply,
-    SutServer,
+    ClientOpKind, Sut, SutConfig, SutDnsOp, SutDnsRecord, SutError, SutEvent, SutLease, SutMsg,
+    SutObservation, SutReply, SutServer,
 };
 
 /// A deliberate mistake, to prove the harness can fail (never use outside tests).
@@ -72,6 +73,12 @@ pub struct InProc {
     now: Time,
     sent: Vec<SutMsg>,
     reply: Option<SutReply>,
+    /// `ddns` traces: the DNS server (the in-memory recorder of failover-dns, which deletes
+    /// only records that are still the requester's, as its RFC 2136 client does).
+    dns_server: Option<Recorder>,
+    /// `dns_queue[i]`: the DNS requests server `i` handed its driver, oldest first; they wait
+    /// for the trace's `dns-answer` (volatile: lost when the server crashes).
+    dns_queue: [VecDeque<DnsRequest>; 2],
 }
 
 fn ix(r: Role) -> usize {
@@ -111,6 +118,11 @@ fn client_id(hex: &str) -> Result<ClientId, SutError> {
         .collect::<Result<Vec<u8>, _>>()
         .map(ClientId)
         .map_err(|_| SutError(format!("client DUID is not hex octets: {hex:?}")))
+}
+
+/// A name as the stdio protocol writes it: `host.zone`, no final dot.
+fn name(f: &Fqdn) -> String {
+    f.absolute().trim_end_matches('.').to_string()
 }
 
 fn hex(c: &ClientId) -> String {
@@ -161,6 +173,17 @@ impl InProc {
         // when an update is accepted (§7.5.5), and Figure 4 compares against it: that is
         // decision D8's opt-in (the latest client transaction known, ours or the partner's).
         c.db_time_includes_partner_clt = true;
+        // RFC 8156 §9 (`ddns` traces): updates on, names synthesized per client and server as
+        // the mapping expects (`<label>-<client DUID>.<zone>`), the client's presented name used.
+        if let Some(d) = &cfg.dns {
+            c.dns.enabled = true;
+            c.dns.zone = d.zone.clone();
+            c.dns.forward = true;
+            c.dns.reverse = true;
+            c.dns.use_client_fqdn = true;
+            c.dns.synthesize_label = Some(d.labels[ix(r)].clone());
+            c.dns.synthesize_from_client = true;
+        }
         c.validate()
             .map_err(|e| SutError(format!("configuration refused: {e}")))?;
         Ok(c)
@@ -199,6 +222,7 @@ impl InProc {
                         ReplyKind::Granted { lease, expires, .. } => SutReply::Granted {
                             lease: lease.to_string(),
                             expires: expires.secs(),
+                            fqdn: r.fqdn.as_ref().map(name),
                         },
                         ReplyKind::Released(_) | ReplyKind::Declined(_) => SutReply::Done,
                         ReplyKind::Advertise { .. }
@@ -207,8 +231,17 @@ impl InProc {
                     })
                 }
                 Output::Disconnect { .. } => self.drop_connection(),
-                // The model has no DNS (the conformance configuration leaves it off).
-                Output::Event(_) | Output::Dns(_) => {}
+                Output::Dns(req) => self.dns_queue[i].push_back(req),
+                // Reading R26: not answered yet, so the driver drops it.
+                Output::DnsCancel { id } => {
+                    if let Some(pos) = self.dns_queue[i].iter().position(|r| r.id == id) {
+                        self.dns_queue[i].remove(pos);
+                        if let Some(ep) = self.eps[i].as_mut() {
+                            ep.handle_dns_cancelled(self.now, id);
+                        }
+                    }
+                }
+                Output::Event(_) => {}
             }
         }
     }
@@ -223,6 +256,8 @@ impl InProc {
             lease: None,
             status: None,
             reject: None,
+            fqdn: None,
+            dns_added: None,
         };
         match &m.body {
             Body::State(s) => self.sent.push(SutMsg {
@@ -232,9 +267,17 @@ impl InProc {
             }),
             Body::BndUpd(u) => {
                 for l in &u.leases {
+                    // §9.2: the binding's name (the one placed, else the one requested) and
+                    // whether the records are up to date (flags F/R).
+                    let named = l
+                        .dns
+                        .as_ref()
+                        .and_then(|d| d.entered.as_ref().or(d.requested.as_ref()).map(|n| (n, d)));
                     self.sent.push(SutMsg {
                         lease: Some(l.lease.to_string()),
                         status: Some(l.binding_status),
+                        fqdn: named.map(|(n, _)| name(n)),
+                        dns_added: named.map(|(_, d)| d.shows_dns_updates()),
                         ..base("BNDUPD")
                     })
                 }
@@ -353,16 +396,50 @@ impl InProc {
                                 } else {
                                     None
                                 },
+                                fqdn: v.fqdn.as_ref().map(name),
+                                dns_added: v.dns_added,
+                                dns_owed: v
+                                    .dns_owed
+                                    .iter()
+                                    .map(|d| SutDnsOp {
+                                        op: match d.op {
+                                            DnsOpKind::Add => "add",
+                                            DnsOpKind::Remove => "remove",
+                                        }
+                                        .into(),
+                                        fqdn: name(&d.fqdn),
+                                    })
+                                    .collect(),
                             })
                             .collect(),
                     }
                 }
             })
             .collect();
+        // The DNS server's records, by lease: the PTR of the lease's address (the AAAA of the
+        // same name is placed and removed with it).
+        let dns = self.dns_server.as_ref().map(|d| {
+            let leases = self.cfgs.first().map_or_else(Vec::new, |c| {
+                let mut v: Vec<LeaseKey> = c.addresses.iter().map(|a| LeaseKey::Addr(*a)).collect();
+                v.extend(c.prefixes.iter().map(|(a, l)| LeaseKey::Prefix(*a, *l)));
+                v
+            });
+            leases
+                .iter()
+                .filter_map(|k| {
+                    let n = d.reverse.get(&failover_dns::lease_address(k))?;
+                    Some(SutDnsRecord {
+                        lease: k.to_string(),
+                        fqdn: n.trim_end_matches('.').to_string(),
+                    })
+                })
+                .collect()
+        });
         SutObservation {
             servers,
             reply: self.reply.take(),
             sent: std::mem::take(&mut self.sent),
+            dns,
         }
     }
 
@@ -402,6 +479,7 @@ impl Sut for InProc {
         ];
         self.now = Time(cfg.start_time);
         self.net_up = true;
+        self.dns_server = cfg.dns.as_ref().map(|_| Recorder::default());
         match cfg.init.as_str() {
             "fresh" => {
                 for i in 0..2 {
@@ -542,6 +620,9 @@ impl Sut for InProc {
             } => {
                 let i = ix(*server);
                 self.eps[i] = None;
+                // What the server asked its DNS driver dies with it; what it owes is in its
+                // stable storage and asked again at the restart (§9.4).
+                self.dns_queue[i].clear();
                 self.lost_storage[i] = *lose_storage;
                 if *lose_storage {
                     self.stable[i] = StableState::default();
@@ -579,12 +660,31 @@ impl Sut for InProc {
                 }
                 self.drain(ix(*server));
             }
+            SutEvent::DnsAnswer { server, lease } => {
+                let i = ix(*server);
+                let k = lease_key(lease)?;
+                // The oldest request of this server for this lease (a server's updates of one
+                // lease are answered in order, reading R27). None: the trace expects an update
+                // our server did not ask for, which the comparison reports.
+                if let Some(pos) = self.dns_queue[i].iter().position(|r| r.lease == k) {
+                    let req = self.dns_queue[i].remove(pos).expect("a position");
+                    if let (Some(d), Some(ep)) = (self.dns_server.as_mut(), self.eps[i].as_mut()) {
+                        // Reading R26: the driver sends only what is still wanted now.
+                        if ep.dns_request_current(now, req.id) {
+                            let result = failover_dns::perform(d, &req).map_err(|e| e.to_string());
+                            ep.handle_dns_result(now, req.id, result);
+                        }
+                    }
+                    self.drain(i);
+                }
+            }
             SutEvent::Client {
                 server,
                 client,
                 op,
                 kind,
                 lease,
+                fqdn,
             } => {
                 let client = client_id(client)?;
                 let lease = lease.as_deref().map(lease_key).transpose()?;
@@ -616,7 +716,7 @@ impl Sut for InProc {
                     },
                 };
                 if let Some(ep) = self.ep(*server) {
-                    ep.handle_client(now, ClientRequest { client, op });
+                    ep.handle_client_with_fqdn(now, ClientRequest { client, op }, fqdn.clone());
                 }
                 self.drain(ix(*server));
             }

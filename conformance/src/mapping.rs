@@ -12,6 +12,11 @@
 //!   harness plays the clients: it remembers what each holds from the replies, sends RENEW,
 //!   RELEASE and DECLINE to the server that granted the lease and REBIND to the other, and
 //!   forgets a lease when its lifetime ends (at the tick that reaches the expiry).
+//! * **DNS names** (`ddns` traces). The zone is `example.com`; the model's name `c<k>.P` (client
+//!   `k`'s name as the primary made it up, reading R24) is `p-<DUID of k>.example.com`, and
+//!   `c<k>.S` is `s-<DUID of k>.example.com`: the harness configures the servers to synthesize
+//!   `<label>-<client DUID>` with labels `p` and `s`. On RENEW and REBIND the client presents the
+//!   name it holds (RFC 4704; reading R28).
 //! * **Compared.** After each step: each server's up/down, failover state and communications
 //!   status; per lease the binding-status, and for ACTIVE the client and the expiry tick; what
 //!   each client holds; and, unless switched off, the partner messages sent (a multiset of kind
@@ -22,11 +27,12 @@ use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
 use failover_model::trace::{
-    ClientObs, Event, Kind, LeaseObs, Observation, SentMsg, ServerObs, TraceConfig,
+    ClientObs, DnsOpObs, DnsRecordObs, Event, Kind, LeaseObs, Observation, SentMsg, ServerObs,
+    TraceConfig,
 };
 use failover_proto::{BindingStatus, Role};
 
-use crate::sut::{ClientOpKind, SutConfig, SutEvent, SutObservation, SutReply};
+use crate::sut::{ClientOpKind, SutConfig, SutDns, SutEvent, SutObservation, SutReply};
 
 /// Seconds per tick.
 pub const TICK_SECS: u64 = 60;
@@ -62,6 +68,40 @@ pub fn prefix(j: u8) -> String {
 /// The DUID of client `c`, hex.
 pub fn duid(c: u8) -> String {
     format!("{:016x}", c as u64 + 1)
+}
+
+/// The zone of `ddns` traces.
+pub const ZONE: &str = "example.com";
+/// The synthesis labels of the primary and the secondary in `ddns` traces.
+pub const LABELS: [&str; 2] = ["p", "s"];
+
+/// The concrete name of a model name `c<k>.P` / `c<k>.S` (`None` if it is not one).
+pub fn fqdn_real(name: &str) -> Option<String> {
+    let (c, who) = name.strip_prefix('c')?.split_once('.')?;
+    let c: u8 = c.parse().ok()?;
+    let label = match who {
+        "P" => LABELS[0],
+        "S" => LABELS[1],
+        _ => return None,
+    };
+    Some(format!("{label}-{}.{ZONE}", duid(c)))
+}
+
+/// The model name of a concrete name made by [`fqdn_real`] (the text itself, marked, if not).
+pub fn fqdn_name(real: &str) -> String {
+    let parse = || -> Option<String> {
+        let host = real
+            .trim_end_matches('.')
+            .strip_suffix(&format!(".{ZONE}"))?;
+        let (label, hex) = host.split_once('-')?;
+        let who = match label {
+            l if l == LABELS[0] => "P",
+            l if l == LABELS[1] => "S",
+            _ => return None,
+        };
+        Some(format!("c{}.{who}", client_of(hex)?))
+    };
+    parse().unwrap_or_else(|| format!("?{real}"))
 }
 
 /// Which observations are compared.
@@ -129,6 +169,10 @@ impl Mapping {
                 Vec::new()
             },
             start_time: secs(1),
+            dns: c.dns.then(|| SutDns {
+                zone: ZONE.into(),
+                labels: LABELS.map(String::from),
+            }),
         }
     }
 
@@ -167,6 +211,13 @@ impl Mapping {
                     op,
                     kind: None,
                     lease: Some(self.real(&h.lease)),
+                    // RFC 4704: the client presents the name it was given (reading R28).
+                    fqdn: match op {
+                        ClientOpKind::Renew | ClientOpKind::Rebind => {
+                            h.fqdn.as_deref().and_then(fqdn_real)
+                        }
+                        _ => None,
+                    },
                 }),
             }
         };
@@ -207,15 +258,17 @@ impl Mapping {
                         .into(),
                     ),
                     lease: None,
+                    fqdn: None,
                 }
             }
             Event::Renew { client } => client_ev(*client, ClientOpKind::Renew, false)?,
             Event::Rebind { client } => client_ev(*client, ClientOpKind::Rebind, true)?,
             Event::Release { client } => client_ev(*client, ClientOpKind::Release, false)?,
             Event::Decline { client } => client_ev(*client, ClientOpKind::Decline, false)?,
-            Event::DnsAnswer { .. } => {
-                return Err("DNS updates (issue 6) are not mapped to the implementation yet".into())
-            }
+            Event::DnsAnswer { server, lease } => SutEvent::DnsAnswer {
+                server: *server,
+                lease: self.real(lease),
+            },
         })
     }
 
@@ -250,13 +303,23 @@ impl Mapping {
             // The client stops using the lease whatever the answer (RFC 8415 §18.2.7).
             Event::Release { .. } | Event::Decline { .. } => self.clients[c] = None,
             _ => {
-                if let Some(SutReply::Granted { lease, expires }) = reply {
+                if let Some(SutReply::Granted {
+                    lease,
+                    expires,
+                    fqdn,
+                }) = reply
+                {
+                    // A client keeps the name a reply gives it, and its name when a renewal
+                    // gives none (reading R28).
+                    let kept = match e {
+                        Event::Request { .. } => None,
+                        _ => slot.as_ref().and_then(|h| h.fqdn.clone()),
+                    };
                     self.clients[c] = Some(ClientObs {
                         lease: self.name(lease),
                         expiry: tick_of(*expires).unwrap_or(u8::MAX),
                         server,
-                        // DNS names are not mapped yet (issue 6).
-                        fqdn: None,
+                        fqdn: fqdn.as_deref().map(fqdn_name).or(kept),
                     });
                 }
             }
@@ -281,10 +344,16 @@ impl Mapping {
                             status: l.status,
                             client: l.client.as_deref().and_then(client_of),
                             expiry: l.expiry.map(|t| tick_of(t).unwrap_or(u8::MAX)),
-                            // DNS is not mapped yet (issue 6).
-                            fqdn: None,
-                            dns_added: false,
-                            dns_owed: Vec::new(),
+                            fqdn: l.fqdn.as_deref().map(fqdn_name),
+                            dns_added: l.dns_added,
+                            dns_owed: l
+                                .dns_owed
+                                .iter()
+                                .map(|d| DnsOpObs {
+                                    op: d.op.clone(),
+                                    fqdn: fqdn_name(&d.fqdn),
+                                })
+                                .collect(),
                         })
                         .collect();
                     v.sort_by_key(|a| lease_order(&a.lease));
@@ -305,8 +374,8 @@ impl Mapping {
                 lease: m.lease.as_deref().map(|l| self.name(l)),
                 status: m.status,
                 reject: m.reject.clone(),
-                fqdn: None,
-                dns_added: None,
+                fqdn: m.fqdn.as_deref().map(fqdn_name),
+                dns_added: m.dns_added,
             })
             .collect();
         sent.sort();
@@ -314,7 +383,17 @@ impl Mapping {
             servers,
             clients: self.clients.clone(),
             sent,
-            dns: None,
+            dns: o.dns.as_ref().map(|records| {
+                let mut v: Vec<DnsRecordObs> = records
+                    .iter()
+                    .map(|r| DnsRecordObs {
+                        lease: self.name(&r.lease),
+                        fqdn: fqdn_name(&r.fqdn),
+                    })
+                    .collect();
+                v.sort_by_key(|r| lease_order(&r.lease));
+                v
+            }),
         }
     }
 }
@@ -377,6 +456,16 @@ pub fn compare(expected: &Observation, actual: &Observation, cmp: Compare) -> Ve
                                 s += &format!(" until t{}", tick_text(t));
                             }
                         }
+                        // RFC 8156 §9 (`ddns` traces): the name, the F flag, the owed updates.
+                        if let Some(n) = &l.fqdn {
+                            s += &format!(" name {n}");
+                        }
+                        if l.dns_added {
+                            s += " [records added]";
+                        }
+                        for d in &l.dns_owed {
+                            s += &format!(" [owes DNS {} {}]", d.op, d.fqdn);
+                        }
                         s
                     };
                     if show(el) != show(al) {
@@ -397,6 +486,26 @@ pub fn compare(expected: &Observation, actual: &Observation, cmp: Compare) -> Ve
                 "client c{c}: expected {}, got {}",
                 holding(e),
                 holding(a)
+            ));
+        }
+    }
+    if let Some(e) = &expected.dns {
+        let a = actual.dns.clone().unwrap_or_default();
+        if *e != a {
+            let text = |v: &[DnsRecordObs]| {
+                if v.is_empty() {
+                    "no records".to_string()
+                } else {
+                    v.iter()
+                        .map(|r| format!("{} {}", r.lease, r.fqdn))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            out.push(format!(
+                "DNS server: expected {}, got {}",
+                text(e),
+                text(&a)
             ));
         }
     }
@@ -452,10 +561,13 @@ fn holding(h: &Option<ClientObs>) -> String {
     match h {
         None => "nothing".into(),
         Some(h) => format!(
-            "{} until t{} from {}",
+            "{} until t{} from {}{}",
             h.lease,
             tick_text(h.expiry),
-            h.server
+            h.server,
+            h.fqdn
+                .as_ref()
+                .map_or(String::new(), |n| format!(" named {n}"))
         ),
     }
 }
@@ -477,6 +589,12 @@ pub fn msg_text(m: &SentMsg) -> String {
     }
     if let Some(r) = &m.reject {
         s += &format!(" rejected {r}");
+    }
+    if let Some(n) = &m.fqdn {
+        s += &format!(" name {n}");
+    }
+    if m.dns_added == Some(true) {
+        s += " [records added]";
     }
     s
 }

@@ -30,6 +30,21 @@ pub struct SutConfig {
     pub backup_prefixes: Vec<String>,
     /// The harness clock at start, seconds since 2000-01-01 (RFC 8156 §3).
     pub start_time: u64,
+    /// DNS update coordination (RFC 8156 §9), for traces tagged `ddns`; absent: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<SutDns>,
+}
+
+/// How both servers update the DNS (traces tagged `ddns`). The harness plays the DNS server:
+/// a server asks for an update when it owes one, and the harness answers it at a `dns-answer`
+/// event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutDns {
+    /// The zone names go in, e.g. `example.com`.
+    pub zone: String,
+    /// A server granting a new binding names it `<label>-<client DUID hex>.<zone>`, with the
+    /// label of the granting server: `labels[0]` for the primary, `labels[1]` for the secondary.
+    pub labels: [String; 2],
 }
 
 /// An event, at the time the harness gives with it.
@@ -91,6 +106,18 @@ pub enum SutEvent {
         /// The lease concerned (not for `request`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lease: Option<String>,
+        /// The name the client presents in its Client FQDN option (RFC 4704): the one it was
+        /// given, on RENEW and REBIND (RFC 8156 §9.5, reading R28). `ddns` traces only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fqdn: Option<String>,
+    },
+    /// The DNS server answers the oldest DNS update `server` asked for `lease` (RFC 8156 §9):
+    /// the SUT performs it now and takes the answer. `ddns` traces only.
+    DnsAnswer {
+        /// Which server.
+        server: Role,
+        /// The address or prefix.
+        lease: String,
     },
 }
 
@@ -121,6 +148,27 @@ pub struct SutObservation {
     /// Partner messages sent during the event, one entry per lease for BNDUPD/BNDREPLY.
     #[serde(default)]
     pub sent: Vec<SutMsg>,
+    /// `ddns` traces: the records in the DNS server, one per lease that has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<Vec<SutDnsRecord>>,
+}
+
+/// A lease's records in the DNS server (AAAA and PTR, one name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutDnsRecord {
+    /// The address or prefix.
+    pub lease: String,
+    /// The name, `host.zone` without the final dot.
+    pub fqdn: String,
+}
+
+/// A DNS update a server owes (RFC 8156 §9.3, §9.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutDnsOp {
+    /// `add` or `remove`.
+    pub op: String,
+    /// The name.
+    pub fqdn: String,
 }
 
 /// One server.
@@ -152,6 +200,15 @@ pub struct SutLease {
     /// state-expiration-time, seconds.
     #[serde(default)]
     pub expiry: Option<u64>,
+    /// `ddns`: the binding's name (RFC 8156 §9.2), if the server knows one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// `ddns`: the records are recorded as added (flag F of §5.5.3.3).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dns_added: bool,
+    /// `ddns`: the DNS updates the server owes for this lease, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_owed: Vec<SutDnsOp>,
 }
 
 /// An answer to a client.
@@ -164,6 +221,9 @@ pub enum SutReply {
         lease: String,
         /// Absolute expiry, seconds.
         expires: u64,
+        /// The name given to the client (RFC 4704 Client FQDN option; RFC 8156 §9.5).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fqdn: Option<String>,
     },
     /// RELEASE/DECLINE acknowledged.
     Done,
@@ -193,6 +253,12 @@ pub struct SutMsg {
     /// BNDREPLY: the status code of a rejection.
     #[serde(default)]
     pub reject: Option<String>,
+    /// BNDUPD (`ddns`): the binding's name it carries (§9.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// BNDUPD with a name: the records are recorded as added (flag F).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_added: Option<bool>,
 }
 
 /// Why the SUT could not take a step (not a divergence: the run cannot continue).

@@ -45,6 +45,17 @@ pub struct Binding {
     /// Reading R9: a prefix the primary took back with BNDUPD FREE; not allocatable (outside
     /// PARTNER-DOWN) until the secondary acks that update.
     pub hold_until_ack: bool,
+    /// Our BNDUPD of this lease is unacknowledged, but the partner's update we accepted meanwhile
+    /// cleared `update_pending`: if the connection or the process is lost before the BNDREPLY,
+    /// the update is owed again (§8.8 "all binding updates that have not been acknowledged"),
+    /// as the model's rule is. Kept in stable storage so that it survives a crash.
+    #[serde(default)]
+    pub owed_if_lost: bool,
+    /// A rejected update of this lease waits for the next periodic scan, this time (§7.5.4,
+    /// reading R21). Kept in stable storage so that a restart does not send it earlier than the
+    /// scan would have (the model's hold survives a crash); a past time means nothing.
+    #[serde(default)]
+    pub hold_until: Option<Time>,
     /// DNS names and owed DNS operations (RFC 8156 §9, `crate::dns`); boxed to keep the record
     /// small for the many leases without.
     #[serde(default)]
@@ -72,6 +83,8 @@ impl Binding {
             expiration_time: None,
             update_pending: false,
             hold_until_ack: false,
+            owed_if_lost: false,
+            hold_until: None,
             dns: Default::default(),
             reservation: Default::default(),
         }

@@ -171,6 +171,10 @@ pub struct DnsConfig {
     pub use_client_fqdn: bool,
     /// Synthesize `"{label}-{lease}"` when the client requests no name (`None`: no name).
     pub synthesize_label: Option<String>,
+    /// Synthesize `"{label}-{client DUID in hex}"` instead of `"{label}-{lease}"`: one name per
+    /// client and server, whatever lease it holds (the conformance harness configures this, as
+    /// the model names a binding by its client and the server that granted it, reading R24).
+    pub synthesize_from_client: bool,
     /// With `enabled` off, reject (DNSUpdateNotSupported, §9) a BNDUPD showing that the partner
     /// updates the DNS, instead of only warning.
     pub refuse_partner_updates: bool,
@@ -187,6 +191,7 @@ impl Default for DnsConfig {
             reverse: true,
             use_client_fqdn: true,
             synthesize_label: None,
+            synthesize_from_client: false,
             refuse_partner_updates: false,
             retry: 30,
         }
@@ -194,9 +199,14 @@ impl Default for DnsConfig {
 }
 
 impl DnsConfig {
-    /// The name for a new binding of `lease`: the client's (if used) or a synthesized one, with
-    /// the U or S flag (§5.5.3.3).
-    pub fn name_for(&self, lease: &LeaseKey, requested: Option<&str>) -> Option<(Fqdn, u16)> {
+    /// The name for a new binding of `lease` to `client`: the client's (if used) or a
+    /// synthesized one, with the U or S flag (§5.5.3.3).
+    pub fn name_for(
+        &self,
+        lease: &LeaseKey,
+        client: Option<&ClientId>,
+        requested: Option<&str>,
+    ) -> Option<(Fqdn, u16)> {
         let requested = requested
             .map(|r| r.trim_end_matches('.'))
             .filter(|r| !r.is_empty());
@@ -208,9 +218,10 @@ impl DnsConfig {
             ));
         }
         let label = self.synthesize_label.as_ref()?;
-        let id = match lease {
-            LeaseKey::Addr(a) => a.to_string().replace(':', "-"),
-            LeaseKey::Prefix(a, l) => format!("{}-{l}", a.to_string().replace(':', "-")),
+        let id = match (self.synthesize_from_client, client, lease) {
+            (true, Some(c), _) => c.0.iter().map(|b| format!("{b:02x}")).collect(),
+            (_, _, LeaseKey::Addr(a)) => a.to_string().replace(':', "-"),
+            (_, _, LeaseKey::Prefix(a, l)) => format!("{}-{l}", a.to_string().replace(':', "-")),
         };
         let host = format!("{label}-{id}").replace("--", "-0-");
         Some((
@@ -229,6 +240,8 @@ pub(crate) struct DnsBook {
     in_flight: BTreeMap<u64, (LeaseKey, DnsOp)>,
     /// Leases whose first owed operation is with the driver.
     issued: BTreeSet<LeaseKey>,
+    /// Requests withdrawn with `Output::DnsCancel`, awaiting the driver's answer.
+    withdrawn: BTreeSet<u64>,
     /// Failed operations wait until then.
     retry_at: BTreeMap<LeaseKey, Time>,
     /// The FQDN of the client request being handled (`handle_client_with_fqdn`).
@@ -294,6 +307,7 @@ impl Endpoint {
     }
 
     fn on_dns_result(&mut self, now: Time, id: u64, result: Result<(), String>) {
+        self.dns.withdrawn.remove(&id);
         let Some((key, op)) = self.dns.in_flight.remove(&id) else {
             self.log(&format!("ignored DNS result id={id}: no such request"));
             return;
@@ -375,24 +389,91 @@ impl Endpoint {
         let Some(op) = b.dns.owed.first().cloned() else {
             return;
         };
-        if let DnsOp::Add { fqdn, .. } = &op {
-            let live = b.is_active_at(now) && binding_name(&b.dns.info) == Some(fqdn);
-            if !live {
-                let mut b = b.clone();
-                b.dns.owed.remove(0);
-                self.log(&format!(
-                    "{key}: owed DNS add of {fqdn} dropped, the binding ended (reading R26)"
-                ));
-                self.store(key, b);
-                return self.issue_dns(now, key);
-            }
-        }
+        // Reading R26 is applied when the request is about to go out
+        // (`dns_request_current`), as late as the driver can, and again on the result.
+        let _ = now;
         self.dns.next_id += 1;
         let id = self.dns.next_id;
         self.dns.in_flight.insert(id, (key, op.clone()));
         self.dns.issued.insert(key);
         self.out
             .push_back(Output::Dns(DnsRequest { id, lease: key, op }));
+    }
+
+    /// Reading R26: a request with the driver that is no longer the lease's first owed operation
+    /// (its add was dropped, the binding having ended) is withdrawn with `Output::DnsCancel`,
+    /// once. Called whenever a lease record is written.
+    pub(crate) fn dns_withdraw_stale(&mut self, key: LeaseKey) {
+        if !self.dns.issued.contains(&key) {
+            return;
+        }
+        let first = self.db.get(&key).and_then(|b| b.dns.owed.first());
+        let stale: Vec<u64> = self
+            .dns
+            .in_flight
+            .iter()
+            .filter(|(id, (k, op))| {
+                *k == key && Some(op) != first && !self.dns.withdrawn.contains(*id)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            self.dns.withdrawn.insert(id);
+            self.out.push_back(Output::DnsCancel { id });
+        }
+    }
+
+    /// Ask right before sending request `id` to the DNS server: is it still wanted? Reading
+    /// R26: an add is performed only while its binding is ACTIVE and unexpired here; an add
+    /// whose binding ended is dropped now (`false`: do not send it, nothing is to be reported),
+    /// and the lease's next owed operation is asked for. A driver that sends at once may skip
+    /// this call: the result of an add done after its binding ended is handled (decision D27).
+    pub fn dns_request_current(&mut self, now: Time, id: u64) -> bool {
+        let Some((key, op)) = self.dns.in_flight.get(&id).cloned() else {
+            return false;
+        };
+        let Some(b) = self.db.get(&key) else {
+            return false;
+        };
+        let first = b.dns.owed.first() == Some(&op);
+        let live = match &op {
+            DnsOp::Add { fqdn, .. } => {
+                b.is_active_at(now) && binding_name(&b.dns.info) == Some(fqdn)
+            }
+            DnsOp::Remove { .. } => true,
+        };
+        if first && live {
+            return true;
+        }
+        self.dns.in_flight.remove(&id);
+        self.dns.withdrawn.remove(&id);
+        self.dns.issued.remove(&key);
+        if first {
+            let mut b = b.clone();
+            b.dns.owed.remove(0);
+            self.log(&format!(
+                "{key}: owed DNS {op:?} dropped before sending, the binding ended (reading R26)"
+            ));
+            self.store(key, b);
+        }
+        self.issue_dns(now, key);
+        self.pump(now);
+        false
+    }
+
+    /// The driver dropped the withdrawn request `id` without sending it
+    /// ([`Output::DnsCancel`]): the lease's next owed operation is asked for.
+    pub fn handle_dns_cancelled(&mut self, now: Time, id: u64) {
+        self.dns.withdrawn.remove(&id);
+        let Some((key, _)) = self.dns.in_flight.remove(&id) else {
+            self.log(&format!(
+                "ignored DNS cancellation id={id}: no such request"
+            ));
+            return;
+        };
+        self.dns.issued.remove(&key);
+        self.issue_dns(now, key);
+        self.pump(now);
     }
 
     /// After a restart: ask again for every operation the stable storage says is owed (§9.4).
@@ -430,7 +511,7 @@ impl Endpoint {
         let requested = self.dns.client_fqdn.as_deref();
         let cfg = &self.cfg.dns;
         drop_owed_adds(b);
-        let Some((fqdn, how)) = cfg.name_for(key, requested) else {
+        let Some((fqdn, how)) = cfg.name_for(key, b.client.as_ref(), requested) else {
             b.dns.info = DnsInfo::default();
             return;
         };
@@ -466,7 +547,7 @@ impl Endpoint {
             .as_deref()
             .and_then(presented_name)
             .map(|n| (n, FLAG_USING_REQUESTED_FQDN));
-        let name = presented.or_else(|| self.cfg.dns.name_for(&key, None));
+        let name = presented.or_else(|| self.cfg.dns.name_for(&key, b.client.as_ref(), None));
         b.dns.info = match name {
             Some((fqdn, how)) => DnsInfo {
                 requested: Some(fqdn),

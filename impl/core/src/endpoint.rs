@@ -37,6 +37,13 @@ pub enum Output {
     /// Perform a DNS update (RFC 8156 §9) and report it with
     /// [`Endpoint::handle_dns_result`]. The lease record that owes it was persisted before.
     Dns(crate::dns::DnsRequest),
+    /// Reading R26: the request `id` (an add) is no longer wanted, its binding ended. A driver
+    /// that has not sent it yet drops it and reports [`Endpoint::handle_dns_cancelled`]; one that
+    /// has sent it reports the result as usual (decision D27 covers an add done after all).
+    DnsCancel {
+        /// The request's id.
+        id: u64,
+    },
 }
 
 /// Why the endpoint dropped the connection.
@@ -443,7 +450,15 @@ impl Endpoint {
         match stable.filter(|s| s.endpoint.state.is_some()) {
             Some(s) => {
                 let rec = s.endpoint;
-                for (k, b) in s.leases {
+                for (k, mut b) in s.leases {
+                    // An update unacknowledged at the crash is owed again (§8.8).
+                    if std::mem::take(&mut b.owed_if_lost) {
+                        b.update_pending = true;
+                    }
+                    // A rejected update still waits for its periodic scan (reading R21).
+                    if let Some(t) = b.hold_until.filter(|t| *t > now) {
+                        e.retry_at.insert(k, t);
+                    }
                     leases.insert(k, b);
                 }
                 // §8.3.2 Step 1: PREVIOUS-STATE is the last recorded state; TIME-OF-FAILURE the
@@ -748,13 +763,15 @@ impl Endpoint {
             binding: b.clone(),
         }));
         self.db.put(key, b);
+        self.dns_withdraw_stale(key);
     }
 
     /// Set a lease's update-pending flag (without a new version: nothing changed).
     pub(crate) fn flag_owed(&mut self, key: LeaseKey) {
         if let Some(mut b) = self.db.get(&key).cloned() {
-            if !b.update_pending {
+            if !b.update_pending || b.owed_if_lost {
                 b.update_pending = true;
+                b.owed_if_lost = false;
                 self.store(key, b);
             }
         }
@@ -763,6 +780,7 @@ impl Endpoint {
     /// Write a lease changed locally: the partner must be told (lazy update, §4.3).
     pub(crate) fn store_changed(&mut self, key: LeaseKey, mut b: Binding) {
         b.update_pending = true;
+        b.hold_until = None;
         self.db.bump(&key);
         self.retry_at.remove(&key);
         self.store(key, b);
@@ -1141,8 +1159,14 @@ impl Endpoint {
                     } else {
                         let mut b =
                             db::apply_update(&local, &lu.lease, client.as_ref(), lu, partner_clt);
+                        // Our own update of this lease, still unacknowledged, is owed again if
+                        // it is lost (the partner took ours before its own? we cannot know).
+                        if self.in_flight.contains(&lu.lease) && !b.update_pending {
+                            b.owed_if_lost = true;
+                        }
                         self.db.bump(&lu.lease);
                         self.retry_at.remove(&lu.lease);
+                        b.hold_until = None;
                         // §7.5.2: stored (Persist queued) before the BNDREPLY below.
                         self.extensions_on_update(now, &local, &mut b, client.as_ref(), lu);
                     }
@@ -1224,10 +1248,21 @@ impl Endpoint {
             // Already owed (perhaps on its way): the next periodic scan sends it again, even
             // if the partner accepts the copy in flight, which predates this disagreement
             // (reading R21).
-            self.retry_at.insert(key, now.plus(self.cfg.update_retry));
+            self.hold_for_scan(now, key);
         } else {
             b.update_pending = true;
             self.db.bump(&key);
+            self.store(key, b);
+        }
+    }
+
+    /// §7.5.4 / reading R21: the update of `key` waits for the next periodic scan; the time is
+    /// kept with the lease so that a restart before it does not send the update earlier.
+    fn hold_for_scan(&mut self, now: Time, key: LeaseKey) {
+        let until = now.plus(self.cfg.update_retry);
+        self.retry_at.insert(key, until);
+        if let Some(mut b) = self.db.get(&key).cloned() {
+            b.hold_until = Some(until);
             self.store(key, b);
         }
     }
@@ -1247,6 +1282,12 @@ impl Endpoint {
         let whole_rejected = r.status.filter(|s| s.is_error());
         for (key, seq) in sent {
             self.in_flight.remove(&key);
+            // Acknowledged (or rejected, which keeps it owed as R21 says): nothing more is owed
+            // for the loss of this update.
+            if let Some(mut b) = self.db.get(&key).filter(|b| b.owed_if_lost).cloned() {
+                b.owed_if_lost = false;
+                self.store(key, b);
+            }
             let entry = r.leases.iter().find(|l| l.lease == key);
             let rejected = whole_rejected
                 .or_else(|| entry.and_then(|l| l.status).filter(|s| s.is_error()))
@@ -1260,20 +1301,13 @@ impl Endpoint {
                 // that it has been encountered." The lease stays update-pending and is resent
                 // on the next periodic scan (§7.5.4, reading R11).
                 self.log(&format!("BNDUPD {key} rejected by partner: {code}"));
-                // Also an update that was not owed (a copy sent in answer to UPDREQALL): the
-                // partner has not taken our information, so it is owed now (reading R21).
-                if self.db.seq(&key) == seq {
-                    if let Some(mut b) = self.db.get(&key).cloned() {
-                        if !b.update_pending {
-                            b.update_pending = true;
-                            self.store(key, b);
-                        }
-                    }
-                }
-                // §7.5.4 / reading R21: the rejected update waits for the next periodic scan
-                // only if our record still says what was rejected. A change made since (a
-                // lease that expired while its ACTIVE was in flight) is new information, owed
-                // and sent at once, as any change is (the model's rule).
+                // §7.5.4 / reading R21: if our record still announces the status that was
+                // rejected, the partner has not taken our information: it stays owed (also a
+                // copy sent in answer to UPDREQALL, or one whose other fields changed since,
+                // say after we accepted the partner's own update meanwhile) and waits for the
+                // next periodic scan. A change of status since (a lease that expired while its
+                // ACTIVE was in flight) is new information, owed and sent at once, as any
+                // change is (the model's rule).
                 let still = match entry {
                     Some(e) => self
                         .db
@@ -1282,7 +1316,13 @@ impl Endpoint {
                     None => self.db.seq(&key) == seq,
                 };
                 if still {
-                    self.retry_at.insert(key, now.plus(self.cfg.update_retry));
+                    if let Some(mut b) = self.db.get(&key).cloned() {
+                        if !b.update_pending {
+                            b.update_pending = true;
+                            self.store(key, b);
+                        }
+                    }
+                    self.hold_for_scan(now, key);
                 }
                 continue;
             }

@@ -77,6 +77,12 @@ pub enum Output {
     /// Perform a DNS update (RFC 8156 §9), e.g. with a `failover_dns::DnsUpdater`, and report
     /// the outcome with [`Node::handle_dns_result`]. The lease record that owes it is durable.
     Dns(failover_core::DnsRequest),
+    /// Withdraw a DNS request not sent yet; report it with [`Node::handle_dns_cancelled`]
+    /// (otherwise report the request's result as usual).
+    DnsCancel {
+        /// The request's id.
+        id: u64,
+    },
 }
 
 /// Why the node closed the partner connection.
@@ -458,6 +464,14 @@ impl Node {
         self.finish(now)
     }
 
+    /// The driver dropped a withdrawn DNS request without sending it ([`Output::DnsCancel`]).
+    pub fn handle_dns_cancelled(&mut self, now: Time, id: u64) -> Result<(), NodeError> {
+        self.check()?;
+        self.ep.handle_dns_cancelled(now, id);
+        self.collect(now);
+        self.finish(now)
+    }
+
     /// The outcome of an [`Output::Dns`] request (`id` from the request).
     pub fn handle_dns_result(
         &mut self,
@@ -675,6 +689,7 @@ impl Node {
                 CoreOutput::Event(Event::Log(line)) => self.held.push(Output::Log(line)),
                 CoreOutput::Event(e) => self.held.push(Output::Event(e)),
                 CoreOutput::Dns(r) => self.held.push(Output::Dns(r)),
+                CoreOutput::DnsCancel { id } => self.held.push(Output::DnsCancel { id }),
             }
         }
     }

@@ -368,6 +368,10 @@ impl Pair {
                     self.side_mut(role).events.push(e);
                 }
                 // The simulation's configurations leave DNS updates off.
+                Output::DnsCancel { id } => {
+                    self.transcript
+                        .push(format!("{now} {} dns cancel {id}", name(role)));
+                }
                 Output::Dns(r) => {
                     self.transcript.push(format!(
                         "{now} {} dns {:?} {}",

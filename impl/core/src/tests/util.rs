@@ -223,6 +223,14 @@ impl Pair {
                     self.reconnect_at = now.plus(5);
                 }
                 Output::Persist(r) => self.node(role).store.apply(&r),
+                // Reading R26: a request not answered yet is dropped, as a driver would.
+                Output::DnsCancel { id } => {
+                    let node = self.node(role);
+                    if let Some(pos) = node.dns.iter().position(|r| r.id == id) {
+                        node.dns.remove(pos);
+                        node.ep.handle_dns_cancelled(now, id);
+                    }
+                }
                 Output::Dns(r) => {
                     self.transcript.push(format!(
                         "{now} {} dns {:?} {}",
@@ -379,6 +387,11 @@ impl Pair {
                 return;
             }
             for r in pending {
+                // A careful driver asks right before sending (reading R26).
+                if !self.node(role).ep.dns_request_current(now, r.id) {
+                    self.drain();
+                    continue;
+                }
                 if ok {
                     match &r.op {
                         DnsOp::Add { fqdn, .. } => {
