@@ -13,6 +13,7 @@ use failover_conformance::mapping::Compare;
 use failover_conformance::runner::{self, Outcome};
 use failover_conformance::stdio::Stdio;
 use failover_conformance::sut::Sut;
+use failover_model::config::ModelConfig;
 
 /// `failover conform ...`
 #[derive(Args)]
@@ -73,7 +74,8 @@ pub struct DifferentialArgs {
     #[arg(long, default_value_t = 60)]
     size: usize,
     /// The model configuration the paths are drawn from: one of the corpus's random-walk
-    /// configurations (default, headline, storage-loss, conflict, busy).
+    /// configurations (default, headline, storage-loss, conflict, busy), or `ddns`: DNS update
+    /// coordination (RFC 8156 §9) with two clients, two crashes and two partitions.
     #[arg(long, default_value = "default")]
     config: String,
     /// Do not compare the partner messages sent (states, leases and clients only).
@@ -84,9 +86,25 @@ pub struct DifferentialArgs {
     broken: Option<String>,
 }
 
+/// The DNS configuration of `differential --config ddns`: larger than `check --dns` (which the
+/// checker exhausts), for random paths only.
+fn ddns_config() -> ModelConfig {
+    ModelConfig {
+        clients: 2,
+        client_ops: 5,
+        ticks: 2,
+        settle_ticks: 3,
+        crashes: 2,
+        partitions: 2,
+        commands: 1,
+        ..ModelConfig::dns()
+    }
+}
+
 /// Run `failover differential`.
 pub fn differential(a: DifferentialArgs) -> ExitCode {
-    let configs = failover_model::trace::random_configs();
+    let mut configs = failover_model::trace::random_configs();
+    configs.push(("ddns", ddns_config()));
     let Some((_, config)) = configs.iter().find(|(n, _)| *n == a.config) else {
         let names: Vec<&str> = configs.iter().map(|(n, _)| *n).collect();
         eprintln!(

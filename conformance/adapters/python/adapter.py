@@ -38,6 +38,9 @@ EVENTS = {
     "partner-down": ("server",),
     "reset-lease": ("server", "lease"),
     "client": ("server", "client", "op"),
+    # RFC 8156 §9, traces tagged ddns: the DNS server answers the server's oldest DNS update
+    # for the lease.
+    "dns-answer": ("server", "lease"),
 }
 CLIENT_OPS = ("request", "renew", "rebind", "release", "decline")
 CONFIG_FIELDS = ("mclt", "lifetime", "startup_time", "auto_partner_down", "addresses",
@@ -82,6 +85,12 @@ def check_start(req):
         need(config, f, None, "start.config")
     if config["init"] not in ("normal", "fresh"):
         raise ProtocolError(f"start.config.init is {config['init']!r}")
+    dns = config.get("dns")
+    if dns is not None:
+        need(dns, "zone", str, "start.config.dns")
+        labels = need(dns, "labels", list, "start.config.dns")
+        if len(labels) != 2 or not all(isinstance(x, str) for x in labels):
+            raise ProtocolError(f"start.config.dns.labels is {labels!r}, not two strings")
 
 
 def check_event(req):
@@ -111,6 +120,13 @@ def check_observation(obs):
         for lease in s.get("leases", []):
             need(lease, "lease", str, "observation lease")
             need(lease, "status", str, "observation lease")
+            for op in lease.get("dns_owed", []):
+                if need(op, "op", str, "observation lease dns_owed[]") not in ("add", "remove"):
+                    raise ProtocolError(f"dns_owed op is {op['op']!r}")
+                need(op, "fqdn", str, "observation lease dns_owed[]")
+    for record in obs.get("dns") or []:
+        need(record, "lease", str, "observation.dns[]")
+        need(record, "fqdn", str, "observation.dns[]")
     reply = obs.get("reply")
     if reply is not None and need(reply, "type", str, "observation.reply") not in (
             "granted", "done", "refused"):
