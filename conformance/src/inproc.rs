@@ -31,14 +31,19 @@ pub enum Breakage {
     AcceptEveryBndupd,
     /// The operator's "partner is down" command is ignored (§8.9.2).
     IgnorePartnerDownCommand,
+    /// DNS (§9.5, reading R28): the Client FQDN option is dropped before it reaches the
+    /// server, so a server that knows no name for a binding it renews makes up its own instead
+    /// of taking the one the client presents.
+    IgnoreClientFqdn,
 }
 
 impl Breakage {
     /// All of them.
-    pub const ALL: [Breakage; 3] = [
+    pub const ALL: [Breakage; 4] = [
         Breakage::NoMcltCap,
         Breakage::AcceptEveryBndupd,
         Breakage::IgnorePartnerDownCommand,
+        Breakage::IgnoreClientFqdn,
     ];
 
     /// Command-line name.
@@ -47,6 +52,7 @@ impl Breakage {
             Breakage::NoMcltCap => "no-mclt-cap",
             Breakage::AcceptEveryBndupd => "accept-every-bndupd",
             Breakage::IgnorePartnerDownCommand => "ignore-partner-down-command",
+            Breakage::IgnoreClientFqdn => "ignore-client-fqdn",
         }
     }
 }
@@ -715,8 +721,12 @@ impl Sut for InProc {
                         to_me: true,
                     },
                 };
+                let fqdn = match self.breakage {
+                    Some(Breakage::IgnoreClientFqdn) => None,
+                    _ => fqdn.clone(),
+                };
                 if let Some(ep) = self.ep(*server) {
-                    ep.handle_client_with_fqdn(now, ClientRequest { client, op }, fqdn.clone());
+                    ep.handle_client_with_fqdn(now, ClientRequest { client, op }, fqdn);
                 }
                 self.drain(ix(*server));
             }

@@ -126,6 +126,10 @@ const REFERENCE_PASSES: &[&str] = &[
     "random-storage-loss-seed-3003",
     "random-storage-loss-seed-3004",
     "random-storage-loss-seed-3006",
+    "s9.3-ddns-dns-add-by-primary",
+    "s9.4-ddns-dns-delete-owed-across-a-crash-of-secondary",
+    "s9.5-ddns-dns-name-kept-on-a-rebind-with-primary",
+    "s9.5-ddns-dns-name-kept-on-a-rebind-with-secondary",
 ];
 
 #[test]
@@ -196,6 +200,17 @@ fn ignoring_the_partner_down_command_fails_the_pd_traces() {
 }
 
 #[test]
+fn a_server_that_ignores_the_client_s_name_fails_the_name_kept_traces() {
+    assert_fails(
+        Breakage::IgnoreClientFqdn,
+        &[
+            "s9.5-ddns-dns-name-kept-on-a-rebind-with-primary",
+            "s9.5-ddns-dns-name-kept-on-a-rebind-with-secondary",
+        ],
+    );
+}
+
+#[test]
 fn a_divergence_report_names_trace_step_event_and_difference() {
     let all = corpus();
     let mut sut = InProc::broken(Breakage::NoMcltCap);
@@ -259,6 +274,7 @@ fn a_message_delivered_a_tick_after_it_was_produced_keeps_the_connection() {
         init: "normal".into(),
         backup_prefixes: vec![],
         start_time: secs(1),
+        dns: None,
     };
     let mut sut = InProc::new();
     sut.start(&cfg).expect("start");
@@ -271,6 +287,7 @@ fn a_message_delivered_a_tick_after_it_was_produced_keeps_the_connection() {
                 op: ClientOpKind::Request,
                 kind: Some("prefix".into()),
                 lease: None,
+                fqdn: None,
             },
         )
         .expect("request");
