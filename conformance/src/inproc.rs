@@ -179,6 +179,12 @@ impl InProc {
         // when an update is accepted (§7.5.5), and Figure 4 compares against it: that is
         // decision D8's opt-in (the latest client transaction known, ours or the partner's).
         c.db_time_includes_partner_clt = true;
+        // Design draft §12 (`reservations` traces): the same reservations on both servers.
+        c.reservations = cfg
+            .reservations
+            .iter()
+            .map(|r| Ok((lease_key(&r.lease)?, client_id(&r.client)?)))
+            .collect::<Result<_, SutError>>()?;
         // RFC 8156 §9 (`ddns` traces): updates on, names synthesized per client and server as
         // the mapping expects (`<label>-<client DUID>.<zone>`), the client's presented name used.
         if let Some(d) = &cfg.dns {
@@ -264,6 +270,7 @@ impl InProc {
             reject: None,
             fqdn: None,
             dns_added: None,
+            reserved: None,
         };
         match &m.body {
             Body::State(s) => self.sent.push(SutMsg {
@@ -284,6 +291,7 @@ impl InProc {
                         status: Some(l.binding_status),
                         fqdn: named.map(|(n, _)| name(n)),
                         dns_added: named.map(|(_, d)| d.shows_dns_updates()),
+                        reserved: l.reserved,
                         ..base("BNDUPD")
                     })
                 }
@@ -416,6 +424,8 @@ impl InProc {
                                         fqdn: name(&d.fqdn),
                                     })
                                     .collect(),
+                                reserved_for: v.reserved_for.as_ref().map(hex),
+                                cancelling: v.reservation_cancelling,
                             })
                             .collect(),
                     }
@@ -663,6 +673,13 @@ impl Sut for InProc {
                 let k = lease_key(lease)?;
                 if let Some(ep) = self.ep(*server) {
                     ep.handle_command(now, Command::ResetLease(k));
+                }
+                self.drain(ix(*server));
+            }
+            SutEvent::CancelReservation { server, lease } => {
+                let k = lease_key(lease)?;
+                if let Some(ep) = self.ep(*server) {
+                    ep.handle_command(now, Command::CancelReservation(k));
                 }
                 self.drain(ix(*server));
             }

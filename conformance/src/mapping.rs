@@ -169,6 +169,8 @@ impl Mapping {
                 Vec::new()
             },
             start_time: secs(1),
+            // Reservations are mapped with the traces that carry them (below).
+            reservations: Vec::new(),
             dns: c.dns.then(|| SutDns {
                 zone: ZONE.into(),
                 labels: LABELS.map(String::from),

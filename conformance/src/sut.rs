@@ -33,6 +33,19 @@ pub struct SutConfig {
     /// DNS update coordination (RFC 8156 §9), for traces tagged `ddns`; absent: off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<SutDns>,
+    /// Reservations (design draft §12), for traces tagged `reservations`, configured on both
+    /// servers; absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reservations: Vec<SutReservation>,
+}
+
+/// A lease reserved for one client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutReservation {
+    /// The address or prefix.
+    pub lease: String,
+    /// The client's DUID, hex.
+    pub client: String,
 }
 
 /// How both servers update the DNS (traces tagged `ddns`). The harness plays the DNS server:
@@ -110,6 +123,14 @@ pub enum SutEvent {
         /// given, on RENEW and REBIND (RFC 8156 §9.5, reading R28). `ddns` traces only.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fqdn: Option<String>,
+    },
+    /// Operator: cancel the reservation of `lease` on `server` (design draft §12).
+    /// `reservations` traces only.
+    CancelReservation {
+        /// Which server.
+        server: Role,
+        /// The address or prefix.
+        lease: String,
     },
     /// The DNS server answers the oldest DNS update `server` asked for `lease` (RFC 8156 §9):
     /// the SUT performs it now and takes the answer. `ddns` traces only.
@@ -209,6 +230,14 @@ pub struct SutLease {
     /// `ddns`: the DNS updates the server owes for this lease, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_owed: Vec<SutDnsOp>,
+    /// `reservations`: the client (DUID, hex) the lease is reserved for in this server's
+    /// record (the primary: its configuration; the secondary: the primary's flag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_for: Option<String>,
+    /// `reservations`: the reservation was cancelled and the BNDUPD FREE "no longer reserved"
+    /// is not acked yet; the lease goes to no client.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelling: bool,
 }
 
 /// An answer to a client.
@@ -259,6 +288,9 @@ pub struct SutMsg {
     /// BNDUPD with a name: the records are recorded as added (flag F).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_added: Option<bool>,
+    /// BNDUPD (`reservations`): the reserved flag, `false` for "no longer reserved".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved: Option<bool>,
 }
 
 /// Why the SUT could not take a step (not a divergence: the run cannot continue).

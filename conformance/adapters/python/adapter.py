@@ -41,6 +41,8 @@ EVENTS = {
     # RFC 8156 §9, traces tagged ddns: the DNS server answers the server's oldest DNS update
     # for the lease.
     "dns-answer": ("server", "lease"),
+    # Design draft §12, traces tagged reservations: the operator cancels a reservation.
+    "cancel-reservation": ("server", "lease"),
 }
 CLIENT_OPS = ("request", "renew", "rebind", "release", "decline")
 CONFIG_FIELDS = ("mclt", "lifetime", "startup_time", "auto_partner_down", "addresses",
@@ -85,6 +87,9 @@ def check_start(req):
         need(config, f, None, "start.config")
     if config["init"] not in ("normal", "fresh"):
         raise ProtocolError(f"start.config.init is {config['init']!r}")
+    for r in config.get("reservations", []):
+        need(r, "lease", str, "start.config.reservations[]")
+        need(r, "client", str, "start.config.reservations[]")
     dns = config.get("dns")
     if dns is not None:
         need(dns, "zone", str, "start.config.dns")
