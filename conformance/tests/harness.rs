@@ -275,6 +275,7 @@ fn a_message_delivered_a_tick_after_it_was_produced_keeps_the_connection() {
         backup_prefixes: vec![],
         start_time: secs(1),
         dns: None,
+        reservations: Vec::new(),
     };
     let mut sut = InProc::new();
     sut.start(&cfg).expect("start");
