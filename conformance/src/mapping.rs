@@ -213,6 +213,9 @@ impl Mapping {
             Event::Rebind { client } => client_ev(*client, ClientOpKind::Rebind, true)?,
             Event::Release { client } => client_ev(*client, ClientOpKind::Release, false)?,
             Event::Decline { client } => client_ev(*client, ClientOpKind::Decline, false)?,
+            Event::CancelReservation { .. } => {
+                return Err("reservation cancellation (issue 6) is not mapped yet".into())
+            }
             Event::DnsAnswer { .. } => {
                 return Err("DNS updates (issue 6) are not mapped to the implementation yet".into())
             }
@@ -285,6 +288,8 @@ impl Mapping {
                             fqdn: None,
                             dns_added: false,
                             dns_owed: Vec::new(),
+                            reserved_for: None,
+                            cancelling: false,
                         })
                         .collect();
                     v.sort_by_key(|a| lease_order(&a.lease));
@@ -307,6 +312,7 @@ impl Mapping {
                 reject: m.reject.clone(),
                 fqdn: None,
                 dns_added: None,
+                reserved: None,
             })
             .collect();
         sent.sort();
