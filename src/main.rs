@@ -122,6 +122,11 @@ struct ConfigArgs {
     /// variant, starts from the DNS configuration (2 clients, 2 addresses, no prefixes).
     #[arg(long)]
     dns: bool,
+    /// Model reservations (design draft §12: A1 reserved for c0, one operator cancellation) and
+    /// check their property. Without a variant, starts from the reservations configuration (2
+    /// clients, 2 addresses, no prefixes, no PARTNER-DOWN command).
+    #[arg(long)]
+    reservations: bool,
 }
 
 /// How `check` runs and reports.
@@ -238,6 +243,7 @@ fn check_run_args(a: &RunArgs) -> Result<(), String> {
 fn build_config(a: &ConfigArgs) -> Result<ModelConfig, String> {
     let mut cfg = match &a.variant {
         None if a.dns => ModelConfig::dns(),
+        None if a.reservations => ModelConfig::reservations(),
         None => ModelConfig::default(),
         Some(name) => match Variant::from_name(name) {
             Some(v) => v.config(),
@@ -279,6 +285,11 @@ fn build_config(a: &ConfigArgs) -> Result<ModelConfig, String> {
         cfg.auto_partner_down = a.auto_partner_down;
     }
     cfg.dns |= a.dns;
+    if a.reservations && cfg.reservations.is_empty() {
+        let r = ModelConfig::reservations();
+        cfg.reservations = r.reservations;
+        cfg.cancels = r.cancels;
+    }
     cfg.init = match a.init {
         InitArg::Normal => Init::Normal,
         InitArg::Fresh => Init::Fresh,
@@ -319,6 +330,18 @@ fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
             cfg.init,
             if cfg.dns { ", DNS updates (§9)" } else { "" }
         );
+        if !cfg.reservations.is_empty() {
+            let r: Vec<String> = cfg
+                .reservations
+                .iter()
+                .map(|r| format!("A{} for c{}", r.lease, r.client))
+                .collect();
+            println!(
+                "  reservations (design draft §12): {}; {} cancellation(s)",
+                r.join(", "),
+                cfg.cancels
+            );
+        }
         println!(
             "  budgets: {} ticks + {} settle ticks, {} partitions, {} crashes, {} storage losses, {} client ops, {} commands, auto-partner-down {}",
             cfg.ticks,

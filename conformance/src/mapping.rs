@@ -32,7 +32,9 @@ use failover_model::trace::{
 };
 use failover_proto::{BindingStatus, Role};
 
-use crate::sut::{ClientOpKind, SutConfig, SutDns, SutEvent, SutObservation, SutReply};
+use crate::sut::{
+    ClientOpKind, SutConfig, SutDns, SutEvent, SutObservation, SutReply, SutReservation,
+};
 
 /// Seconds per tick.
 pub const TICK_SECS: u64 = 60;
@@ -169,8 +171,14 @@ impl Mapping {
                 Vec::new()
             },
             start_time: secs(1),
-            // Reservations are mapped with the traces that carry them (below).
-            reservations: Vec::new(),
+            reservations: c
+                .reservations
+                .iter()
+                .map(|r| SutReservation {
+                    lease: self.real(&r.lease),
+                    client: duid(r.client),
+                })
+                .collect(),
             dns: c.dns.then(|| SutDns {
                 zone: ZONE.into(),
                 labels: LABELS.map(String::from),
@@ -271,6 +279,10 @@ impl Mapping {
                 server: *server,
                 lease: self.real(lease),
             },
+            Event::CancelReservation { server, lease } => SutEvent::CancelReservation {
+                server: *server,
+                lease: self.real(lease),
+            },
         })
     }
 
@@ -356,6 +368,8 @@ impl Mapping {
                                     fqdn: fqdn_name(&d.fqdn),
                                 })
                                 .collect(),
+                            reserved_for: l.reserved_for.as_deref().and_then(client_of),
+                            cancelling: l.cancelling,
                         })
                         .collect();
                     v.sort_by_key(|a| lease_order(&a.lease));
@@ -378,6 +392,7 @@ impl Mapping {
                 reject: m.reject.clone(),
                 fqdn: m.fqdn.as_deref().map(fqdn_name),
                 dns_added: m.dns_added,
+                reserved: m.reserved,
             })
             .collect();
         sent.sort();
@@ -467,6 +482,13 @@ pub fn compare(expected: &Observation, actual: &Observation, cmp: Compare) -> Ve
                         }
                         for d in &l.dns_owed {
                             s += &format!(" [owes DNS {} {}]", d.op, d.fqdn);
+                        }
+                        // Design draft §12 (`reservations` traces).
+                        if let Some(c) = l.reserved_for {
+                            s += &format!(" reserved for c{c}");
+                        }
+                        if l.cancelling {
+                            s += " [reservation cancelling]";
                         }
                         s
                     };
@@ -597,6 +619,11 @@ pub fn msg_text(m: &SentMsg) -> String {
     }
     if m.dns_added == Some(true) {
         s += " [records added]";
+    }
+    match m.reserved {
+        Some(true) => s += " [reserved]",
+        Some(false) => s += " [no longer reserved]",
+        None => {}
     }
     s
 }

@@ -210,6 +210,10 @@ fn event_rows(e: &Event, before: &Observation, after: &Observation, out: &mut Ve
             Lane::Server(*server),
             format!("DNS update for {lease} done"),
         )),
+        Event::CancelReservation { server, lease } => out.push(note(
+            Lane::Server(*server),
+            format!("operator: cancel the reservation of {lease}"),
+        )),
         Event::Request {
             client,
             server,

@@ -117,6 +117,18 @@ pub enum Variant {
     /// DNS: a server renewing a binding it has no name for synthesizes one instead of keeping
     /// the name the client presents (reading R28).
     NameSynthesizedOnRenewal,
+    /// Reservations: a cancelled reservation's lease is allocatable at once, before the partner
+    /// acked the BNDUPD FREE "no longer reserved" (reading R29).
+    CancelReservationWithoutAck,
+    /// Reservations: the mark of reading R29 is volatile and lost in a crash (reading R30).
+    CancelMarkVolatile,
+    /// Reservations: the secondary offers a FREE-BACKUP lease flagged reserved to any client.
+    SecondaryIgnoresReservedFlag,
+    /// Reservations: the primary keeps a reserved lease in its pool for any client.
+    ReservedLeaseInPool,
+    /// Reservations: a tie at the secondary between a free record and the primary's update
+    /// that changes the reservation is judged by Figure 4 alone (reading R31).
+    ReservationTieUnbroken,
 }
 
 impl Variant {
@@ -154,6 +166,11 @@ impl Variant {
         Variant::FreeBeforeDnsRemove,
         Variant::NameNotExchanged,
         Variant::NameSynthesizedOnRenewal,
+        Variant::CancelReservationWithoutAck,
+        Variant::CancelMarkVolatile,
+        Variant::SecondaryIgnoresReservedFlag,
+        Variant::ReservedLeaseInPool,
+        Variant::ReservationTieUnbroken,
     ];
 
     /// The name used on the command line (`--variant NAME`).
@@ -191,6 +208,11 @@ impl Variant {
             Variant::FreeBeforeDnsRemove => "free-before-dns-remove",
             Variant::NameNotExchanged => "name-not-exchanged",
             Variant::NameSynthesizedOnRenewal => "name-synthesized-on-renewal",
+            Variant::CancelReservationWithoutAck => "cancel-reservation-without-ack",
+            Variant::CancelMarkVolatile => "cancel-mark-volatile",
+            Variant::SecondaryIgnoresReservedFlag => "secondary-ignores-reserved-flag",
+            Variant::ReservedLeaseInPool => "reserved-lease-in-pool",
+            Variant::ReservationTieUnbroken => "reservation-tie-unbroken",
         }
     }
 
@@ -276,6 +298,21 @@ impl Variant {
             Variant::NameSynthesizedOnRenewal => {
                 "a renewal of an unknown binding synthesizes a new name (§9.5, R28)"
             }
+            Variant::CancelReservationWithoutAck => {
+                "a cancelled reservation's lease is reused before the partner acks the FREE (draft §12, R29)"
+            }
+            Variant::CancelMarkVolatile => {
+                "the cancelling mark is volatile and lost in a crash (draft §12, R30)"
+            }
+            Variant::SecondaryIgnoresReservedFlag => {
+                "the secondary offers a lease flagged reserved to any client (draft §12)"
+            }
+            Variant::ReservedLeaseInPool => {
+                "the primary allocates a reserved lease to any client (draft §12)"
+            }
+            Variant::ReservationTieUnbroken => {
+                "a reservation change from the primary loses a tie at the secondary (draft §12, R31)"
+            }
         }
     }
 
@@ -317,6 +354,11 @@ impl Variant {
             Variant::FreeBeforeDnsRemove => return None,
             Variant::NameNotExchanged => p::DNS_NAME_KEPT,
             Variant::NameSynthesizedOnRenewal => p::DNS_NAME_KEPT,
+            Variant::CancelReservationWithoutAck => p::NO_DUPLICATE,
+            Variant::CancelMarkVolatile => p::AGREEMENT_AT_REST,
+            Variant::SecondaryIgnoresReservedFlag => p::RESERVED_ONLY_ITS_CLIENT,
+            Variant::ReservedLeaseInPool => p::RESERVED_ONLY_ITS_CLIENT,
+            Variant::ReservationTieUnbroken => return None,
         })
     }
 
@@ -445,9 +487,29 @@ impl Variant {
                 };
                 c.variant = Some(self);
             }
+            Variant::CancelMarkVolatile => {
+                c = ModelConfig {
+                    partitions: 0,
+                    crashes: 1,
+                    ..ModelConfig::reservations()
+                };
+                c.variant = Some(self);
+            }
+            Variant::CancelReservationWithoutAck
+            | Variant::SecondaryIgnoresReservedFlag
+            | Variant::ReservedLeaseInPool
+            | Variant::ReservationTieUnbroken => {
+                c = ModelConfig::reservations();
+                c.variant = Some(self);
+            }
             _ => {}
         }
         c
+    }
+
+    /// Whether the variant changes a reservation rule (checked with `--reservations`).
+    pub fn is_reservations(self) -> bool {
+        self >= Variant::CancelReservationWithoutAck && self <= Variant::ReservationTieUnbroken
     }
 
     /// Whether the variant changes a DNS rule (checked with `--dns`).
@@ -508,6 +570,25 @@ pub struct ModelConfig {
     /// default.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dns: bool,
+    /// Reservations (design draft §12): leases reserved for a client. Empty by default.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reservations: Vec<Reservation>,
+    /// Operator cancellations of a reservation that may happen (`--reservations`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cancels: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+/// A reservation (design draft §12): the lease is offered to this client only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Reservation {
+    /// The reserved lease.
+    pub lease: u8,
+    /// The client it is reserved for.
+    pub client: u8,
 }
 
 impl Default for ModelConfig {
@@ -532,6 +613,8 @@ impl Default for ModelConfig {
             init: Init::Normal,
             variant: None,
             dns: false,
+            reservations: Vec::new(),
+            cancels: 0,
         }
     }
 }
@@ -564,6 +647,36 @@ impl ModelConfig {
             dns: true,
             ..ModelConfig::default()
         }
+    }
+
+    /// The reservations configuration (`check --reservations`): two clients, two addresses (one
+    /// per server), `A1` reserved for `c0` (design draft §12), a partition, two client operations
+    /// and one cancellation of the reservation. A crash instead of the partition is as small
+    /// (`--partitions 0 --crashes 1`, the configuration of `cancel-mark-volatile`); both
+    /// together pass twelve million states.
+    pub fn reservations() -> ModelConfig {
+        ModelConfig {
+            clients: 2,
+            addresses: 2,
+            prefixes: 0,
+            ticks: 2,
+            commands: 0,
+            crashes: 0,
+            reservations: vec![Reservation {
+                lease: 1,
+                client: 0,
+            }],
+            cancels: 1,
+            ..ModelConfig::default()
+        }
+    }
+
+    /// The client lease `l` is reserved for in the configuration, if any.
+    pub fn reserved_for(&self, l: u8) -> Option<u8> {
+        self.reservations
+            .iter()
+            .find(|r| r.lease == l)
+            .map(|r| r.client)
     }
 
     /// The larger configuration whose figures README and BENCHMARKS.md report: two clients,
@@ -628,6 +741,17 @@ impl ModelConfig {
         let horizon = self.ticks as u32 + self.settle_ticks as u32;
         if horizon + 3 * self.lifetime as u32 + self.mclt as u32 > 250 {
             return err("the clock budget is too large (ticks + settle-ticks + 3 x lifetime + mclt must stay under 250)".into());
+        }
+        for r in &self.reservations {
+            if r.lease >= self.addresses || r.client >= self.clients {
+                return err(format!(
+                    "reservation of lease {} for client {} is not an address and a client of the configuration",
+                    r.lease, r.client
+                ));
+            }
+        }
+        if !self.reservations.is_empty() && self.storage_losses > 0 {
+            return err("reservations are not modelled with storage loss".into());
         }
         if self.auto_partner_down == Some(0) {
             return err("--auto-partner-down must be at least 1 tick".into());

@@ -32,6 +32,6 @@ pub mod rfc6853;
 pub mod state;
 pub mod trace;
 
-pub use config::{ConfigError, Init, ModelConfig, Tick, Variant};
+pub use config::{ConfigError, Init, ModelConfig, Reservation, Tick, Variant};
 pub use model::{Action, FailoverModel};
 pub use state::{LeaseId, LeaseKind, State};

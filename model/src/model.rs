@@ -62,6 +62,8 @@ pub enum Action {
     Decline(ClientId),
     /// The DNS server answers the oldest DNS update this server owes for this lease (`--dns`).
     DnsAnswer(Role, LeaseId),
+    /// The operator cancels the reservation of this lease on this server (`--reservations`).
+    CancelReservation(Role, LeaseId),
 }
 
 /// The model of one failover relationship under one configuration.
@@ -88,6 +90,7 @@ impl FailoverModel {
             storage_losses: cfg.storage_losses,
             client_ops: cfg.client_ops,
             commands: cfg.commands,
+            cancels: cfg.cancels,
         };
         let server = |i: usize| {
             let r = role(i);
@@ -151,6 +154,15 @@ impl FailoverModel {
                 Vec::new()
             },
         };
+        // Reservations (design draft §12): the primary shows a reserved lease FREE and has
+        // announced it to the secondary, flagged reserved, as FREE-BACKUP.
+        for r in &cfg.reservations {
+            let l = r.lease as usize;
+            for (i, s) in st.servers.iter_mut().enumerate() {
+                s.leases[l].reserved = Some(r.client);
+                s.leases[l].status = p::available_status(role(i));
+            }
+        }
         if cfg.init == Init::Normal {
             // A running relationship has already balanced its delegable prefixes (§4.2.2): the
             // secondary holds half of them, rounded down, as FREE-BACKUP on both sides.
@@ -233,6 +245,18 @@ impl FailoverModel {
                     for (l, lease) in s.leases.iter().enumerate() {
                         if lease.status == B::Abandoned {
                             out.push(Action::ResetLease(role(i), l as LeaseId));
+                        }
+                    }
+                }
+            }
+        }
+        if b.cancels > 0 {
+            for i in 0..2 {
+                let s = &st.servers[i];
+                if s.up {
+                    for (l, lease) in s.leases.iter().enumerate() {
+                        if lease.reserved.is_some() {
+                            out.push(Action::CancelReservation(role(i), l as LeaseId));
                         }
                     }
                 }
@@ -362,6 +386,10 @@ impl FailoverModel {
                 p::client_release(cfg, &mut st, c, true);
             }
             Action::DnsAnswer(r, l) => p::dns_answer(cfg, &mut st, idx(r), l),
+            Action::CancelReservation(r, l) => {
+                st.budget.cancels -= 1;
+                p::cancel_reservation(cfg, &mut st, idx(r), l);
+            }
         }
         // The primary connects as soon as both servers run and the network works (§6.1: it
         // "MUST keep retrying"); a later connection is the same as a longer partition.
@@ -409,6 +437,12 @@ impl FailoverModel {
             Action::Decline(c) => format!("c{c} declines its lease"),
             Action::DnsAnswer(r, l) => {
                 format!("DNS answers {r}'s update for {}", self.lease_name(*l))
+            }
+            Action::CancelReservation(r, l) => {
+                format!(
+                    "operator cancels the reservation of {} on {r}",
+                    self.lease_name(*l)
+                )
             }
         }
     }
@@ -467,6 +501,7 @@ fn rename_clients(st: &State, perm: &[ClientId]) -> State {
     for s in out.servers.iter_mut() {
         for lease in s.leases.iter_mut() {
             r(&mut lease.client);
+            r(&mut lease.reserved);
             n(&mut lease.fqdn);
             for op in lease.dns_ops.iter_mut() {
                 match op {
@@ -479,6 +514,7 @@ fn rename_clients(st: &State, perm: &[ClientId]) -> State {
         for m in ch.iter_mut() {
             if let Msg::BndUpd(u) = m {
                 r(&mut u.client);
+                r(&mut u.reserved);
                 n(&mut u.fqdn);
             }
         }

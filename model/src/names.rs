@@ -42,6 +42,12 @@ pub fn update(addresses: Option<u8>, u: &Update) -> String {
             s += " [F]";
         }
     }
+    if u.flagged {
+        match u.reserved {
+            Some(c) => s += &format!(" reserved for c{c}"),
+            None => s += " no longer reserved",
+        }
+    }
     s
 }
 

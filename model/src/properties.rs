@@ -58,6 +58,13 @@ pub const DNS_NO_CONFLICT: &str = "dns-add-meets-no-stale-record";
 /// (m) RFC 8156 §9.5: a reply that gives a client a name gives the one it holds. `--dns` only.
 pub const DNS_NAME_KEPT: &str = "dns-client-keeps-its-name";
 
+/// (n) Design draft §12: a lease the primary's configuration reserves for a client is held by
+/// no other client (ground truth: what the clients hold). `--reservations` only.
+pub const RESERVED_ONLY_ITS_CLIENT: &str = "reserved-lease-held-only-by-its-client";
+
+/// The reservation properties, checked with `--reservations`.
+pub const RESERVATIONS: &[&str] = &[RESERVED_ONLY_ITS_CLIENT];
+
 /// The DNS properties, checked with `--dns`.
 pub const DNS: &[&str] = &[
     DNS_ONE_UPDATER,
@@ -71,6 +78,9 @@ pub fn checked(cfg: &crate::config::ModelConfig) -> Vec<&'static str> {
     let mut v = SAFETY_AND_LIVENESS.to_vec();
     if cfg.dns {
         v.extend_from_slice(DNS);
+    }
+    if !cfg.reservations.is_empty() {
+        v.extend_from_slice(RESERVATIONS);
     }
     v
 }
@@ -126,10 +136,32 @@ fn agreement_at_rest(m: &FailoverModel, st: &State) -> bool {
     if !at_rest {
         return true;
     }
-    p.leases
+    p.leases.iter().zip(s.leases.iter()).all(|(a, b)| {
+        // A reserved lease at rest is FREE on the primary and FREE-BACKUP on the secondary,
+        // flagged reserved for the same client (design draft §12).
+        let reserved_pair =
+            a.reserved.is_some() && a.status == B::Free && b.status == B::FreeBackup;
+        let same = a.status == b.status && a.client == b.client || reserved_pair;
+        // Where the secondary may offer the lease (FREE-BACKUP), it knows the reservation; and
+        // a reserved lease FREE on the primary has been announced (design draft §12).
+        let announced = a.reserved.is_none() || a.status != B::Free || reserved_pair;
+        same && announced && (b.status != B::FreeBackup || a.reserved == b.reserved)
+    })
+}
+
+/// The lease the primary reserves for a client (its configuration, as its records keep it) is
+/// held by no other client.
+fn reserved_only_its_client(_: &FailoverModel, st: &State) -> bool {
+    st.servers[0]
+        .leases
         .iter()
-        .zip(s.leases.iter())
-        .all(|(a, b)| a.status == b.status && a.client == b.client)
+        .enumerate()
+        .all(|(l, lease)| match lease.reserved {
+            Some(c) => st.clients.iter().enumerate().all(|(x, h)| {
+                x as u8 == c || !h.is_some_and(|h| h.lease as usize == l && h.expiry > st.now)
+            }),
+            None => true,
+        })
 }
 
 /// The DNS update a server owes that is live: a delete, or an add for a binding still ACTIVE and
@@ -196,6 +228,7 @@ fn leases_reusable(m: &FailoverModel, st: &State) -> bool {
                 // A free address must be in its owner's pool (§4.2.1.1), or nobody can use it.
                 B::Free | B::FreeBackup => {
                     kind(&m.cfg, l as u8) == LeaseKind::Prefix
+                        || lease.reserved.is_some()
                         || lease.status == available_status(address_owner(l as u8))
                 }
                 _ => true,
@@ -254,6 +287,12 @@ pub fn all_for(cfg: &crate::config::ModelConfig) -> Vec<Property<FailoverModel>>
             Property::always(DNS_NO_CONFLICT, |_, st: &State| !st.monitor.dns_conflict),
             Property::always(DNS_NAME_KEPT, |_, st: &State| !st.monitor.name_changed),
         ]);
+    }
+    if !cfg.reservations.is_empty() {
+        v.push(Property::always(
+            RESERVED_ONLY_ITS_CLIENT,
+            reserved_only_its_client,
+        ));
     }
     v
 }

@@ -130,8 +130,13 @@ fn pd_may_free(cfg: &ModelConfig, lease: &Lease, pd_since: Tick, now: Tick) -> b
 /// partner is told with a BNDUPD of the new status.
 fn pass_pending_free(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
     let now = st.now;
-    let to = pending_free_destination(cfg, l, role(i));
+    let mut to = pending_free_destination(cfg, l, role(i));
     let lease = &mut st.servers[i].leases[l as usize];
+    if role(i) == Role::Primary && lease.reserved.is_some() {
+        // Design draft §12: a reserved lease that becomes free is FREE on the primary, which
+        // announces it to the secondary as FREE-BACKUP flagged reserved ([`flush`]).
+        to = B::Free;
+    }
     lease.status = to;
     lease.client = None;
     lease.since = now;
@@ -771,11 +776,25 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
         && role(i) == Role::Primary
         && u.status == B::FreeBackup
         && local.status == B::Free;
+    // Reservations (reading R31): at the secondary, a free record against the primary's update
+    // of a free lease that changes the reservation (flags it reserved FREE-BACKUP, or says FREE
+    // "no longer reserved") at one time: the primary's wins. The reservation is the primary's
+    // to set (design draft §12), and it re-announces a reserved lease in the tick the
+    // secondary's FREE of it arrives. The variant `reservation-tie-unbroken` leaves the tie to
+    // Figure 4, and the databases stay apart.
+    let free = |b: B| matches!(b, B::Free | B::FreeBackup);
+    let reservation_wins = !cfg.is(Variant::ReservationTieUnbroken)
+        && role(i) == Role::Secondary
+        && u.flagged
+        && free(u.status)
+        && free(local.status)
+        && (u.reserved != local.reserved || u.status != local.status);
     let tie_wins = !cfg.is(Variant::StrictTies)
         && ((same_turn && life_cycle_rank(u.status) > life_cycle_rank(local.status))
             || binding_beats_free
             || same_client_active
-            || backup_wins);
+            || backup_wins
+            || reservation_wins);
     let later = |upd: Tick, loc: Tick| -> bool { upd > loc || (upd == loc && tie_wins) };
     let accept = || {
         if later(update_time(u), local_time(cfg, local)) {
@@ -863,6 +882,18 @@ pub fn changed_this_tick(cfg: &ModelConfig, lease: &Lease, now: Tick) -> bool {
 /// reply is sent after the update is in stable storage (§7.5.2); in the model the database is
 /// the stable storage, so the order holds by construction.
 fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
+    let echoed = u.status;
+    let mut u = u;
+    let primary = role(i) == Role::Primary;
+    let local = &st.servers[i].leases[u.lease as usize];
+    let reserves = primary && local.reserved.is_some();
+    if (reserves || primary && local.cancelling) && u.status == B::FreeBackup {
+        // Design draft §12: the primary shows a lease it reserves FREE; the secondary's
+        // FREE-BACKUP of it says the same thing (it holds the lease FREE-BACKUP only because
+        // the primary flagged it reserved). While a cancellation is being told (reading R29),
+        // the secondary's FREE-BACKUP is the old announcement coming back, not a pool change.
+        u.status = B::Free;
+    }
     let reject = figure4(cfg, st, i, &u);
     let agreeing = agrees(cfg, &st.servers[i].leases[u.lease as usize], &u);
     let lease = &mut st.servers[i].leases[u.lease as usize];
@@ -873,6 +904,9 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
             lease.exp_time = lease.exp_time.max(u.pl);
             if cfg.dns {
                 merge_dns(cfg, lease, &u);
+            }
+            if !primary && u.flagged {
+                lease.reserved = u.reserved;
             }
         }
         None => {
@@ -890,6 +924,10 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
             // The partner's information replaces ours: nothing of ours is owed any more.
             lease.pending = false;
             lease.reclaim = false;
+            if !primary && u.flagged {
+                // The reserved flag is the primary's to set (design draft §12).
+                lease.reserved = u.reserved;
+            }
         }
         Some(_) => {
             // §7.5.4: after rejecting, set the update-pending flag so that the partner learns
@@ -904,12 +942,21 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
             }
         }
     }
+    if reserves && echoed == B::Free && reject.is_none() {
+        // Reading R32: the reservation is the primary's to set. A FREE from the secondary of a
+        // lease the primary reserves (the secondary freed it, or its operator cancelled the
+        // reservation there only) is answered with the reserved FREE-BACKUP announcement.
+        let lease = &mut st.servers[i].leases[u.lease as usize];
+        if lease.status == B::Free {
+            changed(lease);
+        }
+    }
     send(
         st,
         i,
         Msg::BndReply {
             lease: u.lease,
-            status: u.status,
+            status: echoed,
             pl: u.pl,
             reject,
         },
@@ -964,7 +1011,7 @@ fn on_bndreply(
         // two servers that reject each other's update both see the flag clear and resend at
         // once, the storm §7.5.4 means to prevent, and the model's graph has a cycle.
         // Only if the record is still the one rejected: a change since is owed anyway.
-        let sent = if lease.reclaim { B::Free } else { lease.status };
+        let sent = sent_status(i, lease);
         if !cfg.is(Variant::ResendRejectedAtOnce) && sent == status {
             lease.pending = true;
             lease.hold = true;
@@ -972,6 +1019,10 @@ fn on_bndreply(
     } else {
         // §7.7 (a): acked-partner-lifetime := OPTION_F_PARTNER_LIFETIME_SENT (R4: max).
         lease.acked_pl = lease.acked_pl.max(pl);
+        // Reading R29: the partner has the FREE "no longer reserved": the lease is ordinary.
+        if lease.cancelling && status == B::Free && lease.status == B::Free && !lease.pending {
+            lease.cancelling = false;
+        }
         let ending = matches!(status, B::Expired | B::Released | B::Reset);
         let still = lease.status == status
             || matches!(
@@ -1080,6 +1131,20 @@ fn on_upddone(cfg: &ModelConfig, st: &mut State, i: usize) {
     }
 }
 
+/// The binding-status a BNDUPD about this lease carries: FREE for a prefix being reclaimed
+/// (reading R9), FREE-BACKUP for a lease the primary shows FREE and reserves (design draft §12:
+/// the primary "MUST send it to the secondary server in a BNDUPD with a flag set showing that
+/// it is reserved and with a status of BACKUP"), else the recorded status.
+fn sent_status(i: usize, lease: &Lease) -> B {
+    if lease.reclaim {
+        B::Free
+    } else if role(i) == Role::Primary && lease.reserved.is_some() && lease.status == B::Free {
+        B::FreeBackup
+    } else {
+        lease.status
+    }
+}
+
 /// Send the BNDUPDs owed, when the state allows it: in NORMAL (§8.8.1) and CONFLICT-DONE, and in
 /// any state while answering an UPDREQ/UPDREQALL. Then send UPDDONE if it is owed and everything
 /// it covers is acked. One BNDUPD per lease is outstanding at a time.
@@ -1098,7 +1163,7 @@ pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
             lease.pending = false;
             lease.inflight = true;
             let active = lease.status == B::Active;
-            let status = if lease.reclaim { B::Free } else { lease.status };
+            let status = sent_status(i, lease);
             out.push(Msg::BndUpd(Update {
                 lease: l as LeaseId,
                 status,
@@ -1113,6 +1178,8 @@ pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
                     lease.fqdn
                 },
                 dns_added: lease.dns_added,
+                flagged: cfg.reserved_for(l as LeaseId).is_some(),
+                reserved: lease.reserved,
             }));
         }
     }
@@ -1155,6 +1222,11 @@ pub fn crash(cfg: &ModelConfig, st: &mut State, i: usize, lose_storage: bool) {
             s.leases[l] = Lease::free(initial_status(cfg, l as LeaseId, role(i)));
         }
         s.partner = None;
+    }
+    if cfg.is(Variant::CancelMarkVolatile) {
+        for lease in s.leases.iter_mut() {
+            lease.cancelling = false;
+        }
     }
     if cfg.is(Variant::DnsRemoveNotStored) {
         for lease in s.leases.iter_mut() {
@@ -1272,12 +1344,35 @@ pub fn responsiveness(cfg: &ModelConfig, st: &State, i: usize) -> Responsiveness
 }
 
 /// Whether server `i` may allocate lease `l` to a new client right now (§4.2, §8.x.1).
-fn may_allocate(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, own_only: bool) -> bool {
+fn may_allocate(
+    cfg: &ModelConfig,
+    st: &State,
+    i: usize,
+    l: LeaseId,
+    c: ClientId,
+    own_only: bool,
+) -> bool {
     let s = &st.servers[i];
     let lease = &s.leases[l as usize];
     let me = role(i);
     if lease.reclaim || changed_this_tick(cfg, lease, st.now) || dns_remove_owed(cfg, lease) {
         return false;
+    }
+    // Reading R29: a cancelled reservation's lease goes to no client until the partner acked
+    // the BNDUPD FREE "no longer reserved".
+    if lease.cancelling && !cfg.is(Variant::CancelReservationWithoutAck) {
+        return false;
+    }
+    // Design draft §12: a reserved lease is offered to its client only, by the primary (FREE)
+    // and by the secondary (FREE-BACKUP, flagged reserved by the primary).
+    match lease.reserved {
+        Some(x) if x == c => return lease.status == available_status(me),
+        Some(_) if me == Role::Secondary && cfg.is(Variant::SecondaryIgnoresReservedFlag) => {
+            return lease.status == B::FreeBackup;
+        }
+        Some(_) if me == Role::Primary && cfg.is(Variant::ReservedLeaseInPool) => {}
+        Some(_) => return false,
+        None => {}
     }
     let own = match kind(cfg, l) {
         // §4.2.1.1: by bit 127; the status agrees under R1.
@@ -1320,14 +1415,69 @@ fn may_allocate(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, own_only: b
 /// The lease server `i` would allocate for a new client: the lowest one of its own pool, else
 /// (PARTNER-DOWN, §8.4.1 "MUST fully deplete its own pool" first) the lowest usable one of the
 /// partner's pool.
-fn choose_lease(cfg: &ModelConfig, st: &State, i: usize, k: LeaseKind) -> Option<LeaseId> {
+fn choose_lease(
+    cfg: &ModelConfig,
+    st: &State,
+    i: usize,
+    k: LeaseKind,
+    c: ClientId,
+) -> Option<LeaseId> {
     let of_kind = (0..cfg.leases() as LeaseId).filter(|&l| kind(cfg, l) == k);
-    let own = of_kind.clone().find(|&l| may_allocate(cfg, st, i, l, true));
+    // Design draft §12: a client with a reservation (as this server's records have it) is
+    // offered its reserved lease, and no other.
+    if let Some(l) = reservation_of(cfg, st, i, k, c) {
+        return may_allocate(cfg, st, i, l, c, true).then_some(l);
+    }
+    let own = of_kind
+        .clone()
+        .find(|&l| may_allocate(cfg, st, i, l, c, true));
     own.or_else(|| {
         of_kind
             .clone()
-            .find(|&l| may_allocate(cfg, st, i, l, false))
+            .find(|&l| may_allocate(cfg, st, i, l, c, false))
     })
+}
+
+/// The lease of kind `k` server `i`'s records reserve for client `c`, if any.
+pub fn reservation_of(
+    cfg: &ModelConfig,
+    st: &State,
+    i: usize,
+    k: LeaseKind,
+    c: ClientId,
+) -> Option<LeaseId> {
+    (0..cfg.leases() as LeaseId)
+        .find(|&l| kind(cfg, l) == k && st.servers[i].leases[l as usize].reserved == Some(c))
+}
+
+/// Operator command: cancel the reservation of lease `l` on server `i` (design draft §12). "If
+/// the resource is currently FREE and the server is the primary, or BACKUP and the server is
+/// the secondary, the server MUST send a BNDUPD to the other server with the binding-status
+/// FREE and an indication that the resource is no longer reserved." Reading R29: the lease then
+/// goes to no client until that BNDUPD is acked (the partner may still offer it to the reserved
+/// client). A reservation cancelled while the lease is bound only stops being reserved.
+pub fn cancel_reservation(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
+    let now = st.now;
+    let lease = &mut st.servers[i].leases[l as usize];
+    if lease.reserved.is_none() {
+        return;
+    }
+    lease.reserved = None;
+    let _ = cfg;
+    match (role(i), lease.status) {
+        (Role::Primary, B::Free) => {
+            lease.since = now;
+            lease.cancelling = true;
+            changed(lease);
+        }
+        (Role::Secondary, B::FreeBackup) => {
+            // The secondary gives the lease back to the primary.
+            lease.status = B::Free;
+            lease.since = now;
+            changed(lease);
+        }
+        _ => {}
+    }
 }
 
 /// Grant or extend lease `l` for client `c` at server `i`, answer the client, owe the partner a
@@ -1445,7 +1595,7 @@ pub fn client_request(cfg: &ModelConfig, st: &mut State, c: ClientId, i: usize, 
     }
     let has_own_free = (0..cfg.leases() as LeaseId)
         .filter(|&l| kind(cfg, l) == k)
-        .any(|l| own_free(cfg, st, i, l));
+        .any(|l| own_free(cfg, st, i, l, c));
     if cfg.is(Variant::Lockstep) && !(st.servers[i].comm_ok && st.connected) {
         // Lock-step cannot answer until the partner acks, and the partner is unreachable.
         if has_own_free {
@@ -1453,9 +1603,9 @@ pub fn client_request(cfg: &ModelConfig, st: &mut State, c: ClientId, i: usize, 
         }
         return;
     }
-    match choose_lease(cfg, st, i, k) {
+    match choose_lease(cfg, st, i, k, c) {
         Some(l) => {
-            if !pool_allowed(cfg, st, i, l) {
+            if !pool_allowed(cfg, st, i, l, c) {
                 st.monitor.foreign_pool = true;
             }
             bind(cfg, st, i, l, c, None);
@@ -1573,14 +1723,22 @@ pub fn reset_lease(st: &mut State, i: usize, l: LeaseId) {
 
 /// The lease is free and in this server's own pool (§4.2): used by the "a responsive server with
 /// a free lease of its own grants it" property.
-pub fn own_free(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId) -> bool {
+pub fn own_free(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, c: ClientId) -> bool {
     let lease = &st.servers[i].leases[l as usize];
     let me = role(i);
     let in_my_half = match kind(cfg, l) {
         LeaseKind::Address => address_owner(l) == me,
         LeaseKind::Prefix => true,
     };
-    in_my_half
+    // Design draft §12: a reserved lease is in the reach of its client only, at both servers;
+    // a client with a reservation is offered nothing else.
+    let reservation_ok = match lease.reserved {
+        Some(x) => x == c,
+        None => reservation_of(cfg, st, i, kind(cfg, l), c).is_none(),
+    };
+    (in_my_half || lease.reserved == Some(c))
+        && reservation_ok
+        && (!lease.cancelling || cfg.is(Variant::CancelReservationWithoutAck))
         && !lease.reclaim
         && !dns_remove_owed(cfg, lease)
         && lease.status == available_status(me)
@@ -1589,8 +1747,8 @@ pub fn own_free(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId) -> bool {
 
 /// Pool ownership (§4.2, §8.4.1, §8.9.1): the lease about to be allocated is in the server's own
 /// pool, or the server is in PARTNER-DOWN, the MCLT since entry has passed, and it is a prefix.
-fn pool_allowed(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId) -> bool {
-    if own_free(cfg, st, i, l) {
+fn pool_allowed(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, c: ClientId) -> bool {
+    if own_free(cfg, st, i, l, c) {
         return true;
     }
     let s = &st.servers[i];

@@ -115,6 +115,14 @@ pub struct Lease {
     pub dns_added: bool,
     /// DNS: the updates this server owes for the lease, oldest first (stable storage, §9.4).
     pub dns_ops: Vec<DnsOp>,
+    /// Reservations (design draft §12, `--reservations` only): the client the lease is reserved
+    /// for. On the primary, its configuration; on the secondary, as the primary's last BNDUPD
+    /// flagged it (a reservation only in the secondary's configuration does not count).
+    pub reserved: Option<ClientId>,
+    /// Reservations (reading R29): the reservation was cancelled while the lease was FREE here;
+    /// the BNDUPD FREE "no longer reserved" is not yet acked, and the lease goes to no client
+    /// until it is. Stable (reading R30).
+    pub cancelling: bool,
 }
 
 impl Lease {
@@ -136,6 +144,8 @@ impl Lease {
             fqdn: None,
             dns_added: false,
             dns_ops: Vec::new(),
+            reserved: None,
+            cancelling: false,
         }
     }
 
@@ -186,6 +196,12 @@ impl fmt::Debug for Lease {
                 DnsOp::Add(n) => write!(f, " [owes DNS add {}]", crate::names::fqdn(*n))?,
                 DnsOp::Remove(n) => write!(f, " [owes DNS remove {}]", crate::names::fqdn(*n))?,
             }
+        }
+        if let Some(c) = self.reserved {
+            write!(f, " reserved for c{c}")?;
+        }
+        if self.cancelling {
+            f.write_str(" [reservation cancelling]")?;
         }
         Ok(())
     }
@@ -268,6 +284,11 @@ pub struct Update {
     pub fqdn: Option<Fqdn>,
     /// DNS: the records are known to be in DNS (flag F).
     pub dns_added: bool,
+    /// Reservations: the update carries the reserved flag (a lease named in the reservation
+    /// configuration, `--reservations` only); `reserved` is then its value.
+    pub flagged: bool,
+    /// Reservations: reserved (for this client) or "no longer reserved" (`None`).
+    pub reserved: Option<ClientId>,
 }
 
 /// Why a BNDUPD was rejected (§5.6).
@@ -370,6 +391,8 @@ pub struct Budget {
     pub client_ops: u8,
     /// Operator commands left.
     pub commands: u8,
+    /// Reservation cancellations left (`--reservations`).
+    pub cancels: u8,
 }
 
 /// Monitors: violations that can only be seen at the moment a client exchange happens (what a

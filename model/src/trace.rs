@@ -125,6 +125,21 @@ pub struct TraceConfig {
     /// observation has the DNS server's records, and `dns-answer` events occur. Absent: off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dns: bool,
+    /// Reservations (design draft §12): each reserved lease and its client. Both servers are
+    /// configured with them; the primary shows a reserved free lease FREE and the secondary
+    /// holds it FREE-BACKUP, flagged reserved. Absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reservations: Vec<ReservationObs>,
+}
+
+/// A configured reservation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationObs {
+    /// `A<i>`.
+    pub lease: String,
+    /// The client it is reserved for.
+    pub client: u8,
 }
 
 /// One step: the event, the clock after it, and what is expected after it.
@@ -223,6 +238,16 @@ pub enum Event {
         /// Which lease (`A0`, `P1`, ...).
         lease: String,
     },
+    /// The operator cancels the reservation of `lease` on `server` (design draft §12): if the
+    /// lease is FREE on the primary (FREE-BACKUP on the secondary), it sends BNDUPD FREE "no
+    /// longer reserved"; the primary allocates the lease to no client until that is acked
+    /// (reading R29).
+    CancelReservation {
+        /// Which server.
+        server: Role,
+        /// Which lease (`A0`, ...).
+        lease: String,
+    },
 }
 
 /// The kind of lease a client asks for.
@@ -309,6 +334,14 @@ pub struct LeaseObs {
     /// DNS: the updates the server owes for this lease, oldest first. Absent: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_owed: Vec<DnsOpObs>,
+    /// Reservations: the client the lease is reserved for, as this server's record has it (the
+    /// primary: its configuration; the secondary: the primary's flag). Absent: not reserved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_for: Option<u8>,
+    /// Reservations (reading R29): the reservation was cancelled and the BNDUPD FREE "no
+    /// longer reserved" is not yet acked; the lease goes to no client. Absent: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelling: bool,
 }
 
 /// What a client holds.
@@ -356,6 +389,10 @@ pub struct SentMsg {
     /// BNDUPD with an FQDN: the records are recorded as added (flag F of §5.5.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_added: Option<bool>,
+    /// BNDUPD of a lease named in the reservation configuration: the reserved flag (design
+    /// draft §12; `false` is "no longer reserved").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -382,6 +419,14 @@ pub fn trace_config(cfg: &ModelConfig) -> TraceConfig {
             Init::Fresh => "fresh".into(),
         },
         dns: cfg.dns,
+        reservations: cfg
+            .reservations
+            .iter()
+            .map(|r| ReservationObs {
+                lease: lease_name(cfg, r.lease),
+                client: r.client,
+            })
+            .collect(),
     }
 }
 
@@ -423,6 +468,10 @@ pub fn event(cfg: &ModelConfig, a: Action) -> Event {
             server: r,
             lease: lease_name(cfg, l),
         },
+        Action::CancelReservation(r, l) => Event::CancelReservation {
+            server: r,
+            lease: lease_name(cfg, l),
+        },
     }
 }
 
@@ -437,6 +486,7 @@ fn sent_msg(cfg: &ModelConfig, from: Role, m: &Msg) -> SentMsg {
         reject: None,
         fqdn: None,
         dns_added: None,
+        reserved: None,
     };
     match m {
         Msg::State { state, startup, .. } => {
@@ -450,6 +500,7 @@ fn sent_msg(cfg: &ModelConfig, from: Role, m: &Msg) -> SentMsg {
             s.status = Some(u.status);
             s.fqdn = u.fqdn.map(names::fqdn);
             s.dns_added = u.fqdn.map(|_| u.dns_added);
+            s.reserved = u.flagged.then_some(u.reserved.is_some());
         }
         Msg::BndReply {
             lease,
@@ -535,6 +586,8 @@ pub fn observe(cfg: &ModelConfig, st: &State) -> Observation {
                                 fqdn: names::fqdn(op.name()),
                             })
                             .collect(),
+                        reserved_for: lease.reserved,
+                        cancelling: lease.cancelling,
                     })
                     .collect()
             } else {
@@ -643,6 +696,9 @@ pub fn build(model: &FailoverModel, actions: &[Action], meta: Meta) -> (Trace, u
     }
     if cfg.dns {
         tags.insert("ddns".into());
+    }
+    if !cfg.reservations.is_empty() {
+        tags.insert("reservations".into());
     }
     let mut rfc: Vec<String> = rfc.into_iter().collect();
     rfc.sort_by_key(|a| section_key(a));
@@ -784,6 +840,9 @@ fn annotate(
                 rfc.insert("9.5".into());
             }
         }
+        Action::CancelReservation(..) => {
+            tags.insert("operator".into());
+        }
         Action::DnsAnswer(r, l) => {
             let op = before.servers[idx(r)].leases[l as usize].dns_ops.first();
             rfc.insert(
@@ -825,6 +884,9 @@ pub fn coverage_items(cfg: &ModelConfig, before: &State, after: &State, a: Actio
     }
     if cfg.dns {
         out.extend(dns_coverage_items(before, after, a));
+    }
+    if !cfg.reservations.is_empty() {
+        out.extend(reservation_coverage_items(cfg, before, after, a));
     }
     if let Action::Deliver(r) = a {
         let i = idx(r);
@@ -887,6 +949,65 @@ fn dns_coverage_items(before: &State, after: &State, a: Action) -> Vec<String> {
                         out.push(format!("dns name kept on a rebind with {}", h1.server));
                     }
                 }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The reservation coverage items of a step (`--reservations` configurations): the reserved
+/// lease granted to its client by each server, refused to another client, a cancellation in
+/// NORMAL and in a partition.
+fn reservation_coverage_items(
+    cfg: &ModelConfig,
+    before: &State,
+    after: &State,
+    a: Action,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    match a {
+        Action::Request(c, r, _) => {
+            let i = idx(r);
+            match (before.clients[c as usize], after.clients[c as usize]) {
+                (None, Some(h))
+                    if before.servers[i].leases[h.lease as usize].reserved == Some(c) =>
+                {
+                    out.push(format!("resv reserved lease granted to its client by {r}"));
+                }
+                (None, None) => {
+                    let s = &before.servers[i];
+                    let other_reserved_free = s.leases.iter().any(|l| {
+                        l.reserved.is_some_and(|x| x != c) && l.status == p::available_status(r)
+                    });
+                    let responsive =
+                        p::responsiveness(cfg, before, i) == p::Responsiveness::Responsive;
+                    if responsive && other_reserved_free {
+                        out.push(format!(
+                            "resv reserved lease refused to another client by {r}"
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Action::CancelReservation(r, l) => {
+            let s = &before.servers[idx(r)];
+            let free = s.leases[l as usize].status == p::available_status(r);
+            let what = if free {
+                "with the lease free"
+            } else {
+                "with the lease bound"
+            };
+            let when = if !before.net_up {
+                Some("during a partition")
+            } else if s.state == S::Normal {
+                Some("in NORMAL")
+            } else {
+                None
+            };
+            if let Some(when) = when {
+                out.push(format!("resv reservation cancelled on {r} {what} {when}"));
             }
         }
         _ => {}
@@ -992,6 +1113,11 @@ pub fn coverage_runs() -> Vec<CoverageRun> {
             cfg: ModelConfig::dns(),
             max_states: 400_000,
         },
+        CoverageRun {
+            name: "reservations",
+            cfg: ModelConfig::reservations(),
+            max_states: 200_000,
+        },
     ]
 }
 
@@ -1060,7 +1186,7 @@ impl CoverageTable {
     /// A printable table, one line per item, grouped by category.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        for cat in ["state", "binding", "figure4", "dns"] {
+        for cat in ["state", "binding", "figure4", "dns", "resv"] {
             let rows: Vec<_> = self
                 .items
                 .iter()
@@ -1096,6 +1222,10 @@ fn item_section(item: &str) -> String {
     }
     if item.starts_with("binding") {
         return "7.2".into();
+    }
+    if item.starts_with("resv ") {
+        // The design draft's section 12 (reservations are not in RFC 8156).
+        return "12".into();
     }
     if let Some(rest) = item.strip_prefix("dns ") {
         return if rest.starts_with("add") {

@@ -133,6 +133,7 @@ fn every_variant_has_a_distinct_name_and_a_property_it_breaks() {
             assert!(
                 properties::SAFETY_AND_LIVENESS.contains(&p)
                     || properties::DNS.contains(&p)
+                    || properties::RESERVATIONS.contains(&p)
                     || p == properties::EVERY_PATH_ENDS,
                 "{v}"
             );
@@ -146,6 +147,18 @@ fn every_property_holds_in_the_dns_configuration() {
     // hold, and they are checked (not vacuous: the DNS variants refute each of them).
     let o = run(ModelConfig::dns());
     for name in properties::DNS {
+        assert!(o.verdict(name).is_some(), "{name} is checked");
+    }
+    assert_safety_and_liveness_hold(&o);
+}
+
+#[test]
+fn every_property_holds_in_the_reservations_configuration() {
+    // `check --reservations`: reservations (design draft §12) with readings R29-R32; the
+    // reservation property holds and is checked (the variants `reserved-lease-in-pool` and
+    // `secondary-ignores-reserved-flag` refute it).
+    let o = run(ModelConfig::reservations());
+    for name in properties::RESERVATIONS {
         assert!(o.verdict(name).is_some(), "{name} is checked");
     }
     assert_safety_and_liveness_hold(&o);
