@@ -541,6 +541,18 @@ impl Sut for InProc {
                         };
                         st.leases.insert(k, failover_core::Binding::available(s));
                     }
+                    // A running relationship with reservations (design draft §12): the primary
+                    // shows a reserved lease FREE, the secondary holds it FREE-BACKUP flagged
+                    // reserved, as the primary's earlier announcement left them.
+                    for (k, _) in &c.reservations {
+                        let mut b = failover_core::Binding::available(if i == 0 {
+                            BindingStatus::Free
+                        } else {
+                            BindingStatus::FreeBackup
+                        });
+                        b.reservation = failover_core::Reservation::Reserved;
+                        st.leases.insert(*k, b);
+                    }
                     for (a, l) in &c.prefixes {
                         let k = LeaseKey::Prefix(*a, *l);
                         let s = if backup.contains(&k) {
