@@ -259,6 +259,7 @@ fn a_message_delivered_a_tick_after_it_was_produced_keeps_the_connection() {
         init: "normal".into(),
         backup_prefixes: vec![],
         start_time: secs(1),
+        dns: None,
     };
     let mut sut = InProc::new();
     sut.start(&cfg).expect("start");
@@ -271,6 +272,7 @@ fn a_message_delivered_a_tick_after_it_was_produced_keeps_the_connection() {
                 op: ClientOpKind::Request,
                 kind: Some("prefix".into()),
                 lease: None,
+                fqdn: None,
             },
         )
         .expect("request");
