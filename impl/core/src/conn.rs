@@ -106,6 +106,7 @@ impl Endpoint {
         // current record, which agrees with what it sent (§8.8 "all binding updates that have
         // not been acknowledged"; the model's rule: a BNDUPD lost with the connection is owed).
         self.outstanding.clear();
+        self.owed_after_ack.clear();
         for key in std::mem::take(&mut self.in_flight) {
             self.flag_owed(key);
         }

@@ -364,6 +364,11 @@ pub struct Endpoint {
     pub(crate) in_flight: BTreeSet<LeaseKey>,
     /// Rejected updates wait for the "next periodic scan" (§7.5.4).
     pub(crate) retry_at: BTreeMap<LeaseKey, Time>,
+    /// Leases whose partner update we rejected while our BNDUPD of them was in flight: the
+    /// update stays owed after that BNDUPD is acknowledged (it predates the disagreement), even
+    /// if the scan time has passed meanwhile (reading R21; the model's rejection sets its
+    /// pending flag, which the acknowledgment of the copy in flight leaves set).
+    pub(crate) owed_after_ack: BTreeSet<LeaseKey>,
     /// Last lease sent by the lazy-update scan (see `next_pending`).
     pub(crate) pump_cursor: Option<LeaseKey>,
     /// Our outstanding UPDREQ/UPDREQALL transaction-id.
@@ -437,6 +442,7 @@ impl Endpoint {
             outstanding: BTreeMap::new(),
             in_flight: BTreeSet::new(),
             retry_at: BTreeMap::new(),
+            owed_after_ack: BTreeSet::new(),
             pump_cursor: None,
             upd_request: None,
             upd_response: None,
@@ -591,6 +597,21 @@ impl Endpoint {
 
     /// Some timer from [`poll_timeout`](Self::poll_timeout) is due (extra calls are harmless).
     pub fn handle_timeout(&mut self, now: Time) {
+        // The periodic scan first (§7.5.4): a held update whose time has come goes as the
+        // record stood before the expiries of this instant, as the model's tick precedes its
+        // timers.
+        let due: Vec<LeaseKey> = self
+            .retry_at
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        if !due.is_empty() {
+            for k in due {
+                self.retry_at.remove(&k);
+            }
+            self.pump(now);
+        }
         for t in TIMERS {
             if t == Timer::Startup && self.startup_held {
                 continue;
@@ -603,15 +624,6 @@ impl Endpoint {
         self.expire_leases(now);
         self.partner_down_frees(now);
         self.dns_timeouts(now);
-        let due: Vec<LeaseKey> = self
-            .retry_at
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in due {
-            self.retry_at.remove(&k);
-        }
         self.pump(now);
     }
 
@@ -783,6 +795,7 @@ impl Endpoint {
         b.hold_until = None;
         self.db.bump(&key);
         self.retry_at.remove(&key);
+        self.owed_after_ack.remove(&key);
         self.store(key, b);
     }
 
@@ -1166,6 +1179,7 @@ impl Endpoint {
                         }
                         self.db.bump(&lu.lease);
                         self.retry_at.remove(&lu.lease);
+                        self.owed_after_ack.remove(&lu.lease);
                         b.hold_until = None;
                         // §7.5.2: stored (Persist queued) before the BNDREPLY below.
                         self.extensions_on_update(now, &local, &mut b, client.as_ref(), lu);
@@ -1248,6 +1262,9 @@ impl Endpoint {
             // Already owed (perhaps on its way): the next periodic scan sends it again, even
             // if the partner accepts the copy in flight, which predates this disagreement
             // (reading R21).
+            if self.in_flight.contains(&key) {
+                self.owed_after_ack.insert(key);
+            }
             self.hold_for_scan(now, key);
         } else {
             b.update_pending = true;
@@ -1282,6 +1299,7 @@ impl Endpoint {
         let whole_rejected = r.status.filter(|s| s.is_error());
         for (key, seq) in sent {
             self.in_flight.remove(&key);
+            let owed_after_ack = self.owed_after_ack.remove(&key);
             // Acknowledged (or rejected, which keeps it owed as R21 says): nothing more is owed
             // for the loss of this update.
             if let Some(mut b) = self.db.get(&key).filter(|b| b.owed_if_lost).cloned() {
@@ -1341,7 +1359,7 @@ impl Endpoint {
                 // this lease while ours was in flight: that update stays owed, for the next
                 // periodic scan (§7.5.4, reading R21).
                 b.partner_lifetime = None;
-                b.update_pending = self.retry_at.contains_key(&key);
+                b.update_pending = owed_after_ack || self.retry_at.contains_key(&key);
                 if b.hold_until_ack {
                     // Reading R9: the take-back is acknowledged; the prefix is ours again.
                     b.hold_until_ack = false;

@@ -879,3 +879,72 @@ fn the_observation_shows_the_name_the_dns_status_the_owed_updates_and_the_reserv
     let v = pair.p.ep.observe().leases[&k].clone();
     assert_eq!((v.reserved_for, v.reservation_cancelling), (None, true));
 }
+
+#[test]
+fn a_dropped_add_with_the_driver_is_withdrawn_r26() {
+    // Reading R26: an add whose binding ended is dropped. Here the add is with the DNS driver
+    // (not answered yet) when the client releases and the ack makes the lease PENDING-FREE: the
+    // request is withdrawn (`Output::DnsCancel`), the driver drops it unsent and reports so
+    // (`handle_dns_cancelled`), and the delete of the name is asked for next.
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    assert!(matches!(pair.p.dns.as_slice(), [r] if matches!(r.op, DnsOp::Add { .. })));
+    let add = pair.p.dns[0].id;
+    pair.advance(5);
+    let from = pair.transcript.len();
+    pair.client(Role::Primary, 1, ClientOp::Release { lease, to_me: true });
+    pair.advance(2);
+    pair.assert_sequence(
+        from,
+        &[&format!("primary dns cancel {add}"), "primary dns Remove"],
+    );
+    assert!(
+        matches!(pair.p.dns.as_slice(), [r] if matches!(&r.op, DnsOp::Remove { fqdn, .. } if fqdn.host == "laptop")),
+        "the add was withdrawn, the delete is with the driver: {:?}",
+        pair.p.dns
+    );
+    pair.dns_complete(Role::Primary, true);
+    assert!(pair.zone.is_empty(), "{:?}", pair.zone);
+    assert_eq!(adds(&pair.p.dns_log), 1);
+}
+
+#[test]
+fn dns_request_current_drops_an_add_whose_binding_expired_r26() {
+    // Reading R26 at send time: a driver asks right before sending. While the binding is
+    // ACTIVE and unexpired the add is wanted; once it expired (here unnoticed by the partner:
+    // the link is down, the lease stays EXPIRED) the add is dropped, not sent, and no longer
+    // owed.
+    let mut pair = dns_pair();
+    let lease = granted_lease(pair.client_named(
+        Role::Primary,
+        1,
+        ClientOp::Request(LeaseKind::Address),
+        "laptop",
+    ));
+    let add = pair.p.dns[0].id;
+    assert!(pair.p.ep.dns_request_current(pair.now, add), "live: wanted");
+    pair.set_link(false);
+    pair.advance(DESIRED + 2 * MCLT);
+    assert_eq!(settled_status(&pair.p.ep, &lease), BindingStatus::Expired);
+    assert!(
+        matches!(
+            dns_of(&pair.p.ep, &lease).owed.as_slice(),
+            [DnsOp::Add { .. }]
+        ),
+        "the add is still owed while it is with the driver"
+    );
+    let now = pair.now;
+    assert!(!pair.p.ep.dns_request_current(now, add), "expired: dropped");
+    pair.drain();
+    assert!(dns_of(&pair.p.ep, &lease).owed.is_empty());
+    // Nothing is to be reported for it: a late result is ignored.
+    pair.p.ep.handle_dns_result(now, add, Ok(()));
+    pair.drain();
+    assert!(dns_of(&pair.p.ep, &lease).owed.is_empty());
+    assert_eq!(adds(&pair.p.dns_log), 1);
+}

@@ -2062,3 +2062,223 @@ fn poolreq_gives_the_lowest_free_prefixes_to_the_secondary_in_lease_order() {
         .collect();
     assert_eq!(given, lowest);
 }
+
+/// A primary in NORMAL whose every `Persist` went into `store` from the start.
+fn normal_primary_with_store(store: &mut StableState) -> Endpoint {
+    let mut ep = Endpoint::new(config(Role::Primary), None, T0);
+    drain_into(&mut ep, store);
+    ep.set_state(T0, CommunicationsInterrupted);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    assert_eq!(ep.state(), Normal);
+    drain_into(&mut ep, store);
+    ep
+}
+
+/// Restart from `store` at `now` (the driver records TIME-OF-FAILURE) and bring the endpoint to
+/// NORMAL against a partner in COMMUNICATIONS-INTERRUPTED; the leases it sends BNDUPDs for on
+/// the way.
+fn restart_to_normal(
+    store: &mut StableState,
+    crashed: Time,
+    now: Time,
+) -> (Endpoint, Vec<LeaseKey>) {
+    store.endpoint.time_of_failure = Some(crashed);
+    let mut ep =
+        Endpoint::try_new(config(Role::Primary), Some(store.clone()), now).expect("config");
+    connect_with_partner_in(&mut ep, now, CommunicationsInterrupted);
+    let mut sent = drain_into(&mut ep, store);
+    if ep.state() == Startup {
+        let end = now.plus(config(Role::Primary).startup_time);
+        ep.handle_timeout(end);
+        sent.extend(drain_into(&mut ep, store));
+    }
+    assert_eq!(ep.state(), Normal);
+    let upd = sent
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases[0].lease),
+            _ => None,
+        })
+        .collect();
+    (ep, upd)
+}
+
+#[test]
+fn an_update_in_flight_when_the_process_crashes_is_sent_again_after_restart() {
+    // §8.8 "all binding updates that have not been acknowledged": our BNDUPD of a lease is in
+    // flight when we accept the partner's update of it (which clears update-pending); the
+    // process crashes before the BNDREPLY. After the restart the lease is owed again, as the
+    // model's (whose in-flight update survives in its record) -- kept in stable storage
+    // (`Binding::owed_if_lost`).
+    let mut store = StableState::default();
+    let mut ep = normal_primary_with_store(&mut store);
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let lease = drain_into(&mut ep, &mut store)
+        .iter()
+        .find_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases[0].lease),
+            _ => None,
+        })
+        .expect("the lazy update");
+    // The client released it at the secondary, which tells us (accepted: same client, later).
+    let t = T0.plus(30);
+    let mut rel = bndupd_for(lease, 1, t);
+    if let Body::BndUpd(u) = &mut rel.body {
+        u.leases[0].binding_status = BindingStatus::Released;
+        u.leases[0].state_expiration_time = None;
+    }
+    ep.handle_message(t, rel);
+    drain_into(&mut ep, &mut store);
+    let b = &store.leases[&lease];
+    assert_eq!(b.status, BindingStatus::Released);
+    assert!(!b.update_pending, "the partner's information replaced ours");
+    // Crash (no BNDREPLY ever comes) and restart from the stable storage.
+    let (ep, sent) = restart_to_normal(&mut store, t, t.plus(20));
+    assert!(ep.db().get(&lease).is_some_and(|b| b.update_pending));
+    assert!(
+        sent.contains(&lease),
+        "owed again after the restart: {sent:?}"
+    );
+}
+
+#[test]
+fn a_held_rejection_is_not_resent_before_its_scan_after_a_restart_r21() {
+    // §7.5.4 / reading R21: an update rejected while our own BNDUPD of the lease was in flight
+    // waits for the next periodic scan. A crash and restart before that time do not send it
+    // earlier (the model's hold survives a crash): the time is kept with the lease
+    // (`Binding::hold_until`).
+    let mut store = StableState::default();
+    let mut ep = normal_primary_with_store(&mut store);
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let lease = drain_into(&mut ep, &mut store)
+        .iter()
+        .find_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases[0].lease),
+            _ => None,
+        })
+        .expect("the lazy update");
+    // The partner claims the lease for another client: rejected, our update is held.
+    ep.handle_message(T0, bndupd_for(lease, 2, T0));
+    drain_into(&mut ep, &mut store);
+    let scan = T0.plus(config(Role::Primary).update_retry);
+    assert_eq!(store.leases[&lease].hold_until, Some(scan));
+    // Crash, and restart before the scan: not sent on the NORMAL entry ...
+    let (mut ep, sent) = restart_to_normal(&mut store, T0.plus(5), T0.plus(10));
+    assert!(ep.db().get(&lease).is_some_and(|b| b.update_pending));
+    assert!(!sent.contains(&lease), "sent before its scan: {sent:?}");
+    ep.handle_timeout(scan.minus(1));
+    assert!(!drain_into(&mut ep, &mut store)
+        .iter()
+        .any(|m| matches!(&m.body, Body::BndUpd(u) if u.leases[0].lease == lease)));
+    // ... but at the scan.
+    ep.handle_timeout(scan);
+    assert!(drain_into(&mut ep, &mut store)
+        .iter()
+        .any(|m| matches!(&m.body, Body::BndUpd(u) if u.leases[0].lease == lease)));
+}
+
+#[test]
+fn a_rejection_keeps_the_update_owed_while_the_status_is_unchanged_r21() {
+    // §7.7 / reading R21: our ACTIVE is in flight when we accept the partner's renewal of the
+    // same binding (a later expiry, same status: update-pending is cleared); then the partner
+    // rejects our ACTIVE. Our record still announces the status that was rejected, so the
+    // partner has not taken our information: the update stays owed and waits for the next
+    // periodic scan -- although the record changed since it was sent.
+    let mut ep = endpoint_in(Role::Primary, CommunicationsInterrupted);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let upd = sent_messages(&mut ep)
+        .into_iter()
+        .find(|m| m.kind() == MsgKind::BndUpd)
+        .expect("the lazy update");
+    let Body::BndUpd(u) = &upd.body else {
+        unreachable!()
+    };
+    let lease = u.leases[0].lease;
+    let t = T0.plus(20);
+    ep.handle_message(t, bndupd_for(lease, 1, t));
+    while ep.poll_output().is_some() {}
+    let b = ep.db().get(&lease).expect("the lease");
+    assert_eq!(b.status, BindingStatus::Active);
+    assert!(!b.update_pending, "the partner's renewal was taken");
+    let mut reject = ack_of(&upd, t);
+    if let Body::BndReply(r) = &mut reject.body {
+        r.leases[0].status = Some(StatusCode::OutdatedBindingInformation);
+    }
+    ep.handle_message(t, reject);
+    assert!(ep.db().get(&lease).is_some_and(|b| b.update_pending));
+    assert!(sent_messages(&mut ep).is_empty(), "not at once");
+    let scan = t.plus(config(Role::Primary).update_retry);
+    assert_eq!(ep.retry_at.get(&lease), Some(&scan));
+    ep.handle_timeout(scan);
+    assert!(sent_messages(&mut ep)
+        .iter()
+        .any(|m| matches!(&m.body, Body::BndUpd(u) if u.leases[0].lease == lease)));
+}
+
+#[test]
+fn an_update_held_while_in_flight_is_sent_after_the_ack_once_its_scan_passed_r21() {
+    // Reading R21: we reject the partner's update while ours of the lease is in flight; the
+    // update stays owed after the partner acks the copy in flight (it predates the
+    // disagreement). If the periodic scan comes while that copy is still unanswered, the hold
+    // is over: the update goes as soon as the ack arrives (the model's pending flag, set by the
+    // rejection, survives the ack; found by the differential test, busy).
+    let mut ep = endpoint_in(Role::Primary, CommunicationsInterrupted);
+    connect_with_partner_in(&mut ep, T0, Normal);
+    while ep.poll_output().is_some() {}
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let upd = sent_messages(&mut ep)
+        .into_iter()
+        .find(|m| m.kind() == MsgKind::BndUpd)
+        .expect("the lazy update");
+    let Body::BndUpd(u) = &upd.body else {
+        unreachable!()
+    };
+    let lease = u.leases[0].lease;
+    // The partner claims the lease for another client: rejected while ours is in flight.
+    ep.handle_message(T0, bndupd_for(lease, 2, T0));
+    while ep.poll_output().is_some() {}
+    let scan = T0.plus(config(Role::Primary).update_retry);
+    ep.handle_timeout(scan);
+    assert!(
+        sent_messages(&mut ep)
+            .iter()
+            .all(|m| m.kind() != MsgKind::BndUpd),
+        "one update per lease in flight"
+    );
+    let later = scan.plus(5);
+    ep.handle_message(later, ack_of(&upd, later));
+    let again: Vec<LeaseKey> = sent_messages(&mut ep)
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndUpd(u) => Some(u.leases[0].lease),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(again, vec![lease]);
+}

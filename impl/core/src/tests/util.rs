@@ -225,6 +225,8 @@ impl Pair {
                 Output::Persist(r) => self.node(role).store.apply(&r),
                 // Reading R26: a request not answered yet is dropped, as a driver would.
                 Output::DnsCancel { id } => {
+                    self.transcript
+                        .push(format!("{now} {} dns cancel {id}", name(role)));
                     let node = self.node(role);
                     if let Some(pos) = node.dns.iter().position(|r| r.id == id) {
                         node.dns.remove(pos);
