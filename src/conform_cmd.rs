@@ -13,7 +13,6 @@ use failover_conformance::mapping::Compare;
 use failover_conformance::runner::{self, Outcome};
 use failover_conformance::stdio::Stdio;
 use failover_conformance::sut::Sut;
-use failover_model::config::ModelConfig;
 
 /// `failover conform ...`
 #[derive(Args)]
@@ -86,25 +85,9 @@ pub struct DifferentialArgs {
     broken: Option<String>,
 }
 
-/// The DNS configuration of `differential --config ddns`: larger than `check --dns` (which the
-/// checker exhausts), for random paths only.
-fn ddns_config() -> ModelConfig {
-    ModelConfig {
-        clients: 2,
-        client_ops: 5,
-        ticks: 2,
-        settle_ticks: 3,
-        crashes: 2,
-        partitions: 2,
-        commands: 1,
-        ..ModelConfig::dns()
-    }
-}
-
 /// Run `failover differential`.
 pub fn differential(a: DifferentialArgs) -> ExitCode {
-    let mut configs = failover_model::trace::random_configs();
-    configs.push(("ddns", ddns_config()));
+    let configs = differential::configs();
     let Some((_, config)) = configs.iter().find(|(n, _)| *n == a.config) else {
         let names: Vec<&str> = configs.iter().map(|(n, _)| *n).collect();
         eprintln!(

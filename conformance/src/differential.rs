@@ -206,3 +206,24 @@ pub fn run(
     };
     (ctx.cases, found)
 }
+
+/// The configurations `failover differential --config` draws paths from: the corpus's
+/// random-walk configurations, and `ddns`: DNS coordination (RFC 8156 §9) with two clients, two
+/// crashes and two partitions, larger than `check --dns` (which the checker exhausts).
+pub fn configs() -> Vec<(&'static str, ModelConfig)> {
+    let mut v = failover_model::trace::random_configs();
+    v.push((
+        "ddns",
+        ModelConfig {
+            clients: 2,
+            client_ops: 5,
+            ticks: 2,
+            settle_ticks: 3,
+            crashes: 2,
+            partitions: 2,
+            commands: 1,
+            ..ModelConfig::dns()
+        },
+    ));
+    v
+}
