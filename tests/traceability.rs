@@ -1,8 +1,9 @@
 //! `docs/traceability.md` against the code, so that the table cannot go stale: every reference
 //! must name a property, variant, reading, trace or test that exists; every MUST line of RFC 8156
-//! §4.4 and §8 (and every SHOULD line of §7.5.4) must be in a row; every ambiguity A1..A19 of the
-//! digest and every RFC 7031 §7 item 1..10 must have a row; the summary must match the rows. The
-//! checker is itself tested on broken copies of the real table.
+//! §4.4 and §8, and every SHOULD line of §7.5.4 and of §9 (DNS update, §9.1-§9.5), must be in a
+//! row, and a row of §4.4, §8 or §9 must hold its section's keyword; every ambiguity A1..A19 of
+//! the digest and every RFC 7031 §7 item 1..10 must have a row; the summary must match the rows.
+//! The checker is itself tested on broken copies of the real table.
 //!
 //! The RFC is read from `docs/spec/rfc8156.txt` (a copy kept in the repository), the digest of
 //! ambiguities from `../shared/spec/` next to the workspace when it is there (else A1..A19), or
@@ -166,6 +167,7 @@ impl Ctx {
         let mut properties: BTreeSet<&'static str> = properties::SAFETY_AND_LIVENESS
             .iter()
             .chain(properties::REACHABILITY)
+            .chain(properties::DNS)
             .copied()
             .collect();
         properties.insert(properties::EVERY_PATH_ENDS);
@@ -202,13 +204,42 @@ impl Ctx {
     }
 }
 
-/// Sections whose MUST lines must all be in the table.
-fn must_scope(section: &str) -> bool {
-    section == "4.4" || section.starts_with("4.4.") || section == "8" || section.starts_with("8.")
+/// A section in the scope of the table: every line of it holding `keyword` must be in a row.
+#[derive(Clone, Copy)]
+struct Scope {
+    keyword: &'static str,
+    /// Each row of the section must hold the keyword. Not in §7.5.4, whose rows also cover the
+    /// normative sentences written without one (Figure 4 and its rules).
+    row_holds_keyword: bool,
 }
 
-/// §7.5.4 is written with SHOULD: its SHOULD lines must be in the table too.
-const SHOULD_SECTION: &str = "7.5.4";
+/// Is `section` S itself or one of its subsections?
+fn within(section: &str, s: &str) -> bool {
+    section == s || section.strip_prefix(s).is_some_and(|r| r.starts_with('.'))
+}
+
+/// The scope of the table: the MUST lines of §4.4 and §8, the SHOULD lines of §7.5.4 (written
+/// with SHOULD) and of §9 (DNS update considerations, written with SHOULD).
+fn scope(section: &str) -> Option<Scope> {
+    if within(section, "4.4") || within(section, "8") {
+        Some(Scope {
+            keyword: "MUST",
+            row_holds_keyword: true,
+        })
+    } else if section == "7.5.4" {
+        Some(Scope {
+            keyword: "SHOULD",
+            row_holds_keyword: false,
+        })
+    } else if within(section, "9") {
+        Some(Scope {
+            keyword: "SHOULD",
+            row_holds_keyword: true,
+        })
+    } else {
+        None
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Group {
@@ -476,7 +507,8 @@ fn check(doc: &str, ctx: &Ctx) -> Vec<String> {
             ));
             continue;
         }
-        if !(must_scope(section) || section == SHOULD_SECTION) {
+        let in_scope = scope(section);
+        if in_scope.is_none() {
             errors.push(format!(
                 "{here}: §{section} is not in the scope of the table"
             ));
@@ -498,20 +530,22 @@ fn check(doc: &str, ctx: &Ctx) -> Vec<String> {
                 ctx.line(start).trim()
             ));
         }
-        if section != SHOULD_SECTION && !(start..=end).any(|l| ctx.line(l).contains("MUST")) {
-            errors.push(format!("{here}: lines {start}-{end} hold no MUST"));
+        if let Some(Scope {
+            keyword,
+            row_holds_keyword: true,
+        }) = in_scope
+        {
+            if !(start..=end).any(|l| ctx.line(l).contains(keyword)) {
+                errors.push(format!("{here}: lines {start}-{end} hold no {keyword}"));
+            }
         }
         ranges.push((start, end));
     }
 
-    // Every MUST line of §4.4 and §8, and every SHOULD line of §7.5.4, is in a row.
+    // Every MUST line of §4.4 and §8, and every SHOULD line of §7.5.4 and §9, is in a row.
     for l in 1..=n {
         let s = ctx.section(l);
-        let keyword = if must_scope(s) {
-            "MUST"
-        } else if s == SHOULD_SECTION {
-            "SHOULD"
-        } else {
+        let Some(Scope { keyword, .. }) = scope(s) else {
             continue;
         };
         if ctx.line(l).contains(keyword) && !ranges.iter().any(|&(a, b)| a <= l && l <= b) {
@@ -641,6 +675,8 @@ fn the_traceability_table_matches_the_rfc_and_the_code() {
         ctx.traces.len()
     );
     assert_eq!(ctx.section(4045), "8.4.1");
+    assert_eq!(ctx.section(4752), "9");
+    assert_eq!(ctx.section(5052), "9.5");
     eprintln!("checked {DOC} in {:.3} s", t0.elapsed().as_secs_f64());
 }
 
@@ -741,6 +777,26 @@ fn the_checker_rejects_broken_tables() {
         &[
             "line 4045 is in §8.4.1, not §8.5.1",
             "line 4121 (§8.5.1) has MUST",
+        ],
+    );
+
+    // A §9 SHOULD line whose row is gone, and a §9 row moved to lines with no SHOULD.
+    let d = row_of("§9.4 L5027");
+    expect(
+        "missing §9 SHOULD line",
+        &with_line(d, None),
+        &[
+            "rfc8156.txt line 5027 (§9.4) has SHOULD but is not in the table",
+            "summary row \"RFC 8156\"",
+        ],
+    );
+    let no_should = lines[d].replacen("§9.4 L5027", "§9.4 L5022", 1);
+    expect(
+        "§9 row holding no SHOULD",
+        &with_line(d, Some(no_should)),
+        &[
+            "[§9.4 L5022]: lines 5022-5022 hold no SHOULD",
+            "line 5027 (§9.4) has SHOULD",
         ],
     );
 
