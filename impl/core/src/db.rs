@@ -391,7 +391,22 @@ fn tie_wins(
     // Reading R20: FREE against FREE-BACKUP at one time goes to FREE-BACKUP: the primary
     // accepts the secondary's FREE-BACKUP, the secondary rejects the primary's FREE.
     let backup_wins = me == Role::Primary && u.binding_status == FreeBackup && local.status == Free;
-    later_in_life_cycle || binding_beats_free || same_client_active || backup_wins
+    // design draft §12, reading R31: at the secondary, the primary's update of a free lease
+    // that changes the reservation (FREE-BACKUP flagged reserved, or FREE "no longer
+    // reserved") wins a tie against a free record: the reserved flag is the primary's to set.
+    let free = |s| matches!(s, Free | FreeBackup);
+    let reservation_wins = me == Role::Secondary
+        && free(u.binding_status)
+        && free(local.status)
+        && u.reserved.is_some_and(|r| {
+            r != (local.reservation == crate::reservation::Reservation::Reserved)
+                || u.binding_status != local.status
+        });
+    later_in_life_cycle
+        || binding_beats_free
+        || same_client_active
+        || backup_wins
+        || reservation_wins
 }
 
 /// The local time Figure 4's "accept" compares the update's time with (§7.5.4). Reading R17:

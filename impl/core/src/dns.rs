@@ -668,14 +668,14 @@ impl Endpoint {
     /// the partner if the reservation rules say so).
     pub(crate) fn extensions_on_update(
         &mut self,
-        now: Time,
         local: &Binding,
         b: &mut Binding,
         client: Option<&ClientId>,
         lu: &LeaseUpdate,
+        echoed: BindingStatus,
     ) {
         self.dns_merge_update(b, local.client.as_ref(), client, lu);
-        let owed = self.reservation_merge_update(now, b, lu);
+        let owed = self.reservation_merge_update(b, lu, echoed);
         let b = b.clone();
         if owed {
             self.store_changed(lu.lease, b);

@@ -1095,7 +1095,7 @@ impl Endpoint {
             partner_raw_clt_time: b.partner_raw_clt_time,
             expiration_time: if timeout { b.expiration_time } else { None },
             dns: self.dns_for_update(&b),
-            reserved: b.reservation.wire_flag(),
+            reserved: self.reservation_flag(&key, &b),
         };
         // §7.4: a client binding goes in OPTION_CLIENT_DATA; an unallocated prefix in a bare
         // OPTION_IAPREFIX.
@@ -1154,7 +1154,11 @@ impl Endpoint {
         // then empty (decision D10): that is "no client", not a client with an empty DUID.
         let client = u.client.clone().filter(|c| !c.0.is_empty());
         let mut replies = Vec::with_capacity(u.leases.len());
-        for lu in &u.leases {
+        for received in &u.leases {
+            // Design draft §12, reading R30: how the primary reads the secondary's FREE-BACKUP
+            // of a lease it reserves.
+            let read = self.reservation_read(received);
+            let lu = read.as_ref().unwrap_or(received);
             // §9: refuse the updates of a partner doing DNS updates, if so configured.
             let verdict = self
                 .dns_check_partner(lu)
@@ -1168,7 +1172,13 @@ impl Endpoint {
                     if db::agrees(&local, client.as_ref(), lu, partner_clt) {
                         // Reading R11: nothing new; our record (and what we owe) stays.
                         let mut b = db::apply_agreeing(&local, lu);
-                        self.extensions_on_update(now, &local, &mut b, client.as_ref(), lu);
+                        self.extensions_on_update(
+                            &local,
+                            &mut b,
+                            client.as_ref(),
+                            lu,
+                            received.binding_status,
+                        );
                     } else {
                         let mut b =
                             db::apply_update(&local, &lu.lease, client.as_ref(), lu, partner_clt);
@@ -1182,7 +1192,13 @@ impl Endpoint {
                         self.owed_after_ack.remove(&lu.lease);
                         b.hold_until = None;
                         // §7.5.2: stored (Persist queued) before the BNDREPLY below.
-                        self.extensions_on_update(now, &local, &mut b, client.as_ref(), lu);
+                        self.extensions_on_update(
+                            &local,
+                            &mut b,
+                            client.as_ref(),
+                            lu,
+                            received.binding_status,
+                        );
                     }
                     None
                 }
@@ -1203,7 +1219,7 @@ impl Endpoint {
             replies.push(LeaseReply {
                 lease: lu.lease,
                 status,
-                binding_status: lu.binding_status,
+                binding_status: received.binding_status,
                 state_expiration_time: lu.state_expiration_time,
                 // §5.5.8: "an exact duplicate (echo) of the time received"
                 partner_lifetime_sent: lu.partner_lifetime,

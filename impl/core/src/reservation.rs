@@ -139,33 +139,37 @@ impl Endpoint {
     }
 
     /// A lease this server frees (Figure 2 (5)/(6)): a reserved one stays in the reserved
-    /// client's reach, FREE on the primary, FREE-BACKUP on the secondary. Returns whether the
+    /// client's reach, FREE on the primary. Returns whether the
     /// partner must be told even where it otherwise would not.
     pub(crate) fn reservation_on_free(&self, b: &mut Binding) -> bool {
-        if b.reservation != Reservation::Reserved {
+        // design draft §12, reading R32: the primary's configuration decides. A reserved lease
+        // that becomes free is FREE on the primary, whatever its reading-R1 pool, and announced;
+        // the secondary frees it to its reading-R1 status, as any lease.
+        if self.cfg.role != Role::Primary || b.reservation != Reservation::Reserved {
             return false;
         }
-        b.status = db::available_status(self.cfg.role);
+        b.status = BindingStatus::Free;
         true
     }
 
-    /// An accepted BNDUPD: the secondary takes the primary's flag; the primary keeps its own
-    /// and, when a reserved lease arrives free, shows it FREE and owes the secondary a
-    /// FREE-BACKUP reserved unless that is what it received. Returns whether an update is owed.
+    /// An accepted BNDUPD (`echoed`: the binding-status it carried, before
+    /// [`Self::reservation_read`]): the secondary takes the primary's flag; the primary keeps its
+    /// own and, when a reserved lease arrives free, shows it FREE and owes the secondary a
+    /// FREE-BACKUP reserved if the secondary sent FREE. Returns whether an update is owed.
     pub(crate) fn reservation_merge_update(
         &self,
-        now: Time,
         b: &mut Binding,
         lu: &LeaseUpdate,
+        echoed: BindingStatus,
     ) -> bool {
         match self.cfg.role {
             Role::Secondary => {
-                if b.reservation != Reservation::Cancelling {
-                    b.reservation = if lu.reserved == Some(true) {
-                        Reservation::Reserved
-                    } else {
-                        Reservation::None
-                    };
+                // design draft §12, reading R32: the secondary's reserved flag is only ever the
+                // primary's; an update without the flag leaves it as it is.
+                match lu.reserved {
+                    Some(true) => b.reservation = Reservation::Reserved,
+                    Some(false) => b.reservation = Reservation::None,
+                    None => {}
                 }
                 false
             }
@@ -174,23 +178,38 @@ impl Endpoint {
                     return false;
                 }
                 b.status = BindingStatus::Free;
-                let owed =
-                    !(lu.binding_status == BindingStatus::FreeBackup && lu.reserved == Some(true));
-                if owed {
-                    // The announcement is a change made now (see `init_reservations`).
-                    b.start_time_of_state = now;
-                }
-                owed
+                // design draft §12, reading R32: the primary ignores the flag of the secondary's
+                // BNDUPD, and answers its FREE (it freed the lease, or its operator cancelled
+                // the reservation there only) with the reserved FREE-BACKUP announcement.
+                // Reading R31: the announcement is not stamped with the current time; a tie
+                // with the secondary's own FREE goes to it at the secondary, and an older one
+                // is rejected there and answered by the secondary's record, which agrees.
+                echoed == BindingStatus::Free
             }
         }
     }
 
+    /// How the primary reads an update from the secondary: design draft §12, reading R30: a
+    /// FREE-BACKUP of a lease it reserves, or whose cancellation it is telling (the mark is in
+    /// stable storage with the record), says FREE (the secondary holds it FREE-BACKUP only
+    /// because the primary flagged it reserved), not a move to the secondary's pool.
+    pub(crate) fn reservation_read(&self, lu: &LeaseUpdate) -> Option<LeaseUpdate> {
+        let b = self.db.get(&lu.lease)?;
+        (self.cfg.role == Role::Primary
+            && b.reservation != Reservation::None
+            && lu.binding_status == BindingStatus::FreeBackup)
+            .then(|| LeaseUpdate {
+                binding_status: BindingStatus::Free,
+                ..lu.clone()
+            })
+    }
+
     /// Operator input: cancel the reservation of `key` (on each server). A free reserved lease
     /// (FREE on the primary, FREE-BACKUP on the secondary) is announced FREE "no longer
-    /// reserved" and held (decision D25) until the partner acks; otherwise the record simply
-    /// stops being reserved.
+    /// reserved"; the primary holds it until the partner acks (reading R29), the secondary gives
+    /// it back (FREE). Otherwise the record simply stops being reserved. The configured entry
+    /// stays: the lease's BNDUPDs go on saying "no longer reserved" ([`Self::reservation_flag`]).
     pub(crate) fn cancel_reservation(&mut self, now: Time, key: LeaseKey) {
-        self.cfg.reservations.retain(|(k, _)| *k != key);
         let Some(mut b) = self.db.get(&key).cloned() else {
             self.log(&format!("ignored CancelReservation {key}: not configured"));
             return;
@@ -199,9 +218,18 @@ impl Endpoint {
             self.log(&format!("CancelReservation {key}: not reserved"));
             return;
         }
-        if b.status == db::available_status(self.cfg.role) {
-            b.reservation = Reservation::Cancelling;
+        if self.cfg.role == Role::Secondary && b.status == BindingStatus::FreeBackup {
+            // design draft §12, reading R29: the secondary sends FREE "no longer reserved" and
+            // gives the lease back to the primary (FREE here); it holds no cancelling mark, as
+            // a FREE lease is not its to allocate anyway.
+            b.reservation = Reservation::None;
             b.status = BindingStatus::Free;
+            b.start_time_of_state = now;
+            self.store_changed(key, b);
+        } else if self.cfg.role == Role::Primary && b.status == BindingStatus::Free {
+            // design draft §12, reading R29: FREE "no longer reserved", the lease given to no
+            // client until the secondary acks it.
+            b.reservation = Reservation::Cancelling;
             b.start_time_of_state = now;
             self.store_changed(key, b);
         } else {
@@ -227,6 +255,18 @@ impl Endpoint {
             self.store_changed(key, b);
         } else {
             self.store(key, b);
+        }
+    }
+
+    /// The reserved flag of a BNDUPD about `key`: `Some(true)` while the record is reserved,
+    /// `Some(false)` ("no longer reserved") for any other lease configured with a reservation
+    /// here, cancelled or not yet flagged, `None` for a lease without one (design draft §12,
+    /// reading R29: the indication that the resource is no longer reserved).
+    pub(crate) fn reservation_flag(&self, key: &LeaseKey, b: &Binding) -> Option<bool> {
+        match b.reservation {
+            Reservation::Reserved => Some(true),
+            Reservation::Cancelling => Some(false),
+            Reservation::None => self.reserved_client(key).map(|_| false),
         }
     }
 
