@@ -14,7 +14,9 @@ mod traces_cmd;
 use clap::{Parser, Subcommand, ValueEnum};
 use failover_model::check::{self, CheckOptions, Verdict};
 use failover_model::cycles::{self, CycleSearch};
-use failover_model::{properties, render, trace, FailoverModel, Init, ModelConfig, Variant};
+use failover_model::{
+    properties, render, trace, FailoverModel, Init, ModelConfig, Reservation, Variant,
+};
 use stateright::{Model, Path};
 
 #[derive(Parser)]
@@ -127,6 +129,11 @@ struct ConfigArgs {
     /// clients, 2 addresses, no prefixes, no PARTNER-DOWN command).
     #[arg(long)]
     reservations: bool,
+    /// Reserve a lease for a client instead of A1 for c0 (implies --reservations; repeatable):
+    /// `A1:c0` is the second address for the first client, `P0:c1` the first prefix for the
+    /// second.
+    #[arg(long, value_name = "LEASE:CLIENT")]
+    reserve: Vec<String>,
 }
 
 /// How `check` runs and reports.
@@ -240,10 +247,59 @@ fn check_run_args(a: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// `--reserve A1:c0`: a lease named as the model names it (`A<n>` an address, `P<n>` a prefix)
+/// and a client (`c<n>`), checked against the configuration's sizes.
+fn parse_reservation(arg: &str, cfg: &ModelConfig) -> Result<Reservation, String> {
+    let bad = |why: String| {
+        format!("--reserve {arg}: {why} (expected LEASE:CLIENT, e.g. A1:c0 or P0:c1)")
+    };
+    let (lease, client) = arg
+        .split_once(':')
+        .ok_or_else(|| bad("no ':' between the lease and the client".into()))?;
+    let number = |s: &str, what: &str| {
+        s.parse::<u8>()
+            .map_err(|_| bad(format!("'{s}' is not a {what} number")))
+    };
+    let lease = match lease.split_at_checked(1) {
+        Some(("A", n)) => {
+            let n = number(n, "address")?;
+            if n >= cfg.addresses {
+                return Err(bad(format!(
+                    "the configuration has {} address(es)",
+                    cfg.addresses
+                )));
+            }
+            n
+        }
+        Some(("P", n)) => {
+            let n = number(n, "prefix")?;
+            if n >= cfg.prefixes {
+                return Err(bad(format!(
+                    "the configuration has {} prefix(es)",
+                    cfg.prefixes
+                )));
+            }
+            cfg.addresses + n
+        }
+        _ => return Err(bad(format!("'{lease}' is neither A<n> nor P<n>"))),
+    };
+    let client = match client.strip_prefix('c') {
+        Some(n) => number(n, "client")?,
+        None => return Err(bad(format!("'{client}' is not c<n>"))),
+    };
+    if client >= cfg.clients {
+        return Err(bad(format!(
+            "the configuration has {} client(s)",
+            cfg.clients
+        )));
+    }
+    Ok(Reservation { lease, client })
+}
+
 fn build_config(a: &ConfigArgs) -> Result<ModelConfig, String> {
     let mut cfg = match &a.variant {
         None if a.dns => ModelConfig::dns(),
-        None if a.reservations => ModelConfig::reservations(),
+        None if a.reservations || !a.reserve.is_empty() => ModelConfig::reservations(),
         None => ModelConfig::default(),
         Some(name) => match Variant::from_name(name) {
             Some(v) => v.config(),
@@ -285,6 +341,14 @@ fn build_config(a: &ConfigArgs) -> Result<ModelConfig, String> {
         cfg.auto_partner_down = a.auto_partner_down;
     }
     cfg.dns |= a.dns;
+    if !a.reserve.is_empty() {
+        cfg.reservations = a
+            .reserve
+            .iter()
+            .map(|r| parse_reservation(r, &cfg))
+            .collect::<Result<_, _>>()?;
+        cfg.cancels = cfg.cancels.max(ModelConfig::reservations().cancels);
+    }
     if a.reservations && cfg.reservations.is_empty() {
         let r = ModelConfig::reservations();
         cfg.reservations = r.reservations;
@@ -334,7 +398,13 @@ fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
             let r: Vec<String> = cfg
                 .reservations
                 .iter()
-                .map(|r| format!("A{} for c{}", r.lease, r.client))
+                .map(|r| {
+                    format!(
+                        "{} for c{}",
+                        failover_model::names::lease(Some(cfg.addresses), r.lease),
+                        r.client
+                    )
+                })
                 .collect();
             println!(
                 "  reservations (design draft §12): {}; {} cancellation(s)",

@@ -541,6 +541,15 @@ impl Sut for InProc {
                         };
                         st.leases.insert(k, failover_core::Binding::available(s));
                     }
+                    for (a, l) in &c.prefixes {
+                        let k = LeaseKey::Prefix(*a, *l);
+                        let s = if backup.contains(&k) {
+                            BindingStatus::FreeBackup
+                        } else {
+                            BindingStatus::Free
+                        };
+                        st.leases.insert(k, failover_core::Binding::available(s));
+                    }
                     // A running relationship with reservations (design draft §12): the primary
                     // shows a reserved lease FREE, the secondary holds it FREE-BACKUP flagged
                     // reserved, as the primary's earlier announcement left them.
@@ -552,15 +561,6 @@ impl Sut for InProc {
                         });
                         b.reservation = failover_core::Reservation::Reserved;
                         st.leases.insert(*k, b);
-                    }
-                    for (a, l) in &c.prefixes {
-                        let k = LeaseKey::Prefix(*a, *l);
-                        let s = if backup.contains(&k) {
-                            BindingStatus::FreeBackup
-                        } else {
-                            BindingStatus::Free
-                        };
-                        st.leases.insert(k, failover_core::Binding::available(s));
                     }
                     self.stable[i] = st.clone();
                     self.has_stable[i] = true;

@@ -164,9 +164,17 @@ impl Mapping {
             prefixes: (0..c.prefixes).map(prefix).collect(),
             init: c.init.clone(),
             // As in the model: with `normal`, the secondary holds the first half of the
-            // prefixes (rounded down), §4.2.2.
+            // prefixes that are not reserved (rounded down), §4.2.2; a reserved prefix is the
+            // reservation's (design draft §12).
             backup_prefixes: if c.init == "normal" {
-                (0..c.prefixes / 2).map(prefix).collect()
+                let delegable: Vec<u8> = (0..c.prefixes)
+                    .filter(|&k| {
+                        let name = format!("P{k}");
+                        !c.reservations.iter().any(|r| r.lease == name)
+                    })
+                    .collect();
+                let half = delegable.len() / 2;
+                delegable.into_iter().take(half).map(prefix).collect()
             } else {
                 Vec::new()
             },

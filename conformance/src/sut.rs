@@ -26,7 +26,8 @@ pub struct SutConfig {
     /// `normal`: start both servers NORMAL with communications OK, the databases agreeing, and
     /// the prefixes listed in `backup_prefixes` FREE-BACKUP on both; `fresh`: empty storage.
     pub init: String,
-    /// The prefixes the secondary holds at start (`normal` only).
+    /// The prefixes the secondary holds at start (`normal` only): half of the prefixes that
+    /// are not reserved, rounded down.
     pub backup_prefixes: Vec<String>,
     /// The harness clock at start, seconds since 2000-01-01 (RFC 8156 §3).
     pub start_time: u64,
@@ -34,7 +35,8 @@ pub struct SutConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<SutDns>,
     /// Reservations (design draft §12), for traces tagged `reservations`, configured on both
-    /// servers; absent: none.
+    /// servers; absent: none. With `normal`, a reserved lease (address or prefix) starts FREE
+    /// on the primary and FREE-BACKUP flagged reserved on the secondary, whatever its pool.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reservations: Vec<SutReservation>,
 }

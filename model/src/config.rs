@@ -126,9 +126,9 @@ pub enum Variant {
     SecondaryIgnoresReservedFlag,
     /// Reservations: the primary keeps a reserved lease in its pool for any client.
     ReservedLeaseInPool,
-    /// Reservations: a tie at the secondary between a free record and the primary's update
-    /// that changes the reservation is judged by Figure 4 alone (reading R31).
-    ReservationTieUnbroken,
+    /// Reservations: at the secondary, the primary's update of a free lease that changes the
+    /// reservation is judged by Figure 4's times alone, as any update (reading R31).
+    ReservationChangeByTime,
 }
 
 impl Variant {
@@ -170,7 +170,7 @@ impl Variant {
         Variant::CancelMarkVolatile,
         Variant::SecondaryIgnoresReservedFlag,
         Variant::ReservedLeaseInPool,
-        Variant::ReservationTieUnbroken,
+        Variant::ReservationChangeByTime,
     ];
 
     /// The name used on the command line (`--variant NAME`).
@@ -212,7 +212,7 @@ impl Variant {
             Variant::CancelMarkVolatile => "cancel-mark-volatile",
             Variant::SecondaryIgnoresReservedFlag => "secondary-ignores-reserved-flag",
             Variant::ReservedLeaseInPool => "reserved-lease-in-pool",
-            Variant::ReservationTieUnbroken => "reservation-tie-unbroken",
+            Variant::ReservationChangeByTime => "reservation-change-by-time",
         }
     }
 
@@ -310,8 +310,8 @@ impl Variant {
             Variant::ReservedLeaseInPool => {
                 "the primary allocates a reserved lease to any client (draft §12)"
             }
-            Variant::ReservationTieUnbroken => {
-                "a reservation change from the primary loses a tie at the secondary (draft §12, R31)"
+            Variant::ReservationChangeByTime => {
+                "the secondary judges the primary's reservation change of a free lease by time, as any update (draft §12, R31)"
             }
         }
     }
@@ -358,7 +358,7 @@ impl Variant {
             Variant::CancelMarkVolatile => p::AGREEMENT_AT_REST,
             Variant::SecondaryIgnoresReservedFlag => p::RESERVED_ONLY_ITS_CLIENT,
             Variant::ReservedLeaseInPool => p::RESERVED_ONLY_ITS_CLIENT,
-            Variant::ReservationTieUnbroken => return None,
+            Variant::ReservationChangeByTime => p::EVERY_PATH_ENDS,
         })
     }
 
@@ -498,7 +498,7 @@ impl Variant {
             Variant::CancelReservationWithoutAck
             | Variant::SecondaryIgnoresReservedFlag
             | Variant::ReservedLeaseInPool
-            | Variant::ReservationTieUnbroken => {
+            | Variant::ReservationChangeByTime => {
                 c = ModelConfig::reservations();
                 c.variant = Some(self);
             }
@@ -509,7 +509,7 @@ impl Variant {
 
     /// Whether the variant changes a reservation rule (checked with `--reservations`).
     pub fn is_reservations(self) -> bool {
-        self >= Variant::CancelReservationWithoutAck && self <= Variant::ReservationTieUnbroken
+        self >= Variant::CancelReservationWithoutAck && self <= Variant::ReservationChangeByTime
     }
 
     /// Whether the variant changes a DNS rule (checked with `--dns`).
@@ -743,9 +743,9 @@ impl ModelConfig {
             return err("the clock budget is too large (ticks + settle-ticks + 3 x lifetime + mclt must stay under 250)".into());
         }
         for r in &self.reservations {
-            if r.lease >= self.addresses || r.client >= self.clients {
+            if r.lease as usize >= self.leases() || r.client >= self.clients {
                 return err(format!(
-                    "reservation of lease {} for client {} is not an address and a client of the configuration",
+                    "reservation of lease {} for client {} is not a lease and a client of the configuration",
                     r.lease, r.client
                 ));
             }

@@ -165,8 +165,11 @@ impl FailoverModel {
         }
         if cfg.init == Init::Normal {
             // A running relationship has already balanced its delegable prefixes (§4.2.2): the
-            // secondary holds half of them, rounded down, as FREE-BACKUP on both sides.
-            let prefixes: Vec<usize> = (cfg.addresses as usize..cfg.leases()).collect();
+            // secondary holds half of them, rounded down, as FREE-BACKUP on both sides. A
+            // reserved prefix is not delegable: the primary's reservation decides its status.
+            let prefixes: Vec<usize> = (cfg.addresses as usize..cfg.leases())
+                .filter(|&l| cfg.reserved_for(l as LeaseId).is_none())
+                .collect();
             for &l in prefixes.iter().take(prefixes.len() / 2) {
                 for s in st.servers.iter_mut() {
                     s.leases[l].status = B::FreeBackup;
@@ -251,11 +254,10 @@ impl FailoverModel {
             }
         }
         if b.cancels > 0 {
-            // Only the primary's operator cancels: a reservation cancelled on the secondary
-            // alone (the draft allows it) makes the two servers exchange FREE and the reserved
-            // FREE-BACKUP for ever (reading R32 against the secondary's FREE; the cycle search
-            // found it). Open question, README "Status".
-            for i in 0..1 {
+            // Either server's operator cancels (design draft §12). A cancellation on the
+            // secondary alone is undone by the primary, whose configuration decides (readings
+            // R31, R32).
+            for i in 0..2 {
                 let s = &st.servers[i];
                 if s.up {
                     for (l, lease) in s.leases.iter().enumerate() {

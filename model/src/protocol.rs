@@ -776,14 +776,16 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
         && role(i) == Role::Primary
         && u.status == B::FreeBackup
         && local.status == B::Free;
-    // Reservations (reading R31): at the secondary, a free record against the primary's update
-    // of a free lease that changes the reservation (flags it reserved FREE-BACKUP, or says FREE
-    // "no longer reserved") at one time: the primary's wins. The reservation is the primary's
-    // to set (design draft §12), and it re-announces a reserved lease in the tick the
-    // secondary's FREE of it arrives. The variant `reservation-tie-unbroken` leaves the tie to
-    // Figure 4, and the databases stay apart.
+    // Reservations (reading R31): at the secondary, the primary's update of a free lease that
+    // changes the reservation (flags it reserved FREE-BACKUP, or says FREE "no longer
+    // reserved") wins against a free record (FREE or FREE-BACKUP), whatever the times. The
+    // reservation is the primary's to set (design draft §12), and the primary answers the
+    // secondary's FREE of a lease it reserves with the announcement (reading R32), which is
+    // older than that FREE when the secondary's operator cancelled the reservation there only.
+    // The variant `reservation-change-by-time` leaves it to Figure 4's times: the secondary
+    // rejects the announcement, owes its FREE again, the primary answers it again, for ever.
     let free = |b: B| matches!(b, B::Free | B::FreeBackup);
-    let reservation_wins = !cfg.is(Variant::ReservationTieUnbroken)
+    let reservation_wins = !cfg.is(Variant::ReservationChangeByTime)
         && role(i) == Role::Secondary
         && u.flagged
         && free(u.status)
@@ -793,11 +795,10 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
         && ((same_turn && life_cycle_rank(u.status) > life_cycle_rank(local.status))
             || binding_beats_free
             || same_client_active
-            || backup_wins
-            || reservation_wins);
+            || backup_wins);
     let later = |upd: Tick, loc: Tick| -> bool { upd > loc || (upd == loc && tie_wins) };
     let accept = || {
-        if later(update_time(u), local_time(cfg, local)) {
+        if reservation_wins || later(update_time(u), local_time(cfg, local)) {
             None
         } else {
             Some(Reject::Outdated)
@@ -1052,8 +1053,12 @@ fn on_poolreq(cfg: &ModelConfig, st: &mut State, i: usize) {
     }
     send(st, i, Msg::PoolResp);
     let now = st.now;
-    let prefixes: Vec<usize> = (cfg.addresses as usize..cfg.leases()).collect();
     let s = &mut st.servers[i];
+    // Design draft §12: a prefix the primary reserves (or is un-reserving, reading R29) is in no
+    // pool; its status is the reservation's (FREE here, FREE-BACKUP flagged at the secondary).
+    let prefixes: Vec<usize> = (cfg.addresses as usize..cfg.leases())
+        .filter(|&l| s.leases[l].reserved.is_none() && !s.leases[l].cancelling)
+        .collect();
     let is_free = |lease: &Lease| matches!(lease.status, B::Free | B::FreeBackup);
     let total = prefixes.iter().filter(|&&l| is_free(&s.leases[l])).count();
     let target = total / 2;

@@ -973,18 +973,20 @@ fn reservation_coverage_items(
                 (None, Some(h))
                     if before.servers[i].leases[h.lease as usize].reserved == Some(c) =>
                 {
-                    out.push(format!("resv reserved lease granted to its client by {r}"));
+                    let what = kind_word(cfg, h.lease);
+                    out.push(format!("resv reserved {what} granted to its client by {r}"));
                 }
                 (None, None) => {
                     let s = &before.servers[i];
-                    let other_reserved_free = s.leases.iter().any(|l| {
+                    let other_reserved_free = s.leases.iter().position(|l| {
                         l.reserved.is_some_and(|x| x != c) && l.status == p::available_status(r)
                     });
                     let responsive =
                         p::responsiveness(cfg, before, i) == p::Responsiveness::Responsive;
-                    if responsive && other_reserved_free {
+                    if let (true, Some(l)) = (responsive, other_reserved_free) {
+                        let what = kind_word(cfg, l as LeaseId);
                         out.push(format!(
-                            "resv reserved lease refused to another client by {r}"
+                            "resv reserved {what} refused to another client by {r}"
                         ));
                     }
                 }
@@ -994,11 +996,11 @@ fn reservation_coverage_items(
         Action::CancelReservation(r, l) => {
             let s = &before.servers[idx(r)];
             let free = s.leases[l as usize].status == p::available_status(r);
-            let what = if free {
-                "with the lease free"
-            } else {
-                "with the lease bound"
-            };
+            let what = format!(
+                "with the {} {}",
+                kind_word(cfg, l),
+                if free { "free" } else { "bound" }
+            );
             let when = if !before.net_up {
                 Some("during a partition")
             } else if s.state == S::Normal {
@@ -1013,6 +1015,14 @@ fn reservation_coverage_items(
         _ => {}
     }
     out
+}
+
+/// "address" or "prefix": reservation coverage items name the kind of lease.
+fn kind_word(cfg: &ModelConfig, l: LeaseId) -> &'static str {
+    match p::kind(cfg, l) {
+        LeaseKind::Address => "address",
+        LeaseKind::Prefix => "prefix",
+    }
 }
 
 /// One configuration explored for coverage.
@@ -1116,6 +1126,22 @@ pub fn coverage_runs() -> Vec<CoverageRun> {
         CoverageRun {
             name: "reservations",
             cfg: ModelConfig::reservations(),
+            max_states: 200_000,
+        },
+        // A reserved prefix: out of the primary's balancing (§4.2.2), announced FREE-BACKUP
+        // flagged reserved like an address.
+        CoverageRun {
+            name: "reserved-prefix",
+            cfg: ModelConfig {
+                addresses: 0,
+                prefixes: 2,
+                ticks: 1,
+                reservations: vec![crate::config::Reservation {
+                    lease: 1,
+                    client: 0,
+                }],
+                ..ModelConfig::reservations()
+            },
             max_states: 200_000,
         },
     ]

@@ -296,7 +296,7 @@ pub fn update_time_for(u: &LeaseUpdate, partner_clt: bool) -> Time {
 /// Decide whether to accept one received lease update (§7.5.4): Figure 4 as the project reads
 /// it where the RFC is ambiguous. An update that agrees with our record is accepted (reading
 /// R11, which replaces decision D9); a tie (two times within the ±5 s of §7.1) is broken as
-/// readings R11 and R20 say instead of rejected; the local time of a free or reset lease is
+/// readings R11 and R20 say instead of rejected; the primary's reservation change of a free lease wins at the secondary (reading R31); the local time of a free or reset lease is
 /// max(CLT, start-time-of-state) (reading R17); time(1) accepts only an update not older than
 /// our record (reading R18).
 pub fn decide(
@@ -312,6 +312,9 @@ pub fn decide(
     // the lease on their own clocks) and is not older than our record is accepted: there is no
     // newer information to prefer, and rejecting it would have both sides resend it for ever.
     if agrees(local, received_client, u, partner_clt) {
+        return Ok(());
+    }
+    if reservation_change_wins(local, u, me) {
         return Ok(());
     }
     let rules = Rules {
@@ -391,22 +394,27 @@ fn tie_wins(
     // Reading R20: FREE against FREE-BACKUP at one time goes to FREE-BACKUP: the primary
     // accepts the secondary's FREE-BACKUP, the secondary rejects the primary's FREE.
     let backup_wins = me == Role::Primary && u.binding_status == FreeBackup && local.status == Free;
-    // design draft §12, reading R31: at the secondary, the primary's update of a free lease
-    // that changes the reservation (FREE-BACKUP flagged reserved, or FREE "no longer
-    // reserved") wins a tie against a free record: the reserved flag is the primary's to set.
+    later_in_life_cycle || binding_beats_free || same_client_active || backup_wins
+}
+
+/// Design draft §12, reading R31: at the secondary, the primary's update of a free lease that
+/// changes the reservation (FREE-BACKUP flagged reserved, or FREE "no longer reserved") is
+/// accepted against a free record whatever the times: the reserved flag is the primary's to
+/// set. The primary answers the secondary's FREE of a lease it reserves with its announcement
+/// (reading R32), which is older than that FREE when the secondary's operator cancelled the
+/// reservation there only; judged by time, the secondary would reject it and send its FREE
+/// again, and the two would answer each other for ever (the model's variant
+/// `reservation-change-by-time`).
+fn reservation_change_wins(local: &Binding, u: &LeaseUpdate, me: Role) -> bool {
+    use BindingStatus::*;
     let free = |s| matches!(s, Free | FreeBackup);
-    let reservation_wins = me == Role::Secondary
+    me == Role::Secondary
         && free(u.binding_status)
         && free(local.status)
         && u.reserved.is_some_and(|r| {
             r != (local.reservation == crate::reservation::Reservation::Reserved)
                 || u.binding_status != local.status
-        });
-    later_in_life_cycle
-        || binding_beats_free
-        || same_client_active
-        || backup_wins
-        || reservation_wins
+        })
 }
 
 /// The local time Figure 4's "accept" compares the update's time with (§7.5.4). Reading R17:

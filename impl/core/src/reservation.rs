@@ -181,9 +181,10 @@ impl Endpoint {
                 // design draft §12, reading R32: the primary ignores the flag of the secondary's
                 // BNDUPD, and answers its FREE (it freed the lease, or its operator cancelled
                 // the reservation there only) with the reserved FREE-BACKUP announcement.
-                // Reading R31: the announcement is not stamped with the current time; a tie
-                // with the secondary's own FREE goes to it at the secondary, and an older one
-                // is rejected there and answered by the secondary's record, which agrees.
+                // Reading R31: the announcement is not stamped with the current time; the
+                // secondary takes it against its free record whatever the times (the reserved
+                // flag is the primary's to set), so a cancellation only on the secondary ends
+                // with the lease reserved again there.
                 echoed == BindingStatus::Free
             }
         }

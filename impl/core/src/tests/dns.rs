@@ -560,12 +560,10 @@ fn a_reservation_cancelled_on_the_secondary_gives_the_lease_back_free_without_a_
 }
 
 #[test]
-#[ignore = "known defect: after a secondary-only cancellation during a partition, the primary's \
-            re-announcement (reading R32, not stamped, reading R31) is older than the secondary's \
-            FREE and is rejected; the secondary's FREE makes the primary owe it again at once: \
-            a same-instant ping-pong"]
 fn a_reservation_cancelled_only_on_the_secondary_is_reannounced_by_the_primary() {
-    // Reading R32 (only the secondary's operator cancelled).
+    // Readings R32 and R31: only the secondary's operator cancelled; the primary, still
+    // reserving the lease, answers the secondary's FREE with its announcement, older than that
+    // FREE, which the secondary takes all the same: the primary's configuration decides.
     let mut pair = reserved_pair(2, true);
     let k = LeaseKey::Addr(addr(2));
     partition(&mut pair);
@@ -606,7 +604,7 @@ fn the_primary_reads_the_secondarys_free_backup_of_a_reserved_or_cancelling_leas
 }
 
 #[test]
-fn at_the_secondary_the_primarys_reservation_change_wins_a_tie_with_a_free_record() {
+fn at_the_secondary_the_primarys_reservation_change_wins_over_a_free_record() {
     // Reading R31.
     let t = Time(10_000);
     let k = LeaseKey::Addr(addr(3));
@@ -617,11 +615,22 @@ fn at_the_secondary_the_primarys_reservation_change_wins_a_tie_with_a_free_recor
         crate::db::decide(&local, None, &flagged, t, Role::Secondary, false),
         Ok(())
     );
+    // An older announcement wins too: the reserved flag is the primary's to set.
+    let older = free_update(k, BindingStatus::FreeBackup, Time(9_000), Some(true));
+    assert_eq!(
+        crate::db::decide(&local, None, &older, t, Role::Secondary, false),
+        Ok(())
+    );
+    // Without a reservation change, Figure 4's times decide: a tie and an older update lose.
     let unflagged = free_update(k, BindingStatus::FreeBackup, t.plus(2), None);
     assert!(crate::db::decide(&local, None, &unflagged, t, Role::Secondary, false).is_err());
-    // An older announcement still loses.
-    let older = free_update(k, BindingStatus::FreeBackup, Time(9_000), Some(true));
-    assert!(crate::db::decide(&local, None, &older, t, Role::Secondary, false).is_err());
+    let older_unflagged = free_update(k, BindingStatus::FreeBackup, Time(9_000), None);
+    assert!(crate::db::decide(&local, None, &older_unflagged, t, Role::Secondary, false).is_err());
+    // The primary applies Figure 4 to the secondary's free updates as to any.
+    let mut primary_local = crate::db::Binding::available(BindingStatus::FreeBackup);
+    primary_local.start_time_of_state = t;
+    let old_free = free_update(k, BindingStatus::Free, Time(9_000), Some(false));
+    assert!(crate::db::decide(&primary_local, None, &old_free, t, Role::Primary, false).is_err());
 }
 
 #[test]
