@@ -840,8 +840,20 @@ fn annotate(
                 rfc.insert("9.5".into());
             }
         }
-        Action::CancelReservation(..) => {
+        Action::CancelReservation(r, _) => {
             tags.insert("operator".into());
+            // The cancellation (design draft §12) sends BNDUPD FREE "no longer reserved" when
+            // the lease is free: RFC 8156 §7.4's sending of binding updates.
+            let i = idx(r);
+            let sent = |st: &State| {
+                st.chan[i]
+                    .iter()
+                    .filter(|m| matches!(m, Msg::BndUpd(_)))
+                    .count()
+            };
+            if sent(after) > sent(before) {
+                rfc.insert("7.4".into());
+            }
         }
         Action::DnsAnswer(r, l) => {
             let op = before.servers[idx(r)].leases[l as usize].dns_ops.first();
