@@ -751,7 +751,7 @@ impl ModelConfig {
             }
         }
         if !self.reservations.is_empty() && self.storage_losses > 0 {
-            return err("reservations are not modelled with storage loss".into());
+            return err("reservations are not modelled with storage loss: whether a primary that lost its storage reserves a cancelled lease again depends on whether the cancellation edited its configuration (README, reservations)".into());
         }
         if self.auto_partner_down == Some(0) {
             return err("--auto-partner-down must be at least 1 tick".into());

@@ -38,6 +38,10 @@ pub enum Reservation {
     /// The reservation was cancelled and the un-reserving BNDUPD FREE awaits its ack: the lease
     /// goes to no one meanwhile (decision D25).
     Cancelling,
+    /// The operator cancelled the reservation here and the lease is an ordinary one; the
+    /// configured entry stays, so the mark keeps a restart from reserving the lease again
+    /// (decision D25). Only lost storage brings the configured reservation back.
+    Cancelled,
 }
 
 impl Reservation {
@@ -46,14 +50,14 @@ impl Reservation {
         match self {
             Reservation::None => None,
             Reservation::Reserved => Some(true),
-            Reservation::Cancelling => Some(false),
+            Reservation::Cancelling | Reservation::Cancelled => Some(false),
         }
     }
 }
 
 /// May the pool allocate this lease to any client (decision D24: not a reserved lease)?
 pub(crate) fn allocatable(b: &Binding) -> bool {
-    b.reservation == Reservation::None
+    matches!(b.reservation, Reservation::None | Reservation::Cancelled)
 }
 
 impl Endpoint {
@@ -66,7 +70,9 @@ impl Endpoint {
     }
 
     /// At start, the primary marks its configured reservations: a free reserved lease is shown
-    /// FREE here and owed to the secondary as FREE-BACKUP reserved (draft §12).
+    /// FREE here and owed to the secondary as FREE-BACKUP reserved (draft §12). A record the
+    /// operator's cancellation marked [`Reservation::Cancelled`] stays cancelled (decision D25);
+    /// with its storage lost, the server has only its configuration and reserves the lease.
     pub(crate) fn init_reservations(&mut self, now: Time) {
         if self.cfg.role != Role::Primary {
             return;
@@ -197,7 +203,10 @@ impl Endpoint {
     pub(crate) fn reservation_read(&self, lu: &LeaseUpdate) -> Option<LeaseUpdate> {
         let b = self.db.get(&lu.lease)?;
         (self.cfg.role == Role::Primary
-            && b.reservation != Reservation::None
+            && matches!(
+                b.reservation,
+                Reservation::Reserved | Reservation::Cancelling
+            )
             && lu.binding_status == BindingStatus::FreeBackup)
             .then(|| LeaseUpdate {
                 binding_status: BindingStatus::Free,
@@ -223,7 +232,7 @@ impl Endpoint {
             // design draft §12, reading R29: the secondary sends FREE "no longer reserved" and
             // gives the lease back to the primary (FREE here); it holds no cancelling mark, as
             // a FREE lease is not its to allocate anyway.
-            b.reservation = Reservation::None;
+            b.reservation = Reservation::Cancelled;
             b.status = BindingStatus::Free;
             b.start_time_of_state = now;
             self.store_changed(key, b);
@@ -234,7 +243,7 @@ impl Endpoint {
             b.start_time_of_state = now;
             self.store_changed(key, b);
         } else {
-            b.reservation = Reservation::None;
+            b.reservation = Reservation::Cancelled;
             self.store(key, b);
         }
     }
@@ -248,7 +257,7 @@ impl Endpoint {
         if b.reservation != Reservation::Cancelling {
             return;
         }
-        b.reservation = Reservation::None;
+        b.reservation = Reservation::Cancelled;
         let dest = db::pending_free_destination(&key);
         if is_free(b.status) && b.status != dest {
             b.status = dest;
@@ -266,7 +275,7 @@ impl Endpoint {
     pub(crate) fn reservation_flag(&self, key: &LeaseKey, b: &Binding) -> Option<bool> {
         match b.reservation {
             Reservation::Reserved => Some(true),
-            Reservation::Cancelling => Some(false),
+            Reservation::Cancelling | Reservation::Cancelled => Some(false),
             Reservation::None => self.reserved_client(key).map(|_| false),
         }
     }

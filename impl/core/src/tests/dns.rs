@@ -514,7 +514,7 @@ fn cancelling_sends_free_no_longer_reserved_and_holds_the_lease_until_the_ack() 
         _ => false,
     });
     assert!(sent_free, "BNDUPD FREE \"no longer reserved\"");
-    assert_eq!(reservation_of(&pair.p.ep, &k).1, Reservation::None);
+    assert_eq!(reservation_of(&pair.p.ep, &k).1, Reservation::Cancelled);
     assert_eq!(reservation_of(&pair.s.ep, &k).1, Reservation::None);
     let r = pair.client(Role::Primary, 99, ClientOp::Request(LeaseKind::Address));
     assert!(
@@ -552,7 +552,7 @@ fn a_reservation_cancelled_on_the_secondary_gives_the_lease_back_free_without_a_
     // No cancelling mark: the lease is FREE, the primary's to allocate.
     assert_eq!(
         reservation_of(&pair.s.ep, &k),
-        (BindingStatus::Free, Reservation::None)
+        (BindingStatus::Free, Reservation::Cancelled)
     );
     let b = pair.s.ep.db().get(&k).expect("configured").clone();
     assert!(b.update_pending, "BNDUPD FREE owed to the primary");
@@ -1090,4 +1090,42 @@ fn dns_request_current_drops_an_add_whose_binding_expired_r26() {
     pair.drain();
     assert!(dns_of(&pair.p.ep, &lease).owed.is_empty());
     assert_eq!(adds(&pair.p.dns_log), 1);
+}
+
+#[test]
+fn a_cancelled_reservation_stays_cancelled_when_the_primary_restarts() {
+    // Decision D25: the cancellation is in stable storage; the configured entry that stays
+    // must not bring the reservation back when the primary restarts with its storage (the
+    // model keeps the cancellation across a crash).
+    let mut pair = reserved_pair(3, true);
+    let k = LeaseKey::Addr(addr(3));
+    pair.p
+        .ep
+        .handle_command(pair.now, Command::CancelReservation(k));
+    pair.drain();
+    pair.advance(10);
+    assert_eq!(reservation_of(&pair.p.ep, &k).1, Reservation::Cancelled);
+    assert_eq!(reservation_of(&pair.s.ep, &k).1, Reservation::None);
+    pair.crash(Role::Primary);
+    pair.advance(10);
+    pair.restart(Role::Primary, true);
+    pair.run_until_states(Normal, Normal, 100_000);
+    pair.advance(10);
+    assert_eq!(
+        reservation_of(&pair.p.ep, &k),
+        (BindingStatus::Free, Reservation::Cancelled)
+    );
+    assert_eq!(reservation_of(&pair.s.ep, &k).1, Reservation::None);
+    let granted = (90..=120).any(|c| {
+        matches!(
+            pair.client(Role::Primary, c, ClientOp::Request(LeaseKind::Address)),
+            Some(ReplyKind::Granted { lease, .. }) if lease == k
+        )
+    });
+    assert!(granted, "the lease is an ordinary one: some client gets it");
+    // With its storage lost, the primary has only its configuration: the lease is reserved.
+    pair.crash(Role::Primary);
+    pair.advance(10);
+    pair.restart(Role::Primary, false);
+    assert_eq!(reservation_of(&pair.p.ep, &k).1, Reservation::Reserved);
 }
