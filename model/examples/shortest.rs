@@ -25,7 +25,8 @@ use stateright::Model;
 /// from the (symmetric) initial state, so the quotient keeps every distance, and the visited set
 /// holds 64-bit fingerprints of representatives rather than whole states.
 fn shortest(model: &FailoverModel, property: &str) -> (Option<usize>, usize) {
-    let prop = properties::all()
+    let prop = model
+        .properties()
         .into_iter()
         .find(|p| p.name == property)
         .expect("a property of the model");
