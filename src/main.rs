@@ -260,29 +260,17 @@ fn parse_reservation(arg: &str, cfg: &ModelConfig) -> Result<Reservation, String
         s.parse::<u8>()
             .map_err(|_| bad(format!("'{s}' is not a {what} number")))
     };
-    let lease = match lease.split_at_checked(1) {
-        Some(("A", n)) => {
-            let n = number(n, "address")?;
-            if n >= cfg.addresses {
-                return Err(bad(format!(
-                    "the configuration has {} address(es)",
-                    cfg.addresses
-                )));
-            }
-            n
-        }
-        Some(("P", n)) => {
-            let n = number(n, "prefix")?;
-            if n >= cfg.prefixes {
-                return Err(bad(format!(
-                    "the configuration has {} prefix(es)",
-                    cfg.prefixes
-                )));
-            }
-            cfg.addresses + n
-        }
+    // Addresses are leases 0..addresses, prefixes follow them (as the model numbers leases).
+    let (n, what, count, first) = match lease.split_at_checked(1) {
+        Some(("A", n)) => (n, "address", cfg.addresses, 0),
+        Some(("P", n)) => (n, "prefix", cfg.prefixes, cfg.addresses),
         _ => return Err(bad(format!("'{lease}' is neither A<n> nor P<n>"))),
     };
+    let n = number(n, what)?;
+    if n >= count {
+        return Err(bad(format!("the configuration has {count} {what}(es)")));
+    }
+    let lease = first + n;
     let client = match client.strip_prefix('c') {
         Some(n) => number(n, "client")?,
         None => return Err(bad(format!("'{client}' is not c<n>"))),

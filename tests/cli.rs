@@ -219,6 +219,53 @@ fn nonsense_sizes_are_rejected_with_the_option_named() {
 }
 
 #[test]
+fn a_bad_reservation_is_rejected_with_what_is_wrong() {
+    for (arg, why) in [
+        ("A1", "no ':' between the lease and the client"),
+        ("X1:c0", "'X1' is neither A<n> nor P<n>"),
+        ("Pz:c0", "'z' is not a prefix number"),
+        ("P2:c0", "the configuration has 2 prefix(es)"),
+        ("A0:c7", "the configuration has 2 client(s)"),
+        ("A0:x", "'x' is not c<n>"),
+    ] {
+        let out = failover(&["check", "--prefixes", "2", "--reserve", arg]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{arg}: {stderr}");
+        assert!(
+            stderr.contains(&format!("--reserve {arg}: {why}")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_reserved_prefix_is_checked_and_named() {
+    let out = failover(&[
+        "check",
+        "--reserve",
+        "P0:c1",
+        "--addresses",
+        "0",
+        "--prefixes",
+        "1",
+        "--ticks",
+        "1",
+        "--client-ops",
+        "1",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("reservations (design draft §12): P0 for c1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("holds     reserved-lease-held-only-by-its-client"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn the_json_summary_is_one_object_with_every_verdict() {
     let mut args = TINY.to_vec();
     args.push("--json-summary");

@@ -144,6 +144,72 @@ pub struct LeaseDns {
     pub owed: Vec<DnsOp>,
 }
 
+/// Nothing known and nothing owed: what [`DnsSlot`] reads as when it holds nothing.
+static NO_DNS: LeaseDns = LeaseDns {
+    info: DnsInfo {
+        requested: None,
+        entered: None,
+        flags: 0,
+    },
+    owed: Vec::new(),
+};
+
+/// The [`LeaseDns`] of a lease record, allocated only once something is written to it. A lease
+/// record is cloned on every change (the endpoint's hot path: a BNDUPD applied, a BNDREPLY
+/// processed), and most leases, all of them on a server without DNS updates, never have a name:
+/// a plain `Box` cost an allocation and a free per clone (about a fifth of the time of
+/// `endpoint_bench`). Reads go through `Deref` (an empty slot reads as nothing known); the first
+/// `DerefMut` allocates. Serialized as the `LeaseDns` it reads as.
+#[derive(Clone, Default)]
+pub struct DnsSlot(Option<Box<LeaseDns>>);
+
+impl DnsSlot {
+    /// Whether anything was ever written (the slot holds an allocation).
+    pub fn is_allocated(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl std::ops::Deref for DnsSlot {
+    type Target = LeaseDns;
+    fn deref(&self) -> &LeaseDns {
+        self.0.as_deref().unwrap_or(&NO_DNS)
+    }
+}
+
+impl std::ops::DerefMut for DnsSlot {
+    fn deref_mut(&mut self) -> &mut LeaseDns {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl PartialEq for DnsSlot {
+    fn eq(&self, other: &DnsSlot) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for DnsSlot {}
+
+impl fmt::Debug for DnsSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl Serialize for DnsSlot {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DnsSlot {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DnsSlot, D::Error> {
+        let dns = LeaseDns::deserialize(d)?;
+        Ok(DnsSlot((dns != NO_DNS).then(|| Box::new(dns))))
+    }
+}
+
 /// [`Output::Dns`](crate::Output::Dns): perform `op` for `lease`, then report with
 /// [`Endpoint::handle_dns_result`](crate::Endpoint::handle_dns_result) and the same `id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -669,14 +735,13 @@ impl Endpoint {
     pub(crate) fn extensions_on_update(
         &mut self,
         local: &Binding,
-        b: &mut Binding,
+        mut b: Binding,
         client: Option<&ClientId>,
         lu: &LeaseUpdate,
         echoed: BindingStatus,
     ) {
-        self.dns_merge_update(b, local.client.as_ref(), client, lu);
-        let owed = self.reservation_merge_update(b, lu, echoed);
-        let b = b.clone();
+        self.dns_merge_update(&mut b, local.client.as_ref(), client, lu);
+        let owed = self.reservation_merge_update(&mut b, lu, echoed);
         if owed {
             self.store_changed(lu.lease, b);
         } else {

@@ -1171,10 +1171,10 @@ impl Endpoint {
                     let partner_clt = self.cfg.db_time_includes_partner_clt;
                     if db::agrees(&local, client.as_ref(), lu, partner_clt) {
                         // Reading R11: nothing new; our record (and what we owe) stays.
-                        let mut b = db::apply_agreeing(&local, lu);
+                        let b = db::apply_agreeing(&local, lu);
                         self.extensions_on_update(
                             &local,
-                            &mut b,
+                            b,
                             client.as_ref(),
                             lu,
                             received.binding_status,
@@ -1194,7 +1194,7 @@ impl Endpoint {
                         // §7.5.2: stored (Persist queued) before the BNDREPLY below.
                         self.extensions_on_update(
                             &local,
-                            &mut b,
+                            b,
                             client.as_ref(),
                             lu,
                             received.binding_status,

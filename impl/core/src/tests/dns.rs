@@ -29,7 +29,7 @@ fn granted_lease(r: Option<ClientReply>) -> LeaseKey {
 }
 
 fn dns_of(ep: &Endpoint, k: &LeaseKey) -> LeaseDns {
-    *ep.db().get(k).expect("configured lease").dns.clone()
+    LeaseDns::clone(&ep.db().get(k).expect("configured lease").dns)
 }
 
 fn adds(n: &[DnsRequest]) -> usize {
@@ -1128,4 +1128,31 @@ fn a_cancelled_reservation_stays_cancelled_when_the_primary_restarts() {
     pair.advance(10);
     pair.restart(Role::Primary, false);
     assert_eq!(reservation_of(&pair.p.ep, &k).1, Reservation::Reserved);
+}
+
+#[test]
+fn a_lease_without_dns_names_holds_no_dns_allocation_and_stores_as_before() {
+    // `DnsSlot`: empty until written; reads as "nothing known"; serialized as the `LeaseDns`
+    // it reads as, so records stored before (a boxed `LeaseDns`) read back unchanged.
+    let mut b = crate::db::Binding::available(BindingStatus::Free);
+    assert!(!b.dns.is_allocated());
+    assert!(!b.clone().dns.is_allocated());
+    assert_eq!(*b.dns, LeaseDns::default());
+    assert_eq!(format!("{:?}", b.dns), format!("{:?}", LeaseDns::default()));
+    let empty = serde_json::to_string(&b).expect("serializes");
+    let back: crate::db::Binding = serde_json::from_str(&empty).expect("reads back");
+    assert_eq!(back, b);
+    assert!(!back.dns.is_allocated());
+    b.dns.info.requested = Some(Fqdn::new("client-7", "example.com"));
+    b.dns.owed.push(DnsOp::Add {
+        fqdn: Fqdn::new("client-7", "example.com"),
+        forward: true,
+        reverse: true,
+    });
+    let copy = b.clone();
+    assert_eq!(copy.dns.owed.len(), 1);
+    let full = serde_json::to_string(&b).expect("serializes");
+    let back: crate::db::Binding = serde_json::from_str(&full).expect("reads back");
+    assert_eq!(back, b);
+    assert_ne!(back, crate::db::Binding::available(BindingStatus::Free));
 }
