@@ -1100,10 +1100,15 @@ fn on_poolreq(cfg: &ModelConfig, st: &mut State, i: usize) {
 /// confirmed (or the whole database), then UPDDONE once all of them are acked (§5.3.7).
 fn on_updreq(cfg: &ModelConfig, st: &mut State, i: usize, all: bool) {
     let s = &mut st.servers[i];
-    if all {
-        for lease in s.leases.iter_mut() {
+    for lease in s.leases.iter_mut() {
+        if all {
             lease.pending = true;
         }
+        // Reading R21: the partner asks for everything it has not seen, so an update held for
+        // the next periodic scan after a rejection is part of the answer. (Leaving it out,
+        // as this model first did, let a POTENTIAL-CONFLICT end before the winning binding
+        // reached the partner: failover-core's scenario test of a duplicate resolved there.)
+        lease.hold = false;
     }
     s.owes_upddone = true;
     flush(cfg, st, i);
@@ -1190,7 +1195,9 @@ pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
     }
     // §5.3.5: UPDDONE "signals that all of the BNDUPD messages have been sent and a
     // corresponding BNDREPLY message has been received for each of them" -- a rejection is a
-    // BNDREPLY too. What waits for the next periodic scan (held) is not part of this answer.
+    // BNDREPLY too. An update rejected while this answer is under way waits for the next
+    // periodic scan (held) and is not part of it (what was held before the UPDREQ is: see
+    // `on_updreq`).
     let done = s.owes_upddone
         && s.leases
             .iter()

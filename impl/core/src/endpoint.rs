@@ -1416,6 +1416,15 @@ impl Endpoint {
         } else {
             self.db.pending().clone()
         };
+        // Reading R21: the partner asks for everything it has not seen, so an update held for
+        // the next periodic scan after a rejection is part of the answer (the hold damps
+        // resending on our own initiative, not an answer the partner waits for).
+        for key in std::mem::take(&mut self.retry_at).into_keys() {
+            if let Some(mut b) = self.db.get(&key).cloned() {
+                b.hold_until = None;
+                self.store(key, b);
+            }
+        }
         self.log(&format!(
             "{} received: {} lease(s) to send",
             if all { "UPDREQALL" } else { "UPDREQ" },

@@ -2282,3 +2282,57 @@ fn an_update_held_while_in_flight_is_sent_after_the_ack_once_its_scan_passed_r21
         .collect();
     assert_eq!(again, vec![lease]);
 }
+
+#[test]
+fn an_updreq_answer_includes_an_update_held_for_the_scan_r21() {
+    // Reading R21: an update rejected while our own BNDUPD of the lease was in flight waits
+    // for the next periodic scan; an UPDREQ before the scan asks for everything the partner
+    // has not seen, so the answer carries it and UPDDONE waits for its BNDREPLY.
+    let mut store = StableState::default();
+    let mut ep = normal_primary_with_store(&mut store);
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let ours = drain_into(&mut ep, &mut store)
+        .into_iter()
+        .find(|m| m.kind() == MsgKind::BndUpd)
+        .expect("the lazy update");
+    let Body::BndUpd(u) = &ours.body else {
+        unreachable!()
+    };
+    let lease = u.leases[0].lease;
+    ep.handle_message(T0, bndupd_for(lease, 2, T0));
+    drain_into(&mut ep, &mut store);
+    ep.handle_message(T0, ack_of(&ours, T0));
+    drain_into(&mut ep, &mut store);
+    let scan = T0.plus(config(Role::Primary).update_retry);
+    assert_eq!(
+        store.leases[&lease].hold_until,
+        Some(scan),
+        "held for the scan"
+    );
+    ep.handle_message(
+        T0.plus(1),
+        Message {
+            xid: 4001,
+            sent_time: T0.plus(1),
+            body: Body::UpdReq,
+        },
+    );
+    let answer = drain_into(&mut ep, &mut store);
+    let resent = answer
+        .iter()
+        .find(|m| matches!(&m.body, Body::BndUpd(u) if u.leases[0].lease == lease))
+        .expect("the held update is part of the answer")
+        .clone();
+    assert!(answer.iter().all(|m| m.kind() != MsgKind::UpdDone));
+    assert_eq!(store.leases[&lease].hold_until, None);
+    ep.handle_message(T0.plus(1), ack_of(&resent, T0.plus(1)));
+    assert!(drain_into(&mut ep, &mut store)
+        .iter()
+        .any(|m| m.kind() == MsgKind::UpdDone));
+}
