@@ -240,23 +240,12 @@ fn a_bad_reservation_is_rejected_with_what_is_wrong() {
 
 #[test]
 fn a_reserved_prefix_is_checked_and_named() {
-    let out = failover(&[
-        "check",
-        "--reserve",
-        "P0:c1",
-        "--addresses",
-        "0",
-        "--prefixes",
-        "1",
-        "--ticks",
-        "1",
-        "--client-ops",
-        "1",
-    ]);
+    // TINY has one client, one address and one prefix.
+    let out = failover(&[TINY, &["--reserve", "P0:c0"]].concat());
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(
-        stdout.contains("reservations (design draft §12): P0 for c1"),
+        stdout.contains("reservations (design draft §12): P0 for c0"),
         "{stdout}"
     );
     assert!(

@@ -2103,6 +2103,28 @@ fn restart_to_normal(
     (ep, upd)
 }
 
+/// A NORMAL primary (its storage in `store`) that has just granted an address to client 1: the
+/// endpoint, the BNDUPD of that lazy update, and the lease.
+fn primary_with_one_lazy_update(store: &mut StableState) -> (Endpoint, Message, LeaseKey) {
+    let mut ep = normal_primary_with_store(store);
+    ep.handle_client(
+        T0,
+        ClientRequest {
+            client: ClientId::from(1),
+            op: ClientOp::Request(LeaseKind::Address),
+        },
+    );
+    let upd = drain_into(&mut ep, store)
+        .into_iter()
+        .find(|m| m.kind() == MsgKind::BndUpd)
+        .expect("the lazy update");
+    let Body::BndUpd(u) = &upd.body else {
+        unreachable!()
+    };
+    let lease = u.leases[0].lease;
+    (ep, upd, lease)
+}
+
 #[test]
 fn an_update_in_flight_when_the_process_crashes_is_sent_again_after_restart() {
     // §8.8 "all binding updates that have not been acknowledged": our BNDUPD of a lease is in
@@ -2111,21 +2133,7 @@ fn an_update_in_flight_when_the_process_crashes_is_sent_again_after_restart() {
     // model's (whose in-flight update survives in its record) -- kept in stable storage
     // (`Binding::owed_if_lost`).
     let mut store = StableState::default();
-    let mut ep = normal_primary_with_store(&mut store);
-    ep.handle_client(
-        T0,
-        ClientRequest {
-            client: ClientId::from(1),
-            op: ClientOp::Request(LeaseKind::Address),
-        },
-    );
-    let lease = drain_into(&mut ep, &mut store)
-        .iter()
-        .find_map(|m| match &m.body {
-            Body::BndUpd(u) => Some(u.leases[0].lease),
-            _ => None,
-        })
-        .expect("the lazy update");
+    let (mut ep, _, lease) = primary_with_one_lazy_update(&mut store);
     // The client released it at the secondary, which tells us (accepted: same client, later).
     let t = T0.plus(30);
     let mut rel = bndupd_for(lease, 1, t);
@@ -2154,21 +2162,7 @@ fn a_held_rejection_is_not_resent_before_its_scan_after_a_restart_r21() {
     // earlier (the model's hold survives a crash): the time is kept with the lease
     // (`Binding::hold_until`).
     let mut store = StableState::default();
-    let mut ep = normal_primary_with_store(&mut store);
-    ep.handle_client(
-        T0,
-        ClientRequest {
-            client: ClientId::from(1),
-            op: ClientOp::Request(LeaseKind::Address),
-        },
-    );
-    let lease = drain_into(&mut ep, &mut store)
-        .iter()
-        .find_map(|m| match &m.body {
-            Body::BndUpd(u) => Some(u.leases[0].lease),
-            _ => None,
-        })
-        .expect("the lazy update");
+    let (mut ep, _, lease) = primary_with_one_lazy_update(&mut store);
     // The partner claims the lease for another client: rejected, our update is held.
     ep.handle_message(T0, bndupd_for(lease, 2, T0));
     drain_into(&mut ep, &mut store);
@@ -2289,22 +2283,7 @@ fn an_updreq_answer_includes_an_update_held_for_the_scan_r21() {
     // for the next periodic scan; an UPDREQ before the scan asks for everything the partner
     // has not seen, so the answer carries it and UPDDONE waits for its BNDREPLY.
     let mut store = StableState::default();
-    let mut ep = normal_primary_with_store(&mut store);
-    ep.handle_client(
-        T0,
-        ClientRequest {
-            client: ClientId::from(1),
-            op: ClientOp::Request(LeaseKind::Address),
-        },
-    );
-    let ours = drain_into(&mut ep, &mut store)
-        .into_iter()
-        .find(|m| m.kind() == MsgKind::BndUpd)
-        .expect("the lazy update");
-    let Body::BndUpd(u) = &ours.body else {
-        unreachable!()
-    };
-    let lease = u.leases[0].lease;
+    let (mut ep, ours, lease) = primary_with_one_lazy_update(&mut store);
     ep.handle_message(T0, bndupd_for(lease, 2, T0));
     drain_into(&mut ep, &mut store);
     ep.handle_message(T0, ack_of(&ours, T0));
