@@ -47,7 +47,7 @@ pub struct ConformArgs {
     #[arg(long)]
     all_divergences: bool,
     /// Test only: break the reference implementation on purpose (no-mclt-cap,
-    /// accept-every-bndupd, ignore-partner-down-command, ignore-client-fqdn).
+    /// accept-every-bndupd, ignore-partner-down-command, ignore-client-fqdn, ignore-reservations).
     #[arg(long, hide = true)]
     broken: Option<String>,
 }

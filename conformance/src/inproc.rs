@@ -35,15 +35,19 @@ pub enum Breakage {
     /// server, so a server that knows no name for a binding it renews makes up its own instead
     /// of taking the one the client presents.
     IgnoreClientFqdn,
+    /// Reservations (design draft §12) are not configured: a server without reservation
+    /// support, which offers a reserved lease to any client and never flags it.
+    IgnoreReservations,
 }
 
 impl Breakage {
     /// All of them.
-    pub const ALL: [Breakage; 4] = [
+    pub const ALL: [Breakage; 5] = [
         Breakage::NoMcltCap,
         Breakage::AcceptEveryBndupd,
         Breakage::IgnorePartnerDownCommand,
         Breakage::IgnoreClientFqdn,
+        Breakage::IgnoreReservations,
     ];
 
     /// Command-line name.
@@ -53,6 +57,7 @@ impl Breakage {
             Breakage::AcceptEveryBndupd => "accept-every-bndupd",
             Breakage::IgnorePartnerDownCommand => "ignore-partner-down-command",
             Breakage::IgnoreClientFqdn => "ignore-client-fqdn",
+            Breakage::IgnoreReservations => "ignore-reservations",
         }
     }
 }
@@ -180,11 +185,13 @@ impl InProc {
         // decision D8's opt-in (the latest client transaction known, ours or the partner's).
         c.db_time_includes_partner_clt = true;
         // Design draft §12 (`reservations` traces): the same reservations on both servers.
-        c.reservations = cfg
-            .reservations
-            .iter()
-            .map(|r| Ok((lease_key(&r.lease)?, client_id(&r.client)?)))
-            .collect::<Result<_, SutError>>()?;
+        if breakage != Some(Breakage::IgnoreReservations) {
+            c.reservations = cfg
+                .reservations
+                .iter()
+                .map(|r| Ok((lease_key(&r.lease)?, client_id(&r.client)?)))
+                .collect::<Result<_, SutError>>()?;
+        }
         // RFC 8156 §9 (`ddns` traces): updates on, names synthesized per client and server as
         // the mapping expects (`<label>-<client DUID>.<zone>`), the client's presented name used.
         if let Some(d) = &cfg.dns {

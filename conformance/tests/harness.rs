@@ -246,6 +246,18 @@ fn a_server_that_ignores_the_client_s_name_fails_the_name_kept_traces() {
 }
 
 #[test]
+fn a_server_without_reservations_fails_the_reservation_traces() {
+    assert_fails(
+        Breakage::IgnoreReservations,
+        &[
+            "s12-reservations-resv-reserved-address-refused-to-another-client-by-primary",
+            "s12-reserved-prefix-resv-reserved-prefix-refused-to-another-client-by-secondary",
+            "s12-reservations-resv-reservation-cancelled-on-secondary-with-the-address-free-during-a-partition",
+        ],
+    );
+}
+
+#[test]
 fn a_divergence_report_names_trace_step_event_and_difference() {
     let all = corpus();
     let mut sut = InProc::broken(Breakage::NoMcltCap);

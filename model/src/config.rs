@@ -671,6 +671,23 @@ impl ModelConfig {
         }
     }
 
+    /// The reservations configuration with a reserved prefix instead of an address: no
+    /// addresses, two prefixes, `P1` reserved for `c0`, one tick of faults (`check --reserve
+    /// P1:c0 --addresses 0 --prefixes 2 --ticks 1`). The primary keeps the reserved prefix out
+    /// of the prefixes it balances with the secondary (§4.2.2).
+    pub fn reserved_prefix() -> ModelConfig {
+        ModelConfig {
+            addresses: 0,
+            prefixes: 2,
+            ticks: 1,
+            reservations: vec![Reservation {
+                lease: 1,
+                client: 0,
+            }],
+            ..ModelConfig::reservations()
+        }
+    }
+
     /// The client lease `l` is reserved for in the configuration, if any.
     pub fn reserved_for(&self, l: u8) -> Option<u8> {
         self.reservations

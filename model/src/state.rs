@@ -26,6 +26,16 @@ pub enum LeaseKind {
     Prefix,
 }
 
+impl LeaseKind {
+    /// "address" or "prefix", as the descriptions and coverage items write it.
+    pub fn word(self) -> &'static str {
+        match self {
+            LeaseKind::Address => "address",
+            LeaseKind::Prefix => "prefix",
+        }
+    }
+}
+
 /// Index of a role in the `servers` array and of the channel it sends on.
 pub fn idx(r: Role) -> usize {
     match r {

@@ -985,7 +985,7 @@ fn reservation_coverage_items(
                 (None, Some(h))
                     if before.servers[i].leases[h.lease as usize].reserved == Some(c) =>
                 {
-                    let what = kind_word(cfg, h.lease);
+                    let what = p::kind(cfg, h.lease).word();
                     out.push(format!("resv reserved {what} granted to its client by {r}"));
                 }
                 (None, None) => {
@@ -996,7 +996,7 @@ fn reservation_coverage_items(
                     let responsive =
                         p::responsiveness(cfg, before, i) == p::Responsiveness::Responsive;
                     if let (true, Some(l)) = (responsive, other_reserved_free) {
-                        let what = kind_word(cfg, l as LeaseId);
+                        let what = p::kind(cfg, l as LeaseId).word();
                         out.push(format!(
                             "resv reserved {what} refused to another client by {r}"
                         ));
@@ -1010,7 +1010,7 @@ fn reservation_coverage_items(
             let free = s.leases[l as usize].status == p::available_status(r);
             let what = format!(
                 "with the {} {}",
-                kind_word(cfg, l),
+                p::kind(cfg, l).word(),
                 if free { "free" } else { "bound" }
             );
             let when = if !before.net_up {
@@ -1027,14 +1027,6 @@ fn reservation_coverage_items(
         _ => {}
     }
     out
-}
-
-/// "address" or "prefix": reservation coverage items name the kind of lease.
-fn kind_word(cfg: &ModelConfig, l: LeaseId) -> &'static str {
-    match p::kind(cfg, l) {
-        LeaseKind::Address => "address",
-        LeaseKind::Prefix => "prefix",
-    }
 }
 
 /// One configuration explored for coverage.
@@ -1140,20 +1132,9 @@ pub fn coverage_runs() -> Vec<CoverageRun> {
             cfg: ModelConfig::reservations(),
             max_states: 200_000,
         },
-        // A reserved prefix: out of the primary's balancing (§4.2.2), announced FREE-BACKUP
-        // flagged reserved like an address.
         CoverageRun {
             name: "reserved-prefix",
-            cfg: ModelConfig {
-                addresses: 0,
-                prefixes: 2,
-                ticks: 1,
-                reservations: vec![crate::config::Reservation {
-                    lease: 1,
-                    client: 0,
-                }],
-                ..ModelConfig::reservations()
-            },
+            cfg: ModelConfig::reserved_prefix(),
             max_states: 200_000,
         },
     ]

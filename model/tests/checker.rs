@@ -169,16 +169,7 @@ fn every_property_holds_with_a_reserved_prefix() {
     // A reserved prefix (P1 for c0): the primary keeps it out of the prefixes it gives the
     // secondary (§4.2.2) and announces it FREE-BACKUP flagged reserved instead, and either
     // server's operator may cancel the reservation. No faults but one partition.
-    let cfg = ModelConfig {
-        addresses: 0,
-        prefixes: 2,
-        ticks: 1,
-        reservations: vec![failover_model::Reservation {
-            lease: 1,
-            client: 0,
-        }],
-        ..ModelConfig::reservations()
-    };
+    let cfg = ModelConfig::reserved_prefix();
     let o = run(cfg);
     assert!(o.verdict(properties::RESERVED_ONLY_ITS_CLIENT).is_some());
     assert_safety_and_liveness_hold(&o);

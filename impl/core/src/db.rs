@@ -295,8 +295,9 @@ pub fn update_time_for(u: &LeaseUpdate, partner_clt: bool) -> Time {
 
 /// Decide whether to accept one received lease update (§7.5.4): Figure 4 as the project reads
 /// it where the RFC is ambiguous. An update that agrees with our record is accepted (reading
-/// R11, which replaces decision D9); a tie (two times within the ±5 s of §7.1) is broken as
-/// readings R11 and R20 say instead of rejected; the primary's reservation change of a free lease wins at the secondary (reading R31); the local time of a free or reset lease is
+/// R11, which replaces decision D9); at the secondary, the primary's reservation change of a
+/// free lease is accepted (reading R31); a tie (two times within the ±5 s of §7.1) is broken as
+/// readings R11 and R20 say instead of rejected; the local time of a free or reset lease is
 /// max(CLT, start-time-of-state) (reading R17); time(1) accepts only an update not older than
 /// our record (reading R18).
 pub fn decide(
@@ -704,12 +705,7 @@ impl Db {
         }
         let old = self.leases.get(&key);
         let (old_expiry, old_available) = (old.and_then(expiry), old.and_then(available));
-        let same_client = old.and_then(bound_ref) == bound_ref(&b);
-        let old_client = if same_client {
-            None
-        } else {
-            old.and_then(bound_ref).cloned()
-        };
+        let old_client = old.and_then(bound_ref);
         if old_expiry != expiry(&b) {
             if let Some(t) = old_expiry {
                 self.expiry.remove(&(t, key));
@@ -726,12 +722,12 @@ impl Db {
                 self.available.insert((s, key));
             }
         }
-        if !same_client {
+        if old_client != bound_ref(&b) {
             if let Some(c) = old_client {
-                if let Some(set) = self.by_client.get_mut(&c) {
+                if let Some(set) = self.by_client.get_mut(c) {
                     set.remove(&key);
                     if set.is_empty() {
-                        self.by_client.remove(&c);
+                        self.by_client.remove(c);
                     }
                 }
             }
