@@ -1,12 +1,82 @@
 //! DHCPv6 client messages (RFC 8415, via `dhcproto`) to and from failover-core's
 //! `ClientRequest` / `ClientReply`.
 //!
-//! INTERFACE STUB: the helper owning this module replaces the bodies; the signatures are the
-//! contract the driver (`driver.rs`) relies on.
+//! The driver hands every datagram received on UDP 547 to [`Inbound::parse`], asks the parsed
+//! message for its [`Plan`], feeds the planned [`ClientRequest`]s to the node and turns the
+//! node's answers back into bytes with [`Inbound::reply`] (or one of the `reply_*` functions).
+//! The bytes go back to the datagram's source as they are: for a relayed message they are a
+//! RELAY-REPL wrapping every relay level (RFC 8415 §19.3).
+//!
+//! The core handles one lease per `ClientRequest`, so a message asking about several leases
+//! becomes several requests: one per IA_NA / IA_PD for SOLICIT and REQUEST (each IA asks for
+//! one new lease), one per IAADDR / IAPREFIX for RENEW, REBIND, RELEASE and DECLINE. The
+//! [`Inbound`] remembers which IA each request came from, so the answers land in the right IA.
+//!
+//! Decoding and encoding go through `dhcproto`. Two of its limits shape this module:
+//! * `DhcpOptions::decode` stops silently at the first option it cannot decode (the rest of
+//!   the message is lost without an error) and, in builds with overflow checks, panics on a
+//!   Status Code shorter than 2 octets. So every option area is first framed and checked
+//!   against the RFC 8415 §21 formats (`check_option`); only a message that passes reaches
+//!   dhcproto's option decoders, and then option by option.
+//! * dhcproto decodes the Relay Message option (§21.10) always as a relay message and cannot
+//!   build a RELAY-REPL (its `RelayMessage` has no constructor). The relay layers are therefore
+//!   walked here: dhcproto decodes each relay header and each option; the 34-octet RELAY-REPL
+//!   header is written with dhcproto's `Encoder` field by field.
+//!
+//! Drops and discards. [`Dropped`] is for datagrams that cannot become an [`Inbound`] at all:
+//! undecodable (`malformed`), not a message a server receives (`not-for-server`), an unknown
+//! message type (`unknown-type`), too big (`oversized`), or without the Client Identifier the
+//! message type requires (`invalid`, RFC 8415 §16). [`Plan::Discard`] is for a well-formed client
+//! message that RFC 8415 §16 tells the server to ignore (a Server Identifier where none may be,
+//! one naming another server, a unicast message that must be multicast, ...).
+//!
+//! Not supported: IA_TA (temporary addresses; ignored, the core has no temporary leases),
+//! Reconfigure, authentication, Server Unicast (never offered, so every unicast REQUEST,
+//! RENEW, RELEASE or DECLINE gets UseMulticast, §18.4), and configuration options in replies.
 
 use std::net::Ipv6Addr;
 
-use failover_core::{ClientId, ClientReply, ClientRequest};
+use dhcproto::v6::{
+    Decodable, Decoder, DhcpOption, DhcpOptions, Encodable, EncodeResult, Encoder, IAAddr,
+    IAPrefix, Message, MessageType, OptionCode, RelayMessage, Status, StatusCode, UnknownOption,
+    IANA, IAPD,
+};
+use failover_core::{
+    ClientId, ClientOp, ClientReply, ClientRequest, LeaseKey, LeaseKind, ReplyKind,
+};
+
+/// Largest datagram accepted, octets. Real client messages, even relayed a few times, are far
+/// smaller; the bound keeps every reply (which echoes the relays' Interface-Ids and may be
+/// larger than the request) well inside the 16-bit option lengths of the RELAY-REPL layers.
+pub const MAX_MESSAGE_LEN: usize = 16 * 1024;
+
+/// Most IAs, and most leases, one message may carry. The core answers one lease per request,
+/// in order, so this bounds the work one datagram can cause.
+pub const MAX_LEASES_PER_MESSAGE: usize = 64;
+
+/// Most RELAY-FORW layers accepted. Relays stop forwarding at HOP_COUNT_LIMIT, 8 by default
+/// (RFC 8415 §7.6); the margin allows a configured higher limit.
+const MAX_RELAY_DEPTH: usize = 32;
+
+/// Most levels of options inside options (IA_NA → IAADDR → Status Code is 3).
+const MAX_OPTION_DEPTH: usize = 4;
+
+/// A DUID is a 2-octet type and 1 to 128 octets of identifier (RFC 8415 §11.1).
+const DUID_LEN: std::ops::RangeInclusive<usize> = 3..=130;
+
+/// Octets before the options of a client/server message: msg-type, transaction-id (§8).
+const CLIENT_HEADER_LEN: usize = 4;
+
+/// Octets before the options of a relay message: msg-type, hop-count, link-address,
+/// peer-address (§9).
+const RELAY_HEADER_LEN: usize = 34;
+
+/// An infinite lifetime (RFC 8415 §7.7).
+const INFINITY: u32 = u32::MAX;
+
+/// What `client()` returns for an INFORMATION-REQUEST without Client Identifier (§18.2.6 makes
+/// it optional there).
+static NO_CLIENT: ClientId = ClientId(Vec::new());
 
 /// Why a received packet was dropped without an answer (counted by the driver).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +85,25 @@ pub struct Dropped {
     pub kind: &'static str,
     /// What exactly.
     pub detail: String,
+}
+
+impl Dropped {
+    fn new(kind: &'static str, detail: impl Into<String>) -> Dropped {
+        Dropped {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// Cannot be decoded: truncated, option lengths that do not add up (RFC 8415 §16).
+    fn malformed(detail: impl Into<String>) -> Dropped {
+        Dropped::new("malformed", detail)
+    }
+
+    /// Decodes, but misses what the message type requires (RFC 8415 §16).
+    fn invalid(detail: impl Into<String>) -> Dropped {
+        Dropped::new("invalid", detail)
+    }
 }
 
 /// How the reply's lifetimes are derived from the valid lifetime the core granted.
@@ -40,60 +129,1003 @@ pub enum Plan {
     Discard(String),
 }
 
+/// One RELAY-FORW layer the message came through: what the RELAY-REPL must copy (§19.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RelayHop {
+    hop_count: u8,
+    link_address: Ipv6Addr,
+    peer_address: Ipv6Addr,
+    /// The Interface-Id option (§21.18), echoed in the RELAY-REPL.
+    interface_id: Option<Vec<u8>>,
+}
+
+/// One IA_NA (addresses) or IA_PD (prefixes) of the client message (§21.4, §21.21).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Ia {
+    kind: LeaseKind,
+    iaid: u32,
+    /// The IAADDRs of an IA_NA, the IAPREFIXes of an IA_PD, each once.
+    leases: Vec<LeaseKey>,
+}
+
+/// Where core request `i` came from: the IA, and for RENEW/REBIND/RELEASE/DECLINE the lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slot {
+    ia: usize,
+    lease: Option<LeaseKey>,
+}
+
 /// A parsed client message (possibly inside RELAY-FORW).
 #[derive(Clone, Debug)]
 pub struct Inbound {
-    _private: (),
+    msg_type: MessageType,
+    xid: [u8; 3],
+    /// OPTION_CLIENTID; `None` only for an INFORMATION-REQUEST.
+    client: Option<ClientId>,
+    /// OPTION_SERVERID.
+    server_id: Option<Vec<u8>>,
+    /// OPTION_RAPID_COMMIT (§21.14).
+    rapid_commit: bool,
+    /// IA_NA and IA_PD options, in message order.
+    ias: Vec<Ia>,
+    /// An IA_TA was present (only matters for INFORMATION-REQUEST validation, §16.12).
+    has_ia_ta: bool,
+    /// One per core request, in order.
+    slots: Vec<Slot>,
+    /// Relay layers, outermost first.
+    relays: Vec<RelayHop>,
+    /// Received on a unicast destination address.
+    unicast: bool,
 }
 
 impl Inbound {
     /// Parse `bytes` received on UDP 547; `unicast` is true when the destination address was not
     /// a multicast address.
-    pub fn parse(_bytes: &[u8], _unicast: bool) -> Result<Inbound, Dropped> {
-        Err(Dropped {
-            kind: "unimplemented",
-            detail: "dhcp::Inbound::parse is a stub".into(),
-        })
+    pub fn parse(bytes: &[u8], unicast: bool) -> Result<Inbound, Dropped> {
+        if bytes.len() > MAX_MESSAGE_LEN {
+            return Err(Dropped::new(
+                "oversized",
+                format!("{} octets (at most {MAX_MESSAGE_LEN})", bytes.len()),
+            ));
+        }
+        let mut relays = Vec::new();
+        let mut msg = bytes;
+        loop {
+            let Some(&first) = msg.first() else {
+                return Err(Dropped::malformed("empty message"));
+            };
+            let msg_type = MessageType::from(first);
+            match msg_type {
+                MessageType::RelayForw => {
+                    if relays.len() == MAX_RELAY_DEPTH {
+                        return Err(Dropped::malformed(format!(
+                            "more than {MAX_RELAY_DEPTH} RELAY-FORW layers"
+                        )));
+                    }
+                    let (hop, inner) = relay_forw(msg)?;
+                    relays.push(hop);
+                    msg = inner;
+                }
+                t if is_client_message(t) => return client_message(msg, relays, unicast),
+                t if is_server_message(t) => {
+                    return Err(Dropped::new(
+                        "not-for-server",
+                        format!("{} is not sent to servers (RFC 8415 §7.3)", type_name(t)),
+                    ))
+                }
+                t => {
+                    return Err(Dropped::new(
+                        "unknown-type",
+                        format!("message type {} ({})", u8::from(t), type_name(t)),
+                    ))
+                }
+            }
+        }
     }
 
     /// The client's DUID (OPTION_CLIENTID).
     pub fn client(&self) -> &ClientId {
-        unimplemented!()
+        self.client.as_ref().unwrap_or(&NO_CLIENT)
     }
 
     /// The message type's RFC name (`SOLICIT`, `RENEW`, ...).
     pub fn kind_name(&self) -> &'static str {
-        unimplemented!()
+        type_name(self.msg_type)
+    }
+
+    /// The transaction-id (§8), for logs.
+    pub fn xid(&self) -> u32 {
+        u32::from_be_bytes([0, self.xid[0], self.xid[1], self.xid[2]])
+    }
+
+    /// How many relay agents the message came through (0: straight from the client).
+    pub fn relay_depth(&self) -> usize {
+        self.relays.len()
     }
 
     /// What to do with it.
-    pub fn plan(&self, _server_duid: &[u8]) -> Plan {
-        unimplemented!()
+    pub fn plan(&self, server_duid: &[u8]) -> Plan {
+        match self.msg_type {
+            MessageType::Solicit => self.plan_solicit(),
+            MessageType::Request => self.plan_request(server_duid),
+            MessageType::Renew | MessageType::Release | MessageType::Decline => {
+                self.plan_naming_server(server_duid)
+            }
+            MessageType::Rebind => self.plan_rebind(),
+            MessageType::Confirm => self.plan_confirm(),
+            MessageType::InformationRequest => self.plan_information_request(server_duid),
+            // parse() admits nothing else.
+            t => Plan::Discard(format!("{} is not handled", type_name(t))),
+        }
     }
 
     /// The answer to a [`Plan::Core`] message: `answers[i]` is the node's reply to request `i`.
     /// `None` when nothing is to be sent (every answer `None`).
     pub fn reply(
         &self,
-        _server_duid: &[u8],
-        _answers: &[Option<ClientReply>],
-        _lifetimes: Lifetimes,
+        server_duid: &[u8],
+        answers: &[Option<ClientReply>],
+        lifetimes: Lifetimes,
     ) -> Option<Vec<u8>> {
-        unimplemented!()
+        if !self.is_core_message() || answers.iter().all(Option::is_none) {
+            // The core ignored every request: the server is unresponsive to this client in its
+            // failover state (RFC 8156 §3), so it sends nothing at all.
+            return None;
+        }
+        // Answers grouped by the IA their request came from.
+        let mut per_ia: Vec<Vec<&ReplyKind>> = vec![Vec::new(); self.ias.len()];
+        for (slot, answer) in self.slots.iter().zip(answers) {
+            if let Some(answer) = answer {
+                per_ia[slot.ia].push(&answer.kind);
+            }
+        }
+        let mut msg = self.response(self.reply_type(), server_duid);
+        if self.msg_type == MessageType::Solicit && self.rapid_commit {
+            // RFC 8415 §18.3.1: a committed answer to a Rapid Commit SOLICIT is a REPLY that
+            // carries Rapid Commit.
+            msg.opts_mut().insert(DhcpOption::RapidCommit);
+        }
+        let ends_bindings = matches!(self.msg_type, MessageType::Release | MessageType::Decline);
+        if ends_bindings {
+            // RFC 8415 §18.3.7 / §18.3.8: the REPLY to RELEASE/DECLINE carries Success.
+            msg.opts_mut()
+                .insert(status(Status::Success, "binding ended"));
+        }
+        let mut ia_options = Vec::new();
+        for (i, ia) in self.ias.iter().enumerate() {
+            let asked = self.slots.iter().any(|s| s.ia == i);
+            let option = if !asked {
+                // An IA without any lease: there is no binding to renew, rebind, release or
+                // decline (RFC 8415 §18.3.4, §18.3.5, §18.3.7, §18.3.8).
+                Some(ia_status(ia, Status::NoBinding))
+            } else if per_ia[i].is_empty() {
+                // The core answered nothing for it: leave it out.
+                None
+            } else if ends_bindings {
+                ended_ia(ia, &per_ia[i])
+            } else {
+                granted_ia(ia, &per_ia[i], lifetimes)
+            };
+            ia_options.extend(option);
+        }
+        insert_in_order(msg.opts_mut(), ia_options);
+        Some(self.wrap(encode(&msg)))
     }
 
     /// The REPLY to a CONFIRM: Success when `on_link`, NotOnLink otherwise.
-    pub fn reply_confirm(&self, _server_duid: &[u8], _on_link: bool) -> Vec<u8> {
-        unimplemented!()
+    pub fn reply_confirm(&self, server_duid: &[u8], on_link: bool) -> Vec<u8> {
+        // RFC 8415 §18.3.3.
+        let mut msg = self.response(MessageType::Reply, server_duid);
+        msg.opts_mut().insert(if on_link {
+            status(Status::Success, "all addresses are on link")
+        } else {
+            status(Status::NotOnLink, "addresses not on link")
+        });
+        self.wrap(encode(&msg))
     }
 
     /// The REPLY to an INFORMATION-REQUEST.
-    pub fn reply_information(&self, _server_duid: &[u8]) -> Vec<u8> {
-        unimplemented!()
+    pub fn reply_information(&self, server_duid: &[u8]) -> Vec<u8> {
+        // RFC 8415 §18.3.6: Server Identifier, the Client Identifier if the client sent one,
+        // and the configuration options (this server has none to give).
+        let msg = self.response(MessageType::Reply, server_duid);
+        self.wrap(encode(&msg))
     }
 
     /// A REPLY with status UseMulticast.
-    pub fn reply_use_multicast(&self, _server_duid: &[u8]) -> Vec<u8> {
-        unimplemented!()
+    pub fn reply_use_multicast(&self, server_duid: &[u8]) -> Vec<u8> {
+        // RFC 8415 §18.4: Status Code UseMulticast, Server and Client Identifier, no other
+        // options.
+        let mut msg = self.response(MessageType::Reply, server_duid);
+        msg.opts_mut().insert(status(
+            Status::UseMulticast,
+            "send to All_DHCP_Relay_Agents_and_Servers",
+        ));
+        self.wrap(encode(&msg))
+    }
+
+    /// SOLICIT (RFC 8415 §16.2, §18.3.1): one request per IA; with Rapid Commit the requests
+    /// commit (REQUEST semantics), without they only ask for an offer.
+    fn plan_solicit(&self) -> Plan {
+        if self.server_id.is_some() {
+            return Plan::Discard("SOLICIT with a Server Identifier (RFC 8415 §16.2)".into());
+        }
+        if self.direct_unicast() {
+            return Plan::Discard("SOLICIT sent to a unicast address (RFC 8415 §16)".into());
+        }
+        if self.ias.is_empty() {
+            return Plan::Discard("SOLICIT without IA_NA or IA_PD: nothing to offer".into());
+        }
+        Plan::Core(self.requests(|ia, _| {
+            if self.rapid_commit {
+                ClientOp::Request(ia.kind)
+            } else {
+                ClientOp::Solicit(ia.kind)
+            }
+        }))
+    }
+
+    /// REQUEST (RFC 8415 §16.4, §18.3.2): it must name this server; one request per IA.
+    fn plan_request(&self, server_duid: &[u8]) -> Plan {
+        match &self.server_id {
+            None => {
+                return Plan::Discard("REQUEST without Server Identifier (RFC 8415 §16.4)".into())
+            }
+            Some(id) if id.as_slice() != server_duid => {
+                return Plan::Discard("REQUEST for another server (RFC 8415 §16.4)".into())
+            }
+            Some(_) => {}
+        }
+        if self.direct_unicast() {
+            return Plan::UseMulticast;
+        }
+        if self.ias.is_empty() {
+            return Plan::Discard("REQUEST without IA_NA or IA_PD: nothing to assign".into());
+        }
+        Plan::Core(self.requests(|ia, _| ClientOp::Request(ia.kind)))
+    }
+
+    /// RENEW, RELEASE, DECLINE (RFC 8415 §16.6, §16.8, §16.9): a Server Identifier is
+    /// required; one request per lease, telling the core whether it names this server (the
+    /// core itself ignores messages for the partner, RFC 8156 §3).
+    fn plan_naming_server(&self, server_duid: &[u8]) -> Plan {
+        let name = self.kind_name();
+        let Some(id) = &self.server_id else {
+            return Plan::Discard(format!("{name} without Server Identifier (RFC 8415 §16)"));
+        };
+        let to_me = id.as_slice() == server_duid;
+        if self.direct_unicast() {
+            // We never send Server Unicast, so a client unicasting to us must multicast
+            // instead (§18.4); a unicast message naming another server is not ours to answer.
+            return if to_me {
+                Plan::UseMulticast
+            } else {
+                Plan::Discard(format!("unicast {name} naming another server"))
+            };
+        }
+        if self.slots.is_empty() {
+            return Plan::Discard(format!("{name} without any IAADDR or IAPREFIX"));
+        }
+        Plan::Core(self.requests(|_, lease| {
+            let lease = lease.expect("RENEW/RELEASE/DECLINE slots carry their lease");
+            match self.msg_type {
+                MessageType::Renew => ClientOp::Renew { lease, to_me },
+                MessageType::Release => ClientOp::Release { lease, to_me },
+                _ => ClientOp::Decline { lease, to_me },
+            }
+        }))
+    }
+
+    /// REBIND (RFC 8415 §16.7, §18.3.5): no Server Identifier, any server may answer; one
+    /// request per lease.
+    fn plan_rebind(&self) -> Plan {
+        if self.server_id.is_some() {
+            return Plan::Discard("REBIND with a Server Identifier (RFC 8415 §16.7)".into());
+        }
+        if self.direct_unicast() {
+            return Plan::Discard("REBIND sent to a unicast address (RFC 8415 §16)".into());
+        }
+        if self.slots.is_empty() {
+            return Plan::Discard("REBIND without any IAADDR or IAPREFIX".into());
+        }
+        Plan::Core(
+            self.requests(|_, lease| {
+                ClientOp::Rebind(lease.expect("REBIND slots carry their lease"))
+            }),
+        )
+    }
+
+    /// CONFIRM (RFC 8415 §16.5, §18.3.3): the addresses of every IA_NA, answered from the
+    /// link configuration, not from bindings.
+    fn plan_confirm(&self) -> Plan {
+        if self.server_id.is_some() {
+            return Plan::Discard("CONFIRM with a Server Identifier (RFC 8415 §16.5)".into());
+        }
+        if self.direct_unicast() {
+            return Plan::Discard("CONFIRM sent to a unicast address (RFC 8415 §16)".into());
+        }
+        let addresses: Vec<Ipv6Addr> = self
+            .ias
+            .iter()
+            .flat_map(|ia| &ia.leases)
+            .filter_map(|lease| match lease {
+                LeaseKey::Addr(a) => Some(*a),
+                LeaseKey::Prefix(..) => None,
+            })
+            .collect();
+        if addresses.is_empty() {
+            // §18.3.3: "If the Confirm message received by the server does not contain any
+            // addresses, the server MUST NOT send a Reply".
+            return Plan::Discard("CONFIRM without addresses (RFC 8415 §18.3.3)".into());
+        }
+        Plan::Confirm(addresses)
+    }
+
+    /// INFORMATION-REQUEST (RFC 8415 §16.12): no IA, and a Server Identifier, if any, ours.
+    fn plan_information_request(&self, server_duid: &[u8]) -> Plan {
+        if matches!(&self.server_id, Some(id) if id.as_slice() != server_duid) {
+            return Plan::Discard(
+                "INFORMATION-REQUEST for another server (RFC 8415 §16.12)".into(),
+            );
+        }
+        if !self.ias.is_empty() || self.has_ia_ta {
+            return Plan::Discard("INFORMATION-REQUEST with an IA option (RFC 8415 §16.12)".into());
+        }
+        if self.direct_unicast() {
+            return Plan::Discard(
+                "INFORMATION-REQUEST sent to a unicast address (RFC 8415 §16)".into(),
+            );
+        }
+        Plan::InformationRequest
+    }
+
+    /// The core requests, one per slot, in slot order.
+    fn requests(&self, op: impl Fn(&Ia, Option<LeaseKey>) -> ClientOp) -> Vec<ClientRequest> {
+        self.slots
+            .iter()
+            .map(|slot| ClientRequest {
+                client: self.client().clone(),
+                op: op(&self.ias[slot.ia], slot.lease),
+            })
+            .collect()
+    }
+
+    /// Sent by the client itself to one of our unicast addresses. RFC 8415 §16: SOLICIT,
+    /// CONFIRM, REBIND and INFORMATION-REQUEST so received are discarded; the others get
+    /// UseMulticast (§18.4). A relay agent forwarding by unicast is normal (§19).
+    fn direct_unicast(&self) -> bool {
+        self.unicast && self.relays.is_empty()
+    }
+
+    /// Is this a message whose plan is [`Plan::Core`]?
+    fn is_core_message(&self) -> bool {
+        matches!(
+            self.msg_type,
+            MessageType::Solicit
+                | MessageType::Request
+                | MessageType::Renew
+                | MessageType::Rebind
+                | MessageType::Release
+                | MessageType::Decline
+        )
+    }
+
+    /// ADVERTISE answers a SOLICIT (§18.3.1) unless it asked for Rapid Commit; every other
+    /// answer is a REPLY.
+    fn reply_type(&self) -> MessageType {
+        if self.msg_type == MessageType::Solicit && !self.rapid_commit {
+            MessageType::Advertise
+        } else {
+            MessageType::Reply
+        }
+    }
+
+    /// A server message with the client's transaction-id, our Server Identifier and the
+    /// Client Identifier echoed (§18.3: every server message carries both identifiers; §16.1
+    /// transaction-id).
+    fn response(&self, msg_type: MessageType, server_duid: &[u8]) -> Message {
+        let mut msg = Message::new_with_id(msg_type, self.xid);
+        msg.opts_mut()
+            .insert(DhcpOption::ServerId(server_duid.to_vec()));
+        if let Some(client) = &self.client {
+            msg.opts_mut()
+                .insert(DhcpOption::ClientId(client.0.clone()));
+        }
+        msg
+    }
+
+    /// Wrap a server message in one RELAY-REPL per relay layer the request came through
+    /// (RFC 8415 §19.3), innermost first, so the outermost layer goes back to the relay that
+    /// sent us the RELAY-FORW.
+    fn wrap(&self, message: Vec<u8>) -> Vec<u8> {
+        self.relays.iter().rev().fold(message, relay_repl)
+    }
+}
+
+/// Is this a message type a client sends to servers (RFC 8415 §7.3)?
+fn is_client_message(t: MessageType) -> bool {
+    matches!(
+        t,
+        MessageType::Solicit
+            | MessageType::Request
+            | MessageType::Confirm
+            | MessageType::Renew
+            | MessageType::Rebind
+            | MessageType::Release
+            | MessageType::Decline
+            | MessageType::InformationRequest
+    )
+}
+
+/// Is this an RFC 8415 message type that only servers send (§7.3)?
+fn is_server_message(t: MessageType) -> bool {
+    matches!(
+        t,
+        MessageType::Advertise
+            | MessageType::Reply
+            | MessageType::Reconfigure
+            | MessageType::RelayRepl
+    )
+}
+
+/// The RFC name of a message type.
+fn type_name(t: MessageType) -> &'static str {
+    match t {
+        MessageType::Solicit => "SOLICIT",
+        MessageType::Advertise => "ADVERTISE",
+        MessageType::Request => "REQUEST",
+        MessageType::Confirm => "CONFIRM",
+        MessageType::Renew => "RENEW",
+        MessageType::Rebind => "REBIND",
+        MessageType::Reply => "REPLY",
+        MessageType::Release => "RELEASE",
+        MessageType::Decline => "DECLINE",
+        MessageType::Reconfigure => "RECONFIGURE",
+        MessageType::InformationRequest => "INFORMATION-REQUEST",
+        MessageType::RelayForw => "RELAY-FORW",
+        MessageType::RelayRepl => "RELAY-REPL",
+        MessageType::LeaseQuery => "LEASEQUERY",
+        MessageType::LeaseQueryReply => "LEASEQUERY-REPLY",
+        MessageType::LeaseQueryDone => "LEASEQUERY-DONE",
+        MessageType::LeaseQueryData => "LEASEQUERY-DATA",
+        MessageType::ReconfigureRequest => "RECONFIGURE-REQUEST",
+        MessageType::ReconfigureReply => "RECONFIGURE-REPLY",
+        MessageType::DHCPv4Query => "DHCPV4-QUERY",
+        MessageType::DHCPv4Response => "DHCPV4-RESPONSE",
+        MessageType::Unknown(_) => "unknown",
+    }
+}
+
+/// One RELAY-FORW layer (RFC 8415 §9): what the RELAY-REPL needs, and the message inside
+/// its Relay Message option (§21.10), a client message or another RELAY-FORW.
+fn relay_forw(bytes: &[u8]) -> Result<(RelayHop, &[u8]), Dropped> {
+    let Some(header) = bytes.get(..RELAY_HEADER_LEN) else {
+        return Err(Dropped::malformed("RELAY-FORW shorter than its header"));
+    };
+    // dhcproto decodes the fixed fields; the options are framed and decoded below.
+    let relay = RelayMessage::decode(&mut Decoder::new(header))
+        .map_err(|e| Dropped::malformed(format!("RELAY-FORW header: {e}")))?;
+    let mut inner = None;
+    let mut interface_id = None;
+    for option in frame(&bytes[RELAY_HEADER_LEN..])? {
+        match OptionCode::from(option.code) {
+            OptionCode::RelayMsg => {
+                if inner.replace(option.data).is_some() {
+                    return Err(Dropped::malformed(
+                        "RELAY-FORW with two Relay Message options",
+                    ));
+                }
+            }
+            OptionCode::InterfaceId => {
+                let DhcpOption::InterfaceId(id) = decode_option(&option)? else {
+                    return Err(Dropped::malformed("Interface-Id not decoded as such"));
+                };
+                if interface_id.replace(id).is_some() {
+                    return Err(Dropped::malformed(
+                        "RELAY-FORW with two Interface-Id options",
+                    ));
+                }
+            }
+            _ => {
+                check_option(&option, 0, false)?;
+            }
+        }
+    }
+    let Some(inner) = inner else {
+        return Err(Dropped::malformed(
+            "RELAY-FORW without Relay Message option (RFC 8415 §9)",
+        ));
+    };
+    let hop = RelayHop {
+        hop_count: relay.hop_count(),
+        link_address: relay.link_addr(),
+        peer_address: relay.peer_addr(),
+        interface_id,
+    };
+    Ok((hop, inner))
+}
+
+/// The client message itself (RFC 8415 §8): its identifiers, Rapid Commit, IAs and leases.
+fn client_message(bytes: &[u8], relays: Vec<RelayHop>, unicast: bool) -> Result<Inbound, Dropped> {
+    let Some(header) = bytes.get(..CLIENT_HEADER_LEN) else {
+        return Err(Dropped::malformed("message shorter than its header"));
+    };
+    // dhcproto decodes msg-type and transaction-id; the options are checked first (see the
+    // module documentation) and then decoded one by one.
+    let head = Message::decode(&mut Decoder::new(header))
+        .map_err(|e| Dropped::malformed(format!("header: {e}")))?;
+    let msg_type = head.msg_type();
+    let name = type_name(msg_type);
+    let options = frame(&bytes[CLIENT_HEADER_LEN..])?;
+    let mut client = None;
+    let mut server_id = None;
+    let mut rapid_commit = false;
+    let mut ias: Vec<Ia> = Vec::new();
+    let mut has_ia_ta = false;
+    for option in &options {
+        let count = check_option(option, 0, false)?;
+        match OptionCode::from(option.code) {
+            OptionCode::ClientId => {
+                let DhcpOption::ClientId(duid) = decode_option(option)? else {
+                    return Err(Dropped::malformed("Client Identifier not decoded as such"));
+                };
+                if client.replace(ClientId(duid)).is_some() {
+                    return Err(Dropped::malformed(format!(
+                        "{name} with two Client Identifiers"
+                    )));
+                }
+            }
+            OptionCode::ServerId => {
+                let DhcpOption::ServerId(duid) = decode_option(option)? else {
+                    return Err(Dropped::malformed("Server Identifier not decoded as such"));
+                };
+                if server_id.replace(duid).is_some() {
+                    return Err(Dropped::malformed(format!(
+                        "{name} with two Server Identifiers"
+                    )));
+                }
+            }
+            OptionCode::RapidCommit => rapid_commit = true,
+            OptionCode::IANA | OptionCode::IAPD => {
+                let decoded = decode_option(option)?;
+                if options_in(&decoded) != count {
+                    return Err(Dropped::malformed(format!(
+                        "an option inside IA {} could not be decoded",
+                        option.code
+                    )));
+                }
+                let ia = ia_of(&decoded)?;
+                if ias.len() == MAX_LEASES_PER_MESSAGE {
+                    return Err(too_many(name, "IAs"));
+                }
+                if ias.iter().any(|o| o.kind == ia.kind && o.iaid == ia.iaid) {
+                    // §21.4/§21.21: an IAID names one IA of its type.
+                    return Err(Dropped::invalid(format!(
+                        "{name} with IAID {} twice",
+                        ia.iaid
+                    )));
+                }
+                ias.push(ia);
+            }
+            OptionCode::IATA => has_ia_ta = true,
+            _ => {}
+        }
+    }
+    if client.is_none() && msg_type != MessageType::InformationRequest {
+        // §16.2–§16.9: every client message but INFORMATION-REQUEST must carry it.
+        return Err(Dropped::invalid(format!(
+            "{name} without Client Identifier (RFC 8415 §16)"
+        )));
+    }
+    if ias.iter().map(|ia| ia.leases.len()).sum::<usize>() > MAX_LEASES_PER_MESSAGE {
+        return Err(too_many(name, "leases"));
+    }
+    let slots = slots_of(msg_type, &ias);
+    Ok(Inbound {
+        msg_type,
+        xid: head.xid(),
+        client,
+        server_id,
+        rapid_commit,
+        ias,
+        has_ia_ta,
+        slots,
+        relays,
+        unicast,
+    })
+}
+
+/// More IAs or leases than [`MAX_LEASES_PER_MESSAGE`].
+fn too_many(name: &str, what: &str) -> Dropped {
+    Dropped::new(
+        "oversized",
+        format!("{name} with more than {MAX_LEASES_PER_MESSAGE} {what}"),
+    )
+}
+
+/// An IA_NA or IA_PD as decoded by dhcproto: its IAID and its leases (IAADDRs of an IA_NA,
+/// IAPREFIXes of an IA_PD; anything else inside is ignored, RFC 8415 §16).
+fn ia_of(option: &DhcpOption) -> Result<Ia, Dropped> {
+    let (kind, iaid, inner) = match option {
+        DhcpOption::IANA(IANA { id, opts, .. }) => (LeaseKind::Address, *id, opts),
+        DhcpOption::IAPD(IAPD { id, opts, .. }) => (LeaseKind::Prefix, *id, opts),
+        _ => return Err(Dropped::malformed("IA not decoded as such")),
+    };
+    let mut leases = Vec::new();
+    for o in inner.iter() {
+        let lease = match (kind, o) {
+            (LeaseKind::Address, DhcpOption::IAAddr(a)) => LeaseKey::Addr(a.addr),
+            (LeaseKind::Prefix, DhcpOption::IAPrefix(p)) => {
+                if p.prefix_len > 128 {
+                    return Err(Dropped::invalid(format!(
+                        "IAPREFIX {}/{}: prefix length over 128",
+                        p.prefix_ip, p.prefix_len
+                    )));
+                }
+                LeaseKey::Prefix(p.prefix_ip, p.prefix_len)
+            }
+            _ => continue,
+        };
+        if !leases.contains(&lease) {
+            leases.push(lease);
+        }
+    }
+    Ok(Ia { kind, iaid, leases })
+}
+
+/// The core requests a message type makes of its IAs: one per IA for SOLICIT and REQUEST
+/// (each IA asks for one new lease; the IAADDR/IAPREFIX hints are not used, the core allocates
+/// from its pool), one per lease for RENEW, REBIND, RELEASE and DECLINE, none otherwise.
+fn slots_of(msg_type: MessageType, ias: &[Ia]) -> Vec<Slot> {
+    match msg_type {
+        MessageType::Solicit | MessageType::Request => {
+            (0..ias.len()).map(|ia| Slot { ia, lease: None }).collect()
+        }
+        MessageType::Renew | MessageType::Rebind | MessageType::Release | MessageType::Decline => {
+            ias.iter()
+                .enumerate()
+                .flat_map(|(i, ia)| {
+                    ia.leases.iter().map(move |&lease| Slot {
+                        ia: i,
+                        lease: Some(lease),
+                    })
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// One option as framed on the wire (RFC 8415 §21.1).
+struct RawOption<'a> {
+    code: u16,
+    /// option-data.
+    data: &'a [u8],
+    /// The whole option: code, length and data (what dhcproto's option decoder reads).
+    whole: &'a [u8],
+}
+
+/// Split an options area into its options, checking that each option's length fits (§21.1).
+/// Framing is read with dhcproto's `Decoder`; the point is to fail where dhcproto's
+/// `DhcpOptions::decode` would silently stop.
+fn frame(area: &[u8]) -> Result<Vec<RawOption<'_>>, Dropped> {
+    let mut options = Vec::new();
+    let mut d = Decoder::new(area);
+    while !d.buffer().is_empty() {
+        let start = area.len() - d.buffer().len();
+        let header = d.read_u16().and_then(|code| Ok((code, d.read_u16()?)));
+        let Ok((code, len)) = header else {
+            return Err(Dropped::malformed(format!(
+                "option header cut short at octet {start} of an options area"
+            )));
+        };
+        let Ok(data) = d.read_slice(usize::from(len)) else {
+            return Err(Dropped::malformed(format!(
+                "option {code} claims {len} octets, only {} left",
+                d.buffer().len()
+            )));
+        };
+        let end = area.len() - d.buffer().len();
+        options.push(RawOption {
+            code,
+            data,
+            whole: &area[start..end],
+        });
+    }
+    Ok(options)
+}
+
+/// Check one option against its RFC 8415 §21 format, and the options it encapsulates.
+/// Returns how many options it is, itself included, counting those inside.
+///
+/// `nested`: the option sits inside an option dhcproto decodes whole (IA_NA, IA_PD, ...), so
+/// dhcproto will decode it as a DHCPv6 option too; then even a Vendor-specific Information
+/// option's sub-options must be well-formed DHCPv6 options. At the top level vendor sub-options
+/// stay opaque (§21.17: their format is the vendor's) and are never handed to dhcproto.
+fn check_option(option: &RawOption<'_>, depth: usize, nested: bool) -> Result<usize, Dropped> {
+    let len = option.data.len();
+    let code = OptionCode::from(option.code);
+    let fits = match code {
+        OptionCode::ClientId | OptionCode::ServerId => DUID_LEN.contains(&len), // §11.1
+        OptionCode::IANA | OptionCode::IAPD => len >= 12,                       // §21.4, §21.21
+        OptionCode::IATA => len >= 4,                                           // §21.5
+        OptionCode::IAAddr => len >= 24,                                        // §21.6
+        OptionCode::IAPrefix => len >= 25,                                      // §21.22
+        OptionCode::ORO => len % 2 == 0,                                        // §21.7
+        OptionCode::Preference | OptionCode::ReconfMsg => len == 1,             // §21.8, §21.19
+        OptionCode::ElapsedTime => len == 2,                                    // §21.9
+        OptionCode::Authentication => len >= 11,                                // §21.11
+        OptionCode::ServerUnicast => len == 16,                                 // §21.12
+        OptionCode::StatusCode => {
+            // §21.13: a 2-octet code and a UTF-8 message.
+            len >= 2 && std::str::from_utf8(&option.data[2..]).is_ok()
+        }
+        OptionCode::RapidCommit | OptionCode::ReconfAccept => len == 0, // §21.14, §21.20
+        OptionCode::VendorClass | OptionCode::VendorOpts => len >= 4,   // §21.16, §21.17
+        OptionCode::DomainNameServers => len % 16 == 0,                 // RFC 3646 §3
+        // §21.10: only relay messages carry another message.
+        OptionCode::RelayMsg => false,
+        _ => true,
+    };
+    if !fits {
+        return Err(Dropped::malformed(format!(
+            "option {} ({code:?}) with {len} octets does not fit its format (RFC 8415 §21)",
+            option.code
+        )));
+    }
+    let inside = match code {
+        OptionCode::IANA | OptionCode::IAPD => Some(&option.data[12..]),
+        OptionCode::IATA => Some(&option.data[4..]),
+        OptionCode::VendorOpts if nested => Some(&option.data[4..]),
+        OptionCode::IAAddr => Some(&option.data[24..]),
+        OptionCode::IAPrefix => Some(&option.data[25..]),
+        _ => None,
+    };
+    match inside {
+        None => Ok(1),
+        Some(_) if depth == MAX_OPTION_DEPTH => Err(Dropped::malformed(format!(
+            "options nested more than {MAX_OPTION_DEPTH} deep"
+        ))),
+        Some(area) => Ok(1 + check_area(area, depth + 1)?),
+    }
+}
+
+/// Check every option of an encapsulated options area (always `nested`, see [`check_option`]).
+fn check_area(area: &[u8], depth: usize) -> Result<usize, Dropped> {
+    frame(area)?
+        .iter()
+        .map(|o| check_option(o, depth, true))
+        .sum()
+}
+
+/// How many options dhcproto decoded: this one and those inside it. Compared with what
+/// [`check_option`] counted, it catches an inner option dhcproto dropped without an error.
+fn options_in(option: &DhcpOption) -> usize {
+    let inner = match option {
+        DhcpOption::IANA(IANA { opts, .. }) | DhcpOption::IAPD(IAPD { opts, .. }) => Some(opts),
+        DhcpOption::IATA(ia) => Some(&ia.opts),
+        DhcpOption::IAAddr(a) => Some(&a.opts),
+        DhcpOption::IAPrefix(p) => Some(&p.opts),
+        DhcpOption::VendorOpts(v) => Some(&v.opts),
+        _ => None,
+    };
+    1 + inner.map_or(0, |opts| opts.iter().map(options_in).sum())
+}
+
+/// Decode one checked option with dhcproto, which must read all of it.
+fn decode_option(option: &RawOption<'_>) -> Result<DhcpOption, Dropped> {
+    let mut d = Decoder::new(option.whole);
+    let decoded = DhcpOption::decode(&mut d)
+        .map_err(|e| Dropped::malformed(format!("option {}: {e}", option.code)))?;
+    if !d.buffer().is_empty() {
+        return Err(Dropped::malformed(format!(
+            "option {}: {} octets left undecoded",
+            option.code,
+            d.buffer().len()
+        )));
+    }
+    Ok(decoded)
+}
+
+/// A Status Code option (§21.13).
+fn status(status: Status, message: &str) -> DhcpOption {
+    DhcpOption::StatusCode(StatusCode {
+        status,
+        msg: message.to_string(),
+    })
+}
+
+/// An IA with no leases and a status inside it (T1 = T2 = 0: the client decides, §21.4).
+fn ia_status(ia: &Ia, code: Status) -> DhcpOption {
+    let message = match code {
+        Status::NoAddrsAvail => "no addresses available",
+        Status::NoPrefixAvail => "no prefixes available",
+        Status::NoBinding => "no binding for this IA",
+        _ => "",
+    };
+    ia_option(ia, 0, 0, vec![status(code, message)])
+}
+
+/// The IA_NA or IA_PD option for `ia` with these times and options inside.
+fn ia_option(ia: &Ia, t1: u32, t2: u32, inside: Vec<DhcpOption>) -> DhcpOption {
+    let mut opts = DhcpOptions::new();
+    insert_in_order(&mut opts, inside);
+    match ia.kind {
+        LeaseKind::Address => DhcpOption::IANA(IANA {
+            id: ia.iaid,
+            t1,
+            t2,
+            opts,
+        }),
+        LeaseKind::Prefix => DhcpOption::IAPD(IAPD {
+            id: ia.iaid,
+            t1,
+            t2,
+            opts,
+        }),
+    }
+}
+
+/// The IAADDR or IAPREFIX option for a lease with these lifetimes (§21.6, §21.22).
+fn lease_option(lease: LeaseKey, preferred: u32, valid: u32) -> DhcpOption {
+    match lease {
+        LeaseKey::Addr(addr) => DhcpOption::IAAddr(IAAddr {
+            addr,
+            preferred_life: preferred,
+            valid_life: valid,
+            opts: DhcpOptions::new(),
+        }),
+        LeaseKey::Prefix(prefix_ip, prefix_len) => DhcpOption::IAPrefix(IAPrefix {
+            preferred_lifetime: preferred,
+            valid_lifetime: valid,
+            prefix_len,
+            prefix_ip,
+            opts: DhcpOptions::new(),
+        }),
+    }
+}
+
+/// The IA answering SOLICIT, REQUEST, RENEW or REBIND, from the core's answers for it.
+///
+/// Leases offered or granted are listed with their lifetimes and the IA gets T1/T2 from the
+/// shortest preferred lifetime (§21.4). A lease the core has no binding for is listed with
+/// lifetimes 0 when others of the IA were extended, so the client stops using it (§18.3.4,
+/// §18.3.5); when nothing of the IA was extended the IA carries NoBinding. NoLeaseAvailable
+/// becomes NoAddrsAvail (IA_NA) or NoPrefixAvail (IA_PD) in the IA (§18.3.1, §18.3.2).
+fn granted_ia(ia: &Ia, answers: &[&ReplyKind], lifetimes: Lifetimes) -> Option<DhcpOption> {
+    let mut leases = Vec::new();
+    let mut no_binding = Vec::new();
+    let mut unavailable = false;
+    for answer in answers {
+        match answer {
+            ReplyKind::Advertise {
+                lease,
+                valid_lifetime,
+            }
+            | ReplyKind::Granted {
+                lease,
+                valid_lifetime,
+                ..
+            } if lease.kind() == ia.kind => {
+                let (preferred, valid) = lease_lifetimes(*valid_lifetime, lifetimes);
+                leases.push((*lease, preferred, valid));
+            }
+            ReplyKind::NoBinding(lease) if lease.kind() == ia.kind => no_binding.push(*lease),
+            ReplyKind::NoLeaseAvailable(kind) if *kind == ia.kind => unavailable = true,
+            // An answer of the other lease kind, or Released/Declined: not about this IA.
+            _ => {}
+        }
+    }
+    if let Some(shortest) = leases.iter().map(|&(_, preferred, _)| preferred).min() {
+        let (t1, t2) = renewal_times(shortest);
+        let mut inside: Vec<DhcpOption> = leases
+            .iter()
+            .map(|&(lease, preferred, valid)| lease_option(lease, preferred, valid))
+            .collect();
+        inside.extend(no_binding.iter().map(|&lease| lease_option(lease, 0, 0)));
+        return Some(ia_option(ia, t1, t2, inside));
+    }
+    if unavailable {
+        return Some(ia_status(
+            ia,
+            match ia.kind {
+                LeaseKind::Address => Status::NoAddrsAvail,
+                LeaseKind::Prefix => Status::NoPrefixAvail,
+            },
+        ));
+    }
+    if !no_binding.is_empty() {
+        return Some(ia_status(ia, Status::NoBinding));
+    }
+    None
+}
+
+/// The IA answering RELEASE or DECLINE (§18.3.7, §18.3.8): left out when the core ended a
+/// binding of it, an IA carrying NoBinding when it had none of the IA's leases.
+fn ended_ia(ia: &Ia, answers: &[&ReplyKind]) -> Option<DhcpOption> {
+    let ended = answers
+        .iter()
+        .any(|a| matches!(a, ReplyKind::Released(_) | ReplyKind::Declined(_)));
+    let no_binding = answers.iter().any(|a| matches!(a, ReplyKind::NoBinding(_)));
+    (!ended && no_binding).then(|| ia_status(ia, Status::NoBinding))
+}
+
+/// (preferred, valid) lifetimes for a granted valid lifetime in seconds: preferred is
+/// `preferred_percent` of valid (at most all of it, §21.6: preferred must not exceed valid);
+/// a lifetime that does not fit 32 bits is infinite (§7.7).
+fn lease_lifetimes(valid_lifetime: u64, lifetimes: Lifetimes) -> (u32, u32) {
+    let valid = u32::try_from(valid_lifetime).unwrap_or(INFINITY);
+    let percent = u64::from(lifetimes.preferred_percent.min(100));
+    let preferred = if valid == INFINITY && percent == 100 {
+        INFINITY
+    } else {
+        u32::try_from(u64::from(valid) * percent / 100).unwrap_or(INFINITY)
+    };
+    (preferred, valid)
+}
+
+/// T1 and T2 for an IA whose shortest preferred lifetime is `preferred`: 0.5 and 0.8 of it as
+/// RFC 8415 §21.4 recommends, infinite when it is infinite.
+fn renewal_times(preferred: u32) -> (u32, u32) {
+    if preferred == INFINITY {
+        return (INFINITY, INFINITY);
+    }
+    let p = u64::from(preferred);
+    // Both are below `preferred`, so they fit.
+    (
+        u32::try_from(p / 2).unwrap_or(INFINITY),
+        u32::try_from(p * 4 / 5).unwrap_or(INFINITY),
+    )
+}
+
+/// Insert options keeping their order among options of the same code (dhcproto's
+/// `DhcpOptions::insert` puts a new option before those of its code already there).
+fn insert_in_order(opts: &mut DhcpOptions, options: Vec<DhcpOption>) {
+    for option in options.into_iter().rev() {
+        opts.insert(option);
+    }
+}
+
+/// One RELAY-REPL layer around `inner` (RFC 8415 §19.3): hop-count, link-address and
+/// peer-address copied from the RELAY-FORW, the Interface-Id echoed, `inner` in the Relay
+/// Message option. dhcproto's `RelayMessage` has no constructor, so the header is written
+/// with its `Encoder`, field by field, as `RelayMessage::encode` does.
+fn relay_repl(inner: Vec<u8>, hop: &RelayHop) -> Vec<u8> {
+    let mut opts = DhcpOptions::new();
+    opts.insert(DhcpOption::Unknown(UnknownOption::new(
+        OptionCode::RelayMsg,
+        inner,
+    )));
+    if let Some(id) = &hop.interface_id {
+        opts.insert(DhcpOption::InterfaceId(id.clone()));
+    }
+    let mut buf = Vec::new();
+    let written = write_relay_repl(&mut Encoder::new(&mut buf), hop, &opts);
+    finish(buf, written)
+}
+
+/// The RELAY-REPL fields in wire order (§9), then its options.
+fn write_relay_repl(e: &mut Encoder<'_>, hop: &RelayHop, opts: &DhcpOptions) -> EncodeResult<()> {
+    e.write_u8(MessageType::RelayRepl.into())?;
+    e.write_u8(hop.hop_count)?;
+    e.write(hop.link_address.octets())?;
+    e.write(hop.peer_address.octets())?;
+    opts.encode(e)
+}
+
+/// Encode a message with dhcproto.
+fn encode(msg: &Message) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let written = msg.encode(&mut Encoder::new(&mut buf));
+    finish(buf, written)
+}
+
+/// dhcproto's `Encoder` over a `Vec` fails only when an offset overflows `usize`, which the
+/// sizes here (bounded by [`MAX_MESSAGE_LEN`] and [`MAX_LEASES_PER_MESSAGE`]) cannot reach;
+/// should it happen anyway, nothing is sent rather than a partial message.
+fn finish(buf: Vec<u8>, written: EncodeResult<()>) -> Vec<u8> {
+    match written {
+        Ok(()) => buf,
+        Err(_) => Vec::new(),
     }
 }
