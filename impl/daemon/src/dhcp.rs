@@ -1129,3 +1129,1182 @@ fn finish(buf: Vec<u8>, written: EncodeResult<()>) -> Vec<u8> {
         Err(_) => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dhcproto::v6::ORO;
+    use failover_core::Time;
+
+    /// Our DUID (DUID-LLT) and the partner's.
+    const SERVER: &[u8] = &[0, 1, 0, 1, 0x2c, 0xa9, 0x3f, 0x79, 0x02, 0, 0, 0, 0, 0x01];
+    const PARTNER: &[u8] = &[0, 1, 0, 1, 0x2c, 0xa9, 0x3f, 0x79, 0x02, 0, 0, 0, 0, 0x02];
+    /// The client's DUID (DUID-LL).
+    const CLIENT: &[u8] = &[0, 3, 0, 1, 0x02, 0, 0, 0, 0, 0x07];
+    const XID: [u8; 3] = [0x12, 0x34, 0x56];
+    const PERCENT_80: Lifetimes = Lifetimes {
+        preferred_percent: 80,
+    };
+
+    fn addr(n: u16) -> Ipv6Addr {
+        Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, n)
+    }
+
+    fn prefix(n: u16) -> LeaseKey {
+        LeaseKey::Prefix(Ipv6Addr::new(0x2001, 0xdb8, 0x100 + n, 0, 0, 0, 0, 0), 56)
+    }
+
+    fn client_id() -> ClientId {
+        ClientId(CLIENT.to_vec())
+    }
+
+    fn ia_na(id: u32, addrs: &[Ipv6Addr]) -> DhcpOption {
+        DhcpOption::IANA(IANA {
+            id,
+            t1: 0,
+            t2: 0,
+            opts: addrs
+                .iter()
+                .map(|&addr| {
+                    DhcpOption::IAAddr(IAAddr {
+                        addr,
+                        preferred_life: 0,
+                        valid_life: 0,
+                        opts: DhcpOptions::new(),
+                    })
+                })
+                .collect(),
+        })
+    }
+
+    fn ia_pd(id: u32, prefixes: &[LeaseKey]) -> DhcpOption {
+        DhcpOption::IAPD(IAPD {
+            id,
+            t1: 0,
+            t2: 0,
+            opts: prefixes
+                .iter()
+                .map(|p| {
+                    let LeaseKey::Prefix(prefix_ip, prefix_len) = *p else {
+                        panic!("not a prefix")
+                    };
+                    DhcpOption::IAPrefix(IAPrefix {
+                        preferred_lifetime: 0,
+                        valid_lifetime: 0,
+                        prefix_len,
+                        prefix_ip,
+                        opts: DhcpOptions::new(),
+                    })
+                })
+                .collect(),
+        })
+    }
+
+    /// A client message as a client builds it: Client Identifier, Elapsed Time, an Option
+    /// Request, and `opts`.
+    fn client_msg(msg_type: MessageType, opts: Vec<DhcpOption>) -> Vec<u8> {
+        let mut m = Message::new_with_id(msg_type, XID);
+        m.opts_mut().insert(DhcpOption::ClientId(CLIENT.to_vec()));
+        m.opts_mut().insert(DhcpOption::ElapsedTime(0));
+        m.opts_mut().insert(DhcpOption::ORO(ORO {
+            opts: vec![OptionCode::DomainNameServers],
+        }));
+        for o in opts {
+            m.opts_mut().insert(o);
+        }
+        let mut buf = Vec::new();
+        m.encode(&mut Encoder::new(&mut buf)).unwrap();
+        buf
+    }
+
+    fn solicit(rapid_commit: bool) -> Vec<u8> {
+        let mut opts = vec![ia_na(1, &[]), ia_pd(2, &[])];
+        if rapid_commit {
+            opts.push(DhcpOption::RapidCommit);
+        }
+        client_msg(MessageType::Solicit, opts)
+    }
+
+    fn renew(server: &[u8]) -> Vec<u8> {
+        client_msg(
+            MessageType::Renew,
+            vec![
+                DhcpOption::ServerId(server.to_vec()),
+                ia_na(1, &[addr(10), addr(11)]),
+                ia_pd(2, &[]),
+            ],
+        )
+    }
+
+    /// A RELAY-FORW around `inner`, as a relay agent builds it (RFC 8415 §19.1.1).
+    fn relay_forward(
+        hop: u8,
+        link: Ipv6Addr,
+        peer: Ipv6Addr,
+        iid: Option<&[u8]>,
+        inner: &[u8],
+    ) -> Vec<u8> {
+        let mut opts = DhcpOptions::new();
+        opts.insert(DhcpOption::Unknown(UnknownOption::new(
+            OptionCode::RelayMsg,
+            inner.to_vec(),
+        )));
+        if let Some(id) = iid {
+            opts.insert(DhcpOption::InterfaceId(id.to_vec()));
+        }
+        let mut buf = Vec::new();
+        let mut e = Encoder::new(&mut buf);
+        e.write_u8(MessageType::RelayForw.into()).unwrap();
+        e.write_u8(hop).unwrap();
+        e.write(link.octets()).unwrap();
+        e.write(peer.octets()).unwrap();
+        opts.encode(&mut e).unwrap();
+        buf
+    }
+
+    /// A RELAY-REPL opened as a relay agent does: (header, Interface-Id, Relay Message bytes).
+    /// The options are walked here independently of `frame`, each decoded by dhcproto.
+    fn open_relay_repl(bytes: &[u8]) -> (RelayMessage, Option<Vec<u8>>, Vec<u8>) {
+        let header = RelayMessage::decode(&mut Decoder::new(&bytes[..RELAY_HEADER_LEN])).unwrap();
+        let mut d = Decoder::new(&bytes[RELAY_HEADER_LEN..]);
+        let (mut iid, mut inner) = (None, None);
+        while !d.buffer().is_empty() {
+            let code = d.read_u16().unwrap();
+            let len = d.read_u16().unwrap();
+            let data = d.read_slice(usize::from(len)).unwrap();
+            match code {
+                9 => inner = Some(data.to_vec()),
+                18 => iid = Some(data.to_vec()),
+                other => panic!("unexpected option {other} in RELAY-REPL"),
+            }
+        }
+        (header, iid, inner.expect("Relay Message option"))
+    }
+
+    fn decode(bytes: &[u8]) -> Message {
+        Message::decode(&mut Decoder::new(bytes)).unwrap()
+    }
+
+    fn answer(kind: ReplyKind) -> Option<ClientReply> {
+        Some(ClientReply {
+            client: client_id(),
+            kind,
+            fqdn: None,
+        })
+    }
+
+    fn granted(lease: LeaseKey, valid_lifetime: u64) -> Option<ClientReply> {
+        answer(ReplyKind::Granted {
+            lease,
+            valid_lifetime,
+            expires: Time(1000 + valid_lifetime),
+        })
+    }
+
+    fn parse(bytes: &[u8]) -> Inbound {
+        Inbound::parse(bytes, false).unwrap()
+    }
+
+    fn core_requests(plan: Plan) -> Vec<ClientRequest> {
+        match plan {
+            Plan::Core(reqs) => reqs,
+            other => panic!("expected Plan::Core, got {other:?}"),
+        }
+    }
+
+    fn request(op: ClientOp) -> ClientRequest {
+        ClientRequest {
+            client: client_id(),
+            op,
+        }
+    }
+
+    fn ia_nas(m: &Message) -> Vec<IANA> {
+        m.opts()
+            .get_all(OptionCode::IANA)
+            .unwrap_or_default()
+            .iter()
+            .map(|o| match o {
+                DhcpOption::IANA(ia) => ia.clone(),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    fn ia_pds(m: &Message) -> Vec<IAPD> {
+        m.opts()
+            .get_all(OptionCode::IAPD)
+            .unwrap_or_default()
+            .iter()
+            .map(|o| match o {
+                DhcpOption::IAPD(ia) => ia.clone(),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    fn status_in(opts: &DhcpOptions) -> Option<Status> {
+        match opts.get(OptionCode::StatusCode) {
+            Some(DhcpOption::StatusCode(s)) => Some(s.status),
+            _ => None,
+        }
+    }
+
+    fn addrs_in(opts: &DhcpOptions) -> Vec<IAAddr> {
+        opts.iter()
+            .filter_map(|o| match o {
+                DhcpOption::IAAddr(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn prefixes_in(opts: &DhcpOptions) -> Vec<IAPrefix> {
+        opts.iter()
+            .filter_map(|o| match o {
+                DhcpOption::IAPrefix(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The identifiers every server message carries (RFC 8415 §18.3).
+    fn assert_ids(m: &Message) {
+        assert_eq!(m.xid(), XID);
+        assert_eq!(
+            m.opts().get(OptionCode::ClientId),
+            Some(&DhcpOption::ClientId(CLIENT.to_vec()))
+        );
+        assert_eq!(
+            m.opts().get(OptionCode::ServerId),
+            Some(&DhcpOption::ServerId(SERVER.to_vec()))
+        );
+    }
+
+    #[test]
+    fn solicit_plans_one_offer_per_ia_and_is_answered_by_advertise_with_both_leases() {
+        let inb = parse(&solicit(false));
+        assert_eq!(inb.kind_name(), "SOLICIT");
+        assert_eq!(inb.client(), &client_id());
+        let reqs = core_requests(inb.plan(SERVER));
+        assert_eq!(
+            reqs,
+            vec![
+                request(ClientOp::Solicit(LeaseKind::Address)),
+                request(ClientOp::Solicit(LeaseKind::Prefix)),
+            ]
+        );
+        let answers = [
+            answer(ReplyKind::Advertise {
+                lease: LeaseKey::Addr(addr(5)),
+                valid_lifetime: 3600,
+            }),
+            answer(ReplyKind::Advertise {
+                lease: prefix(3),
+                valid_lifetime: 7200,
+            }),
+        ];
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        assert_eq!(m.msg_type(), MessageType::Advertise);
+        assert_ids(&m);
+        assert_eq!(m.opts().get(OptionCode::RapidCommit), None);
+        let na = ia_nas(&m);
+        assert_eq!(na.len(), 1);
+        assert_eq!((na[0].id, na[0].t1, na[0].t2), (1, 1440, 2304));
+        let a = addrs_in(&na[0].opts);
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            (a[0].addr, a[0].preferred_life, a[0].valid_life),
+            (addr(5), 2880, 3600)
+        );
+        let pd = ia_pds(&m);
+        assert_eq!(pd.len(), 1);
+        assert_eq!((pd[0].id, pd[0].t1, pd[0].t2), (2, 2880, 4608));
+        let p = prefixes_in(&pd[0].opts);
+        assert_eq!(p.len(), 1);
+        assert_eq!(LeaseKey::Prefix(p[0].prefix_ip, p[0].prefix_len), prefix(3));
+        assert_eq!((p[0].preferred_lifetime, p[0].valid_lifetime), (5760, 7200));
+    }
+
+    #[test]
+    fn rapid_commit_solicit_plans_requests_and_is_answered_by_reply_with_rapid_commit() {
+        let inb = parse(&solicit(true));
+        let reqs = core_requests(inb.plan(SERVER));
+        assert_eq!(
+            reqs,
+            vec![
+                request(ClientOp::Request(LeaseKind::Address)),
+                request(ClientOp::Request(LeaseKind::Prefix)),
+            ]
+        );
+        let answers = [
+            granted(LeaseKey::Addr(addr(5)), 1000),
+            granted(prefix(3), 1000),
+        ];
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        assert_eq!(m.msg_type(), MessageType::Reply);
+        assert_ids(&m);
+        assert_eq!(
+            m.opts().get(OptionCode::RapidCommit),
+            Some(&DhcpOption::RapidCommit)
+        );
+        assert_eq!(addrs_in(&ia_nas(&m)[0].opts)[0].valid_life, 1000);
+        assert_eq!(prefixes_in(&ia_pds(&m)[0].opts)[0].valid_lifetime, 1000);
+    }
+
+    #[test]
+    fn solicit_without_free_leases_gets_no_addrs_avail_and_no_prefix_avail_in_the_ias() {
+        let inb = parse(&solicit(false));
+        let answers = [
+            answer(ReplyKind::NoLeaseAvailable(LeaseKind::Address)),
+            answer(ReplyKind::NoLeaseAvailable(LeaseKind::Prefix)),
+        ];
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        assert_eq!(m.msg_type(), MessageType::Advertise);
+        let na = &ia_nas(&m)[0];
+        assert_eq!(status_in(&na.opts), Some(Status::NoAddrsAvail));
+        assert!(addrs_in(&na.opts).is_empty());
+        assert_eq!((na.t1, na.t2), (0, 0));
+        let pd = &ia_pds(&m)[0];
+        assert_eq!(status_in(&pd.opts), Some(Status::NoPrefixAvail));
+        assert_eq!(pd.id, 2);
+    }
+
+    #[test]
+    fn an_ia_the_core_did_not_answer_is_left_out_and_no_answer_at_all_sends_nothing() {
+        let inb = parse(&solicit(false));
+        let answers = [
+            None,
+            answer(ReplyKind::Advertise {
+                lease: prefix(1),
+                valid_lifetime: 600,
+            }),
+        ];
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        assert!(ia_nas(&m).is_empty());
+        assert_eq!(ia_pds(&m).len(), 1);
+        assert_eq!(inb.reply(SERVER, &[None, None], PERCENT_80), None);
+    }
+
+    #[test]
+    fn solicit_naming_a_server_is_discarded() {
+        let bytes = client_msg(
+            MessageType::Solicit,
+            vec![DhcpOption::ServerId(SERVER.to_vec()), ia_na(1, &[])],
+        );
+        assert!(matches!(parse(&bytes).plan(SERVER), Plan::Discard(_)));
+    }
+
+    #[test]
+    fn request_naming_us_plans_one_request_per_ia_and_gets_reply_with_the_grants() {
+        let bytes = client_msg(
+            MessageType::Request,
+            vec![
+                DhcpOption::ServerId(SERVER.to_vec()),
+                ia_na(7, &[addr(5)]),
+                ia_pd(8, &[prefix(3)]),
+            ],
+        );
+        let inb = parse(&bytes);
+        let reqs = core_requests(inb.plan(SERVER));
+        assert_eq!(
+            reqs,
+            vec![
+                request(ClientOp::Request(LeaseKind::Address)),
+                request(ClientOp::Request(LeaseKind::Prefix)),
+            ]
+        );
+        let answers = [
+            granted(LeaseKey::Addr(addr(6)), 3600),
+            granted(prefix(4), 3600),
+        ];
+        let m = decode(
+            &inb.reply(
+                SERVER,
+                &answers,
+                Lifetimes {
+                    preferred_percent: 50,
+                },
+            )
+            .unwrap(),
+        );
+        assert_eq!(m.msg_type(), MessageType::Reply);
+        assert_ids(&m);
+        let na = &ia_nas(&m)[0];
+        assert_eq!((na.id, na.t1, na.t2), (7, 900, 1440));
+        assert_eq!(addrs_in(&na.opts)[0].addr, addr(6));
+        assert_eq!(addrs_in(&na.opts)[0].preferred_life, 1800);
+        assert_eq!(ia_pds(&m)[0].id, 8);
+        assert_eq!(m.opts().get(OptionCode::RapidCommit), None);
+    }
+
+    #[test]
+    fn request_for_another_server_or_without_server_id_is_discarded() {
+        let other = client_msg(
+            MessageType::Request,
+            vec![DhcpOption::ServerId(PARTNER.to_vec()), ia_na(7, &[])],
+        );
+        assert!(matches!(parse(&other).plan(SERVER), Plan::Discard(_)));
+        let none = client_msg(MessageType::Request, vec![ia_na(7, &[])]);
+        assert!(matches!(parse(&none).plan(SERVER), Plan::Discard(_)));
+    }
+
+    #[test]
+    fn renew_naming_us_plans_one_renew_per_lease_and_maps_answers_back_to_their_ias() {
+        let inb = parse(&renew(SERVER));
+        let reqs = core_requests(inb.plan(SERVER));
+        assert_eq!(reqs.len(), 2);
+        let mut leases: Vec<LeaseKey> = reqs
+            .iter()
+            .map(|r| match r.op {
+                ClientOp::Renew { lease, to_me } => {
+                    assert!(to_me);
+                    lease
+                }
+                ref other => panic!("not a renew: {other:?}"),
+            })
+            .collect();
+        leases.sort();
+        assert_eq!(
+            leases,
+            vec![LeaseKey::Addr(addr(10)), LeaseKey::Addr(addr(11))]
+        );
+        // Answer the requests in their own order: the first extended, the second unknown.
+        let answers = [
+            granted(
+                match reqs[0].op {
+                    ClientOp::Renew { lease, .. } => lease,
+                    _ => unreachable!(),
+                },
+                4000,
+            ),
+            answer(ReplyKind::NoBinding(match reqs[1].op {
+                ClientOp::Renew { lease, .. } => lease,
+                _ => unreachable!(),
+            })),
+        ];
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        assert_eq!(m.msg_type(), MessageType::Reply);
+        assert_ids(&m);
+        let na = &ia_nas(&m)[0];
+        assert_eq!((na.id, na.t1, na.t2), (1, 1600, 2560));
+        assert_eq!(status_in(&na.opts), None);
+        let mut got: Vec<(Ipv6Addr, u32, u32)> = addrs_in(&na.opts)
+            .iter()
+            .map(|a| (a.addr, a.preferred_life, a.valid_life))
+            .collect();
+        got.sort();
+        let extended = match reqs[0].op {
+            ClientOp::Renew {
+                lease: LeaseKey::Addr(a),
+                ..
+            } => a,
+            _ => unreachable!(),
+        };
+        let dropped = if extended == addr(10) {
+            addr(11)
+        } else {
+            addr(10)
+        };
+        let mut want = vec![(extended, 3200, 4000), (dropped, 0, 0)];
+        want.sort();
+        assert_eq!(got, want);
+        // The IA_PD without a prefix: NoBinding (RFC 8415 §18.3.4).
+        let pd = &ia_pds(&m)[0];
+        assert_eq!((pd.id, status_in(&pd.opts)), (2, Some(Status::NoBinding)));
+    }
+
+    #[test]
+    fn renew_whose_leases_are_all_unknown_gets_no_binding_in_the_ia() {
+        let inb = parse(&renew(SERVER));
+        let answers = [
+            answer(ReplyKind::NoBinding(LeaseKey::Addr(addr(10)))),
+            answer(ReplyKind::NoBinding(LeaseKey::Addr(addr(11)))),
+        ];
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        let na = &ia_nas(&m)[0];
+        assert_eq!(status_in(&na.opts), Some(Status::NoBinding));
+        assert!(addrs_in(&na.opts).is_empty());
+    }
+
+    #[test]
+    fn renew_naming_the_partner_tells_the_core_it_is_not_for_us_and_silence_sends_nothing() {
+        let inb = parse(&renew(PARTNER));
+        let reqs = core_requests(inb.plan(SERVER));
+        assert_eq!(reqs.len(), 2);
+        assert!(reqs
+            .iter()
+            .all(|r| matches!(r.op, ClientOp::Renew { to_me: false, .. })));
+        assert_eq!(inb.reply(SERVER, &[None, None], PERCENT_80), None);
+    }
+
+    #[test]
+    fn renew_release_decline_without_server_id_are_discarded() {
+        for t in [
+            MessageType::Renew,
+            MessageType::Release,
+            MessageType::Decline,
+        ] {
+            let bytes = client_msg(t, vec![ia_na(1, &[addr(10)])]);
+            assert!(
+                matches!(parse(&bytes).plan(SERVER), Plan::Discard(_)),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rebind_plans_one_rebind_per_lease_and_reports_no_binding() {
+        let bytes = client_msg(
+            MessageType::Rebind,
+            vec![ia_na(1, &[addr(10)]), ia_pd(2, &[prefix(3)])],
+        );
+        let inb = parse(&bytes);
+        let reqs = core_requests(inb.plan(SERVER));
+        assert_eq!(
+            reqs,
+            vec![
+                request(ClientOp::Rebind(LeaseKey::Addr(addr(10)))),
+                request(ClientOp::Rebind(prefix(3))),
+            ]
+        );
+        let answers = [
+            granted(LeaseKey::Addr(addr(10)), 100),
+            answer(ReplyKind::NoBinding(prefix(3))),
+        ];
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        assert_eq!(m.msg_type(), MessageType::Reply);
+        assert_ids(&m);
+        assert_eq!(addrs_in(&ia_nas(&m)[0].opts)[0].valid_life, 100);
+        assert_eq!(status_in(&ia_pds(&m)[0].opts), Some(Status::NoBinding));
+        // A REBIND naming a server is discarded (RFC 8415 §16.7).
+        let named = client_msg(
+            MessageType::Rebind,
+            vec![DhcpOption::ServerId(SERVER.to_vec()), ia_na(1, &[addr(10)])],
+        );
+        assert!(matches!(parse(&named).plan(SERVER), Plan::Discard(_)));
+    }
+
+    #[test]
+    fn release_plans_one_release_per_lease_and_replies_success_with_no_binding_ias() {
+        let bytes = client_msg(
+            MessageType::Release,
+            vec![
+                DhcpOption::ServerId(SERVER.to_vec()),
+                ia_na(1, &[addr(10)]),
+                ia_pd(2, &[prefix(3)]),
+                ia_na(3, &[]),
+            ],
+        );
+        let inb = parse(&bytes);
+        let reqs = core_requests(inb.plan(SERVER));
+        assert_eq!(
+            reqs,
+            vec![
+                request(ClientOp::Release {
+                    lease: LeaseKey::Addr(addr(10)),
+                    to_me: true
+                }),
+                request(ClientOp::Release {
+                    lease: prefix(3),
+                    to_me: true
+                }),
+            ]
+        );
+        let answers = [
+            answer(ReplyKind::Released(LeaseKey::Addr(addr(10)))),
+            answer(ReplyKind::NoBinding(prefix(3))),
+        ];
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        assert_eq!(m.msg_type(), MessageType::Reply);
+        assert_ids(&m);
+        assert_eq!(status_in(m.opts()), Some(Status::Success));
+        // IA_NA 1 was released: left out. IA_NA 3 had nothing: NoBinding. IA_PD 2: NoBinding.
+        let na = ia_nas(&m);
+        assert_eq!(na.len(), 1);
+        assert_eq!(
+            (na[0].id, status_in(&na[0].opts)),
+            (3, Some(Status::NoBinding))
+        );
+        let pd = ia_pds(&m);
+        assert_eq!(
+            (pd[0].id, status_in(&pd[0].opts)),
+            (2, Some(Status::NoBinding))
+        );
+    }
+
+    #[test]
+    fn decline_plans_one_decline_per_lease_and_replies_success() {
+        let bytes = client_msg(
+            MessageType::Decline,
+            vec![
+                DhcpOption::ServerId(PARTNER.to_vec()),
+                ia_na(1, &[addr(10)]),
+            ],
+        );
+        let inb = parse(&bytes);
+        assert_eq!(
+            core_requests(inb.plan(SERVER)),
+            vec![request(ClientOp::Decline {
+                lease: LeaseKey::Addr(addr(10)),
+                to_me: false
+            })]
+        );
+        let answers = [answer(ReplyKind::Declined(LeaseKey::Addr(addr(10))))];
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        assert_eq!(m.msg_type(), MessageType::Reply);
+        assert_eq!(status_in(m.opts()), Some(Status::Success));
+        assert!(ia_nas(&m).is_empty());
+    }
+
+    #[test]
+    fn confirm_plans_its_addresses_and_replies_success_or_not_on_link() {
+        let bytes = client_msg(
+            MessageType::Confirm,
+            vec![ia_na(1, &[addr(10)]), ia_na(2, &[addr(20)])],
+        );
+        let inb = parse(&bytes);
+        let Plan::Confirm(mut addrs) = inb.plan(SERVER) else {
+            panic!("not a confirm plan")
+        };
+        addrs.sort();
+        assert_eq!(addrs, vec![addr(10), addr(20)]);
+        let yes = decode(&inb.reply_confirm(SERVER, true));
+        assert_eq!(yes.msg_type(), MessageType::Reply);
+        assert_ids(&yes);
+        assert_eq!(status_in(yes.opts()), Some(Status::Success));
+        let no = decode(&inb.reply_confirm(SERVER, false));
+        assert_eq!(status_in(no.opts()), Some(Status::NotOnLink));
+        // Without addresses there is nothing to confirm: no reply (RFC 8415 §18.3.3).
+        let empty = client_msg(MessageType::Confirm, vec![ia_na(1, &[])]);
+        assert!(matches!(parse(&empty).plan(SERVER), Plan::Discard(_)));
+    }
+
+    #[test]
+    fn information_request_is_answered_with_our_server_id_and_its_client_id() {
+        let inb = parse(&client_msg(MessageType::InformationRequest, vec![]));
+        assert_eq!(inb.plan(SERVER), Plan::InformationRequest);
+        let m = decode(&inb.reply_information(SERVER));
+        assert_eq!(m.msg_type(), MessageType::Reply);
+        assert_ids(&m);
+        // Without Client Identifier (allowed here, RFC 8415 §18.2.6), none is echoed.
+        let mut bare = vec![11];
+        bare.extend_from_slice(&XID);
+        let inb = parse(&bare);
+        assert_eq!(inb.client(), &ClientId(Vec::new()));
+        let m = decode(&inb.reply_information(SERVER));
+        assert_eq!(m.opts().get(OptionCode::ClientId), None);
+        assert!(m.opts().get(OptionCode::ServerId).is_some());
+        // With an IA, or naming another server, it is discarded (RFC 8415 §16.12).
+        let with_ia = client_msg(MessageType::InformationRequest, vec![ia_na(1, &[])]);
+        assert!(matches!(parse(&with_ia).plan(SERVER), Plan::Discard(_)));
+        let other = client_msg(
+            MessageType::InformationRequest,
+            vec![DhcpOption::ServerId(PARTNER.to_vec())],
+        );
+        assert!(matches!(parse(&other).plan(SERVER), Plan::Discard(_)));
+    }
+
+    #[test]
+    fn relayed_solicit_two_relays_deep_is_answered_in_two_relay_repl_layers() {
+        let link1 = Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1);
+        let peer1 = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x42);
+        let link2 = Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 0, 0, 0, 1);
+        let peer2 = Ipv6Addr::new(0x2001, 0xdb8, 0, 9, 0, 0, 0, 1);
+        // The relay next to the client (hop 0) adds an Interface-Id; the next one (hop 1)
+        // another.
+        let inner = relay_forward(0, link1, peer1, Some(b"eth0.7"), &solicit(false));
+        let outer = relay_forward(1, link2, peer2, Some(b"ge-0/0/1"), &inner);
+        // Relays forward by unicast: that is fine.
+        let inb = Inbound::parse(&outer, true).unwrap();
+        assert_eq!(inb.relay_depth(), 2);
+        assert_eq!(inb.client(), &client_id());
+        assert_eq!(core_requests(inb.plan(SERVER)).len(), 2);
+        let answers = [
+            answer(ReplyKind::Advertise {
+                lease: LeaseKey::Addr(addr(5)),
+                valid_lifetime: 3600,
+            }),
+            None,
+        ];
+        let bytes = inb.reply(SERVER, &answers, PERCENT_80).unwrap();
+        let (h2, iid2, payload2) = open_relay_repl(&bytes);
+        assert_eq!(h2.msg_type(), MessageType::RelayRepl);
+        assert_eq!(
+            (h2.hop_count(), h2.link_addr(), h2.peer_addr()),
+            (1, link2, peer2)
+        );
+        assert_eq!(iid2.as_deref(), Some(&b"ge-0/0/1"[..]));
+        let (h1, iid1, payload1) = open_relay_repl(&payload2);
+        assert_eq!(h1.msg_type(), MessageType::RelayRepl);
+        assert_eq!(
+            (h1.hop_count(), h1.link_addr(), h1.peer_addr()),
+            (0, link1, peer1)
+        );
+        assert_eq!(iid1.as_deref(), Some(&b"eth0.7"[..]));
+        let m = decode(&payload1);
+        assert_eq!(m.msg_type(), MessageType::Advertise);
+        assert_ids(&m);
+        assert_eq!(addrs_in(&ia_nas(&m)[0].opts)[0].addr, addr(5));
+        assert!(ia_pds(&m).is_empty());
+    }
+
+    #[test]
+    fn relayed_reply_without_interface_id_carries_none() {
+        let link = Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1);
+        let bytes = relay_forward(
+            0,
+            link,
+            addr(99),
+            None,
+            &client_msg(MessageType::InformationRequest, vec![]),
+        );
+        let inb = parse(&bytes);
+        let (h, iid, payload) = open_relay_repl(&inb.reply_information(SERVER));
+        assert_eq!(
+            (h.hop_count(), h.link_addr(), h.peer_addr()),
+            (0, link, addr(99))
+        );
+        assert_eq!(iid, None);
+        assert_ids(&decode(&payload));
+    }
+
+    #[test]
+    fn unicast_from_the_client_is_discarded_or_told_to_use_multicast() {
+        let discarded = [
+            solicit(false),
+            client_msg(MessageType::Confirm, vec![ia_na(1, &[addr(10)])]),
+            client_msg(MessageType::Rebind, vec![ia_na(1, &[addr(10)])]),
+            client_msg(MessageType::InformationRequest, vec![]),
+        ];
+        for bytes in &discarded {
+            let inb = Inbound::parse(bytes, true).unwrap();
+            assert!(
+                matches!(inb.plan(SERVER), Plan::Discard(_)),
+                "{}",
+                inb.kind_name()
+            );
+            // The same message multicast is served.
+            let multicast = parse(bytes);
+            assert!(!matches!(multicast.plan(SERVER), Plan::Discard(_)));
+        }
+        let told = [
+            client_msg(
+                MessageType::Request,
+                vec![DhcpOption::ServerId(SERVER.to_vec()), ia_na(1, &[])],
+            ),
+            renew(SERVER),
+            client_msg(
+                MessageType::Release,
+                vec![DhcpOption::ServerId(SERVER.to_vec()), ia_na(1, &[addr(10)])],
+            ),
+            client_msg(
+                MessageType::Decline,
+                vec![DhcpOption::ServerId(SERVER.to_vec()), ia_na(1, &[addr(10)])],
+            ),
+        ];
+        for bytes in &told {
+            let inb = Inbound::parse(bytes, true).unwrap();
+            assert_eq!(inb.plan(SERVER), Plan::UseMulticast, "{}", inb.kind_name());
+            let m = decode(&inb.reply_use_multicast(SERVER));
+            assert_eq!(m.msg_type(), MessageType::Reply);
+            assert_ids(&m);
+            assert_eq!(status_in(m.opts()), Some(Status::UseMulticast));
+            assert_eq!(
+                m.opts().iter().count(),
+                3,
+                "no other options (RFC 8415 §18.4)"
+            );
+        }
+        // A unicast RENEW naming the partner is not ours to answer at all.
+        let inb = Inbound::parse(&renew(PARTNER), true).unwrap();
+        assert!(matches!(inb.plan(SERVER), Plan::Discard(_)));
+    }
+
+    #[test]
+    fn messages_servers_never_receive_are_not_for_server_and_unknown_types_are_unknown() {
+        for t in [
+            MessageType::Advertise,
+            MessageType::Reply,
+            MessageType::Reconfigure,
+            MessageType::RelayRepl,
+        ] {
+            let err = Inbound::parse(&client_msg(t, vec![]), false).unwrap_err();
+            assert_eq!(err.kind, "not-for-server", "{t:?}");
+        }
+        for t in [0u8, 14, 20, 22, 255] {
+            let mut bytes = client_msg(MessageType::Solicit, vec![ia_na(1, &[])]);
+            bytes[0] = t;
+            let err = Inbound::parse(&bytes, false).unwrap_err();
+            assert_eq!(err.kind, "unknown-type", "type {t}");
+        }
+    }
+
+    #[test]
+    fn missing_client_id_is_invalid_except_for_information_request() {
+        for t in [
+            MessageType::Solicit,
+            MessageType::Request,
+            MessageType::Renew,
+            MessageType::Rebind,
+            MessageType::Release,
+            MessageType::Decline,
+            MessageType::Confirm,
+        ] {
+            let mut m = Message::new_with_id(t, XID);
+            m.opts_mut().insert(ia_na(1, &[addr(10)]));
+            let mut bytes = Vec::new();
+            m.encode(&mut Encoder::new(&mut bytes)).unwrap();
+            assert_eq!(
+                Inbound::parse(&bytes, false).unwrap_err().kind,
+                "invalid",
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_messages_are_malformed_and_never_panic() {
+        let whole = renew(SERVER);
+        for len in 0..whole.len() {
+            // Some cuts fall between options and leave a valid, shorter message.
+            let _ = Inbound::parse(&whole[..len], false);
+        }
+        // A cut inside the last option (the IA_PD: dhcproto writes options sorted by code).
+        let cut = &whole[..whole.len() - 3];
+        assert_eq!(Inbound::parse(cut, false).unwrap_err().kind, "malformed");
+        assert_eq!(
+            Inbound::parse(&[1, 2], false).unwrap_err().kind,
+            "malformed"
+        );
+        assert_eq!(Inbound::parse(&[], false).unwrap_err().kind, "malformed");
+        let relay = relay_forward(0, addr(1), addr(2), None, &solicit(false));
+        assert_eq!(
+            Inbound::parse(&relay[..20], false).unwrap_err().kind,
+            "malformed"
+        );
+    }
+
+    /// `opts` (code, data) after a SOLICIT header and a Client Identifier, as raw octets.
+    fn solicit_with_raw_options(raw: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut bytes = vec![1, XID[0], XID[1], XID[2], 0, 1, 0, CLIENT.len() as u8];
+        bytes.extend_from_slice(CLIENT);
+        for (code, data) in raw {
+            bytes.extend_from_slice(&code.to_be_bytes());
+            bytes.extend_from_slice(&(data.len() as u16).to_be_bytes());
+            bytes.extend_from_slice(data);
+        }
+        bytes
+    }
+
+    #[test]
+    fn options_with_wrong_lengths_are_malformed() {
+        // IA_NA holding an IAADDR followed by a Status Code of 0 octets (dhcproto would
+        // underflow on it).
+        let mut ia = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        ia.extend_from_slice(&[0, 13, 0, 0]);
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "status code of 0 octets in IA_NA",
+                solicit_with_raw_options(&[(3, &ia)]),
+            ),
+            (
+                "elapsed time of 3 octets",
+                solicit_with_raw_options(&[(8, &[0, 0, 0])]),
+            ),
+            (
+                "rapid commit of 1 octet",
+                solicit_with_raw_options(&[(14, &[0])]),
+            ),
+            (
+                "IA_NA of 8 octets",
+                solicit_with_raw_options(&[(3, &[0; 8])]),
+            ),
+            ("IAADDR of 20 octets", {
+                let mut ia = vec![0; 12];
+                ia.extend_from_slice(&[0, 5, 0, 20]);
+                ia.extend_from_slice(&[0; 20]);
+                solicit_with_raw_options(&[(3, &ia)])
+            }),
+            (
+                "ORO of odd length",
+                solicit_with_raw_options(&[(6, &[0, 23, 0])]),
+            ),
+            (
+                "relay message in a client message",
+                solicit_with_raw_options(&[(9, &[1, 0, 0, 0])]),
+            ),
+            ("client id of 2 octets", vec![1, 0, 0, 0, 0, 1, 0, 2, 0, 1]),
+            ("option longer than the message", {
+                let mut b = solicit_with_raw_options(&[(3, &[0; 12])]);
+                let n = b.len();
+                b[n - 13] = 40; // IA_NA length 12 → 40
+                b
+            }),
+            ("option header cut short", {
+                let mut b = solicit_with_raw_options(&[]);
+                b.extend_from_slice(&[0, 3, 0]);
+                b
+            }),
+        ];
+        for (what, bytes) in cases {
+            let got = Inbound::parse(&bytes, false);
+            assert_eq!(
+                got.map(|i| i.kind_name()).unwrap_err().kind,
+                "malformed",
+                "{what}"
+            );
+        }
+        // The same framing with correct lengths parses (so the cases above fail for their
+        // lengths, not for something else).
+        let fine = solicit_with_raw_options(&[(8, &[0, 0]), (14, &[]), (3, &[0; 12])]);
+        let inb = Inbound::parse(&fine, false).unwrap();
+        assert_eq!(
+            core_requests(inb.plan(SERVER)),
+            vec![request(ClientOp::Request(LeaseKind::Address))]
+        );
+    }
+
+    #[test]
+    fn relay_forw_without_relay_message_or_too_deep_is_malformed() {
+        let mut bare = vec![12, 0];
+        bare.extend_from_slice(&addr(1).octets());
+        bare.extend_from_slice(&addr(2).octets());
+        assert_eq!(Inbound::parse(&bare, true).unwrap_err().kind, "malformed");
+        let mut bytes = solicit(false);
+        for hop in 0..=MAX_RELAY_DEPTH as u8 {
+            bytes = relay_forward(hop, addr(1), addr(2), None, &bytes);
+        }
+        assert_eq!(Inbound::parse(&bytes, true).unwrap_err().kind, "malformed");
+        // One layer less is accepted.
+        let mut bytes = solicit(false);
+        for hop in 0..MAX_RELAY_DEPTH as u8 {
+            bytes = relay_forward(hop, addr(1), addr(2), None, &bytes);
+        }
+        assert_eq!(
+            Inbound::parse(&bytes, true).unwrap().relay_depth(),
+            MAX_RELAY_DEPTH
+        );
+    }
+
+    #[test]
+    fn oversized_datagrams_and_too_many_leases_are_dropped_as_oversized() {
+        let mut big = solicit(false);
+        big.resize(MAX_MESSAGE_LEN + 1, 0);
+        assert_eq!(Inbound::parse(&big, false).unwrap_err().kind, "oversized");
+        let many: Vec<DhcpOption> = (0..=MAX_LEASES_PER_MESSAGE as u32)
+            .map(|i| ia_na(i, &[]))
+            .collect();
+        let bytes = client_msg(MessageType::Solicit, many);
+        assert_eq!(Inbound::parse(&bytes, false).unwrap_err().kind, "oversized");
+        let most: Vec<DhcpOption> = (0..MAX_LEASES_PER_MESSAGE as u32)
+            .map(|i| ia_na(i, &[]))
+            .collect();
+        let inb = parse(&client_msg(MessageType::Solicit, most));
+        assert_eq!(
+            core_requests(inb.plan(SERVER)).len(),
+            MAX_LEASES_PER_MESSAGE
+        );
+    }
+
+    #[test]
+    fn duplicate_iaid_is_invalid() {
+        let bytes = client_msg(MessageType::Solicit, vec![ia_na(1, &[]), ia_na(1, &[])]);
+        assert_eq!(Inbound::parse(&bytes, false).unwrap_err().kind, "invalid");
+        // The same IAID in an IA_NA and an IA_PD names two different IAs.
+        let bytes = client_msg(MessageType::Solicit, vec![ia_na(1, &[]), ia_pd(1, &[])]);
+        assert!(Inbound::parse(&bytes, false).is_ok());
+    }
+
+    #[test]
+    fn lifetimes_follow_the_percent_and_infinity_stays_infinite() {
+        assert_eq!(lease_lifetimes(1000, PERCENT_80), (800, 1000));
+        assert_eq!(
+            lease_lifetimes(
+                1000,
+                Lifetimes {
+                    preferred_percent: 250
+                }
+            ),
+            (1000, 1000)
+        );
+        assert_eq!(
+            lease_lifetimes(
+                u64::MAX,
+                Lifetimes {
+                    preferred_percent: 100
+                }
+            ),
+            (INFINITY, INFINITY)
+        );
+        assert_eq!(renewal_times(1000), (500, 800));
+        assert_eq!(renewal_times(INFINITY), (INFINITY, INFINITY));
+        // T1/T2 of an IA come from its shortest preferred lifetime (RFC 8415 §21.4).
+        let bytes = client_msg(MessageType::Rebind, vec![ia_na(1, &[addr(10), addr(11)])]);
+        let inb = parse(&bytes);
+        let answers = [
+            granted(LeaseKey::Addr(addr(10)), 1000),
+            granted(LeaseKey::Addr(addr(11)), 500),
+        ];
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        let na = &ia_nas(&m)[0];
+        assert_eq!((na.t1, na.t2), (200, 320));
+    }
+
+    /// xorshift64*: a small seeded generator, so a failing case can be replayed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Everything the driver would do with `bytes`; must not panic, and a reply must decode.
+    fn exercise(bytes: &[u8], unicast: bool, rng: &mut Rng) {
+        let inb = match Inbound::parse(bytes, unicast) {
+            Ok(inb) => inb,
+            Err(d) => {
+                assert!(
+                    [
+                        "malformed",
+                        "not-for-server",
+                        "unknown-type",
+                        "invalid",
+                        "oversized"
+                    ]
+                    .contains(&d.kind),
+                    "{d:?}"
+                );
+                return;
+            }
+        };
+        let _ = (inb.client(), inb.kind_name(), inb.xid());
+        let out = match inb.plan(SERVER) {
+            Plan::Core(reqs) => {
+                let answers: Vec<Option<ClientReply>> = reqs
+                    .iter()
+                    .map(|r| {
+                        let lease = match r.op {
+                            ClientOp::Renew { lease, .. }
+                            | ClientOp::Release { lease, .. }
+                            | ClientOp::Decline { lease, .. }
+                            | ClientOp::Rebind(lease) => lease,
+                            ClientOp::Solicit(LeaseKind::Address)
+                            | ClientOp::Request(LeaseKind::Address) => LeaseKey::Addr(addr(1)),
+                            ClientOp::Solicit(LeaseKind::Prefix)
+                            | ClientOp::Request(LeaseKind::Prefix) => prefix(1),
+                        };
+                        match rng.below(6) {
+                            0 => None,
+                            1 => granted(lease, rng.next() % 100_000),
+                            2 => answer(ReplyKind::NoBinding(lease)),
+                            3 => answer(ReplyKind::NoLeaseAvailable(lease.kind())),
+                            4 => answer(ReplyKind::Released(lease)),
+                            _ => answer(ReplyKind::Advertise {
+                                lease,
+                                valid_lifetime: rng.next(),
+                            }),
+                        }
+                    })
+                    .collect();
+                inb.reply(SERVER, &answers, PERCENT_80)
+            }
+            Plan::Confirm(_) => Some(inb.reply_confirm(SERVER, rng.below(2) == 0)),
+            Plan::InformationRequest => Some(inb.reply_information(SERVER)),
+            Plan::UseMulticast => Some(inb.reply_use_multicast(SERVER)),
+            Plan::Discard(_) => None,
+        };
+        if let Some(out) = out {
+            assert!(!out.is_empty());
+            if inb.relay_depth() == 0 {
+                assert!(Message::decode(&mut Decoder::new(&out)).is_ok());
+            } else {
+                assert_eq!(out[0], u8::from(MessageType::RelayRepl));
+            }
+        }
+    }
+
+    fn valid_packets() -> Vec<Vec<u8>> {
+        let link = Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1);
+        vec![
+            solicit(false),
+            solicit(true),
+            renew(SERVER),
+            renew(PARTNER),
+            client_msg(
+                MessageType::Request,
+                vec![
+                    DhcpOption::ServerId(SERVER.to_vec()),
+                    ia_na(1, &[addr(3)]),
+                    ia_pd(2, &[]),
+                ],
+            ),
+            client_msg(
+                MessageType::Rebind,
+                vec![ia_na(1, &[addr(10)]), ia_pd(2, &[prefix(3)])],
+            ),
+            client_msg(
+                MessageType::Release,
+                vec![DhcpOption::ServerId(SERVER.to_vec()), ia_na(1, &[addr(10)])],
+            ),
+            client_msg(MessageType::Confirm, vec![ia_na(1, &[addr(10)])]),
+            client_msg(MessageType::InformationRequest, vec![]),
+            relay_forward(
+                1,
+                link,
+                addr(9),
+                Some(b"x"),
+                &relay_forward(0, link, addr(8), Some(b"eth0"), &solicit(false)),
+            ),
+        ]
+    }
+
+    #[test]
+    fn random_bytes_and_bit_flipped_packets_never_panic() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..2000 {
+            let len = rng.below(200);
+            let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            if !bytes.is_empty() && rng.below(2) == 0 {
+                // Mostly message types a server handles, so the options get parsed.
+                bytes[0] = [1, 3, 4, 5, 6, 8, 9, 11, 12][rng.below(9)];
+            }
+            let unicast = rng.below(2) == 0;
+            exercise(&bytes, unicast, &mut rng);
+        }
+        let seeds = valid_packets();
+        let mut parsed = 0;
+        for _ in 0..4000 {
+            let mut bytes = seeds[rng.below(seeds.len())].clone();
+            for _ in 0..1 + rng.below(4) {
+                let bit = rng.below(bytes.len() * 8);
+                bytes[bit / 8] ^= 1 << (bit % 8);
+            }
+            if rng.below(4) == 0 {
+                let keep = rng.below(bytes.len() + 1);
+                bytes.truncate(keep);
+            }
+            parsed += usize::from(Inbound::parse(&bytes, false).is_ok());
+            exercise(&bytes, rng.below(2) == 0, &mut rng);
+        }
+        // The mutations must reach the planning and reply code, not only the parser's errors.
+        assert!(parsed > 500, "only {parsed} mutated packets parsed");
+    }
+
+    #[test]
+    fn every_valid_packet_survives_the_whole_path() {
+        let mut rng = Rng(7);
+        for bytes in valid_packets() {
+            assert!(Inbound::parse(&bytes, false).is_ok());
+            exercise(&bytes, false, &mut rng);
+        }
+    }
+}
