@@ -851,7 +851,7 @@ fn check_option(option: &RawOption<'_>, depth: usize, nested: bool) -> Result<us
         OptionCode::IATA => len >= 4,                                           // §21.5
         OptionCode::IAAddr => len >= 24,                                        // §21.6
         OptionCode::IAPrefix => len >= 25,                                      // §21.22
-        OptionCode::ORO => len % 2 == 0,                                        // §21.7
+        OptionCode::ORO => len.is_multiple_of(2),                               // §21.7
         OptionCode::Preference | OptionCode::ReconfMsg => len == 1,             // §21.8, §21.19
         OptionCode::ElapsedTime => len == 2,                                    // §21.9
         OptionCode::Authentication => len >= 11,                                // §21.11
@@ -862,7 +862,7 @@ fn check_option(option: &RawOption<'_>, depth: usize, nested: bool) -> Result<us
         }
         OptionCode::RapidCommit | OptionCode::ReconfAccept => len == 0, // §21.14, §21.20
         OptionCode::VendorClass | OptionCode::VendorOpts => len >= 4,   // §21.16, §21.17
-        OptionCode::DomainNameServers => len % 16 == 0,                 // RFC 3646 §3
+        OptionCode::DomainNameServers => len.is_multiple_of(16),        // RFC 3646 §3
         // §21.10: only relay messages carry another message.
         OptionCode::RelayMsg => false,
         _ => true,
@@ -1734,6 +1734,33 @@ mod tests {
     }
 
     #[test]
+    fn release_of_an_ia_with_one_lease_ended_and_one_unknown_leaves_the_ia_out() {
+        let bytes = client_msg(
+            MessageType::Release,
+            vec![
+                DhcpOption::ServerId(SERVER.to_vec()),
+                ia_na(1, &[addr(10), addr(11)]),
+            ],
+        );
+        let inb = parse(&bytes);
+        let reqs = core_requests(inb.plan(SERVER));
+        let answers: Vec<Option<ClientReply>> = reqs
+            .iter()
+            .map(|r| match r.op {
+                ClientOp::Release { lease, .. } if lease == LeaseKey::Addr(addr(10)) => {
+                    answer(ReplyKind::Released(lease))
+                }
+                ClientOp::Release { lease, .. } => answer(ReplyKind::NoBinding(lease)),
+                ref other => panic!("not a release: {other:?}"),
+            })
+            .collect();
+        let m = decode(&inb.reply(SERVER, &answers, PERCENT_80).unwrap());
+        assert_eq!(status_in(m.opts()), Some(Status::Success));
+        // The server had a binding for the IA and ended it: no NoBinding (RFC 8415 §18.3.7).
+        assert!(ia_nas(&m).is_empty());
+    }
+
+    #[test]
     fn decline_plans_one_decline_per_lease_and_replies_success() {
         let bytes = client_msg(
             MessageType::Decline,
@@ -2062,6 +2089,39 @@ mod tests {
         assert_eq!(
             core_requests(inb.plan(SERVER)),
             vec![request(ClientOp::Request(LeaseKind::Address))]
+        );
+    }
+
+    #[test]
+    fn an_option_dhcproto_cannot_decode_inside_an_ia_is_malformed_not_lost() {
+        // IA_NA: an NTP server option whose sub-option is cut short, then an IAADDR. dhcproto
+        // stops decoding the IA at the NTP option, which would lose the IAADDR silently.
+        let mut ia = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        ia.extend_from_slice(&[0, 56, 0, 1, 0]);
+        ia.extend_from_slice(&[0, 5, 0, 24]);
+        ia.extend_from_slice(&addr(10).octets());
+        ia.extend_from_slice(&[0; 8]);
+        let mut bytes = vec![5, XID[0], XID[1], XID[2], 0, 1, 0, CLIENT.len() as u8];
+        bytes.extend_from_slice(CLIENT);
+        bytes.extend_from_slice(&[0, 2, 0, SERVER.len() as u8]);
+        bytes.extend_from_slice(SERVER);
+        bytes.extend_from_slice(&[0, 3, 0, ia.len() as u8]);
+        bytes.extend_from_slice(&ia);
+        assert_eq!(Inbound::parse(&bytes, false).unwrap_err().kind, "malformed");
+        // Without the broken option the same RENEW parses, with its lease.
+        let n = bytes.len();
+        let mut fine = bytes[..n - ia.len() - 4].to_vec();
+        let mut ia_fine = ia[..12].to_vec();
+        ia_fine.extend_from_slice(&ia[17..]);
+        fine.extend_from_slice(&[0, 3, 0, ia_fine.len() as u8]);
+        fine.extend_from_slice(&ia_fine);
+        let inb = Inbound::parse(&fine, false).unwrap();
+        assert_eq!(
+            core_requests(inb.plan(SERVER)),
+            vec![request(ClientOp::Renew {
+                lease: LeaseKey::Addr(addr(10)),
+                to_me: true
+            })]
         );
     }
 
