@@ -2168,6 +2168,37 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_accepted_message_gets_a_reply_whose_relay_lengths_fit() {
+        // A SOLICIT with the most IAs, relayed twice, the inner relay's Interface-Id padding
+        // it up to the largest accepted datagram: the reply (bigger than the request's client
+        // part) must still fit the 16-bit length of the outer layer's Relay Message option,
+        // which holds everything but the outer header.
+        let ias: Vec<DhcpOption> = (0..MAX_LEASES_PER_MESSAGE as u32)
+            .map(|i| ia_na(i, &[]))
+            .collect();
+        let inner = client_msg(MessageType::Solicit, ias);
+        let overhead = 2 * (RELAY_HEADER_LEN + 8) + 4;
+        let pad = MAX_MESSAGE_LEN - inner.len() - overhead;
+        let link = Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1);
+        let hop0 = relay_forward(0, link, addr(1), Some(&vec![b'a'; pad]), &inner);
+        let bytes = relay_forward(1, link, addr(2), Some(b"eth1"), &hop0);
+        assert_eq!(bytes.len(), MAX_MESSAGE_LEN);
+        let inb = Inbound::parse(&bytes, true).unwrap();
+        let answers: Vec<Option<ClientReply>> = (0..MAX_LEASES_PER_MESSAGE as u16)
+            .map(|i| granted(LeaseKey::Addr(addr(i)), 3600))
+            .collect();
+        let out = inb.reply(SERVER, &answers, PERCENT_80).unwrap();
+        let (_, iid1, payload1) = open_relay_repl(&out);
+        assert_eq!(iid1.as_deref(), Some(&b"eth1"[..]));
+        let (_, iid0, payload0) = open_relay_repl(&payload1);
+        assert_eq!(iid0.map(|i| i.len()), Some(pad));
+        let m = decode(&payload0);
+        let na = ia_nas(&m);
+        assert_eq!(na.len(), MAX_LEASES_PER_MESSAGE);
+        assert!(na.iter().all(|ia| addrs_in(&ia.opts).len() == 1));
+    }
+
+    #[test]
     fn duplicate_iaid_is_invalid() {
         let bytes = client_msg(MessageType::Solicit, vec![ia_na(1, &[]), ia_na(1, &[])]);
         assert_eq!(Inbound::parse(&bytes, false).unwrap_err().kind, "invalid");
