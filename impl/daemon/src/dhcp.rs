@@ -2390,6 +2390,57 @@ mod tests {
         assert!(parsed > 500, "only {parsed} mutated packets parsed");
     }
 
+    /// A random option: a code dhcproto knows (or not), random data of a random length, and
+    /// sometimes an IA_NA / IA_PD / Vendor-specific option holding more random options.
+    fn random_option(rng: &mut Rng, depth: usize) -> Vec<u8> {
+        const CODES: [u16; 24] = [
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 23, 24, 25, 26, 56,
+        ];
+        let code = if rng.below(8) == 0 {
+            rng.next() as u16
+        } else {
+            CODES[rng.below(CODES.len())]
+        };
+        let mut data: Vec<u8> = (0..rng.below(30)).map(|_| rng.next() as u8).collect();
+        if depth < 3 && matches!(code, 3 | 4 | 5 | 17 | 25 | 26) && rng.below(2) == 0 {
+            let fixed = match code {
+                3 | 25 => 12,
+                5 => 24,
+                26 => 25,
+                _ => 4,
+            };
+            data.resize(fixed, 0);
+            for _ in 0..rng.below(4) {
+                data.extend(random_option(rng, depth + 1));
+            }
+        }
+        let mut option = code.to_be_bytes().to_vec();
+        option.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        option.extend(data);
+        option
+    }
+
+    #[test]
+    fn random_well_framed_options_never_panic() {
+        let mut rng = Rng(0x0ddb_a11c_afe5_eed5);
+        let mut parsed = 0;
+        for _ in 0..3000 {
+            let msg_type = [1u8, 3, 4, 5, 6, 8, 9, 11][rng.below(8)];
+            let mut bytes = vec![msg_type, 1, 2, 3, 0, 1, 0, CLIENT.len() as u8];
+            bytes.extend_from_slice(CLIENT);
+            for _ in 0..rng.below(6) {
+                bytes.extend(random_option(&mut rng, 0));
+            }
+            if rng.below(4) == 0 {
+                bytes = relay_forward(0, addr(1), addr(2), Some(b"if"), &bytes);
+            }
+            parsed += usize::from(Inbound::parse(&bytes, false).is_ok());
+            exercise(&bytes, rng.below(2) == 0, &mut rng);
+        }
+        // Enough of them must parse to reach planning and replies (about a third do).
+        assert!(parsed > 300, "only {parsed} messages parsed");
+    }
+
     #[test]
     fn every_valid_packet_survives_the_whole_path() {
         let mut rng = Rng(7);
