@@ -261,6 +261,10 @@ impl Inbound {
 
     /// The answer to a [`Plan::Core`] message: `answers[i]` is the node's reply to request `i`.
     /// `None` when nothing is to be sent (every answer `None`).
+    ///
+    /// Each answer goes into the IA its request came from; an IA whose answers are all `None`
+    /// is left out. Answers beyond the planned requests are ignored, missing ones count as
+    /// `None`.
     pub fn reply(
         &self,
         server_duid: &[u8],
