@@ -903,6 +903,18 @@ impl Cx<'_> {
             message = message.replace(&format!("expected {t}"), "expected an integer");
         }
         let span = e.span();
+        if message.is_empty() {
+            // toml says nothing for some bad characters (a control character in a comment).
+            let c = span.as_ref().and_then(|s| self.text.get(s.start..)).and_then(|t| t.chars().next());
+            message = match c {
+                Some(c) if c.is_control() => format!(
+                    "control character `{}` is not allowed here (TOML allows only tab)",
+                    c.escape_debug()
+                ),
+                Some(c) => format!("unexpected character `{}`", c.escape_debug()),
+                None => "not valid TOML".into(),
+            };
+        }
         let missing = raw
             .strip_prefix("missing field `")
             .and_then(|r| r.strip_suffix('`'))
