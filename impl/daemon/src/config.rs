@@ -330,7 +330,11 @@ struct Block {
 impl Cx<'_> {
     fn line_of(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
     }
 
     fn err(&self, offset: Option<usize>, field: &str, message: impl Into<String>) -> ConfigError {
@@ -347,10 +351,21 @@ impl Cx<'_> {
     }
 
     /// An integer in `lo..=hi`; `what` is the unit and any reason for the bounds.
-    fn int(&self, v: &S<i64>, field: &str, lo: u64, hi: u64, what: &str) -> Result<u64, ConfigError> {
+    fn int(
+        &self,
+        v: &S<i64>,
+        field: &str,
+        lo: u64,
+        hi: u64,
+        what: &str,
+    ) -> Result<u64, ConfigError> {
         match u64::try_from(*v.get_ref()) {
             Ok(n) if (lo..=hi).contains(&n) => Ok(n),
-            _ => Err(self.at(v, field, format!("expected {lo} to {hi} {what}, got {}", v.get_ref()))),
+            _ => Err(self.at(
+                v,
+                field,
+                format!("expected {lo} to {hi} {what}, got {}", v.get_ref()),
+            )),
         }
     }
 
@@ -369,10 +384,20 @@ impl Cx<'_> {
         }
     }
 
-    fn ip(&self, v: &S<String>, text: &str, field: &str, example: &str) -> Result<Ipv6Addr, ConfigError> {
-        text.trim()
-            .parse()
-            .map_err(|_| self.at(v, field, format!("`{text}` is not an IPv6 address; write e.g. {example}")))
+    fn ip(
+        &self,
+        v: &S<String>,
+        text: &str,
+        field: &str,
+        example: &str,
+    ) -> Result<Ipv6Addr, ConfigError> {
+        text.trim().parse().map_err(|_| {
+            self.at(
+                v,
+                field,
+                format!("`{text}` is not an IPv6 address; write e.g. {example}"),
+            )
+        })
     }
 
     fn socket(&self, v: &S<String>, field: &str, example: &str) -> Result<SocketAddr, ConfigError> {
@@ -380,7 +405,10 @@ impl Cx<'_> {
             self.at(
                 v,
                 field,
-                format!("`{}` is not an address and port; write [IPv6]:PORT, e.g. {example}", v.get_ref()),
+                format!(
+                    "`{}` is not an address and port; write [IPv6]:PORT, e.g. {example}",
+                    v.get_ref()
+                ),
             )
         })
     }
@@ -406,7 +434,13 @@ impl Cx<'_> {
             None => None,
             Some(v) => Some(self.relationship(v)?),
         };
-        let mclt = self.int(&f.mclt, "mclt", 1, u32_max, "seconds (RFC 8156 §4.4, §5.5.6)")?;
+        let mclt = self.int(
+            &f.mclt,
+            "mclt",
+            1,
+            u32_max,
+            "seconds (RFC 8156 §4.4, §5.5.6)",
+        )?;
         let valid_lifetime = self.int(
             &f.valid_lifetime,
             "valid_lifetime",
@@ -456,7 +490,11 @@ impl Cx<'_> {
         }
         if let Some(v) = &f.duid_file {
             if duid_file == storage {
-                return Err(self.at(v, "duid_file", "is the same file as `storage`; expected another path"));
+                return Err(self.at(
+                    v,
+                    "duid_file",
+                    "is the same file as `storage`; expected another path",
+                ));
             }
         }
         for (other, name) in [(&storage, "storage"), (&duid_file, "duid_file")] {
@@ -469,10 +507,22 @@ impl Cx<'_> {
             }
         }
         let seconds = "seconds";
-        let startup_time =
-            self.opt_int(&f.startup_time, "startup_time", 1, u32_max, seconds, defaults.startup_time)?;
-        let update_retry =
-            self.opt_int(&f.update_retry, "update_retry", 1, u32_max, seconds, defaults.update_retry)?;
+        let startup_time = self.opt_int(
+            &f.startup_time,
+            "startup_time",
+            1,
+            u32_max,
+            seconds,
+            defaults.startup_time,
+        )?;
+        let update_retry = self.opt_int(
+            &f.update_retry,
+            "update_retry",
+            1,
+            u32_max,
+            seconds,
+            defaults.update_retry,
+        )?;
         let recover_timeout = self.opt_int(
             &f.recover_timeout,
             "recover_timeout",
@@ -544,16 +594,32 @@ impl Cx<'_> {
         let remote = self.socket(&p.remote, "partner.remote", "[fd00:fa11::2]:647")?;
         let r = &p.remote;
         if remote.ip().is_unspecified() {
-            return Err(self.at(r, "partner.remote", "is the unspecified address; expected the partner's address"));
+            return Err(self.at(
+                r,
+                "partner.remote",
+                "is the unspecified address; expected the partner's address",
+            ));
         }
         if remote.ip().is_multicast() {
-            return Err(self.at(r, "partner.remote", "is a multicast address; expected the partner's unicast address"));
+            return Err(self.at(
+                r,
+                "partner.remote",
+                "is a multicast address; expected the partner's unicast address",
+            ));
         }
         if remote.port() == 0 {
-            return Err(self.at(r, "partner.remote", format!("port 0; expected the partner's port, usually {FAILOVER_PORT}")));
+            return Err(self.at(
+                r,
+                "partner.remote",
+                format!("port 0; expected the partner's port, usually {FAILOVER_PORT}"),
+            ));
         }
         if remote == local {
-            return Err(self.at(r, "partner.remote", "is the same as `partner.local`; expected the partner's address"));
+            return Err(self.at(
+                r,
+                "partner.remote",
+                "is the same as `partner.local`; expected the partner's address",
+            ));
         }
         if remote.is_ipv6() != local.is_ipv6() {
             return Err(self.at(
@@ -563,7 +629,11 @@ impl Cx<'_> {
             ));
         }
         if local.ip().is_multicast() {
-            return Err(self.at(&p.local, "partner.local", "is a multicast address; expected one of this server's addresses or `[::]`"));
+            return Err(self.at(
+                &p.local,
+                "partner.local",
+                "is a multicast address; expected one of this server's addresses or `[::]`",
+            ));
         }
         if role == Role::Secondary && local.port() == 0 {
             return Err(self.at(
@@ -655,15 +725,25 @@ impl Cx<'_> {
                     format!("`{name}` is {} octets; interface names have at most {MAX_INTERFACE_NAME_LEN}", name.len()),
                 ));
             }
-            if name.chars().any(|c| c == '/' || c.is_whitespace() || c.is_control()) {
+            if name
+                .chars()
+                .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+            {
                 return Err(self.at(
                     v,
                     &field,
-                    format!("`{}` is not an interface name (no '/', spaces or control characters)", name.escape_debug()),
+                    format!(
+                        "`{}` is not an interface name (no '/', spaces or control characters)",
+                        name.escape_debug()
+                    ),
                 ));
             }
             if let Some(j) = interfaces.iter().position(|n| n == name) {
-                return Err(self.at(v, &field, format!("`{name}` is already listed as dhcp.interfaces[{j}]")));
+                return Err(self.at(
+                    v,
+                    &field,
+                    format!("`{name}` is already listed as dhcp.interfaces[{j}]"),
+                ));
             }
             interfaces.push(name.clone());
         }
@@ -672,7 +752,11 @@ impl Cx<'_> {
             Some(v) => {
                 let a = self.ip(v, v.get_ref(), "dhcp.bind", "\"::\"")?;
                 if a.is_multicast() {
-                    return Err(self.at(v, "dhcp.bind", "is a multicast address; expected \"::\" or one of this server's addresses"));
+                    return Err(self.at(
+                        v,
+                        "dhcp.bind",
+                        "is a multicast address; expected \"::\" or one of this server's addresses",
+                    ));
                 }
                 a
             }
@@ -685,7 +769,11 @@ impl Cx<'_> {
             "(UDP port; 547 per RFC 8415 §7.2)",
             u64::from(DHCP_SERVER_PORT),
         )? as u16;
-        Ok(DhcpConfig { interfaces, bind, port })
+        Ok(DhcpConfig {
+            interfaces,
+            bind,
+            port,
+        })
     }
 
     fn pools(&self, f: &File) -> Result<(Vec<AddressPool>, Vec<PrefixPool>), ConfigError> {
@@ -704,26 +792,46 @@ impl Cx<'_> {
             let field = format!("address_pools[{i}].range");
             let example = "\"2001:db8:0:1::100-2001:db8:0:1::1ff\"";
             let (a, b) = v.get_ref().split_once('-').ok_or_else(|| {
-                self.at(v, &field, format!("`{}` is not FIRST-LAST; write e.g. {example}", v.get_ref()))
+                self.at(
+                    v,
+                    &field,
+                    format!("`{}` is not FIRST-LAST; write e.g. {example}", v.get_ref()),
+                )
             })?;
             let first = self.ip(v, a, &field, example)?;
             let last = self.ip(v, b, &field, example)?;
             let (lo, hi) = (u128::from(first), u128::from(last));
             if hi < lo {
-                return Err(self.at(v, &field, format!("the last address {last} is below the first {first}")));
+                return Err(self.at(
+                    v,
+                    &field,
+                    format!("the last address {last} is below the first {first}"),
+                ));
             }
             if hi - lo >= MAX_POOL_LEASES {
                 return Err(self.at(
                     v,
                     &field,
-                    format!("{} addresses; a pool holds at most {MAX_POOL_LEASES}", hi - lo + 1),
+                    format!(
+                        "{} addresses; a pool holds at most {MAX_POOL_LEASES}",
+                        hi - lo + 1
+                    ),
                 ));
             }
             if let Some(what) = reserved(lo, hi) {
-                return Err(self.at(v, &field, format!("includes {what}; expected global or unique-local unicast addresses")));
+                return Err(self.at(
+                    v,
+                    &field,
+                    format!("includes {what}; expected global or unique-local unicast addresses"),
+                ));
             }
             total += hi - lo + 1;
-            blocks.push(Block { lo, hi, prefix: false, index: i });
+            blocks.push(Block {
+                lo,
+                hi,
+                prefix: false,
+                index: i,
+            });
             address_pools.push(AddressPool { first, last });
         }
         let mut prefix_pools = Vec::new();
@@ -732,16 +840,28 @@ impl Cx<'_> {
             let field = format!("prefix_pools[{i}].prefix");
             let example = "\"2001:db8:100::/40\"";
             let (a, l) = v.get_ref().split_once('/').ok_or_else(|| {
-                self.at(v, &field, format!("`{}` is not ADDRESS/LENGTH; write e.g. {example}", v.get_ref()))
+                self.at(
+                    v,
+                    &field,
+                    format!(
+                        "`{}` is not ADDRESS/LENGTH; write e.g. {example}",
+                        v.get_ref()
+                    ),
+                )
             })?;
             let prefix = self.ip(v, a, &field, example)?;
-            let prefix_len: u8 = l
-                .trim()
-                .parse()
-                .ok()
-                .filter(|l| *l <= 128)
-                .ok_or_else(|| self.at(v, &field, format!("`{l}` is not a prefix length; expected 0 to 128")))?;
-            let host = if prefix_len == 128 { 0 } else { u128::MAX >> prefix_len };
+            let prefix_len: u8 = l.trim().parse().ok().filter(|l| *l <= 128).ok_or_else(|| {
+                self.at(
+                    v,
+                    &field,
+                    format!("`{l}` is not a prefix length; expected 0 to 128"),
+                )
+            })?;
+            let host = if prefix_len == 128 {
+                0
+            } else {
+                u128::MAX >> prefix_len
+            };
             let lo = u128::from(prefix);
             if lo & host != 0 {
                 let net = Ipv6Addr::from(lo & !host);
@@ -773,11 +893,24 @@ impl Cx<'_> {
             }
             let hi = lo | host;
             if let Some(what) = reserved(lo, hi) {
-                return Err(self.at(v, &field, format!("includes {what}; expected a global or unique-local prefix")));
+                return Err(self.at(
+                    v,
+                    &field,
+                    format!("includes {what}; expected a global or unique-local prefix"),
+                ));
             }
             total += 1u128 << (d - prefix_len);
-            blocks.push(Block { lo, hi, prefix: true, index: i });
-            prefix_pools.push(PrefixPool { prefix, prefix_len, delegated_len: d });
+            blocks.push(Block {
+                lo,
+                hi,
+                prefix: true,
+                index: i,
+            });
+            prefix_pools.push(PrefixPool {
+                prefix,
+                prefix_len,
+                delegated_len: d,
+            });
         }
         if let Some((earlier, later)) = first_overlap(&mut blocks) {
             let name = |b: &Block| {
@@ -788,11 +921,18 @@ impl Cx<'_> {
                 }
             };
             let (v, field) = if later.prefix {
-                (&f.prefix_pools[later.index].get_ref().prefix, format!("{}.prefix", name(&later)))
+                (
+                    &f.prefix_pools[later.index].get_ref().prefix,
+                    format!("{}.prefix", name(&later)),
+                )
             } else {
-                (&f.address_pools[later.index].get_ref().range, format!("{}.range", name(&later)))
+                (
+                    &f.address_pools[later.index].get_ref().range,
+                    format!("{}.range", name(&later)),
+                )
             };
-            let same = earlier.lo == later.lo && earlier.hi == later.hi && earlier.prefix == later.prefix;
+            let same =
+                earlier.lo == later.lo && earlier.hi == later.hi && earlier.prefix == later.prefix;
             let verb = if same { "duplicates" } else { "overlaps" };
             return Err(self.at(
                 v,
@@ -809,7 +949,9 @@ impl Cx<'_> {
             return Err(self.err(
                 Some(0),
                 "address_pools",
-                format!("{total} leases in all pools together; expected at most {MAX_TOTAL_LEASES}"),
+                format!(
+                    "{total} leases in all pools together; expected at most {MAX_TOTAL_LEASES}"
+                ),
             ));
         }
         Ok((address_pools, prefix_pools))
@@ -905,7 +1047,10 @@ impl Cx<'_> {
         let span = e.span();
         if message.is_empty() {
             // toml says nothing for some bad characters (a control character in a comment).
-            let c = span.as_ref().and_then(|s| self.text.get(s.start..)).and_then(|t| t.chars().next());
+            let c = span
+                .as_ref()
+                .and_then(|s| self.text.get(s.start..))
+                .and_then(|t| t.chars().next());
             message = match c {
                 Some(c) if c.is_control() => format!(
                     "control character `{}` is not allowed here (TOML allows only tab)",
@@ -947,7 +1092,11 @@ impl Cx<'_> {
 /// Reserved blocks no pool may touch, as (first, last, name).
 const RESERVED: [(u128, u128, &str); 3] = [
     (0, 1, "the unspecified or loopback address (::/127)"),
-    (0xfe80 << 112, (0xfebf << 112) | (u128::MAX >> 16), "link-local addresses (fe80::/10)"),
+    (
+        0xfe80 << 112,
+        (0xfebf << 112) | (u128::MAX >> 16),
+        "link-local addresses (fe80::/10)",
+    ),
     (0xff00 << 112, u128::MAX, "multicast addresses (ff00::/8)"),
 ];
 
@@ -1078,8 +1227,15 @@ fn value_path(node: &Node, at: usize, path: &mut String) {
 /// its table's span); the root when none is.
 fn table_path(node: &Node, span: &std::ops::Range<usize>, path: &mut String) -> bool {
     let children: Vec<(String, &S<Node>)> = match node {
-        Node::Table(entries) => entries.iter().map(|(k, v)| (join(path, k.get_ref()), v)).collect(),
-        Node::Array(items) => items.iter().enumerate().map(|(i, v)| (format!("{path}[{i}]"), v)).collect(),
+        Node::Table(entries) => entries
+            .iter()
+            .map(|(k, v)| (join(path, k.get_ref()), v))
+            .collect(),
+        Node::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("{path}[{i}]"), v))
+            .collect(),
         Node::Leaf => return false,
     };
     for (p, v) in children {
@@ -1103,7 +1259,10 @@ fn table_path(node: &Node, span: &std::ops::Range<usize>, path: &mut String) -> 
 /// text before `=` and the table the last `[header]` above it.
 fn key_on_line(text: &str, at: usize) -> Option<String> {
     let at = at.min(text.len());
-    let start = text.as_bytes()[..at].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let start = text.as_bytes()[..at]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
     let line = text.get(start..)?.lines().next().unwrap_or("");
     let mut table = String::new();
     let mut counts: Vec<(String, usize)> = Vec::new();
@@ -1126,7 +1285,11 @@ fn key_on_line(text: &str, at: usize) -> Option<String> {
             table = h.trim().to_string();
         }
     }
-    let bare = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    let bare = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    };
     let l = line.trim();
     if let Some(h) = l.strip_prefix('[') {
         let h = h.trim_start_matches('[').split(']').next()?.trim();
@@ -1148,7 +1311,10 @@ mod tests {
             storage = \"s\"\ncontrol_socket = \"c\"\n[partner]\nlocal = \"[::1]:1\"\nremote = \"[::1]:2\"\n\
             [dhcp]\n[[address_pools]]\nrange = \"2001:db8::1-2001:db8::2\"\n";
         let f: File = toml::from_str(text).unwrap();
-        let cx = Cx { text, origin: Path::new("x.toml") };
+        let cx = Cx {
+            text,
+            origin: Path::new("x.toml"),
+        };
         let cfg = cx.build(&f).unwrap();
         let cases = [
             (CoreConfigError::ZeroMclt, "x.toml:2: field `mclt`: must be at least 1 second (RFC 8156 §4.4)"),

@@ -8,7 +8,9 @@ use failover_core::Role;
 use failover_daemon::config::{parse, DaemonConfig};
 
 fn example_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
 }
 
 fn example(name: &str) -> String {
@@ -106,11 +108,25 @@ fn examples_mirror_each_other() {
     // The partner link and the pools are in the documentation address space.
     let ula: u128 = u128::from("fd00:fa11::".parse::<Ipv6Addr>().unwrap());
     for a in [p.partner.local, p.partner.remote] {
-        let std::net::SocketAddr::V6(a) = a else { panic!("{a} is not IPv6") };
-        assert_eq!(u128::from(*a.ip()) >> 64, ula >> 64, "{a} is outside fd00:fa11::/64");
+        let std::net::SocketAddr::V6(a) = a else {
+            panic!("{a} is not IPv6")
+        };
+        assert_eq!(
+            u128::from(*a.ip()) >> 64,
+            ula >> 64,
+            "{a} is outside fd00:fa11::/64"
+        );
     }
-    for a in p.addresses().into_iter().chain(p.prefixes().into_iter().map(|x| x.0)) {
-        assert_eq!(u128::from(a) >> 96, 0x2001_0db8, "{a} is outside 2001:db8::/32");
+    for a in p
+        .addresses()
+        .into_iter()
+        .chain(p.prefixes().into_iter().map(|x| x.0))
+    {
+        assert_eq!(
+            u128::from(a) >> 96,
+            0x2001_0db8,
+            "{a} is outside 2001:db8::/32"
+        );
     }
 }
 
@@ -158,13 +174,18 @@ fn examples_show_every_key_and_the_reference_documents_it() {
         }
     }
     for key in KEYS {
-        assert!(doc.contains(&format!("`{key}`")), "docs/daemon-config.md does not document `{key}`");
+        assert!(
+            doc.contains(&format!("`{key}`")),
+            "docs/daemon-config.md does not document `{key}`"
+        );
     }
 }
 
 fn reference() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/daemon-config.md"))
-        .expect("docs/daemon-config.md exists")
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/daemon-config.md"),
+    )
+    .expect("docs/daemon-config.md exists")
 }
 
 /// The errors quoted in docs/daemon-config.md and in the examples' header are produced, word for
@@ -205,12 +226,19 @@ fn documented_error_examples_are_real() {
     ];
     for (name, from, to, want) in cases {
         let original = example(name);
-        assert_eq!(original.matches(from).count(), 1, "{name}: `{from}` is not unique");
+        assert_eq!(
+            original.matches(from).count(),
+            1,
+            "{name}: `{from}` is not unique"
+        );
         let text = original.replace(from, to);
         assert_eq!(parse(&text, Path::new(name)).unwrap_err().to_string(), want);
         // Quoted in the example's own header (the mclt case) or in the reference.
         let quoted = original.contains(&format!("#     {want}")) || doc.contains(want);
-        assert!(quoted, "neither {name}'s header nor the reference quotes: {want}");
+        assert!(
+            quoted,
+            "neither {name}'s header nor the reference quotes: {want}"
+        );
     }
 }
 
@@ -218,7 +246,11 @@ fn documented_error_examples_are_real() {
 fn a_missing_file_is_named() {
     let e = failover_daemon::config::load(Path::new("/nonexistent/f.toml")).unwrap_err();
     assert_eq!(e.file, PathBuf::from("/nonexistent/f.toml"));
-    assert!(e.to_string().starts_with("/nonexistent/f.toml: cannot read: "), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/f.toml: cannot read: "),
+        "{e}"
+    );
 }
 
 // ---- toml's own errors: syntax, unknown field, wrong type, missing field -------------------
@@ -285,7 +317,10 @@ fn wrong_type_names_the_field() {
 
 #[test]
 fn missing_field_is_named_with_its_table() {
-    assert_eq!(error(&edit(2, "")), "f.toml:1: field `mclt`: required field is missing");
+    assert_eq!(
+        error(&edit(2, "")),
+        "f.toml:1: field `mclt`: required field is missing"
+    );
     assert_eq!(
         error(&edit(8, "")),
         "f.toml:6: field `partner.remote`: required field is missing"
@@ -392,7 +427,14 @@ fn relationship_name_is_non_empty_bounded_text() {
          §5.5.14, §5.1)"
     );
     let longest = format!("relationship = \"{}\"", "n".repeat(65_485));
-    assert_eq!(parse(&insert(1, &longest), Path::new("f.toml")).unwrap().relationship.unwrap().len(), 65_485);
+    assert_eq!(
+        parse(&insert(1, &longest), Path::new("f.toml"))
+            .unwrap()
+            .relationship
+            .unwrap()
+            .len(),
+        65_485
+    );
     assert_eq!(
         error(&insert(1, "relationship = \"a\\u0000\"")),
         "f.toml:2: field `relationship`: contains a control character; expected text for display \
@@ -429,7 +471,8 @@ fn partner_addresses_are_checked() {
          expected both IPv6 or both IPv4"
     );
     // The secondary listens on partner.local: port 0 would be a random port.
-    let secondary = edit(1, "role = \"secondary\"").replace("[fd00:fa11::1]:647", "[fd00:fa11::1]:0");
+    let secondary =
+        edit(1, "role = \"secondary\"").replace("[fd00:fa11::1]:647", "[fd00:fa11::1]:0");
     assert_eq!(
         error(&secondary),
         "f.toml:7: field `partner.local`: port 0; the secondary listens here, expected a fixed \
@@ -437,7 +480,14 @@ fn partner_addresses_are_checked() {
     );
     // The primary may connect from any port.
     let primary = BASE.replace("[fd00:fa11::1]:647", "[fd00:fa11::1]:0");
-    assert_eq!(parse(&primary, Path::new("f.toml")).unwrap().partner.local.port(), 0);
+    assert_eq!(
+        parse(&primary, Path::new("f.toml"))
+            .unwrap()
+            .partner
+            .local
+            .port(),
+        0
+    );
 }
 
 #[test]
@@ -501,7 +551,10 @@ fn paths_are_checked() {
 #[test]
 fn no_pools_at_all_is_rejected() {
     let text = edit(11, "").replace("range = \"2001:db8:0:1::100-2001:db8:0:1::1ff\"\n", "");
-    let text = text.replace("[[prefix_pools]]\nprefix = \"2001:db8:100::/40\"\ndelegated_length = 48\n", "");
+    let text = text.replace(
+        "[[prefix_pools]]\nprefix = \"2001:db8:100::/40\"\ndelegated_length = 48\n",
+        "",
+    );
     assert_eq!(
         error(&text),
         "f.toml:1: field `address_pools`: no pools: expected at least one [[address_pools]] or \
@@ -544,23 +597,41 @@ fn address_range_text_is_checked() {
 
 #[test]
 fn overlapping_or_duplicate_pools_name_both_entries() {
-    let dup = insert(12, "[[address_pools]]\nrange = \"2001:db8:0:1::100-2001:db8:0:1::1ff\"");
+    let dup = insert(
+        12,
+        "[[address_pools]]\nrange = \"2001:db8:0:1::100-2001:db8:0:1::1ff\"",
+    );
     assert_eq!(
         error(&dup),
         "f.toml:14: field `address_pools[1].range`: duplicates address_pools[0] \
          (2001:db8:0:1::100-2001:db8:0:1::1ff); expected pools that share no address"
     );
     // Overlap found even when the later entry comes first in address order.
-    let before = insert(12, "[[address_pools]]\nrange = \"2001:db8:0:1::1-2001:db8:0:1::100\"");
+    let before = insert(
+        12,
+        "[[address_pools]]\nrange = \"2001:db8:0:1::1-2001:db8:0:1::100\"",
+    );
     assert_eq!(
         error(&before),
         "f.toml:14: field `address_pools[1].range`: overlaps address_pools[0] \
          (2001:db8:0:1::100-2001:db8:0:1::1ff); expected pools that share no address"
     );
     // Adjacent ranges share nothing.
-    let adjacent = insert(12, "[[address_pools]]\nrange = \"2001:db8:0:1::200-2001:db8:0:1::2ff\"");
-    assert_eq!(parse(&adjacent, Path::new("f.toml")).unwrap().address_pools.len(), 2);
-    let prefixes = insert(15, "[[prefix_pools]]\nprefix = \"2001:db8:180::/41\"\ndelegated_length = 48");
+    let adjacent = insert(
+        12,
+        "[[address_pools]]\nrange = \"2001:db8:0:1::200-2001:db8:0:1::2ff\"",
+    );
+    assert_eq!(
+        parse(&adjacent, Path::new("f.toml"))
+            .unwrap()
+            .address_pools
+            .len(),
+        2
+    );
+    let prefixes = insert(
+        15,
+        "[[prefix_pools]]\nprefix = \"2001:db8:180::/41\"\ndelegated_length = 48",
+    );
     assert_eq!(
         error(&prefixes),
         "f.toml:17: field `prefix_pools[1].prefix`: overlaps prefix_pools[0] \
@@ -607,7 +678,10 @@ fn prefix_text_and_lengths_are_checked() {
          holds at most 1048576 (delegated_length at most 60)"
     );
     assert_eq!(
-        error(&insert(15, "[[prefix_pools]]\nprefix = \"ff00::/24\"\ndelegated_length = 32")),
+        error(&insert(
+            15,
+            "[[prefix_pools]]\nprefix = \"ff00::/24\"\ndelegated_length = 32"
+        )),
         "f.toml:17: field `prefix_pools[1].prefix`: includes multicast addresses (ff00::/8); \
          expected a global or unique-local prefix"
     );
@@ -617,7 +691,9 @@ fn prefix_text_and_lengths_are_checked() {
 fn all_pools_together_are_bounded() {
     let mut text = BASE.to_string();
     for i in 0..4 {
-        text.push_str(&format!("[[prefix_pools]]\nprefix = \"2001:db8:8{i}00::/48\"\ndelegated_length = 68\n"));
+        text.push_str(&format!(
+            "[[prefix_pools]]\nprefix = \"2001:db8:8{i}00::/48\"\ndelegated_length = 68\n"
+        ));
     }
     assert_eq!(
         error(&text),
@@ -644,11 +720,41 @@ impl Rng {
 
 /// Values that probe the edges of each field's checks.
 const VALUES: &[&str] = &[
-    "0", "-1", "1", "4", "29", "30", "100", "101", "255", "256", "65535", "65536", "4294967295",
-    "4294967296", "9223372036854775807", "1.5", "true", "\"\"", "\"x\"", "\"::\"", "\"[::]:0\"",
-    "\"[::1]:647\"", "\"2001:db8::-2001:db8::ffff:ffff\"", "\"2001:db8::/0\"", "\"::/128\"",
-    "\"2001:db8::1-\"", "\"-\"", "\"/\"", "[]", "[\"\"]", "{}", "\"primary\"", "\"secondary\"",
-    "\"\\u0000\"", "\"ä\"",
+    "0",
+    "-1",
+    "1",
+    "4",
+    "29",
+    "30",
+    "100",
+    "101",
+    "255",
+    "256",
+    "65535",
+    "65536",
+    "4294967295",
+    "4294967296",
+    "9223372036854775807",
+    "1.5",
+    "true",
+    "\"\"",
+    "\"x\"",
+    "\"::\"",
+    "\"[::]:0\"",
+    "\"[::1]:647\"",
+    "\"2001:db8::-2001:db8::ffff:ffff\"",
+    "\"2001:db8::/0\"",
+    "\"::/128\"",
+    "\"2001:db8::1-\"",
+    "\"-\"",
+    "\"/\"",
+    "[]",
+    "[\"\"]",
+    "{}",
+    "\"primary\"",
+    "\"secondary\"",
+    "\"\\u0000\"",
+    "\"ä\"",
 ];
 
 fn check(text: &str) {
@@ -660,7 +766,10 @@ fn check(text: &str) {
         Err(e) => {
             assert_eq!(e.file, Path::new("fuzz.toml"));
             assert!(e.to_string().starts_with("fuzz.toml"), "{e}");
-            assert!(!e.message.is_empty() && !e.message.contains('\n'), "{e:?} for {text:?}");
+            assert!(
+                !e.message.is_empty() && !e.message.contains('\n'),
+                "{e:?} for {text:?}"
+            );
         }
     }
 }
@@ -684,7 +793,10 @@ fn changing_any_value_never_panics_and_names_line_and_field() {
             let changed = changed.join("\n");
             check(&changed);
             if let Err(e) = parse(&changed, Path::new("fuzz.toml")) {
-                assert!(e.line.is_some() && e.field.is_some(), "{name}: `{line}` gives {e}");
+                assert!(
+                    e.line.is_some() && e.field.is_some(),
+                    "{name}: `{line}` gives {e}"
+                );
             }
         }
     }
