@@ -688,13 +688,13 @@ impl Cx<'_> {
         if reconnect_min > reconnect_max {
             // Point at whichever of the two the file sets (max first: it is the one usually
             // lowered by mistake).
-            let (v, field) = match (&p.reconnect_max, &p.reconnect_min) {
-                (Some(v), _) => (v, "partner.reconnect_max"),
-                (None, Some(v)) => (v, "partner.reconnect_min"),
-                (None, None) => unreachable!("the defaults are ordered"),
+            // With neither set the defaults (1 <= 30) cannot get here.
+            let (v, field) = match &p.reconnect_max {
+                Some(v) => (Some(v), "partner.reconnect_max"),
+                None => (p.reconnect_min.as_ref(), "partner.reconnect_min"),
             };
-            return Err(self.at(
-                v,
+            return Err(self.err(
+                v.map(|v| v.span().start),
                 field,
                 format!("reconnect_min {reconnect_min} s is above reconnect_max {reconnect_max} s; expected min <= max"),
             ));
@@ -1010,6 +1010,11 @@ impl Cx<'_> {
                 )
             }
             CoreConfigError::DuplicatePrefix(a, l) | CoreConfigError::BadPrefixLength(a, l) => {
+                let what = if matches!(e, CoreConfigError::DuplicatePrefix(..)) {
+                    "is in more than one pool; expected pools that share no address"
+                } else {
+                    "has a length above 128; expected 0 to 128"
+                };
                 let i = cfg.prefix_pools.iter().rposition(|p| {
                     let host = u128::MAX.checked_shr(u32::from(p.prefix_len)).unwrap_or(0);
                     u128::from(*a) & !host == u128::from(p.prefix)
@@ -1018,7 +1023,7 @@ impl Cx<'_> {
                 self.err(
                     v.map(|v| v.span().start),
                     &format!("prefix_pools[{}].prefix", i.unwrap_or(0)),
-                    format!("{a}/{l} is rejected by the core: {e}"),
+                    format!("{a}/{l} {what}"),
                 )
             }
             // Not configurable from this file (yet): say what the core said.
@@ -1331,6 +1336,10 @@ mod tests {
                 "x.toml:11: field `address_pools[0].range`: 2001:db8::2 is in more than one pool; expected pools that share no address",
             ),
         ];
+        let cases = cases.into_iter().chain([(
+            CoreConfigError::DuplicatePrefix("2001:db8::".parse().unwrap(), 64),
+            "x.toml: field `prefix_pools[0].prefix`: 2001:db8::/64 is in more than one pool; expected pools that share no address",
+        )]);
         for (e, want) in cases {
             assert_eq!(cx.core_error(&f, &cfg, &e).to_string(), want);
         }
