@@ -57,7 +57,8 @@ impl Pair {
         } else {
             (
                 format!("{secondary_listen}:{}", self.partner_port),
-                "[::1]:0".to_string(),
+                // The primary connects from an ephemeral port; the secondary checks the address.
+                "[::1]:647".to_string(),
                 self.dhcp_ports[1],
             )
         };
@@ -392,7 +393,6 @@ fn a_server_that_cannot_start_names_the_port_file_or_socket() {
     // Storage in a directory that does not exist.
     let text = fs::read_to_string(&cfg)
         .unwrap()
-        .replace("secondary.redb", "missing/dir/secondary.redb")
         .replace(".redb\"\n", ".redb\"\nduid_file = \"/nonexistent-dir/x.duid\"\n");
     let bad = pair.path("bad-storage.toml");
     fs::write(&bad, text).unwrap();
@@ -416,7 +416,9 @@ fn a_server_that_cannot_start_names_the_port_file_or_socket() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("cannot open storage") && err.contains("missing/dir/secondary.redb"),
+        err.contains("cannot open storage")
+            && err.contains("missing/dir/secondary.redb")
+            && err.contains("No such file or directory"),
         "{err}"
     );
     // A configuration that does not validate: exit 2, the file named.

@@ -657,6 +657,21 @@ impl Daemon {
     }
 }
 
+/// An error with its chain of causes, so that the operating system's reason is not lost.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 fn same_ip(a: IpAddr, b: IpAddr) -> bool {
     let canon = |ip: IpAddr| match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
@@ -725,7 +740,11 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
     let mut clock = Clock::new();
     let now = clock.now();
     let mut node = Node::open(cfg.core_config(), &cfg.storage, now).map_err(|e| {
-        ServeError(format!("cannot open storage {}: {e}", cfg.storage.display()))
+        ServeError(format!(
+            "cannot open storage {}: {}",
+            cfg.storage.display(),
+            with_causes(&e)
+        ))
     })?;
     let duid = duid::load_or_create(&cfg.duid_file)
         .map_err(|e| ServeError(format!("server DUID file {}: {e}", cfg.duid_file.display())))?;
