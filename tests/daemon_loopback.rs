@@ -104,10 +104,15 @@ struct Server {
 
 impl Server {
     fn start(config: &Path, log: PathBuf) -> Server {
+        Server::start_with(config, log, &[])
+    }
+
+    fn start_with(config: &Path, log: PathBuf, extra: &[&str]) -> Server {
         let err = fs::File::create(&log).unwrap();
         let child = Command::new(BIN)
             .args(["serve", "--config"])
             .arg(config)
+            .args(extra)
             .env("RUST_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(err)
@@ -236,6 +241,34 @@ fn a_fresh_pair_reaches_normal_over_tcp_and_logs_each_transition_with_its_sectio
         .to_string();
     assert_ne!(duid_p, duid_s);
     assert!(duid_p.starts_with("0004"), "DUID-UUID: {duid_p}");
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_and_state_changes_carry_their_section() {
+    let pair = Pair::new();
+    let mut s = Server::start_with(
+        &pair.config("secondary", "[::1]"),
+        pair.path("s.log"),
+        &["--log-format", "json"],
+    );
+    // A secondary alone leaves STARTUP for RECOVER after startup_time (RFC 8156 §8.3.2).
+    wait_status(&pair.socket("secondary"), &s, "secondary in RECOVER", |v| {
+        state(v) == "RECOVER"
+    });
+    s.signal("TERM");
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
+    let log = s.log_text();
+    let mut transitions = 0;
+    for line in log.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        assert!(v["level"].is_string() && v["message"].is_string(), "{line}");
+        if v["target"] == "failover::state" {
+            assert_eq!(v["rfc"], "RFC 8156 §8.3.2", "{line}");
+            assert_eq!(v["from"], "STARTUP");
+            transitions += 1;
+        }
+    }
+    assert_eq!(transitions, 1, "{log}");
 }
 
 #[test]

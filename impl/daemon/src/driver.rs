@@ -50,16 +50,23 @@ pub enum LogFormat {
 
 /// Install the `tracing` subscriber. `RUST_LOG` overrides the default level (`info`).
 pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // `Targets` ("info", "debug", "info,failover::dhcp=debug") rather than `EnvFilter`: the
+    // same everyday syntax without a regex engine in the build.
+    let filter: tracing_subscriber::filter::Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| "info".parse().expect("a valid default filter"));
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(tracing::Level::TRACE)
         .with_writer(io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&io::stderr()));
+    use tracing_subscriber::layer::SubscriberExt;
     // A second call (tests) keeps the first subscriber.
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => tracing::subscriber::set_global_default(builder.finish().with(filter)),
+        LogFormat::Json => tracing::subscriber::set_global_default(
+            builder.json().flatten_event(true).finish().with(filter),
+        ),
     };
 }
 
