@@ -590,10 +590,14 @@ impl Dhcpcd {
         )
     }
 
-    /// How many times its log says it sent `what` (`Renew`, `Request`...).
-    pub fn sent(&self, what: &str) -> usize {
-        let needle = format!("sending {what}");
-        fs::read_to_string(&self.log).unwrap_or_default().matches(&needle).count()
+    /// How many lines of its log contain `what` (`RENEW6`: dhcpcd 9 logs "broadcasting RENEW6
+    /// (xid ...)", `REPLY6 received`...).
+    pub fn log_count(&self, what: &str) -> usize {
+        fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(what))
+            .count()
     }
 
     /// SIGTERM: with `release` in its configuration dhcpcd sends RELEASE, then exits.
