@@ -278,8 +278,9 @@ impl Pair {
     /// `failover ctl --socket S --json ARGS`: stdout, or an error with stderr.
     pub fn ctl(&self, role: Role, args: &[&str]) -> Result<String, String> {
         let sock = self.server(role).socket.to_str().unwrap().to_string();
-        let mut cmd = Command::new(FAILOVER);
-        cmd.args(["ctl", "--socket", &sock, "--json"]).args(args);
+        // Bounded even if the daemon accepts and never answers.
+        let mut cmd = Command::new("timeout");
+        cmd.args(["10", FAILOVER, "ctl", "--socket", &sock, "--json"]).args(args);
         let out = cmd
             .output()
             .map_err(|e| format!("cannot run failover ctl: {e}"))?;
