@@ -1,6 +1,7 @@
 //! `failover serve` on a real network: a primary and a secondary in network namespaces, real
 //! DHCPv6 clients (ISC dhclient -6, dhcpcd, Kea's perfdhcp) on a bridge, the partner link a veth
-//! pair that can be cut. The harness is in `tests/net/`.
+//! pair that can be cut. The harness is in `tests/net/`. `FAILOVER_BIN=PATH` runs the lab
+//! against another build of `failover` than this one.
 //!
 //! Needs root (network namespaces) and the tools `ip`, `dhclient`, `dhcpcd`, `perfdhcp`,
 //! `python3` (`.ci/run` installs them). A missing tool fails the test with what to install;

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 use super::leases::{self, DbLease, DhclientFile, Holding};
 use super::{run, wait_for, Lab, Tool};
 
-pub const FAILOVER: &str = env!("CARGO_BIN_EXE_failover");
+/// The `failover` binary: this build's, or `FAILOVER_BIN` (to run the lab against another build
+/// or an installed daemon).
+pub fn failover_bin() -> String {
+    std::env::var("FAILOVER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_failover").to_string())
+}
 
 /// Addresses of the lab.
 pub const PRIMARY_PARTNER: &str = "fd00:fa11::1";
@@ -89,15 +93,16 @@ pub struct Pair {
 
 /// Does this build's `failover` have `serve`? (It was added after the model checker.)
 pub fn serve_available() -> Result<(), String> {
-    let out = Command::new(FAILOVER)
+    let out = Command::new(failover_bin())
         .args(["serve", "--help"])
         .output()
-        .map_err(|e| format!("cannot run {FAILOVER}: {e}"))?;
+        .map_err(|e| format!("cannot run {}: {e}", failover_bin()))?;
     if out.status.success() {
         Ok(())
     } else {
         Err(format!(
-            "`failover serve --help` failed: this build of {FAILOVER} has no daemon:\n{}",
+            "`failover serve --help` failed: this build of {} has no daemon:\n{}",
+            failover_bin(),
             String::from_utf8_lossy(&out.stderr)
         ))
     }
@@ -190,9 +195,10 @@ impl Pair {
         let p = mk(Role::Primary, pns, &lab);
         let s = mk(Role::Secondary, sns, &lab);
         for srv in [&p, &s] {
+            let bin = failover_bin();
             let out = lab.ns_output(
                 &srv.ns,
-                &[FAILOVER, "serve", "--check-config", srv.config.to_str().unwrap()],
+                &[&bin, "serve", "--check-config", srv.config.to_str().unwrap()],
             );
             assert!(
                 out.status.success(),
@@ -236,7 +242,7 @@ impl Pair {
         let idx = self.lab.spawn(
             &ns,
             role.name(),
-            &[FAILOVER, "serve", "--config", &config, "--log-format", "text"],
+            &[&failover_bin(), "serve", "--config", &config, "--log-format", "text"],
         );
         self.server_mut(role).proc = Some(idx);
         // Bounded: 10 s for the socket to answer; an early exit is reported at once.
@@ -280,7 +286,7 @@ impl Pair {
         let sock = self.server(role).socket.to_str().unwrap().to_string();
         // Bounded even if the daemon accepts and never answers.
         let mut cmd = Command::new("timeout");
-        cmd.args(["10", FAILOVER, "ctl", "--socket", &sock, "--json"]).args(args);
+        cmd.args(["10", &failover_bin(), "ctl", "--socket", &sock, "--json"]).args(args);
         let out = cmd
             .output()
             .map_err(|e| format!("cannot run failover ctl: {e}"))?;
@@ -667,5 +673,5 @@ impl Perfdhcp {
 
 /// Run `failover` with `args` (not in a namespace); output.
 pub fn failover(args: &[&str]) -> std::process::Output {
-    run(Command::new(FAILOVER).args(args))
+    run(Command::new(failover_bin()).args(args))
 }
