@@ -60,7 +60,11 @@ impl fmt::Display for Lease {
 }
 
 fn mask(a: Ipv6Addr, len: u8) -> Ipv6Addr {
-    let m = if len == 0 { 0 } else { !0u128 << (128 - u32::from(len)) };
+    let m = if len == 0 {
+        0
+    } else {
+        !0u128 << (128 - u32::from(len))
+    };
     Ipv6Addr::from(u128::from(a) & m)
 }
 
@@ -170,7 +174,10 @@ impl DhclientFile {
 
     /// The leases of the newest block.
     pub fn current(&self) -> Vec<ClientLease> {
-        self.blocks.last().map(|b| b.leases.clone()).unwrap_or_default()
+        self.blocks
+            .last()
+            .map(|b| b.leases.clone())
+            .unwrap_or_default()
     }
 }
 

@@ -80,7 +80,14 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    for d in ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin"] {
+    for d in [
+        "/usr/local/sbin",
+        "/usr/sbin",
+        "/sbin",
+        "/usr/local/bin",
+        "/usr/bin",
+        "/bin",
+    ] {
         dirs.push(PathBuf::from(d));
     }
     dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
@@ -180,7 +187,9 @@ impl Proc {
 
     /// Has it exited? (Its status, if so.)
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// SIGKILL and reap.
@@ -296,7 +305,18 @@ impl Lab {
                 ),
             );
         }
-        lab.ns_ip(&br, &["link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
+        lab.ns_ip(
+            &br,
+            &[
+                "link",
+                "add",
+                "br0",
+                "type",
+                "bridge",
+                "mcast_snooping",
+                "0",
+            ],
+        );
         lab.ns_ip(&br, &["link", "set", "br0", "up"]);
         Some(lab)
     }
@@ -317,11 +337,21 @@ impl Lab {
         for key in ["all", "default"] {
             self.ns_run(
                 ns,
-                &["sysctl", "-q", "-w", &format!("net.ipv6.conf.{key}.accept_dad=0")],
+                &[
+                    "sysctl",
+                    "-q",
+                    "-w",
+                    &format!("net.ipv6.conf.{key}.accept_dad=0"),
+                ],
             );
             self.ns_run(
                 ns,
-                &["sysctl", "-q", "-w", &format!("net.ipv6.conf.{key}.keep_addr_on_down=1")],
+                &[
+                    "sysctl",
+                    "-q",
+                    "-w",
+                    &format!("net.ipv6.conf.{key}.keep_addr_on_down=1"),
+                ],
             );
         }
         self.ns_ip(ns, &["link", "set", "lo", "up"]);
@@ -359,7 +389,10 @@ impl Lab {
 
     fn prepare_iface(&self, ns: &str, dev: &str) {
         for key in ["accept_dad=0", "keep_addr_on_down=1", "accept_ra=0"] {
-            self.ns_run(ns, &["sysctl", "-q", "-w", &format!("net.ipv6.conf.{dev}.{key}")]);
+            self.ns_run(
+                ns,
+                &["sysctl", "-q", "-w", &format!("net.ipv6.conf.{dev}.{key}")],
+            );
         }
     }
 
@@ -371,7 +404,9 @@ impl Lab {
         let br = self.bridge_ns.clone();
         self.ns_ip(
             &br,
-            &["link", "add", &port, "type", "veth", "peer", "name", dev, "netns", ns],
+            &[
+                "link", "add", &port, "type", "veth", "peer", "name", dev, "netns", ns,
+            ],
         );
         self.ns_ip(&br, &["link", "set", &port, "master", "br0"]);
         self.ns_ip(&br, &["link", "set", &port, "up"]);
@@ -386,7 +421,12 @@ impl Lab {
     /// A direct veth pair `dev` between `a` (address `addr_a`) and `b` (`addr_b`): the partner
     /// link.
     pub fn link(&mut self, a: &str, b: &str, dev: &str, addr_a: &str, addr_b: &str) {
-        self.ns_ip(a, &["link", "add", dev, "type", "veth", "peer", "name", dev, "netns", b]);
+        self.ns_ip(
+            a,
+            &[
+                "link", "add", dev, "type", "veth", "peer", "name", dev, "netns", b,
+            ],
+        );
         for (ns, addr) in [(a, addr_a), (b, addr_b)] {
             self.prepare_iface(ns, dev);
             self.ns_ip(ns, &["addr", "add", addr, "dev", dev, "nodad"]);
@@ -477,7 +517,9 @@ impl Drop for Lab {
         // was started by this lab: kill it by pid, then delete the namespaces.
         for ns in &self.namespaces {
             for pid in self.pids_in(ns) {
-                let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
             }
         }
         for ns in self.namespaces.iter().rev() {

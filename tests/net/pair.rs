@@ -198,7 +198,12 @@ impl Pair {
             let bin = failover_bin();
             let out = lab.ns_output(
                 &srv.ns,
-                &[&bin, "serve", "--check-config", srv.config.to_str().unwrap()],
+                &[
+                    &bin,
+                    "serve",
+                    "--check-config",
+                    srv.config.to_str().unwrap(),
+                ],
             );
             assert!(
                 out.status.success(),
@@ -242,14 +247,25 @@ impl Pair {
         let idx = self.lab.spawn(
             &ns,
             role.name(),
-            &[&failover_bin(), "serve", "--config", &config, "--log-format", "text"],
+            &[
+                &failover_bin(),
+                "serve",
+                "--config",
+                &config,
+                "--log-format",
+                "text",
+            ],
         );
         self.server_mut(role).proc = Some(idx);
         // Bounded: 10 s for the socket to answer; an early exit is reported at once.
         let start = Instant::now();
         loop {
             if let Some(st) = self.lab.proc(idx).exited() {
-                panic!("the {} exited at start: {st}\n{}", role.name(), self.context());
+                panic!(
+                    "the {} exited at start: {st}\n{}",
+                    role.name(),
+                    self.context()
+                );
             }
             match self.status(role) {
                 Ok(_) => break,
@@ -286,7 +302,8 @@ impl Pair {
         let sock = self.server(role).socket.to_str().unwrap().to_string();
         // Bounded even if the daemon accepts and never answers.
         let mut cmd = Command::new("timeout");
-        cmd.args(["10", &failover_bin(), "ctl", "--socket", &sock, "--json"]).args(args);
+        cmd.args(["10", &failover_bin(), "ctl", "--socket", &sock, "--json"])
+            .args(args);
         let out = cmd
             .output()
             .map_err(|e| format!("cannot run failover ctl: {e}"))?;
@@ -339,8 +356,42 @@ impl Pair {
     pub fn wait_normal(&self, limit: Duration) -> Duration {
         let start = Instant::now();
         self.wait_state(Role::Primary, "NORMAL", limit);
-        self.wait_state(Role::Secondary, "NORMAL", limit.saturating_sub(start.elapsed()));
+        self.wait_state(
+            Role::Secondary,
+            "NORMAL",
+            limit.saturating_sub(start.elapsed()),
+        );
         start.elapsed()
+    }
+
+    /// Wait until both are NORMAL, recording every state each was seen in on the way (polled
+    /// every 50 ms: a state held for less may be missed). The time taken and the two sequences.
+    pub fn wait_normal_traced(&self, limit: Duration) -> (Duration, Vec<String>, Vec<String>) {
+        let start = Instant::now();
+        let (mut ps, mut ss): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+        loop {
+            for (r, seq) in [(Role::Primary, &mut ps), (Role::Secondary, &mut ss)] {
+                let st = self.state(r).unwrap_or_else(|e| format!("({e})"));
+                if seq.last() != Some(&st) {
+                    seq.push(st);
+                }
+            }
+            if ps.last().map(String::as_str) == Some("NORMAL")
+                && ss.last().map(String::as_str) == Some("NORMAL")
+            {
+                return (start.elapsed(), ps, ss);
+            }
+            if start.elapsed() > limit {
+                panic!(
+                    "timed out after {:.1} s waiting for both servers to be NORMAL\nprimary went {}\nsecondary went {}\n{}",
+                    limit.as_secs_f64(),
+                    ps.join(" -> "),
+                    ss.join(" -> "),
+                    self.context()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The server's database (`ctl leases`).
@@ -434,8 +485,19 @@ impl Dhclient {
             &ns,
             name,
             &[
-                "dhclient", "-6", "-d", "-v", "-N", "-P", "-sf", "/bin/true", "-lf", &lf, "-pf",
-                &pf, "eth0",
+                "dhclient",
+                "-6",
+                "-d",
+                "-v",
+                "-N",
+                "-P",
+                "-sf",
+                "/bin/true",
+                "-lf",
+                &lf,
+                "-pf",
+                &pf,
+                "eth0",
             ],
         );
         Dhclient {
@@ -459,7 +521,8 @@ impl Dhclient {
             || {
                 let f = self.file();
                 let cur = f.current();
-                if cur.iter().any(|l| l.lease.is_prefix()) && cur.iter().any(|l| !l.lease.is_prefix())
+                if cur.iter().any(|l| l.lease.is_prefix())
+                    && cur.iter().any(|l| !l.lease.is_prefix())
                 {
                     Ok(f)
                 } else {
@@ -473,7 +536,10 @@ impl Dhclient {
     /// Wait until the lease file has more than `blocks` lease blocks (a renew wrote one).
     pub fn wait_more_blocks(&self, pair: &Pair, blocks: usize, limit: Duration) -> DhclientFile {
         wait_for(
-            &format!("{} to renew (a lease block after the first {blocks})", self.name),
+            &format!(
+                "{} to renew (a lease block after the first {blocks})",
+                self.name
+            ),
             limit,
             || {
                 let f = self.file();
@@ -493,7 +559,23 @@ impl Dhclient {
         let pf = self.pid_file.to_str().unwrap();
         let out = pair.lab.ns_output(
             &self.ns,
-            &["timeout", "20", "dhclient", "-6", "-r", "-v", "-N", "-P", "-sf", "/bin/true", "-lf", lf, "-pf", pf, "eth0"],
+            &[
+                "timeout",
+                "20",
+                "dhclient",
+                "-6",
+                "-r",
+                "-v",
+                "-N",
+                "-P",
+                "-sf",
+                "/bin/true",
+                "-lf",
+                lf,
+                "-pf",
+                pf,
+                "eth0",
+            ],
         );
         assert!(
             out.status.success(),
