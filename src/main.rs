@@ -9,6 +9,7 @@ use std::time::Duration;
 
 mod conform_cmd;
 mod explain_cmd;
+mod serve_cmd;
 mod traces_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -53,6 +54,12 @@ enum Command {
     /// Check failover and the three semi-redundant deployments of RFC 6853 on the same
     /// properties, and print the comparison table (a few seconds).
     Compare,
+    /// Run one server (primary or secondary) of an RFC 8156 failover pair: DHCPv6 clients on UDP
+    /// 547, the partner on TCP 647, leases in a redb file (docs/daemon-config.md).
+    Serve(serve_cmd::ServeArgs),
+    /// Talk to a running `failover serve` over its control socket: status, partner-down, reset,
+    /// leases, shutdown.
+    Ctl(serve_cmd::CtlArgs),
 }
 
 #[derive(Parser)]
@@ -222,6 +229,8 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::Serve(args) => serve_cmd::serve(args),
+        Command::Ctl(args) => serve_cmd::ctl(args),
         Command::Explore(args) => match build_config(&args.config) {
             Ok(cfg) => explore(cfg, args.port),
             Err(msg) => {

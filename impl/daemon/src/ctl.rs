@@ -24,8 +24,12 @@ pub enum Request {
     /// Role, state, partner state, communications, lease counts, owed updates.
     Status,
     /// "External command informing it that its partner is down" (RFC 8156 §8.8.2, §8.9.2,
-    /// §8.11.2).
-    PartnerDown,
+    /// §8.11.2). Refused while communications are OK unless `force`.
+    PartnerDown {
+        /// Apply it even though the partner is connected.
+        #[serde(default)]
+        force: bool,
+    },
     /// Administrative reclaim of an ABANDONED lease (Figure 2 (10), RESET).
     Reset {
         /// The lease: an address, or a prefix `ADDR/LEN`.
@@ -174,8 +178,12 @@ mod tests {
             }
         );
         assert_eq!(
-            serde_json::to_string(&Request::PartnerDown).unwrap(),
-            r#"{"cmd":"partner-down"}"#
+            serde_json::to_string(&Request::PartnerDown { force: false }).unwrap(),
+            r#"{"cmd":"partner-down","force":false}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Request>(r#"{"cmd":"partner-down"}"#).unwrap(),
+            Request::PartnerDown { force: false }
         );
         assert!(serde_json::from_str::<Request>(r#"{"cmd":"reboot"}"#).is_err());
     }

@@ -1,1 +1,882 @@
-//! The event loop (being written).
+//! The event loop of `failover serve`.
+//!
+//! One task owns the [`Node`] and feeds it, one input at a time, in the order inputs arrive:
+//! DHCPv6 datagrams, partner bytes and connection changes, operator commands, and the node's own
+//! timer. After every input the node's outputs are drained in order (the node made everything
+//! they depend on durable before releasing them, RFC 8156 §7.5.2). Reading and writing the
+//! partner's TCP stream run in small tasks of their own so that a slow partner never stalls the
+//! clients; they only move bytes.
+//!
+//! The partner link follows RFC 8156 §6.1: the primary connects ("MUST periodically attempt to
+//! create a TCP connection"), backing off after a failed or rejected attempt ("SHOULD reduce the
+//! frequency ... MUST continue to attempt to connect periodically"); the secondary listens and
+//! drops a connection from any address but its configured partner's ("If it has no secondary
+//! relationships with the connecting server, it MUST drop the connection").
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::path::Path;
+use std::time::Duration;
+
+use failover_core::{
+    responsiveness, BindingStatus, ClientReply, Command, Event, LeaseKey, ReplyKind,
+    Responsiveness, Role, ServerState,
+};
+use failover_node::{Node, NodeError, Output};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::clock::{to_unix, Clock};
+use crate::config::DaemonConfig;
+use crate::ctl::{self, Answer, Counters, Request};
+use crate::dhcp::{Inbound, Lifetimes, Plan};
+use crate::duid;
+use crate::udp::{Datagram, DhcpSocket};
+
+/// How logs are written (to standard error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Install the `tracing` subscriber. `RUST_LOG` overrides the default level (`info`).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&io::stderr()));
+    // A second call (tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// `failover serve` could not start or had to stop; the text names the resource and the cause.
+#[derive(Debug)]
+pub struct ServeError(pub String);
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+/// The section whose rules govern leaving `state` ("Transition out of X").
+pub fn transition_section(state: ServerState) -> &'static str {
+    match state {
+        ServerState::Startup => "RFC 8156 §8.3.2",
+        ServerState::PartnerDown => "RFC 8156 §8.4.2",
+        ServerState::Recover => "RFC 8156 §8.5.2",
+        ServerState::RecoverWait => "RFC 8156 §8.6.2",
+        ServerState::RecoverDone => "RFC 8156 §8.7.2",
+        ServerState::Normal => "RFC 8156 §8.8.2",
+        ServerState::CommunicationsInterrupted => "RFC 8156 §8.9.2",
+        ServerState::PotentialConflict => "RFC 8156 §8.10.2",
+        ServerState::ResolutionInterrupted => "RFC 8156 §8.11.2",
+        ServerState::ConflictDone => "RFC 8156 §8.12.2",
+    }
+}
+
+/// Run one server until SIGTERM, SIGINT or `ctl shutdown`. Blocks the calling thread (it builds
+/// its own single-threaded tokio runtime: one task owns the node, so more threads would only
+/// add locking).
+pub fn serve(cfg: DaemonConfig) -> Result<(), ServeError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(run(cfg))
+}
+
+// ---- the partner link -------------------------------------------------------------------
+
+/// What the connection tasks tell the loop.
+enum NetEvent {
+    /// Octets read from connection `id`.
+    Bytes(u64, Vec<u8>),
+    /// Connection `id` ended (by the peer, or an I/O error).
+    Closed(u64, Option<String>),
+    /// The primary's outbound attempt succeeded.
+    Connected(TcpStream, SocketAddr),
+    /// The primary's outbound attempt failed.
+    ConnectFailed(String),
+}
+
+enum WriterCmd {
+    Data(Vec<u8>),
+    Close,
+}
+
+/// The open partner connection.
+struct Link {
+    id: u64,
+    peer: SocketAddr,
+    tx: mpsc::UnboundedSender<WriterCmd>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+}
+
+fn spawn_link(
+    id: u64,
+    stream: TcpStream,
+    peer: SocketAddr,
+    events: mpsc::UnboundedSender<NetEvent>,
+) -> Link {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let ev = events.clone();
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) => {
+                    let _ = ev.send(NetEvent::Closed(id, None));
+                    return;
+                }
+                Ok(n) => {
+                    if ev.send(NetEvent::Bytes(id, buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = ev.send(NetEvent::Closed(id, Some(e.to_string())));
+                    return;
+                }
+            }
+        }
+    });
+    let (tx, mut rx) = mpsc::unbounded_channel::<WriterCmd>();
+    let writer = tokio::spawn(async move {
+        while let Some(cmd) = rx.recv().await {
+            match cmd {
+                WriterCmd::Data(bytes) => {
+                    if let Err(e) = wr.write_all(&bytes).await {
+                        let _ = events.send(NetEvent::Closed(id, Some(e.to_string())));
+                        return;
+                    }
+                }
+                WriterCmd::Close => {
+                    let _ = wr.shutdown().await;
+                    return;
+                }
+            }
+        }
+    });
+    Link {
+        id,
+        peer,
+        tx,
+        reader,
+        writer,
+    }
+}
+
+/// One outbound attempt of the primary, reported as a [`NetEvent`].
+fn spawn_connect(cfg: &DaemonConfig, events: mpsc::UnboundedSender<NetEvent>) {
+    let local = cfg.partner.local;
+    let remote = cfg.partner.remote;
+    tokio::spawn(async move {
+        let attempt = async {
+            let sock = match remote {
+                SocketAddr::V4(_) => TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => TcpSocket::new_v6()?,
+            };
+            if !local.ip().is_unspecified() {
+                sock.bind(SocketAddr::new(local.ip(), 0))?;
+            }
+            sock.connect(remote).await
+        };
+        let ev = match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+            Ok(Ok(stream)) => NetEvent::Connected(stream, remote),
+            Ok(Err(e)) => NetEvent::ConnectFailed(format!("connecting to {remote}: {e}")),
+            Err(_) => NetEvent::ConnectFailed(format!("connecting to {remote}: timed out")),
+        };
+        let _ = events.send(ev);
+    });
+}
+
+// ---- the daemon ----------------------------------------------------------------------
+
+/// A client REPLY held until the partner acknowledged its leases (lockstep builds only).
+struct Held {
+    bytes: Vec<u8>,
+    to: SocketAddrV6,
+    leases: Vec<LeaseKey>,
+    since: Instant,
+}
+
+/// Longest a lockstep reply waits for the partner.
+const LOCKSTEP_LIMIT: Duration = Duration::from_secs(10);
+
+struct Daemon {
+    cfg: DaemonConfig,
+    node: Node,
+    clock: Clock,
+    duid: Vec<u8>,
+    events: mpsc::UnboundedSender<NetEvent>,
+    link: Option<Link>,
+    next_link_id: u64,
+    /// Writers of closed links still flushing (a DISCONNECT before the close).
+    closing: Vec<JoinHandle<()>>,
+    /// The primary's next connection attempt, and whether one is under way.
+    next_connect: Option<Instant>,
+    connecting: bool,
+    backoff: u64,
+    counters: Counters,
+    held: Vec<Held>,
+    shutdown: bool,
+}
+
+impl Daemon {
+    fn now(&mut self) -> failover_core::Time {
+        self.clock.now()
+    }
+
+    /// Drain the node's outputs in order; the client replies are returned.
+    fn drain(&mut self) -> Result<Vec<ClientReply>, NodeError> {
+        let mut replies = Vec::new();
+        loop {
+            let mut dns = Vec::new();
+            while let Some(out) = self.node.poll_output() {
+                match out {
+                    Output::Transmit(bytes) => match &self.link {
+                        Some(link) => {
+                            let _ = link.tx.send(WriterCmd::Data(bytes));
+                        }
+                        None => debug!(octets = bytes.len(), "no partner connection: not sent"),
+                    },
+                    Output::Close(reason) => {
+                        info!(target: "failover::partner", %reason, "closing the partner connection");
+                        self.drop_link();
+                        self.schedule_connect(true);
+                    }
+                    Output::ClientReply(r) => replies.push(r),
+                    Output::Event(e) => self.log_event(e),
+                    Output::Log(line) => debug!(target: "failover::endpoint", "{line}"),
+                    Output::Dns(req) => dns.push(req.id),
+                    Output::DnsCancel { id } => dns.push(id),
+                }
+            }
+            if dns.is_empty() {
+                return Ok(replies);
+            }
+            // DNS updates (RFC 8156 §9) are not configured by `failover serve`; the core is
+            // told so, which keeps the owed update recorded rather than lost.
+            let now = self.now();
+            for id in dns {
+                self.node.handle_dns_result(
+                    now,
+                    id,
+                    Err("DNS updates are not configured in failover serve".into()),
+                )?;
+            }
+        }
+    }
+
+    fn log_event(&mut self, e: Event) {
+        match e {
+            Event::StateChanged { from, to } => {
+                info!(
+                    target: "failover::state",
+                    from = %from,
+                    to = %to,
+                    rfc = transition_section(from),
+                    "state {from} -> {to}"
+                );
+            }
+            Event::CommunicationsOk => {
+                self.backoff = self.cfg.partner.reconnect_min;
+                info!(target: "failover::partner", rfc = "RFC 8156 §6.1", "communications OK");
+            }
+            Event::CommunicationsInterrupted => {
+                warn!(target: "failover::partner", rfc = "RFC 8156 §6.1", "communications interrupted");
+            }
+            Event::Alarm(text) => warn!(target: "failover::alarm", "{text}"),
+            Event::Log(line) => debug!(target: "failover::endpoint", "{line}"),
+        }
+    }
+
+    fn drop_link(&mut self) {
+        if let Some(link) = self.link.take() {
+            let _ = link.tx.send(WriterCmd::Close);
+            link.reader.abort();
+            self.closing.retain(|h| !h.is_finished());
+            self.closing.push(link.writer);
+        }
+    }
+
+    /// The primary tries again later; `failed` doubles the delay (RFC 8156 §6.1).
+    fn schedule_connect(&mut self, failed: bool) {
+        if self.cfg.role != Role::Primary || self.shutdown || self.link.is_some() {
+            return;
+        }
+        let delay = self.backoff;
+        if failed {
+            self.backoff = (self.backoff * 2).min(self.cfg.partner.reconnect_max);
+        }
+        let at = Instant::now() + Duration::from_secs(delay);
+        self.next_connect = Some(self.next_connect.map_or(at, |t| t.min(at)));
+    }
+
+    fn install_link(&mut self, stream: TcpStream, peer: SocketAddr) -> Result<(), NodeError> {
+        if self.link.is_some() {
+            info!(target: "failover::partner", %peer, "a new partner connection replaces the old one");
+            self.drop_link();
+            let now = self.now();
+            self.node.handle_disconnected(now)?;
+            self.drain()?;
+        }
+        self.next_link_id += 1;
+        let id = self.next_link_id;
+        self.link = Some(spawn_link(id, stream, peer, self.events.clone()));
+        info!(target: "failover::partner", %peer, rfc = "RFC 8156 §6.1", "partner connection up");
+        let now = self.now();
+        self.node.handle_connected(now)?;
+        self.drain()?;
+        Ok(())
+    }
+
+    fn on_net(&mut self, ev: NetEvent) -> Result<(), NodeError> {
+        match ev {
+            NetEvent::Bytes(id, bytes) => {
+                if self.link.as_ref().map(|l| l.id) == Some(id) {
+                    let now = self.now();
+                    self.node.handle_bytes(now, &bytes)?;
+                    self.drain()?;
+                }
+            }
+            NetEvent::Closed(id, err) => {
+                if self.link.as_ref().map(|l| l.id) == Some(id) {
+                    let peer = self.link.as_ref().map(|l| l.peer);
+                    match err {
+                        Some(e) => warn!(target: "failover::partner", ?peer, "partner connection lost: {e}"),
+                        None => info!(target: "failover::partner", ?peer, "partner closed the connection"),
+                    }
+                    self.drop_link();
+                    let now = self.now();
+                    self.node.handle_disconnected(now)?;
+                    self.drain()?;
+                    self.schedule_connect(false);
+                }
+            }
+            NetEvent::Connected(stream, peer) => {
+                self.connecting = false;
+                if self.shutdown {
+                    return Ok(());
+                }
+                self.install_link(stream, peer)?;
+            }
+            NetEvent::ConnectFailed(e) => {
+                self.connecting = false;
+                debug!(target: "failover::partner", "{e}");
+                self.schedule_connect(true);
+            }
+        }
+        Ok(())
+    }
+
+    /// A connection to the secondary's partner port.
+    fn on_accept(&mut self, stream: TcpStream, peer: SocketAddr) -> Result<(), NodeError> {
+        let expected = self.cfg.partner.remote.ip();
+        if !same_ip(peer.ip(), expected) {
+            warn!(
+                target: "failover::partner",
+                %peer,
+                %expected,
+                rfc = "RFC 8156 §6.1",
+                "refused a partner connection: not the configured partner"
+            );
+            drop(stream);
+            return Ok(());
+        }
+        self.install_link(stream, peer)
+    }
+
+    fn responsive(&self) -> bool {
+        responsiveness(self.node.endpoint().state(), self.cfg.role) == Responsiveness::Responsive
+    }
+
+    fn drop_count(&mut self, kind: &str) {
+        *self.counters.dropped.entry(kind.to_string()).or_default() += 1;
+    }
+
+    /// One datagram from a client or relay: the reply to send, if any.
+    fn on_datagram(&mut self, d: &Datagram) -> Result<Option<Vec<u8>>, NodeError> {
+        self.counters.received += 1;
+        if d.truncated {
+            self.drop_count("oversized");
+            debug!(target: "failover::dhcp", from = %d.from, "dropped an oversized datagram");
+            return Ok(None);
+        }
+        let inb = match Inbound::parse(&d.bytes, d.unicast()) {
+            Ok(i) => i,
+            Err(dropped) => {
+                self.drop_count(dropped.kind);
+                debug!(target: "failover::dhcp", from = %d.from, kind = dropped.kind, "dropped: {}", dropped.detail);
+                return Ok(None);
+            }
+        };
+        let lifetimes = Lifetimes {
+            preferred_percent: self.cfg.preferred_percent,
+        };
+        let reply = match inb.plan(&self.duid) {
+            Plan::Core(requests) => {
+                let mut answers = Vec::with_capacity(requests.len());
+                for req in requests {
+                    let now = self.now();
+                    self.node.handle_client(now, req)?;
+                    let mut replies = self.drain()?;
+                    answers.push(if replies.is_empty() {
+                        None
+                    } else {
+                        Some(replies.swap_remove(0))
+                    });
+                }
+                let bytes = inb.reply(&self.duid, &answers, lifetimes);
+                if let (Some(b), true) = (&bytes, self.cfg.lockstep) {
+                    let leases: Vec<LeaseKey> = answers
+                        .iter()
+                        .flatten()
+                        .filter_map(|a| match a.kind {
+                            ReplyKind::Granted { lease, .. } => Some(lease),
+                            _ => None,
+                        })
+                        .collect();
+                    if !leases.is_empty() {
+                        self.held.push(Held {
+                            bytes: b.clone(),
+                            to: d.from,
+                            leases,
+                            since: Instant::now(),
+                        });
+                        return Ok(None);
+                    }
+                }
+                bytes
+            }
+            Plan::Confirm(addrs) => self.responsive().then(|| {
+                let on_link = addrs.iter().all(|a| self.cfg.on_link(*a));
+                inb.reply_confirm(&self.duid, on_link)
+            }),
+            Plan::InformationRequest => self
+                .responsive()
+                .then(|| inb.reply_information(&self.duid)),
+            Plan::UseMulticast => Some(inb.reply_use_multicast(&self.duid)),
+            Plan::Discard(why) => {
+                self.drop_count("discarded");
+                debug!(target: "failover::dhcp", from = %d.from, msg = inb.kind_name(), "discarded: {why}");
+                return Ok(None);
+            }
+        };
+        match &reply {
+            Some(_) => self.counters.replied += 1,
+            None => {
+                self.counters.ignored += 1;
+                debug!(
+                    target: "failover::dhcp",
+                    msg = inb.kind_name(),
+                    state = %self.node.endpoint().state(),
+                    "not answered in this state (RFC 8156 §8 responsiveness)"
+                );
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Lockstep replies whose leases the partner acknowledged (or that waited too long, or
+    /// whose partner is gone).
+    fn release_held(&mut self) -> Vec<(Vec<u8>, SocketAddrV6)> {
+        if self.held.is_empty() {
+            return Vec::new();
+        }
+        let ep = self.node.endpoint();
+        let comm = ep.comm_ok();
+        let db = ep.db();
+        let acked = |k: &LeaseKey| {
+            db.get(k)
+                .is_none_or(|b| !b.update_pending && !b.owed_if_lost)
+        };
+        let mut out = Vec::new();
+        let mut keep = Vec::new();
+        for h in self.held.drain(..) {
+            if !comm || h.since.elapsed() > LOCKSTEP_LIMIT || h.leases.iter().all(acked) {
+                out.push((h.bytes, h.to));
+            } else {
+                keep.push(h);
+            }
+        }
+        self.held = keep;
+        self.counters.replied += out.len() as u64;
+        out
+    }
+
+    fn status(&self) -> ctl::Status {
+        let ep = self.node.endpoint();
+        let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
+        let mut owed = 0;
+        for (_, b) in ep.db().iter() {
+            *by_status.entry(b.status.to_string()).or_default() += 1;
+            if b.update_pending {
+                owed += 1;
+            }
+        }
+        ctl::Status {
+            role: self.cfg.role.to_string(),
+            state: ep.state().to_string(),
+            partner_state: ep.partner_state_announced().map(|(s, _)| s.to_string()),
+            communications_ok: ep.comm_ok(),
+            connected: self.link.is_some(),
+            mclt: ep.mclt(),
+            leases_by_status: by_status,
+            owed_updates: owed,
+            server_duid: duid::hex(&self.duid),
+            dhcp: self.counters.clone(),
+        }
+    }
+
+    fn leases(&self) -> Vec<ctl::Lease> {
+        self.node
+            .endpoint()
+            .db()
+            .iter()
+            .map(|(k, b)| ctl::Lease {
+                lease: k.to_string(),
+                status: b.status.to_string(),
+                client: b.client.as_ref().map(|c| duid::hex(&c.0)),
+                expires: b.state_expiration_time.map(to_unix),
+                update_pending: b.update_pending,
+            })
+            .collect()
+    }
+
+    fn on_ctl(&mut self, req: Request) -> Result<Answer, NodeError> {
+        Ok(match req {
+            Request::Status => Answer::Ok {
+                ok: true,
+                status: Some(Box::new(self.status())),
+                leases: None,
+                message: None,
+            },
+            Request::Leases => Answer::Ok {
+                ok: true,
+                status: None,
+                leases: Some(self.leases()),
+                message: None,
+            },
+            Request::PartnerDown { force } => {
+                let before = self.node.endpoint().state();
+                if self.node.endpoint().comm_ok() && !force {
+                    return Ok(Answer::error(format!(
+                        "the partner is connected and communicating (we are in {before}): \
+                         telling this server it is down would put both in POTENTIAL-CONFLICT \
+                         (RFC 8156 §8.10); use --force if you really mean it"
+                    )));
+                }
+                let now = self.now();
+                self.node.handle_command(now, Command::PartnerDown)?;
+                self.drain()?;
+                let after = self.node.endpoint().state();
+                info!(target: "failover::operator", %before, %after, rfc = "RFC 8156 §8.4", "operator: partner-down");
+                if after == before && after != ServerState::PartnerDown {
+                    Answer::error(format!(
+                        "partner-down has no effect in {before} (RFC 8156 §8.8.2, §8.9.2, \
+                         §8.10.2, §8.11.2 list where it applies)"
+                    ))
+                } else {
+                    Answer::done(format!("state {before} -> {after}"))
+                }
+            }
+            Request::Reset { lease } => {
+                let Some(key) = parse_lease(&lease) else {
+                    return Ok(Answer::error(format!(
+                        "{lease:?} is not an address or ADDR/LEN prefix"
+                    )));
+                };
+                let status = self.node.endpoint().db().get(&key).map(|b| b.status);
+                match status {
+                    None => Answer::error(format!("{key} is not a lease of this server")),
+                    Some(BindingStatus::Abandoned) => {
+                        let now = self.now();
+                        self.node.handle_command(now, Command::ResetLease(key))?;
+                        self.drain()?;
+                        let after = self.node.endpoint().db().get(&key).map(|b| b.status);
+                        info!(target: "failover::operator", lease = %key, "operator: reset");
+                        match after {
+                            Some(s) if s != BindingStatus::Abandoned => {
+                                Answer::done(format!("{key}: ABANDONED -> {s} (RFC 8156 §7.2)"))
+                            }
+                            _ => Answer::error(format!(
+                                "{key} stays ABANDONED: the reset is refused in this state"
+                            )),
+                        }
+                    }
+                    Some(s) => Answer::error(format!(
+                        "{key} is {s}, not ABANDONED: only an abandoned lease is reset \
+                         (RFC 8156 Figure 2, transition 10)"
+                    )),
+                }
+            }
+            Request::Shutdown => {
+                self.shutdown = true;
+                Answer::done("shutting down")
+            }
+        })
+    }
+
+    /// SIGTERM or `ctl shutdown`: DISCONNECT ServerShuttingDown to the partner (§5.3.10), wait
+    /// a little for the writer to flush it, then close storage (dropping the node).
+    async fn shut_down(mut self) -> Result<(), ServeError> {
+        info!("shutting down");
+        self.shutdown = true;
+        let now = self.now();
+        if self.node.handle_command(now, Command::Shutdown).is_ok() {
+            let _ = self.drain();
+        }
+        self.drop_link();
+        for h in self.closing.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
+        }
+        let _ = std::fs::remove_file(&self.cfg.control_socket);
+        drop(self.node);
+        info!("stopped; storage closed");
+        Ok(())
+    }
+}
+
+fn same_ip(a: IpAddr, b: IpAddr) -> bool {
+    let canon = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    canon(a) == canon(b)
+}
+
+/// `ADDR` or `ADDR/LEN`.
+pub fn parse_lease(text: &str) -> Option<LeaseKey> {
+    match text.split_once('/') {
+        Some((a, l)) => Some(LeaseKey::Prefix(a.parse().ok()?, l.parse().ok().filter(|l| *l <= 128)?)),
+        None => Some(LeaseKey::Addr(text.parse().ok()?)),
+    }
+}
+
+// ---- the operator socket ----------------------------------------------------------------
+
+type CtlCall = (Request, oneshot::Sender<Answer>);
+
+fn bind_control(path: &Path) -> Result<UnixListener, ServeError> {
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(ServeError(format!(
+                "control socket {}: another daemon is listening there",
+                path.display()
+            )));
+        }
+        let _ = std::fs::remove_file(path);
+    }
+    UnixListener::bind(path)
+        .map_err(|e| ServeError(format!("cannot create the control socket {}: {e}", path.display())))
+}
+
+/// Serve one operator connection: one request line, one answer line.
+async fn ctl_session(stream: UnixStream, calls: mpsc::UnboundedSender<CtlCall>) {
+    use tokio::io::AsyncBufReadExt;
+    let (rd, mut wr) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = tokio::io::BufReader::new(rd.take(64 * 1024));
+    let answer = match tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line)).await
+    {
+        Ok(Ok(_)) => match serde_json::from_str::<Request>(line.trim()) {
+            Ok(req) => {
+                let (tx, rx) = oneshot::channel();
+                if calls.send((req, tx)).is_err() {
+                    Answer::error("the daemon is stopping")
+                } else {
+                    rx.await
+                        .unwrap_or_else(|_| Answer::error("the daemon is stopping"))
+                }
+            }
+            Err(e) => Answer::error(format!("bad request {:?}: {e}", line.trim())),
+        },
+        Ok(Err(e)) => Answer::error(format!("reading the request: {e}")),
+        Err(_) => Answer::error("no request line within 10 s"),
+    };
+    let mut text = serde_json::to_string(&answer).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    text.push('\n');
+    let _ = wr.write_all(text.as_bytes()).await;
+}
+
+// ---- the loop ----------------------------------------------------------------------------
+
+async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
+    let mut clock = Clock::new();
+    let now = clock.now();
+    let mut node = Node::open(cfg.core_config(), &cfg.storage, now).map_err(|e| {
+        ServeError(format!("cannot open storage {}: {e}", cfg.storage.display()))
+    })?;
+    let duid = duid::load_or_create(&cfg.duid_file)
+        .map_err(|e| ServeError(format!("server DUID file {}: {e}", cfg.duid_file.display())))?;
+    let dhcp = DhcpSocket::bind(cfg.dhcp.bind, cfg.dhcp.port, &cfg.dhcp.interfaces)
+        .map_err(|e| ServeError(e.to_string()))?;
+    let listener = match cfg.role {
+        Role::Secondary => Some(TcpListener::bind(cfg.partner.local).await.map_err(|e| {
+            ServeError(format!(
+                "cannot listen for the partner on {} (partner.local): {e}",
+                cfg.partner.local
+            ))
+        })?),
+        Role::Primary => None,
+    };
+    let control = bind_control(&cfg.control_socket)?;
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| ServeError(format!("SIGTERM handler: {e}")))?;
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| ServeError(format!("SIGINT handler: {e}")))?;
+
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel::<CtlCall>();
+    // Outputs of opening (the STARTUP record) only log.
+    while let Some(o) = node.poll_output() {
+        if let Output::Event(e) = o {
+            info!(target: "failover::state", "{e:?}");
+        }
+    }
+    info!(
+        role = %cfg.role,
+        state = %node.endpoint().state(),
+        dhcp = %dhcp.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        partner = %cfg.partner.remote,
+        storage = %cfg.storage.display(),
+        duid = %duid::hex(&duid),
+        "failover serve started"
+    );
+    let mut d = Daemon {
+        backoff: cfg.partner.reconnect_min,
+        cfg,
+        node,
+        clock,
+        duid,
+        events: events_tx,
+        link: None,
+        next_link_id: 0,
+        closing: Vec::new(),
+        next_connect: None,
+        connecting: false,
+        counters: Counters::default(),
+        held: Vec::new(),
+        shutdown: false,
+    };
+    if d.cfg.role == Role::Primary {
+        d.next_connect = Some(Instant::now());
+    }
+
+    let fatal = |e: NodeError| ServeError(format!("stable storage failed, stopping: {e}"));
+    while !d.shutdown {
+        let timer = d.node.poll_timeout().map(|t| Instant::now() + d.clock.until(t));
+        let lockstep_tick = (!d.held.is_empty()).then(|| Instant::now() + Duration::from_millis(200));
+        let connect_at = if d.connecting || d.link.is_some() {
+            None
+        } else {
+            d.next_connect
+        };
+        tokio::select! {
+            r = dhcp.recv() => match r {
+                Ok(dg) => {
+                    if let Some(bytes) = d.on_datagram(&dg).map_err(fatal)? {
+                        if let Err(e) = dhcp.send_to(&bytes, dg.from).await {
+                            warn!(target: "failover::dhcp", to = %dg.from, "send failed: {e}");
+                        }
+                    }
+                }
+                Err(e) => warn!(target: "failover::dhcp", "receive failed: {e}"),
+            },
+            Some(ev) = events_rx.recv() => d.on_net(ev).map_err(fatal)?,
+            acc = async { listener.as_ref().unwrap().accept().await }, if listener.is_some() => match acc {
+                Ok((stream, peer)) => d.on_accept(stream, peer).map_err(fatal)?,
+                Err(e) => warn!(target: "failover::partner", "accept failed: {e}"),
+            },
+            acc = control.accept() => if let Ok((stream, _)) = acc {
+                tokio::spawn(ctl_session(stream, ctl_tx.clone()));
+            },
+            Some((req, reply)) = ctl_rx.recv() => {
+                let answer = d.on_ctl(req).map_err(fatal)?;
+                let _ = reply.send(answer);
+            },
+            _ = sleep_until(timer) => {
+                let now = d.now();
+                d.node.handle_timeout(now).map_err(fatal)?;
+                d.drain().map_err(fatal)?;
+            },
+            _ = sleep_until(connect_at) => {
+                d.next_connect = None;
+                d.connecting = true;
+                spawn_connect(&d.cfg, d.events.clone());
+            },
+            _ = sleep_until(lockstep_tick) => {},
+            _ = sigterm.recv() => { info!("SIGTERM"); d.shutdown = true; },
+            _ = sigint.recv() => { info!("SIGINT"); d.shutdown = true; },
+        }
+        for (bytes, to) in d.release_held() {
+            if let Err(e) = dhcp.send_to(&bytes, to).await {
+                warn!(target: "failover::dhcp", %to, "send failed: {e}");
+            }
+        }
+    }
+    d.shut_down().await
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_names_its_transition_section() {
+        for s in ServerState::ALL {
+            let section = transition_section(*s);
+            assert!(section.starts_with("RFC 8156 §8.") && section.ends_with(".2"), "{s}: {section}");
+        }
+        assert_eq!(transition_section(ServerState::Normal), "RFC 8156 §8.8.2");
+    }
+
+    #[test]
+    fn leases_parse_as_addresses_or_prefixes() {
+        assert_eq!(
+            parse_lease("2001:db8::5"),
+            Some(LeaseKey::Addr("2001:db8::5".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_lease("2001:db8:100::/56"),
+            Some(LeaseKey::Prefix("2001:db8:100::".parse().unwrap(), 56))
+        );
+        assert_eq!(parse_lease("2001:db8::/129"), None);
+        assert_eq!(parse_lease("host"), None);
+    }
+
+    #[test]
+    fn a_v4_mapped_peer_is_the_same_ip() {
+        let a: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(same_ip(a, b));
+        assert!(!same_ip("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap()));
+    }
+}
