@@ -579,6 +579,24 @@ fn kill_9_of_either_server_under_perfdhcp_load_restarts_from_storage_resyncs_and
         std::thread::sleep(Duration::from_secs(1));
         pair.kill9(victim);
         let killed = Instant::now();
+        // The survivor notices (the kernel closed the dead server's connection).
+        let survivor = match victim {
+            Role::Primary => Role::Secondary,
+            Role::Secondary => Role::Primary,
+        };
+        net::wait_for(
+            &format!("the {} to see its partner gone", survivor.name()),
+            Duration::from_secs(15),
+            || {
+                let st = pair.status(survivor)?;
+                if st["connected"] == false {
+                    Ok(())
+                } else {
+                    Err(format!("{st}"))
+                }
+            },
+            || pair.context(),
+        );
         std::thread::sleep(Duration::from_secs(1));
         pair.start(victim);
         let (_, pseq, sseq) = pair.wait_normal_traced(Duration::from_secs(60));
