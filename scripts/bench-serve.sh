@@ -25,7 +25,11 @@ Environment:
   POOL=N       addresses in the pool, the same on both servers (max(65536, 8*CLIENTS));
                perfdhcp's DUIDs change from run to run, so the pool is far larger than its
                clients; every run starts from empty storage anyway
-  MCLT=N       the pair's MCLT, seconds (2: a fresh pair reaches NORMAL within seconds)
+  MCLT=N       the MCLT, seconds (max(30, SECONDS+10)). A fresh secondary waits the MCLT in
+               RECOVER-WAIT (RFC 8156 §8.6.2), so every pair start costs MCLT seconds; and in
+               NORMAL a first grant lasts at most the MCLT (§4.4), so an MCLT shorter than a
+               run makes the pair expire leases during the run, work the standalone server
+               (PARTNER-DOWN, full lifetimes) does not do: keep MCLT above SECONDS
   CONFIGS="standalone pair lockstep"   which configurations, in this order within a run
   KEEP=1       keep the working directory (configs, logs, perfdhcp output) afterwards
 
@@ -65,7 +69,7 @@ RATE=${RATE:-200}
 RUNS=${RUNS:-3}
 CLIENTS=${CLIENTS:-$((RATE * DURATION))}
 POOL=${POOL:-$(( 8 * CLIENTS > 65536 ? 8 * CLIENTS : 65536 ))}
-MCLT=${MCLT:-2}
+MCLT=${MCLT:-$(( DURATION + 10 > 30 ? DURATION + 10 : 30 ))}
 CONFIGS=${CONFIGS:-standalone pair lockstep}
 KEEP=${KEEP:-0}
 
@@ -325,7 +329,7 @@ run_one() {
   if [[ $cfg == standalone ]]; then
     wait_until "$dir/primary.sock" "s['state']=='PARTNER-DOWN'" 60
   else
-    wait_until "$dir/primary.sock" "s['state']=='NORMAL' and s.get('partner_state')=='NORMAL'" 90
+    wait_until "$dir/primary.sock" "s['state']=='NORMAL' and s.get('partner_state')=='NORMAL'" $((MCLT + 90))
     wait_until "$dir/secondary.sock" "s['state']=='NORMAL' and s.get('partner_state')=='NORMAL'" 30
   fi
   local load rc=0
