@@ -184,8 +184,16 @@ fn print_status(s: &ctl::Status) {
     );
     println!(
         "communications:  {}{}",
-        if s.communications_ok { "OK" } else { "interrupted" },
-        if s.connected { " (connected)" } else { " (no connection)" }
+        if s.communications_ok {
+            "OK"
+        } else {
+            "interrupted"
+        },
+        if s.connected {
+            " (connected)"
+        } else {
+            " (no connection)"
+        }
     );
     println!("MCLT:            {} s", s.mclt);
     let counts: Vec<String> = s
@@ -220,13 +228,18 @@ fn print_status(s: &ctl::Status) {
 }
 
 fn print_leases(leases: &[ctl::Lease]) {
-    println!("{:<44} {:<12} {:<12} {:<7} client", "lease", "status", "expires", "pending");
+    println!(
+        "{:<44} {:<12} {:<12} {:<7} client",
+        "lease", "status", "expires", "pending"
+    );
     for l in leases {
         println!(
             "{:<44} {:<12} {:<12} {:<7} {}",
             l.lease,
             l.status,
-            l.expires.map(|e| e.to_string()).unwrap_or_else(|| "-".into()),
+            l.expires
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "-".into()),
             if l.update_pending { "yes" } else { "no" },
             l.client.as_deref().unwrap_or("-")
         );

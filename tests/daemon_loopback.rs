@@ -163,10 +163,7 @@ fn ctl(socket: &Path, args: &[&str]) -> Result<Value, String> {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     if !out.status.success() {
-        return Err(format!(
-            "{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        return Err(format!("{text}{}", String::from_utf8_lossy(&out.stderr)));
     }
     serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
 }
@@ -279,13 +276,21 @@ fn sigterm_disconnects_the_partner_and_a_restart_from_storage_returns_to_normal(
     both_normal(&pair, &p, &s);
     let duid = ctl(&pair.socket("secondary"), &["status"]).unwrap()["server_duid"].clone();
     s.signal("TERM");
-    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0), "{}", s.log_text());
+    assert_eq!(
+        s.wait_exit(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        s.log_text()
+    );
     assert!(s.log_text().contains("storage closed"));
     assert!(!pair.socket("secondary").exists(), "control socket removed");
     // The primary was told (DISCONNECT, RFC 8156 §5.3.10) and left NORMAL (§8.8.2).
-    wait_status(&pair.socket("primary"), &p, "primary COMMUNICATIONS-INTERRUPTED", |v| {
-        state(v) == "COMMUNICATIONS-INTERRUPTED" && v["connected"] == false
-    });
+    wait_status(
+        &pair.socket("primary"),
+        &p,
+        "primary COMMUNICATIONS-INTERRUPTED",
+        |v| state(v) == "COMMUNICATIONS-INTERRUPTED" && v["connected"] == false,
+    );
     // Back from its file alone: same DUID, NORMAL again after the primary reconnects.
     let s2 = Server::start(&pair.config("secondary", "[::1]"), pair.path("s2.log"));
     both_normal(&pair, &p, &s2);
@@ -300,7 +305,11 @@ fn kill_9_then_restart_from_the_file_alone_resynchronises() {
     let mut p = Server::start(&pair.config("primary", ""), pair.path("p.log"));
     both_normal(&pair, &p, &s);
     p.signal("KILL");
-    assert_eq!(p.wait_exit(Duration::from_secs(5)), None, "killed: no exit code");
+    assert_eq!(
+        p.wait_exit(Duration::from_secs(5)),
+        None,
+        "killed: no exit code"
+    );
     wait_status(&pair.socket("secondary"), &s, "secondary notices", |v| {
         v["connected"] == false
     });
@@ -367,7 +376,10 @@ fn operator_commands_are_refused_with_a_reason_where_they_do_not_apply() {
     let p = Server::start(&pair.config("primary", ""), pair.path("p.log"));
     both_normal(&pair, &p, &s);
     let e = ctl(&pair.socket("primary"), &["partner-down"]).unwrap_err();
-    assert!(e.contains("partner is connected") && e.contains("--force"), "{e}");
+    assert!(
+        e.contains("partner is connected") && e.contains("--force"),
+        "{e}"
+    );
     let e = ctl(&pair.socket("primary"), &["reset", "2001:db8:1::100"]).unwrap_err();
     assert!(e.contains("not ABANDONED"), "{e}");
     let e = ctl(&pair.socket("primary"), &["reset", "2001:db8:9::1"]).unwrap_err();
@@ -377,9 +389,12 @@ fn operator_commands_are_refused_with_a_reason_where_they_do_not_apply() {
     // Cut the pair: now partner-down applies (RFC 8156 §8.9.2).
     let ok = ctl(&pair.socket("secondary"), &["shutdown"]).unwrap();
     assert_eq!(ok["ok"], true);
-    wait_status(&pair.socket("primary"), &p, "primary COMMUNICATIONS-INTERRUPTED", |v| {
-        state(v) == "COMMUNICATIONS-INTERRUPTED"
-    });
+    wait_status(
+        &pair.socket("primary"),
+        &p,
+        "primary COMMUNICATIONS-INTERRUPTED",
+        |v| state(v) == "COMMUNICATIONS-INTERRUPTED",
+    );
     let ok = ctl(&pair.socket("primary"), &["partner-down"]).unwrap();
     assert!(
         ok["message"]
@@ -404,7 +419,10 @@ fn a_server_that_cannot_start_names_the_port_file_or_socket() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("cannot bind the DHCPv6 socket to [::1]:{}", pair.dhcp_ports[1])),
+        err.contains(&format!(
+            "cannot bind the DHCPv6 socket to [::1]:{}",
+            pair.dhcp_ports[1]
+        )),
         "{err}"
     );
     drop(taken);
@@ -421,12 +439,16 @@ fn a_server_that_cannot_start_names_the_port_file_or_socket() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot listen for the partner on [::1]"), "{err}");
+    assert!(
+        err.contains("cannot listen for the partner on [::1]"),
+        "{err}"
+    );
     drop(taken);
     // Storage in a directory that does not exist.
-    let text = fs::read_to_string(&cfg)
-        .unwrap()
-        .replace(".redb\"\n", ".redb\"\nduid_file = \"/nonexistent-dir/x.duid\"\n");
+    let text = fs::read_to_string(&cfg).unwrap().replace(
+        ".redb\"\n",
+        ".redb\"\nduid_file = \"/nonexistent-dir/x.duid\"\n",
+    );
     let bad = pair.path("bad-storage.toml");
     fs::write(&bad, text).unwrap();
     let out = Command::new(BIN)
@@ -610,7 +632,11 @@ mod relay {
         let mut buf = [0u8; 4096];
         let (n, _) = sock.recv_from(&mut buf).ok()?;
         let (inner, iid) = open_relay_repl(&buf[..n]);
-        assert_eq!(iid.as_deref(), Some(&b"eth7"[..]), "Interface-Id echoed (RFC 8415 §19.3)");
+        assert_eq!(
+            iid.as_deref(),
+            Some(&b"eth7"[..]),
+            "Interface-Id echoed (RFC 8415 §19.3)"
+        );
         assert_eq!(inner.xid(), m.xid(), "transaction-id echoed");
         Some(inner)
     }
@@ -697,7 +723,10 @@ fn a_relayed_client_is_served_by_the_primary_only_and_the_secondary_learns_its_b
         {
             break;
         }
-        assert!(start.elapsed() < DEADLINE, "secondary never learnt {got:?}: {leases}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "secondary never learnt {got:?}: {leases}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -706,7 +735,10 @@ fn a_relayed_client_is_served_by_the_primary_only_and_the_secondary_learns_its_b
     let renew = relay::message(MessageType::Renew, Some(&got.server), Some(&got));
     let renewed = relay::held(&relay::exchange(p_port, &renew, wait).expect("REPLY to RENEW"));
     assert_eq!(renewed.addr, got.addr);
-    assert!(renewed.addr_valid >= got.addr_valid, "{renewed:?} after {got:?}");
+    assert!(
+        renewed.addr_valid >= got.addr_valid,
+        "{renewed:?} after {got:?}"
+    );
 
     // RELEASE: Success, and the primary no longer binds it to the client.
     let release = relay::message(MessageType::Release, Some(&got.server), Some(&got));

@@ -58,7 +58,11 @@ mod tests {
         // 2026 is about 26 years after 2000.
         assert!(a.secs() > 25 * 365 * 86_400, "{a:?}");
         c.last = a.secs() + 1_000;
-        assert_eq!(c.now().secs(), a.secs() + 1_000, "a clock stepped back is held");
+        assert_eq!(
+            c.now().secs(),
+            a.secs() + 1_000,
+            "a clock stepped back is held"
+        );
         assert_eq!(to_unix(Time(0)), EPOCH_2000_UNIX);
     }
 

@@ -153,7 +153,10 @@ pub fn call(socket: &Path, req: &Request, timeout: Duration) -> io::Result<Answe
     if answer.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
-            format!("{}: the daemon closed the connection without answering", socket.display()),
+            format!(
+                "{}: the daemon closed the connection without answering",
+                socket.display()
+            ),
         ));
     }
     serde_json::from_str(&answer).map_err(|e| {

@@ -370,8 +370,12 @@ impl Daemon {
                 if self.link.as_ref().map(|l| l.id) == Some(id) {
                     let peer = self.link.as_ref().map(|l| l.peer);
                     match err {
-                        Some(e) => warn!(target: "failover::partner", ?peer, "partner connection lost: {e}"),
-                        None => info!(target: "failover::partner", ?peer, "partner closed the connection"),
+                        Some(e) => {
+                            warn!(target: "failover::partner", ?peer, "partner connection lost: {e}")
+                        }
+                        None => {
+                            info!(target: "failover::partner", ?peer, "partner closed the connection")
+                        }
                     }
                     self.drop_link();
                     let now = self.now();
@@ -479,9 +483,9 @@ impl Daemon {
                 let on_link = addrs.iter().all(|a| self.cfg.on_link(*a));
                 inb.reply_confirm(&self.duid, on_link)
             }),
-            Plan::InformationRequest => self
-                .responsive()
-                .then(|| inb.reply_information(&self.duid)),
+            Plan::InformationRequest => {
+                self.responsive().then(|| inb.reply_information(&self.duid))
+            }
             Plan::UseMulticast => Some(inb.reply_use_multicast(&self.duid)),
             Plan::Discard(why) => {
                 self.drop_count("discarded");
@@ -690,7 +694,10 @@ fn same_ip(a: IpAddr, b: IpAddr) -> bool {
 /// `ADDR` or `ADDR/LEN`.
 pub fn parse_lease(text: &str) -> Option<LeaseKey> {
     match text.split_once('/') {
-        Some((a, l)) => Some(LeaseKey::Prefix(a.parse().ok()?, l.parse().ok().filter(|l| *l <= 128)?)),
+        Some((a, l)) => Some(LeaseKey::Prefix(
+            a.parse().ok()?,
+            l.parse().ok().filter(|l| *l <= 128)?,
+        )),
         None => Some(LeaseKey::Addr(text.parse().ok()?)),
     }
 }
@@ -709,8 +716,12 @@ fn bind_control(path: &Path) -> Result<UnixListener, ServeError> {
         }
         let _ = std::fs::remove_file(path);
     }
-    UnixListener::bind(path)
-        .map_err(|e| ServeError(format!("cannot create the control socket {}: {e}", path.display())))
+    UnixListener::bind(path).map_err(|e| {
+        ServeError(format!(
+            "cannot create the control socket {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Serve one operator connection: one request line, one answer line.
@@ -719,24 +730,25 @@ async fn ctl_session(stream: UnixStream, calls: mpsc::UnboundedSender<CtlCall>) 
     let (rd, mut wr) = stream.into_split();
     let mut line = String::new();
     let mut reader = tokio::io::BufReader::new(rd.take(64 * 1024));
-    let answer = match tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line)).await
-    {
-        Ok(Ok(_)) => match serde_json::from_str::<Request>(line.trim()) {
-            Ok(req) => {
-                let (tx, rx) = oneshot::channel();
-                if calls.send((req, tx)).is_err() {
-                    Answer::error("the daemon is stopping")
-                } else {
-                    rx.await
-                        .unwrap_or_else(|_| Answer::error("the daemon is stopping"))
+    let answer =
+        match tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line)).await {
+            Ok(Ok(_)) => match serde_json::from_str::<Request>(line.trim()) {
+                Ok(req) => {
+                    let (tx, rx) = oneshot::channel();
+                    if calls.send((req, tx)).is_err() {
+                        Answer::error("the daemon is stopping")
+                    } else {
+                        rx.await
+                            .unwrap_or_else(|_| Answer::error("the daemon is stopping"))
+                    }
                 }
-            }
-            Err(e) => Answer::error(format!("bad request {:?}: {e}", line.trim())),
-        },
-        Ok(Err(e)) => Answer::error(format!("reading the request: {e}")),
-        Err(_) => Answer::error("no request line within 10 s"),
-    };
-    let mut text = serde_json::to_string(&answer).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+                Err(e) => Answer::error(format!("bad request {:?}: {e}", line.trim())),
+            },
+            Ok(Err(e)) => Answer::error(format!("reading the request: {e}")),
+            Err(_) => Answer::error("no request line within 10 s"),
+        };
+    let mut text =
+        serde_json::to_string(&answer).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     text.push('\n');
     let _ = wr.write_all(text.as_bytes()).await;
 }
@@ -811,8 +823,12 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
 
     let fatal = |e: NodeError| ServeError(format!("stable storage failed, stopping: {e}"));
     while !d.shutdown {
-        let timer = d.node.poll_timeout().map(|t| Instant::now() + d.clock.until(t));
-        let lockstep_tick = (!d.held.is_empty()).then(|| Instant::now() + Duration::from_millis(200));
+        let timer = d
+            .node
+            .poll_timeout()
+            .map(|t| Instant::now() + d.clock.until(t));
+        let lockstep_tick =
+            (!d.held.is_empty()).then(|| Instant::now() + Duration::from_millis(200));
         let connect_at = if d.connecting || d.link.is_some() {
             None
         } else {
@@ -879,7 +895,10 @@ mod tests {
     fn every_state_names_its_transition_section() {
         for s in ServerState::ALL {
             let section = transition_section(*s);
-            assert!(section.starts_with("RFC 8156 §8.") && section.ends_with(".2"), "{s}: {section}");
+            assert!(
+                section.starts_with("RFC 8156 §8.") && section.ends_with(".2"),
+                "{s}: {section}"
+            );
         }
         assert_eq!(transition_section(ServerState::Normal), "RFC 8156 §8.8.2");
     }
@@ -903,6 +922,9 @@ mod tests {
         let a: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.1".parse().unwrap();
         assert!(same_ip(a, b));
-        assert!(!same_ip("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap()));
+        assert!(!same_ip(
+            "fd00::1".parse().unwrap(),
+            "fd00::2".parse().unwrap()
+        ));
     }
 }

@@ -7,15 +7,12 @@ use std::io;
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket as StdUdpSocket};
 use std::os::fd::AsRawFd;
 
-use nix::sys::socket::{
-    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6,
-};
+use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// All_DHCP_Relay_Agents_and_Servers (RFC 8415 §7.1).
-pub const ALL_DHCP_RELAY_AGENTS_AND_SERVERS: Ipv6Addr =
-    Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
+pub const ALL_DHCP_RELAY_AGENTS_AND_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
 
 /// Largest datagram read; a larger one is truncated and then dropped as malformed.
 pub const MAX_DATAGRAM: usize = 65_535;
@@ -62,19 +59,21 @@ impl std::error::Error for SetupError {}
 
 impl DhcpSocket {
     /// Bind `[bind]:port` and join ff02::1:2 on each of `interfaces` (by name).
-    pub fn bind(bind: Ipv6Addr, port: u16, interfaces: &[String]) -> Result<DhcpSocket, SetupError> {
+    pub fn bind(
+        bind: Ipv6Addr,
+        port: u16,
+        interfaces: &[String],
+    ) -> Result<DhcpSocket, SetupError> {
         let addr = SocketAddr::from((bind, port));
-        let std = StdUdpSocket::bind(addr).map_err(|e| {
-            SetupError(format!("cannot bind the DHCPv6 socket to {addr}: {e}"))
-        })?;
+        let std = StdUdpSocket::bind(addr)
+            .map_err(|e| SetupError(format!("cannot bind the DHCPv6 socket to {addr}: {e}")))?;
         std.set_nonblocking(true)
             .map_err(|e| SetupError(format!("DHCPv6 socket {addr}: {e}")))?;
         setsockopt(&std, sockopt::Ipv6RecvPacketInfo, &true)
             .map_err(|e| SetupError(format!("DHCPv6 socket {addr}: IPV6_RECVPKTINFO: {e}")))?;
         for name in interfaces {
-            let index = nix::net::if_::if_nametoindex(name.as_str()).map_err(|e| {
-                SetupError(format!("interface {name:?} (dhcp.interfaces): {e}"))
-            })?;
+            let index = nix::net::if_::if_nametoindex(name.as_str())
+                .map_err(|e| SetupError(format!("interface {name:?} (dhcp.interfaces): {e}")))?;
             std.join_multicast_v6(&ALL_DHCP_RELAY_AGENTS_AND_SERVERS, index)
                 .map_err(|e| {
                     SetupError(format!(
