@@ -154,6 +154,15 @@ impl Drop for Server {
     }
 }
 
+/// `failover serve --config CONFIG` expected to stop by itself (a start-up error).
+fn serve_once(config: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
 fn ctl(socket: &Path, args: &[&str]) -> Result<Value, String> {
     let out = Command::new(BIN)
         .args(["ctl", "--json", "--socket"])
@@ -411,11 +420,7 @@ fn a_server_that_cannot_start_names_the_port_file_or_socket() {
     let cfg = pair.config("secondary", "[::1]");
     // The DHCPv6 port is taken.
     let taken = UdpSocket::bind(("::1", pair.dhcp_ports[1])).unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = serve_once(&cfg);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -432,11 +437,7 @@ fn a_server_that_cannot_start_names_the_port_file_or_socket() {
         pair.partner_port,
     )))
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = serve_once(&cfg);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -451,11 +452,7 @@ fn a_server_that_cannot_start_names_the_port_file_or_socket() {
     );
     let bad = pair.path("bad-storage.toml");
     fs::write(&bad, text).unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = serve_once(&bad);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent-dir/x.duid"), "{err}");
@@ -463,11 +460,7 @@ fn a_server_that_cannot_start_names_the_port_file_or_socket() {
         .unwrap()
         .replace("secondary.redb", "missing/dir/secondary.redb");
     fs::write(&bad, text).unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = serve_once(&bad);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -478,11 +471,7 @@ fn a_server_that_cannot_start_names_the_port_file_or_socket() {
     );
     // A configuration that does not validate: exit 2, the file named.
     fs::write(&bad, "role = \"tertiary\"\n").unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = serve_once(&bad);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad-storage.toml"));
 }
@@ -500,11 +489,7 @@ fn a_second_server_on_the_same_control_socket_is_refused() {
         .replace("secondary.redb", "other.redb");
     let other = pair.path("other.toml");
     fs::write(&other, text).unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&other)
-        .output()
-        .unwrap();
+    let out = serve_once(&other);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("another daemon is listening there"), "{err}");
