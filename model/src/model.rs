@@ -448,90 +448,11 @@ impl FailoverModel {
     }
 
     /// Client symmetry: the clients are interchangeable, so a state and the same state with
-    /// client ids permuted are equivalent. The representative is the least rewriting.
+    /// client ids permuted are equivalent. The representative is the state renamed by a
+    /// canonical labelling of its clients ([`crate::canon`]).
     pub fn representative(st: &State) -> State {
-        let n = st.clients.len();
-        if n < 2 {
-            return st.clone();
-        }
-        let mut best: Option<State> = None;
-        for perm in permutations(n) {
-            let cand = rename_clients(st, &perm);
-            if best.as_ref().is_none_or(|b| cand < *b) {
-                best = Some(cand);
-            }
-        }
-        best.unwrap()
+        crate::canon::representative(st)
     }
-}
-
-/// All permutations of `0..n` (n is at most 4).
-fn permutations(n: usize) -> Vec<Vec<ClientId>> {
-    fn go(prefix: &mut Vec<ClientId>, n: usize, out: &mut Vec<Vec<ClientId>>) {
-        if prefix.len() == n {
-            out.push(prefix.clone());
-            return;
-        }
-        for c in 0..n as ClientId {
-            if !prefix.contains(&c) {
-                prefix.push(c);
-                go(prefix, n, out);
-                prefix.pop();
-            }
-        }
-    }
-    let mut out = Vec::new();
-    go(&mut Vec::new(), n, &mut out);
-    out
-}
-
-/// The state with client `c` renamed `perm[c]` everywhere it appears.
-fn rename_clients(st: &State, perm: &[ClientId]) -> State {
-    let mut out = st.clone();
-    let r = |c: &mut Option<ClientId>| {
-        if let Some(x) = c {
-            *x = perm[*x as usize];
-        }
-    };
-    let n = |f: &mut Option<Fqdn>| {
-        if let Some(x) = f {
-            x.client = perm[x.client as usize];
-        }
-    };
-    for s in out.servers.iter_mut() {
-        for lease in s.leases.iter_mut() {
-            r(&mut lease.client);
-            r(&mut lease.reserved);
-            n(&mut lease.fqdn);
-            for op in lease.dns_ops.iter_mut() {
-                match op {
-                    DnsOp::Add(x) | DnsOp::Remove(x) => x.client = perm[x.client as usize],
-                }
-            }
-        }
-    }
-    for ch in out.chan.iter_mut() {
-        for m in ch.iter_mut() {
-            if let Msg::BndUpd(u) = m {
-                r(&mut u.client);
-                r(&mut u.reserved);
-                n(&mut u.fqdn);
-            }
-        }
-    }
-    for rec in out.dns.iter_mut() {
-        n(rec);
-    }
-    let mut clients = vec![None; st.clients.len()];
-    for (c, h) in st.clients.iter().enumerate() {
-        let mut h = *h;
-        if let Some(h) = h.as_mut() {
-            n(&mut h.fqdn);
-        }
-        clients[perm[c] as usize] = h;
-    }
-    out.clients = clients;
-    out
 }
 
 impl stateright::Representative for State {

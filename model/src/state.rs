@@ -439,8 +439,9 @@ impl Monitor {
     }
 }
 
-/// The whole model state.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// The whole model state. `Hash` is written by hand in [`crate::canon`] (the checker's
+/// fingerprint).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct State {
     /// The global clock.
     pub now: Tick,
