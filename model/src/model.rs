@@ -17,6 +17,9 @@
 //!   every path ends, which makes "at the end of every path" liveness sound;
 //!   [`crate::cycles`] checks it (`failover check --cycles`).
 
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+
 use failover_proto::{BindingStatus as B, Role, ServerState as S};
 use serde::Serialize;
 use stateright::{Model, Property};
@@ -71,12 +74,26 @@ pub enum Action {
 pub struct FailoverModel {
     /// The configuration.
     pub cfg: ModelConfig,
+    /// The reachability targets a running check has found, one bit each (index in
+    /// [`properties::REACHABILITY`]); `None` outside a check ([`FailoverModel::for_check`]).
+    pub(crate) found: Option<Arc<AtomicU32>>,
 }
 
 impl FailoverModel {
     /// A model for a configuration (validate it first with [`ModelConfig::validate`]).
     pub fn new(cfg: ModelConfig) -> Self {
-        FailoverModel { cfg }
+        FailoverModel { cfg, found: None }
+    }
+
+    /// The same model for one run of the checker: it remembers which reachability targets have
+    /// been found, so that a found target is no longer evaluated on every state (see
+    /// [`properties::all_for`]). The verdicts are the same; the example path of a target is then
+    /// the first one the search met (before: the last one).
+    pub fn for_check(&self) -> Self {
+        FailoverModel {
+            cfg: self.cfg.clone(),
+            found: Some(Arc::new(AtomicU32::new(0))),
+        }
     }
 
     /// The initial state.
@@ -487,7 +504,7 @@ impl Model for FailoverModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        properties::all_for(&self.cfg)
+        properties::for_model(self)
     }
 
     fn format_action(&self, a: &Action) -> String {
