@@ -23,11 +23,12 @@
 //! does not depend on the numbering either, so each orbit uses one form.
 //!
 //! # Hash
-//! [`State`]'s `Hash` writes the state as a stream of bytes, eight to a `u64` word, one
-//! `write_u64` per word (the derived one wrote about a hundred single bytes, each a hasher
-//! round). The byte stream is an injective encoding of the state (every variable-length part
-//! is preceded by its length; client ids are below 4, `--clients` is at most 4), so equal states
-//! hash equal and unequal states differ in the stream.
+//! [`State`]'s `Hash` writes the state as a few `u64` words, eight fields to a word, one
+//! `write_u64` each (the derived one wrote about a hundred single bytes, each a hasher round):
+//! about twenty words for the default configuration. The words are an injective encoding of
+//! the state (every variable-length part has its length written before it; client ids are
+//! below 4, `--clients` is at most 4), so equal states hash equal and unequal states differ in
+//! what is hashed.
 
 use std::hash::{Hash, Hasher};
 
@@ -247,46 +248,20 @@ pub fn rename_clients(st: &State, perm: &[ClientId]) -> State {
     out
 }
 
-/// Bytes packed eight to a word for a hasher.
-struct Words<'a, H: Hasher> {
-    h: &'a mut H,
-    w: u64,
-    n: u32,
-    total: u64,
+/// Eight bytes as one word.
+#[inline(always)]
+fn word(b: [u8; 8]) -> u64 {
+    u64::from_le_bytes(b)
 }
 
-impl<H: Hasher> Words<'_, H> {
-    #[inline(always)]
-    fn b(&mut self, x: u8) {
-        self.w |= (x as u64) << (8 * self.n);
-        self.n += 1;
-        if self.n == 8 {
-            self.h.write_u64(self.w);
-            self.total += 8;
-            self.w = 0;
-            self.n = 0;
-        }
+/// Booleans as the bits of a byte.
+#[inline(always)]
+fn bits(b: &[bool]) -> u8 {
+    let mut x = 0u8;
+    for (i, &v) in b.iter().enumerate() {
+        x |= (v as u8) << i;
     }
-
-    #[inline(always)]
-    fn flags(&mut self, bits: &[bool]) {
-        let mut x = 0u8;
-        for (i, &b) in bits.iter().enumerate() {
-            x |= (b as u8) << i;
-        }
-        self.b(x);
-    }
-
-    #[inline(always)]
-    fn len(&mut self, n: usize) {
-        debug_assert!(n < 255);
-        self.b(n as u8);
-    }
-
-    fn finish(self) {
-        // The byte count closes the stream, so a shorter stream padded with zeros differs.
-        self.h.write_u64(self.w ^ ((self.total + self.n as u64) << 56));
-    }
+    x
 }
 
 /// An optional client id as one byte (client ids are below 4).
@@ -313,10 +288,13 @@ fn opt_name(f: Option<Fqdn>) -> u8 {
     f.map_or(UNSEEN, name)
 }
 
-// Each writer below names every field of its type (no `..`), so that a field added to the
-// state without being added to the hash is a compile error.
+// The state is written as a sequence of whole words; every variable-length part has its length
+// in a word written before it, so the sequence can be read back and the encoding is injective.
+// Each writer below names every field of its type (no `..`), so that a field added to the state
+// without being added to the hash is a compile error.
 
-fn lease<H: Hasher>(w: &mut Words<'_, H>, l: &Lease) {
+#[inline(always)]
+fn lease<H: Hasher>(h: &mut H, l: &Lease) {
     let Lease {
         status,
         client: c,
@@ -336,27 +314,40 @@ fn lease<H: Hasher>(w: &mut Words<'_, H>, l: &Lease) {
         reserved,
         cancelling,
     } = l;
-    w.b(status.code());
-    w.b(client(*c));
-    w.b(*expiry);
-    w.b(*since);
-    w.b(*cltt);
-    w.b(*acked_pl);
-    w.b(*pl_sent);
-    w.b(*exp_time);
-    w.flags(&[*pending, *inflight, *hold, *reclaim, *dns_added, *cancelling]);
-    w.b(opt_name(*fqdn));
-    w.b(client(*reserved));
-    w.len(dns_ops.len());
-    for op in dns_ops {
-        match op {
-            DnsOp::Add(f) => w.b(name(*f)),
-            DnsOp::Remove(f) => w.b(0x80 | name(*f)),
+    h.write_u64(word([
+        status.code(),
+        client(*c),
+        *expiry,
+        *since,
+        *cltt,
+        *acked_pl,
+        *pl_sent,
+        *exp_time,
+    ]));
+    h.write_u64(word([
+        bits(&[*pending, *inflight, *hold, *reclaim, *dns_added, *cancelling]),
+        opt_name(*fqdn),
+        client(*reserved),
+        dns_ops.len() as u8,
+        0,
+        0,
+        0,
+        0,
+    ]));
+    for chunk in dns_ops.chunks(8) {
+        let mut b = [0u8; 8];
+        for (x, op) in b.iter_mut().zip(chunk) {
+            *x = match op {
+                DnsOp::Add(f) => name(*f),
+                DnsOp::Remove(f) => 0x80 | name(*f),
+            };
         }
+        h.write_u64(word(b));
     }
 }
 
-fn server<H: Hasher>(w: &mut Words<'_, H>, s: &Server) {
+#[inline(always)]
+fn server<H: Hasher>(h: &mut H, s: &Server) {
     let Server {
         up,
         state,
@@ -371,47 +362,40 @@ fn server<H: Hasher>(w: &mut Words<'_, H>, s: &Server) {
         recover_wait_until,
         leases,
     } = s;
-    w.flags(&[
-        *up,
-        *comm_ok,
-        *storage_lost,
-        *awaiting_upddone,
-        *owes_upddone,
-        last_operating.is_some(),
-    ]);
-    w.b(state.code());
-    w.b(prev.code());
-    w.b(*since);
-    match partner {
-        None => {
-            w.b(0);
-            w.b(0);
-        }
-        Some((ps, t)) => {
-            w.b(ps.code());
-            w.b(*t);
-        }
-    }
-    w.b(last_operating.unwrap_or(0));
-    w.b(*recover_wait_until);
-    w.len(leases.len());
+    let (ps, pt) = match partner {
+        None => (0, 0),
+        Some((ps, t)) => (ps.code(), *t),
+    };
+    h.write_u64(word([
+        bits(&[
+            *up,
+            *comm_ok,
+            *storage_lost,
+            *awaiting_upddone,
+            *owes_upddone,
+            last_operating.is_some(),
+        ]),
+        state.code(),
+        prev.code(),
+        *since,
+        ps,
+        pt,
+        last_operating.unwrap_or(0),
+        *recover_wait_until,
+    ]));
     for l in leases.iter() {
-        lease(w, l);
+        lease(h, l);
     }
 }
 
-fn msg<H: Hasher>(w: &mut Words<'_, H>, m: &Msg) {
+#[inline(always)]
+fn msg<H: Hasher>(h: &mut H, m: &Msg) {
     match m {
         Msg::State {
             state,
             startup,
             since,
-        } => {
-            w.b(1);
-            w.b(state.code());
-            w.b(*startup as u8);
-            w.b(*since);
-        }
+        } => h.write_u64(word([1, state.code(), *startup as u8, *since, 0, 0, 0, 0])),
         Msg::BndUpd(Update {
             lease,
             status,
@@ -425,17 +409,26 @@ fn msg<H: Hasher>(w: &mut Words<'_, H>, m: &Msg) {
             flagged,
             reserved,
         }) => {
-            w.b(2);
-            w.b(*lease);
-            w.b(status.code());
-            w.b(client(*c));
-            w.b(*expiry);
-            w.b(*since);
-            w.b(*cltt);
-            w.b(*pl);
-            w.b(opt_name(*fqdn));
-            w.flags(&[*dns_added, *flagged]);
-            w.b(client(*reserved));
+            h.write_u64(word([
+                2,
+                *lease,
+                status.code(),
+                client(*c),
+                *expiry,
+                *since,
+                *cltt,
+                *pl,
+            ]));
+            h.write_u64(word([
+                opt_name(*fqdn),
+                bits(&[*dns_added, *flagged]),
+                client(*reserved),
+                0,
+                0,
+                0,
+                0,
+                0,
+            ]));
         }
         Msg::BndReply {
             lease,
@@ -443,23 +436,17 @@ fn msg<H: Hasher>(w: &mut Words<'_, H>, m: &Msg) {
             pl,
             reject,
         } => {
-            w.b(3);
-            w.b(*lease);
-            w.b(status.code());
-            w.b(*pl);
-            w.b(match reject {
+            let r = match reject {
                 None => 0,
                 Some(Reject::AddressInUse) => 1,
                 Some(Reject::Outdated) => 2,
-            });
+            };
+            h.write_u64(word([3, *lease, status.code(), *pl, r, 0, 0, 0]))
         }
-        Msg::PoolReq => w.b(4),
-        Msg::PoolResp => w.b(5),
-        Msg::UpdReq { all } => {
-            w.b(6);
-            w.b(*all as u8);
-        }
-        Msg::UpdDone => w.b(7),
+        Msg::PoolReq => h.write_u64(4),
+        Msg::PoolResp => h.write_u64(5),
+        Msg::UpdReq { all } => h.write_u64(word([6, *all as u8, 0, 0, 0, 0, 0, 0])),
+        Msg::UpdDone => h.write_u64(7),
     }
 }
 
@@ -478,41 +465,6 @@ impl Hash for State {
             addresses,
             dns,
         } = self;
-        let mut w = Words {
-            h,
-            w: 0,
-            n: 0,
-            total: 0,
-        };
-        w.b(*now);
-        w.flags(&[*settling, *net_up, *connected]);
-        w.b(*addresses);
-        for s in servers {
-            server(&mut w, s);
-        }
-        for ch in chan {
-            w.len(ch.len());
-            for m in ch.iter() {
-                msg(&mut w, m);
-            }
-        }
-        w.len(clients.len());
-        for c in clients.iter() {
-            match c {
-                None => w.b(0),
-                Some(Holding {
-                    lease,
-                    expiry,
-                    server,
-                    fqdn,
-                }) => {
-                    w.b(1 + idx(*server) as u8);
-                    w.b(*lease);
-                    w.b(*expiry);
-                    w.b(opt_name(*fqdn));
-                }
-            }
-        }
         let Budget {
             ticks,
             settle_ticks,
@@ -523,18 +475,6 @@ impl Hash for State {
             commands,
             cancels,
         } = budget;
-        for x in [
-            ticks,
-            settle_ticks,
-            partitions,
-            crashes,
-            storage_losses,
-            client_ops,
-            commands,
-            cancels,
-        ] {
-            w.b(*x);
-        }
         let Monitor {
             mclt_exceeded,
             foreign_pool,
@@ -544,19 +484,79 @@ impl Hash for State {
             name_changed,
             dns_conflict,
         } = monitor;
-        w.flags(&[
-            *mclt_exceeded,
-            *foreign_pool,
-            *unresponsive_answered,
-            *refused_with_free_lease,
-            *lease_lost_on_failover,
-            *name_changed,
-            *dns_conflict,
-        ]);
-        w.len(dns.len());
-        for d in dns.iter() {
-            w.b(opt_name(*d));
+        debug_assert!(servers.iter().all(|s| s.leases.len() < 256) && clients.len() < 256);
+        h.write_u64(word([
+            *now,
+            bits(&[*settling, *net_up, *connected]),
+            *addresses,
+            chan[0].len() as u8,
+            chan[1].len() as u8,
+            clients.len() as u8,
+            dns.len() as u8,
+            bits(&[
+                *mclt_exceeded,
+                *foreign_pool,
+                *unresponsive_answered,
+                *refused_with_free_lease,
+                *lease_lost_on_failover,
+                *name_changed,
+                *dns_conflict,
+            ]),
+        ]));
+        h.write_u64(word([
+            *ticks,
+            *settle_ticks,
+            *partitions,
+            *crashes,
+            *storage_losses,
+            *client_ops,
+            *commands,
+            *cancels,
+        ]));
+        h.write_u64(word([
+            servers[0].leases.len() as u8,
+            servers[1].leases.len() as u8,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ]));
+        for s in servers {
+            server(h, s);
         }
-        w.finish();
+        for ch in chan {
+            for m in ch.iter() {
+                msg(h, m);
+            }
+        }
+        for c in clients.iter() {
+            h.write_u64(match c {
+                None => 0,
+                Some(Holding {
+                    lease,
+                    expiry,
+                    server,
+                    fqdn,
+                }) => word([
+                    1 + idx(*server) as u8,
+                    *lease,
+                    *expiry,
+                    opt_name(*fqdn),
+                    0,
+                    0,
+                    0,
+                    0,
+                ]),
+            });
+        }
+        for chunk in dns.chunks(8) {
+            let mut b = [0u8; 8];
+            for (x, d) in b.iter_mut().zip(chunk) {
+                *x = opt_name(*d);
+            }
+            h.write_u64(word(b));
+        }
     }
 }
