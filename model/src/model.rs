@@ -161,7 +161,7 @@ impl FailoverModel {
             net_up: true,
             connected: cfg.init == Init::Normal,
             chan: [Vec::new(), Vec::new()],
-            clients: vec![None; cfg.clients as usize],
+            clients: Clients::from_elem(None, cfg.clients as usize),
             budget,
             monitor: Monitor::default(),
             addresses: cfg.addresses,

@@ -30,6 +30,15 @@ impl<T: Copy + Default, const N: usize> InlineVec<T, N> {
         }
     }
 
+    /// `n` copies of `x`.
+    pub fn from_elem(x: T, n: usize) -> Self {
+        let mut v = Self::new();
+        for _ in 0..n {
+            v.push(x);
+        }
+        v
+    }
+
     /// Append an element. Panics beyond `N` elements: the model's budgets keep every use far
     /// below its bound, and a run that gets there must stop rather than drop something.
     pub fn push(&mut self, x: T) {
@@ -138,6 +147,9 @@ impl<T: Copy + Default + Serialize, const N: usize> Serialize for InlineVec<T, N
 /// The DNS updates a server owes for one lease (each needs a binding that ended or began, so the
 /// budgets keep them to two or three).
 pub type DnsOps = InlineVec<DnsOp, 6>;
+
+/// What each client holds, indexed by [`ClientId`] (`--clients` is at most 4).
+pub type Clients = InlineVec<Option<Holding>, 4>;
 
 /// Index of a client (`c0`, `c1`, ...).
 pub type ClientId = u8;
@@ -596,7 +608,7 @@ pub struct State {
     /// `chan[1]` secondary to primary.
     pub chan: [Vec<Msg>; 2],
     /// The clients and what each holds.
-    pub clients: Vec<Option<Holding>>,
+    pub clients: Clients,
     /// What is left of the budgets.
     pub budget: Budget,
     /// Violations seen at client exchanges.
