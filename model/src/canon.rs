@@ -325,7 +325,14 @@ fn lease<H: Hasher>(h: &mut H, l: &Lease) {
         *exp_time,
     ]));
     h.write_u64(word([
-        bits(&[*pending, *inflight, *hold, *reclaim, *dns_added, *cancelling]),
+        bits(&[
+            *pending,
+            *inflight,
+            *hold,
+            *reclaim,
+            *dns_added,
+            *cancelling,
+        ]),
         opt_name(*fqdn),
         client(*reserved),
         dns_ops.len() as u8,

@@ -280,7 +280,9 @@ macro_rules! reach_state {
     ($name:literal, $state:expr) => {
         Property::<FailoverModel>::sometimes($name, |m, st: &State| {
             const BIT: usize = bit_of($name);
-            reached(m, BIT, || st.servers.iter().any(|s| s.up && s.state == $state))
+            reached(m, BIT, || {
+                st.servers.iter().any(|s| s.up && s.state == $state)
+            })
         })
     };
 }
@@ -384,7 +386,8 @@ pub fn all() -> Vec<Property<FailoverModel>> {
         }),
         reach_state!("reach STARTUP", S::Startup),
         reach_state!("reach NORMAL", S::Normal),
-        reach_state!("reach COMMUNICATIONS-INTERRUPTED",
+        reach_state!(
+            "reach COMMUNICATIONS-INTERRUPTED",
             S::CommunicationsInterrupted
         ),
         reach_state!("reach PARTNER-DOWN", S::PartnerDown),
