@@ -149,7 +149,9 @@ pub fn run(
 ) -> Outcome {
     let start = Instant::now();
     let props = model.properties();
-    let mut builder = model.clone().checker().threads(opts.threads.max(1));
+    // The checker's copy of the model remembers the reachability targets found (see
+    // `properties::for_model`); `props` above is the whole list, in the model's order.
+    let mut builder = model.for_check().checker().threads(opts.threads.max(1));
     if opts.symmetry {
         builder = builder.symmetry();
     }

@@ -19,6 +19,7 @@
 //! `docs/readings.md` and cited as `R<n>` in [`protocol`].
 #![warn(missing_docs)]
 
+pub mod canon;
 pub mod chart;
 pub mod check;
 pub mod config;

@@ -17,6 +17,9 @@
 //!   every path ends, which makes "at the end of every path" liveness sound;
 //!   [`crate::cycles`] checks it (`failover check --cycles`).
 
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+
 use failover_proto::{BindingStatus as B, Role, ServerState as S};
 use serde::Serialize;
 use stateright::{Model, Property};
@@ -71,12 +74,26 @@ pub enum Action {
 pub struct FailoverModel {
     /// The configuration.
     pub cfg: ModelConfig,
+    /// The reachability targets a running check has found, one bit each (index in
+    /// [`properties::REACHABILITY`]); `None` outside a check ([`FailoverModel::for_check`]).
+    pub(crate) found: Option<Arc<AtomicU32>>,
 }
 
 impl FailoverModel {
     /// A model for a configuration (validate it first with [`ModelConfig::validate`]).
     pub fn new(cfg: ModelConfig) -> Self {
-        FailoverModel { cfg }
+        FailoverModel { cfg, found: None }
+    }
+
+    /// The same model for one run of the checker: it remembers which reachability targets have
+    /// been found, so that a found target is no longer evaluated on every state (see
+    /// [`properties::all_for`]). The verdicts are the same; the example path of a target is then
+    /// the first one the search met (before: the last one).
+    pub fn for_check(&self) -> Self {
+        FailoverModel {
+            cfg: self.cfg.clone(),
+            found: Some(Arc::new(AtomicU32::new(0))),
+        }
     }
 
     /// The initial state.
@@ -144,7 +161,7 @@ impl FailoverModel {
             net_up: true,
             connected: cfg.init == Init::Normal,
             chan: [Vec::new(), Vec::new()],
-            clients: vec![None; cfg.clients as usize],
+            clients: Clients::from_elem(None, cfg.clients as usize),
             budget,
             monitor: Monitor::default(),
             addresses: cfg.addresses,
@@ -448,90 +465,11 @@ impl FailoverModel {
     }
 
     /// Client symmetry: the clients are interchangeable, so a state and the same state with
-    /// client ids permuted are equivalent. The representative is the least rewriting.
+    /// client ids permuted are equivalent. The representative is the state renamed by a
+    /// canonical labelling of its clients ([`crate::canon`]).
     pub fn representative(st: &State) -> State {
-        let n = st.clients.len();
-        if n < 2 {
-            return st.clone();
-        }
-        let mut best: Option<State> = None;
-        for perm in permutations(n) {
-            let cand = rename_clients(st, &perm);
-            if best.as_ref().is_none_or(|b| cand < *b) {
-                best = Some(cand);
-            }
-        }
-        best.unwrap()
+        crate::canon::representative(st)
     }
-}
-
-/// All permutations of `0..n` (n is at most 4).
-fn permutations(n: usize) -> Vec<Vec<ClientId>> {
-    fn go(prefix: &mut Vec<ClientId>, n: usize, out: &mut Vec<Vec<ClientId>>) {
-        if prefix.len() == n {
-            out.push(prefix.clone());
-            return;
-        }
-        for c in 0..n as ClientId {
-            if !prefix.contains(&c) {
-                prefix.push(c);
-                go(prefix, n, out);
-                prefix.pop();
-            }
-        }
-    }
-    let mut out = Vec::new();
-    go(&mut Vec::new(), n, &mut out);
-    out
-}
-
-/// The state with client `c` renamed `perm[c]` everywhere it appears.
-fn rename_clients(st: &State, perm: &[ClientId]) -> State {
-    let mut out = st.clone();
-    let r = |c: &mut Option<ClientId>| {
-        if let Some(x) = c {
-            *x = perm[*x as usize];
-        }
-    };
-    let n = |f: &mut Option<Fqdn>| {
-        if let Some(x) = f {
-            x.client = perm[x.client as usize];
-        }
-    };
-    for s in out.servers.iter_mut() {
-        for lease in s.leases.iter_mut() {
-            r(&mut lease.client);
-            r(&mut lease.reserved);
-            n(&mut lease.fqdn);
-            for op in lease.dns_ops.iter_mut() {
-                match op {
-                    DnsOp::Add(x) | DnsOp::Remove(x) => x.client = perm[x.client as usize],
-                }
-            }
-        }
-    }
-    for ch in out.chan.iter_mut() {
-        for m in ch.iter_mut() {
-            if let Msg::BndUpd(u) = m {
-                r(&mut u.client);
-                r(&mut u.reserved);
-                n(&mut u.fqdn);
-            }
-        }
-    }
-    for rec in out.dns.iter_mut() {
-        n(rec);
-    }
-    let mut clients = vec![None; st.clients.len()];
-    for (c, h) in st.clients.iter().enumerate() {
-        let mut h = *h;
-        if let Some(h) = h.as_mut() {
-            n(&mut h.fqdn);
-        }
-        clients[perm[c] as usize] = h;
-    }
-    out.clients = clients;
-    out
 }
 
 impl stateright::Representative for State {
@@ -566,7 +504,7 @@ impl Model for FailoverModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        properties::all_for(&self.cfg)
+        properties::for_model(self)
     }
 
     fn format_action(&self, a: &Action) -> String {

@@ -13,6 +13,8 @@
 //!   verdicts above are sound only if it holds. [`crate::cycles`] checks it (`failover check
 //!   --cycles`), since stateright's visited set closes a cycle without a word.
 
+use std::sync::atomic::Ordering;
+
 use failover_proto::{BindingStatus as B, ServerState as S};
 use stateright::{Model, Property};
 
@@ -104,17 +106,15 @@ pub const SAFETY_AND_LIVENESS: &[&str] = &[
 ];
 
 fn no_duplicate(_: &FailoverModel, st: &State) -> bool {
-    let held: Vec<_> = st
-        .clients
-        .iter()
-        .flatten()
-        .filter(|h| h.expiry > st.now)
-        .collect();
-    for (i, a) in held.iter().enumerate() {
-        for b in &held[i + 1..] {
-            if a.lease == b.lease {
+    // One bit per lease (at most 8): a lease met twice among the unexpired holdings.
+    let mut held = 0u32;
+    for h in st.clients.iter().flatten() {
+        if h.expiry > st.now {
+            let bit = 1u32 << h.lease;
+            if held & bit != 0 {
                 return false;
             }
+            held |= bit;
         }
     }
     true
@@ -236,20 +236,66 @@ fn leases_reusable(m: &FailoverModel, st: &State) -> bool {
     })
 }
 
+/// A reachability target's verdict on a state. In a check ([`FailoverModel::for_check`]) the
+/// targets found are remembered, one bit each: a target found before answers `false` at once, so
+/// it is not evaluated again and stateright does not record a second path for it (its example
+/// is the first state the search met, and what is reached is unchanged).
+#[inline(always)]
+fn reached(m: &FailoverModel, bit: usize, holds: impl FnOnce() -> bool) -> bool {
+    let Some(found) = &m.found else {
+        return holds();
+    };
+    let mask = 1u32 << bit;
+    if found.load(Ordering::Relaxed) & mask != 0 {
+        return false;
+    }
+    if holds() {
+        found.fetch_or(mask, Ordering::Relaxed);
+        true
+    } else {
+        false
+    }
+}
+
+/// The index of a reachability target's name in [`REACHABILITY`] (its bit), at compile time.
+const fn bit_of(name: &str) -> usize {
+    let mut i = 0;
+    while i < REACHABILITY.len() {
+        let (a, b) = (REACHABILITY[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a reachability target")
+}
+
 macro_rules! reach_state {
     ($name:literal, $state:expr) => {
-        Property::<FailoverModel>::sometimes($name, |_, st: &State| {
-            st.servers.iter().any(|s| s.up && s.state == $state)
+        Property::<FailoverModel>::sometimes($name, |m, st: &State| {
+            const BIT: usize = bit_of($name);
+            reached(m, BIT, || {
+                st.servers.iter().any(|s| s.up && s.state == $state)
+            })
         })
     };
 }
 
 macro_rules! reach_status {
     ($name:literal, $status:expr) => {
-        Property::<FailoverModel>::sometimes($name, |_, st: &State| {
-            st.servers
-                .iter()
-                .any(|s| s.leases.iter().any(|l| l.status == $status))
+        Property::<FailoverModel>::sometimes($name, |m, st: &State| {
+            const BIT: usize = bit_of($name);
+            reached(m, BIT, || {
+                st.servers
+                    .iter()
+                    .any(|s| s.leases.iter().any(|l| l.status == $status))
+            })
         })
     };
 }
@@ -293,6 +339,29 @@ pub fn all_for(cfg: &crate::config::ModelConfig) -> Vec<Property<FailoverModel>>
             RESERVED_ONLY_ITS_CLIENT,
             reserved_only_its_client,
         ));
+    }
+    v
+}
+
+/// The properties the model gives the checker ([`stateright::Model::properties`]): all of them,
+/// less the reachability targets a running check has already found. stateright 0.31 looks
+/// every listed property's name up in its map of discoveries on every state, and reads this
+/// list again for every block of 1500 states, so a target found stops costing anything a block
+/// later; its discovery stays recorded under its name. (Were the list read once, a found
+/// target would cost a lookup and one bit test per state.) The list the checker starts with is
+/// the whole list.
+pub fn for_model(m: &FailoverModel) -> Vec<Property<FailoverModel>> {
+    let mut v = all_for(&m.cfg);
+    if let Some(found) = &m.found {
+        let found = found.load(Ordering::Relaxed);
+        if found != 0 {
+            v.retain(|p| {
+                REACHABILITY
+                    .iter()
+                    .position(|n| *n == p.name)
+                    .is_none_or(|bit| found & (1 << bit) == 0)
+            });
+        }
     }
     v
 }
@@ -349,4 +418,42 @@ pub fn holds(m: &FailoverModel, name: &str, st: &State) -> Option<bool> {
         .into_iter()
         .find(|p| p.name == name)
         .map(|p| (p.condition)(m, st))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reachability_target_is_listed_in_order() {
+        let names: Vec<&str> = all()
+            .into_iter()
+            .filter(|p| is_reachability(p.name))
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, REACHABILITY);
+        assert!(REACHABILITY.len() <= 32, "one bit each in a u32");
+    }
+
+    #[test]
+    fn a_found_target_is_left_out_and_answers_false() {
+        let m = FailoverModel::new(crate::ModelConfig::default()).for_check();
+        let init = m.initial_state();
+        let normal = |m: &FailoverModel| {
+            let p = for_model(m).into_iter().find(|p| p.name == "reach NORMAL");
+            p.map(|p| (p.condition)(m, &init))
+        };
+        assert_eq!(for_model(&m).len(), all().len());
+        assert_eq!(normal(&m), Some(true), "found once");
+        assert_eq!(
+            m.found.as_ref().unwrap().load(Ordering::Relaxed),
+            1 << bit_of("reach NORMAL")
+        );
+        assert_eq!(normal(&m), None, "then left out of the list");
+        assert_eq!(for_model(&m).len(), all().len() - 1);
+        // Outside a check the conditions are plain predicates.
+        let plain = FailoverModel::new(crate::ModelConfig::default());
+        assert_eq!(holds(&plain, "reach NORMAL", &init), Some(true));
+        assert_eq!(holds(&plain, "reach NORMAL", &init), Some(true));
+    }
 }

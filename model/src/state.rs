@@ -11,6 +11,146 @@ use serde::Serialize;
 
 use crate::config::Tick;
 
+/// A short vector stored inline: a length and `N` slots, `Copy` when `T` is, so that a lease
+/// (and with it the lease table's `Vec`) is copied with one `memcpy` when the checker clones a
+/// state. It compares, hashes, prints and serialises as the slice of its elements; the unused
+/// slots hold `T::default()` and are never read.
+#[derive(Clone, Copy)]
+pub struct InlineVec<T: Copy + Default, const N: usize> {
+    len: u8,
+    items: [T; N],
+}
+
+impl<T: Copy + Default, const N: usize> InlineVec<T, N> {
+    /// An empty vector.
+    pub fn new() -> Self {
+        InlineVec {
+            len: 0,
+            items: [T::default(); N],
+        }
+    }
+
+    /// `n` copies of `x`.
+    pub fn from_elem(x: T, n: usize) -> Self {
+        let mut v = Self::new();
+        for _ in 0..n {
+            v.push(x);
+        }
+        v
+    }
+
+    /// Append an element. Panics beyond `N` elements: the model's budgets keep every use far
+    /// below its bound, and a run that gets there must stop rather than drop something.
+    pub fn push(&mut self, x: T) {
+        assert!(
+            (self.len as usize) < N,
+            "more than {N} elements in an inline vector of the model state"
+        );
+        self.items[self.len as usize] = x;
+        self.len += 1;
+    }
+
+    /// Remove and return the element at `i`, shifting the rest down.
+    pub fn remove(&mut self, i: usize) -> T {
+        let n = self.len as usize;
+        assert!(i < n, "remove index {i} out of bounds (len {n})");
+        let x = self.items[i];
+        self.items.copy_within(i + 1..n, i);
+        self.len -= 1;
+        self.items[self.len as usize] = T::default();
+        x
+    }
+
+    /// Keep only the elements for which `f` is true, in order.
+    pub fn retain(&mut self, mut f: impl FnMut(&T) -> bool) {
+        let n = self.len as usize;
+        let mut k = 0;
+        for i in 0..n {
+            let x = self.items[i];
+            if f(&x) {
+                self.items[k] = x;
+                k += 1;
+            }
+        }
+        for slot in &mut self.items[k..n] {
+            *slot = T::default();
+        }
+        self.len = k as u8;
+    }
+}
+
+impl<T: Copy + Default, const N: usize> Default for InlineVec<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Copy + Default, const N: usize> std::ops::Deref for InlineVec<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.items[..self.len as usize]
+    }
+}
+
+impl<T: Copy + Default, const N: usize> std::ops::DerefMut for InlineVec<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.items[..self.len as usize]
+    }
+}
+
+impl<'a, T: Copy + Default, const N: usize> IntoIterator for &'a InlineVec<T, N> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: Copy + Default + PartialEq, const N: usize> PartialEq for InlineVec<T, N> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Copy + Default + Eq, const N: usize> Eq for InlineVec<T, N> {}
+
+impl<T: Copy + Default + PartialOrd, const N: usize> PartialOrd for InlineVec<T, N> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+
+impl<T: Copy + Default + Ord, const N: usize> Ord for InlineVec<T, N> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl<T: Copy + Default + std::hash::Hash, const N: usize> std::hash::Hash for InlineVec<T, N> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (**self).hash(h)
+    }
+}
+
+impl<T: Copy + Default + fmt::Debug, const N: usize> fmt::Debug for InlineVec<T, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Copy + Default + Serialize, const N: usize> Serialize for InlineVec<T, N> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// The DNS updates a server owes for one lease (each needs a binding that ended or began, so the
+/// budgets keep them to two or three).
+pub type DnsOps = InlineVec<DnsOp, 6>;
+
+/// What each client holds, indexed by [`ClientId`] (`--clients` is at most 4).
+pub type Clients = InlineVec<Option<Holding>, 4>;
+
 /// Index of a client (`c0`, `c1`, ...).
 pub type ClientId = u8;
 /// Index of a lease: addresses first (`A0`, `A1`, ...), then prefixes (`P0`, ...).
@@ -71,7 +211,8 @@ pub struct Fqdn {
     pub by: Role,
 }
 
-/// A DNS update a server owes (§9.3, §9.4), kept in stable storage with the lease.
+/// A DNS update a server owes (§9.3, §9.4), kept in stable storage with the lease. (`Default`
+/// only fills the unused slots of [`DnsOps`].)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum DnsOp {
     /// Add the records of this name for the lease (§9.3).
@@ -79,6 +220,15 @@ pub enum DnsOp {
     /// Remove the records of this name for the lease (§9.4); it carries the name, since the
     /// binding it belonged to is gone by then.
     Remove(Fqdn),
+}
+
+impl Default for DnsOp {
+    fn default() -> Self {
+        DnsOp::Remove(Fqdn {
+            client: 0,
+            by: Role::Primary,
+        })
+    }
 }
 
 impl DnsOp {
@@ -90,8 +240,9 @@ impl DnsOp {
     }
 }
 
-/// One lease as one server records it (§7.2 binding-status, §7.3 times).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// One lease as one server records it (§7.2 binding-status, §7.3 times). `Copy`, so that a
+/// lease table is cloned with one `memcpy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Lease {
     /// binding-status (§5.5.1). PENDING-FREE is transient (reading R1) and never stored.
     pub status: BindingStatus,
@@ -124,7 +275,7 @@ pub struct Lease {
     /// DNS (§9.2 item 3, the F/R flags of §5.5.3): the records of `fqdn` are known to be in DNS.
     pub dns_added: bool,
     /// DNS: the updates this server owes for the lease, oldest first (stable storage, §9.4).
-    pub dns_ops: Vec<DnsOp>,
+    pub dns_ops: DnsOps,
     /// Reservations (design draft §12, `--reservations` only): the client the lease is reserved
     /// for. On the primary, its configuration; on the secondary, as the primary's last BNDUPD
     /// flagged it (a reservation only in the secondary's configuration does not count).
@@ -153,7 +304,7 @@ impl Lease {
             reclaim: false,
             fqdn: None,
             dns_added: false,
-            dns_ops: Vec::new(),
+            dns_ops: DnsOps::new(),
             reserved: None,
             cancelling: false,
         }
@@ -274,7 +425,7 @@ impl fmt::Debug for Server {
 }
 
 /// The information a BNDUPD carries about one lease (§7.4, Figure 5), abstracted.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Update {
     /// Which lease.
     pub lease: LeaseId,
@@ -313,7 +464,7 @@ pub enum Reject {
 /// A partner message in flight (§5.3), abstracted to the fields the protocol decides on.
 /// CONNECT/CONNECTREPLY are one abstract step (the connection comes up automatically); CONTACT is not
 /// modelled (link failure is an explicit action instead of a keepalive timeout).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Msg {
     /// STATE (§6.3): the sender's state, whether the STARTUP flag is set (then `state` is the
     /// previously recorded state, §8.3.1), and the start time of the state.
@@ -439,8 +590,9 @@ impl Monitor {
     }
 }
 
-/// The whole model state.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// The whole model state. `Hash` is written by hand in [`crate::canon`] (the checker's
+/// fingerprint).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct State {
     /// The global clock.
     pub now: Tick,
@@ -456,7 +608,7 @@ pub struct State {
     /// `chan[1]` secondary to primary.
     pub chan: [Vec<Msg>; 2],
     /// The clients and what each holds.
-    pub clients: Vec<Option<Holding>>,
+    pub clients: Clients,
     /// What is left of the budgets.
     pub budget: Budget,
     /// Violations seen at client exchanges.
