@@ -22,14 +22,16 @@ pub struct RunArgs {
     /// Disable client symmetry reduction.
     #[arg(long)]
     pub no_symmetry: bool,
-    /// Stop after this many seconds (the result is then incomplete and the exit status 1).
+    /// Stop after this many seconds (the result is then incomplete: properties not violated by
+    /// then are reported undecided, and the exit status is 3).
     #[arg(long)]
     pub timeout: Option<u64>,
     /// Stop at the first violated property instead of exploring everything (the result is then
-    /// incomplete: other properties are not decided).
+    /// incomplete: the other properties are reported undecided).
     #[arg(long)]
     pub stop_on_violation: bool,
-    /// Write each counterexample as JSON into this directory.
+    /// Write each counterexample as a trace (traces/README.md format, readable by `explain`,
+    /// `conform` and `traces itf`) into this directory, created if needed.
     #[arg(long, value_name = "DIR")]
     pub json: Option<PathBuf>,
     /// Print the whole result as one JSON object instead of text.
@@ -47,7 +49,8 @@ pub struct RunArgs {
     pub cycles: bool,
 }
 
-pub fn variants_help() -> String {
+/// The list of the design variants, for `--help`.
+pub fn variants_list() -> String {
     let mut s = String::from(
         "Variants (--variant NAME): one rule of RFC 8156 removed or changed. Each is checked in its\nown configuration (sizes given on the command line override it).\n",
     );
@@ -64,7 +67,13 @@ pub fn variants_help() -> String {
             breaks
         );
     }
-    s += "\nExit status: 0 every safety and liveness property holds (reachability targets a small\nconfiguration cannot reach are listed but do not fail the run), 1 a property is violated or\nthe run timed out, 2 bad arguments.";
+    s
+}
+
+/// `check --help`'s epilogue: the variants and the exit statuses.
+pub fn variants_help() -> String {
+    let mut s = variants_list();
+    s += "\nExit status: 0 the search was complete and every safety and liveness property holds\n(reachability targets a small configuration cannot reach are listed but do not fail the run);\n1 a property is violated (a counterexample was found, even if the search stopped early);\n2 bad arguments, or an output file or folder that cannot be written (checked before the search);\n3 the search was incomplete (--timeout, or --stop-on-violation) and found no violation: the\nproperties it did not decide are reported undecided.";
     s
 }
 
@@ -83,7 +92,39 @@ pub fn check_run_args(a: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Exit status of a search that stopped before exploring everything and found no violation.
+pub const INCOMPLETE: u8 = 3;
+
+/// Check, before the search, that the output files and folders can be written: a mistake in
+/// a path must not cost the whole run, nor hide its verdict behind exit status 2 at the end.
+fn check_outputs(args: &RunArgs) -> Result<(), String> {
+    if let Some(dir) = &args.json {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("--json {}: cannot create the folder: {e}", dir.display()))?;
+        let probe = dir.join(format!(".failover-write-test-{}", std::process::id()));
+        std::fs::write(&probe, b"")
+            .map_err(|e| format!("--json {}: cannot write there: {e}", dir.display()))?;
+        let _ = std::fs::remove_file(&probe);
+    }
+    if let Some(file) = &args.explain {
+        let existed = file.exists();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(file)
+            .map_err(|e| format!("--explain {}: cannot write there: {e}", file.display()))?;
+        if !existed {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+    Ok(())
+}
+
 pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
+    if let Err(e) = check_outputs(args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let model = FailoverModel::new(cfg.clone());
     let opts = CheckOptions {
         threads: args
@@ -106,13 +147,16 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
             }
         );
         println!(
-            "  config: {} clients, {} addresses, {} prefixes, MCLT {} ticks, lifetime {} ticks, init {:?}{}",
+            "  config: {} clients, {} addresses, {} prefixes, MCLT {} ticks, lifetime {} ticks, init {}{}",
             cfg.clients,
             cfg.addresses,
             cfg.prefixes,
             cfg.mclt,
             cfg.lifetime,
-            cfg.init,
+            match cfg.init {
+                failover_model::Init::Normal => "normal",
+                failover_model::Init::Fresh => "fresh",
+            },
             if cfg.dns { ", DNS updates (§9)" } else { "" }
         );
         if !cfg.reservations.is_empty() {
@@ -195,24 +239,41 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
                 .expect("a cycle found by the search replays");
             (c.prefix.len(), c.cycle.len(), path)
         });
-    if let Some(dir) = &args.json {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("error: cannot create {}: {e}", dir.display());
-            return ExitCode::from(2);
+    // What a property not violated can claim: held only if the search was complete.
+    let undecided: Option<String> = (!outcome.complete).then(|| {
+        if args.stop_on_violation && !outcome.violated().is_empty() {
+            format!(
+                "the search stopped at the first violation, after {} unique states",
+                outcome.unique
+            )
+        } else {
+            format!(
+                "the search timed out after {:.0} s, at {} unique states",
+                outcome.elapsed.as_secs_f64(),
+                outcome.unique
+            )
         }
-    }
+    });
     if args.json_summary {
         let results: Vec<serde_json::Value> = outcome
             .results
             .iter()
             .map(|(n, v)| {
                 let (verdict, len) = match v {
+                    Verdict::Held | Verdict::NotReached if undecided.is_some() => {
+                        ("undecided", None)
+                    }
                     Verdict::Held => ("held", None),
                     Verdict::Violated(p) => ("violated", Some(p.clone().into_actions().len())),
                     Verdict::Reached(p) => ("reached", Some(p.clone().into_actions().len())),
                     Verdict::NotReached => ("not reached", None),
                 };
-                serde_json::json!({"property": n, "verdict": verdict, "path_length": len})
+                let mut r =
+                    serde_json::json!({"property": n, "verdict": verdict, "path_length": len});
+                if verdict == "undecided" {
+                    r["reason"] = serde_json::json!(undecided);
+                }
+                r
             })
             .collect();
         let v = serde_json::json!({
@@ -222,6 +283,7 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
             "max_depth": outcome.max_depth,
             "seconds": outcome.elapsed.as_secs_f64(),
             "complete": outcome.complete,
+            "incomplete_reason": undecided,
             "results": results,
             "cycles": cycle_search.as_ref().map(|c| serde_json::json!({
                 "property": properties::EVERY_PATH_ENDS,
@@ -244,7 +306,7 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
             if outcome.complete {
                 ""
             } else if args.stop_on_violation && !outcome.violated().is_empty() {
-                " (stopped at the first violation: the other verdicts are partial)"
+                " (stopped at the first violation: the other properties are undecided)"
             } else {
                 " (INCOMPLETE: timed out)"
             }
@@ -255,6 +317,7 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
                 continue;
             }
             match v {
+                Verdict::Held if undecided.is_some() => println!("  undecided {name}"),
                 Verdict::Held => println!("  holds     {name}"),
                 Verdict::Violated(p) => println!(
                     "  VIOLATED  {name}  (counterexample: {} steps)",
@@ -279,6 +342,9 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
                 properties::EVERY_PATH_ENDS
             ),
         }
+        if let Some(why) = &undecided {
+            println!("  (undecided: {why}; a property not violated so far may still be)");
+        }
         let reached: Vec<_> = outcome
             .results
             .iter()
@@ -295,10 +361,19 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
             reached.len(),
             properties::REACHABILITY.len()
         );
-        for m in &missing {
-            println!("  NOT REACHED  {m}");
+        if let Some(why) = &undecided {
+            for m in &missing {
+                println!("  undecided    {m}");
+            }
+            if !missing.is_empty() {
+                println!("  (not reached so far, undecided: {why})");
+            }
+        } else {
+            for m in &missing {
+                println!("  NOT REACHED  {m}");
+            }
         }
-        if !missing.is_empty() {
+        if !missing.is_empty() && undecided.is_none() {
             println!("  (not a failure: this configuration is too small to get there; `cargo test` checks");
             println!("   that every target is reachable in small configurations that have the needed faults.");
             if missing
@@ -359,7 +434,7 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
             }
             if let Some(dir) = &args.json {
                 let file = dir.join(format!("{}.json", slug(name)));
-                let body = serde_json::to_string_pretty(&render::json(&model, name, path)).unwrap();
+                let body = trace::to_text(&counterexample_trace(&model, name, path));
                 if let Err(e) = std::fs::write(&file, body) {
                     eprintln!("error: cannot write {}: {e}", file.display());
                     return ExitCode::from(2);
@@ -383,10 +458,39 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
             );
         }
     }
-    if outcome.all_ok() && cycle_path.is_none() {
-        ExitCode::SUCCESS
-    } else {
+    if !outcome.violated().is_empty() || cycle_path.is_some() {
         ExitCode::from(1)
+    } else if !outcome.complete {
+        ExitCode::from(INCOMPLETE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A counterexample as a trace of the corpus's format, which `explain`, `conform` and `traces
+/// itf` read. Under a design variant it is a negative trace: the RFC's expectations for the
+/// variant's path, and the step where the variant's observations leave them (a correct
+/// implementation passes it, one with the variant's mistake diverges there). Without one, the
+/// model's own observations.
+fn counterexample_trace(
+    model: &FailoverModel,
+    property: &str,
+    path: &Path<failover_model::State, failover_model::Action>,
+) -> trace::Trace {
+    let actions = path.clone().into_actions();
+    let id = format!("counterexample-{}", slug(property));
+    match model.cfg.variant {
+        Some(v) => {
+            let mut t = trace::negative_in(v, model.cfg.clone(), &actions);
+            t.id = id;
+            t.title = format!(
+                "counterexample of \"{property}\" under variant {} ({}), with the RFC's expectations",
+                v.name(),
+                v.description()
+            );
+            t
+        }
+        None => trace::of_path(model, &actions, id, format!("counterexample: {property}")),
     }
 }
 
