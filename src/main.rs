@@ -44,6 +44,7 @@ enum Command {
     /// Draw a trace as a message-sequence chart: Mermaid text, SVG or HTML.
     Explain(explain_cmd::ExplainArgs),
     /// Step through the model in stateright's Explorer, in a browser (127.0.0.1 only).
+    #[command(after_help = check_cmd::variants_list())]
     Explore(ExploreArgs),
     /// Check failover and the three semi-redundant deployments of RFC 6853 on the same
     /// properties, and print the comparison table (a few seconds).
@@ -54,7 +55,7 @@ enum Command {
 struct ExploreArgs {
     #[command(flatten)]
     config: ConfigArgs,
-    /// The port to serve on, on 127.0.0.1.
+    /// The port to serve on, on 127.0.0.1 (0: any free port, printed).
     #[arg(long, default_value_t = 3000)]
     port: u16,
 }
@@ -116,7 +117,7 @@ struct ConfigArgs {
     #[arg(long, value_name = "NAME")]
     variant: Option<String>,
     /// Model DNS update coordination (RFC 8156 §9) and check its properties. Without a
-    /// variant, starts from the DNS configuration (2 clients, 2 addresses, no prefixes).
+    /// variant, starts from the DNS configuration (1 client, 2 addresses, no prefixes).
     #[arg(long)]
     dns: bool,
     /// Model reservations (design draft §12: A1 reserved for c0, one operator cancellation) and
@@ -136,7 +137,25 @@ fn with_default(doc: &str, default: u8) -> String {
     format!("{doc} [default: {default}, or the variant's own]")
 }
 
+/// Die quietly of SIGPIPE when the reader of our output goes away (`failover check | head -1`),
+/// as command-line tools do, instead of panicking on the next `println!`.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    {
+        extern "C" {
+            fn signal(signum: i32, handler: usize) -> usize;
+        }
+        const SIGPIPE: i32 = 13;
+        const SIG_DFL: usize = 0;
+        // SAFETY: setting the default disposition of one signal, before any thread starts.
+        unsafe {
+            signal(SIGPIPE, SIG_DFL);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => {
@@ -279,11 +298,15 @@ fn build_config(a: &ConfigArgs) -> Result<ModelConfig, String> {
 /// no authentication). Blocks until interrupted.
 fn explore(cfg: ModelConfig, port: u16) -> ExitCode {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    // The Explorer's server panics on a port in use; say so plainly instead.
-    if let Err(e) = std::net::TcpListener::bind(addr) {
-        eprintln!("error: cannot listen on {addr}: {e} (another program there? try --port)");
-        return ExitCode::from(2);
-    }
+    // The Explorer's server panics on a port in use; say so plainly instead. With port 0 the
+    // system picks a free port: serve on that one, and print it.
+    let addr = match std::net::TcpListener::bind(addr).and_then(|l| l.local_addr()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: cannot listen on {addr}: {e} (another program there? try --port)");
+            return ExitCode::from(2);
+        }
+    };
     println!(
         "Explorer for the RFC 8156 model ({} clients, {} addresses, {} prefixes, variant {}) at http://{addr}/",
         cfg.clients,
