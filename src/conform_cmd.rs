@@ -4,7 +4,7 @@ use std::fs;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use failover_conformance::differential;
@@ -12,7 +12,10 @@ use failover_conformance::inproc::{Breakage, InProc};
 use failover_conformance::mapping::Compare;
 use failover_conformance::runner::{self, Outcome};
 use failover_conformance::stdio::Stdio;
-use failover_conformance::sut::Sut;
+use failover_conformance::sut::{Sut, SutConfig, SutError, SutEvent, SutObservation};
+use failover_model::{trace, FailoverModel};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// `failover conform ...`
 #[derive(Args)]
@@ -22,9 +25,16 @@ pub struct ConformArgs {
     #[arg(long, default_value = "reference", conflicts_with = "sut_cmd")]
     sut: String,
     /// An external adapter program and its arguments, speaking the JSON-lines protocol of
-    /// conformance/README.md on stdin/stdout.
+    /// conformance/README.md on stdin/stdout. Split into words as a POSIX shell does (quotes
+    /// and backslashes work: `--sut-cmd "python3 'my adapter.py' --flag"`), but run without
+    /// a shell: no variables, globs or pipes.
     #[arg(long, value_name = "PROGRAM ARGS")]
     sut_cmd: Option<String>,
+    /// With --sut-cmd: seconds to wait for each answer of the program. A program that does not
+    /// answer in time is stopped, the trace is reported as an error (timed out), and the run
+    /// goes on with the next trace on a new copy of the program.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    request_timeout: f64,
     /// The traces folder (searched recursively for *.json).
     #[arg(long, default_value = "traces")]
     traces: PathBuf,
@@ -80,9 +90,49 @@ pub struct DifferentialArgs {
     /// Do not compare the partner messages sent (states, leases and clients only).
     #[arg(long)]
     no_messages: bool,
+    /// Run against an external adapter program instead of our implementation (as `conform
+    /// --sut-cmd`: shell-word splitting, the JSON-lines protocol of conformance/README.md), so
+    /// that an implementation gets fresh random paths, not only the corpus.
+    #[arg(long, value_name = "PROGRAM ARGS")]
+    sut_cmd: Option<String>,
+    /// With --sut-cmd: seconds to wait for each answer of the program.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    request_timeout: f64,
+    /// Save the minimal disagreement as a trace (traces/README.md format) in this folder,
+    /// created if needed, to replay with `conform --traces DIR --only ID` or draw with `explain`.
+    #[arg(long, value_name = "DIR")]
+    save: Option<PathBuf>,
     /// Test only: a deliberately broken implementation (as `conform --broken`).
     #[arg(long, hide = true)]
     broken: Option<String>,
+}
+
+/// Split a `--sut-cmd` as a POSIX shell splits words, and start the program.
+fn spawn_sut_cmd(cmd: &str, timeout_secs: f64) -> Result<Stdio, String> {
+    if !(timeout_secs > 0.0 && timeout_secs.is_finite()) {
+        return Err("--request-timeout must be a positive number of seconds".into());
+    }
+    let words = shell_words::split(cmd).map_err(|e| format!("--sut-cmd {cmd:?}: {e}"))?;
+    let (program, args) = words
+        .split_first()
+        .ok_or_else(|| "--sut-cmd is empty".to_string())?;
+    Stdio::spawn_with_timeout(program, args, Duration::from_secs_f64(timeout_secs))
+        .map_err(|e| e.to_string())
+}
+
+/// One adapter program shared by every differential case (each case begins with `start`).
+struct Shared(Rc<RefCell<Stdio>>);
+
+impl Sut for Shared {
+    fn name(&self) -> String {
+        self.0.borrow().name()
+    }
+    fn start(&mut self, cfg: &SutConfig) -> Result<SutObservation, SutError> {
+        self.0.borrow_mut().start(cfg)
+    }
+    fn apply(&mut self, time: u64, event: &SutEvent) -> Result<SutObservation, SutError> {
+        self.0.borrow_mut().apply(time, event)
+    }
 }
 
 /// Run `failover differential`.
@@ -114,14 +164,38 @@ pub fn differential(a: DifferentialArgs) -> ExitCode {
             messages: !a.no_messages,
         },
     };
+    if let Some(dir) = &a.save {
+        if let Err(e) = fs::create_dir_all(dir) {
+            eprintln!("error: --save {}: cannot create the folder: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+    }
+    let (against, make): (String, Box<dyn Fn() -> Box<dyn Sut>>) = match &a.sut_cmd {
+        Some(cmd) => match spawn_sut_cmd(cmd, a.request_timeout) {
+            Ok(s) => {
+                let name = s.name();
+                let shared = Rc::new(RefCell::new(s));
+                (
+                    name,
+                    Box::new(move || -> Box<dyn Sut> { Box::new(Shared(shared.clone())) }),
+                )
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => (
+            reference(breakage).name(),
+            Box::new(move || -> Box<dyn Sut> { Box::new(reference(breakage)) }),
+        ),
+    };
     eprintln!(
-        "differential: {} random paths of up to {} steps in the {} configuration (seed {}) against failover-core",
+        "differential: {} random paths of up to {} steps in the {} configuration (seed {}) against {against}",
         a.tests, a.size, a.config, a.seed
     );
     let t0 = Instant::now();
-    let (cases, found) = differential::run(&opts, move || -> Box<dyn Sut> {
-        Box::new(reference(breakage))
-    });
+    let (cases, found) = differential::run(&opts, make);
     let secs = t0.elapsed().as_secs_f64();
     match found {
         None => {
@@ -129,13 +203,34 @@ pub fn differential(a: DifferentialArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(d) => {
+            let schedule: Vec<String> = d.schedule.0.iter().map(|x| x.to_string()).collect();
             println!(
-                "DISAGREEMENT after {cases} cases (shrinking included, {secs:.2} s); minimal case: {} steps, schedule {:?}",
+                "DISAGREEMENT after {cases} cases (shrinking included, {secs:.2} s); minimal case: {} steps, schedule [{}]",
                 d.actions.len(),
-                d.schedule.0
+                schedule.join(" ")
             );
-            println!("model actions: {:?}\n", d.actions);
+            let model = FailoverModel::new(config.clone());
+            println!("model actions:");
+            for (k, act) in d.actions.iter().enumerate() {
+                println!("  {:>3}. {}", k + 1, model.describe(act));
+            }
+            println!();
             print!("{}", d.explanation);
+            if let Some(dir) = &a.save {
+                let mut t = differential::trace_of(&model, &d.schedule).trace;
+                t.id = format!("differential-{}-seed-{}", a.config, a.seed);
+                let file = dir.join(trace::file_name(&t));
+                if let Err(e) = fs::write(&file, trace::to_text(&t)) {
+                    eprintln!("error: cannot write {}: {e}", file.display());
+                    return ExitCode::from(2);
+                }
+                println!(
+                    "\n(the minimal case saved as a trace: {}; replay it with `failover conform --traces {} --only {}`)",
+                    file.display(),
+                    dir.display(),
+                    t.id
+                );
+            }
             ExitCode::from(1)
         }
     }
@@ -180,34 +275,43 @@ pub fn sut_stdio(a: SutStdioArgs) -> ExitCode {
 
 /// Run `failover conform`.
 pub fn run(a: ConformArgs) -> ExitCode {
-    let traces = match runner::load_dir(&a.traces) {
+    // Every file that does not load is named (with its field); the others still run.
+    let (traces, bad) = match runner::scan_dir(&a.traces) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    for b in &bad {
+        eprintln!("error: {b}");
+    }
     let mut traces = runner::filter_tags(traces, &a.tags);
     if let Some(o) = &a.only {
         traces.retain(|t| t.trace.id.contains(o.as_str()));
     }
     if traces.is_empty() {
-        eprintln!(
-            "error: no trace in {} matches the tags {:?}",
-            a.traces.display(),
-            a.tags
-        );
+        let mut filters = Vec::new();
+        if !a.tags.is_empty() {
+            filters.push(format!("carries the tags {}", a.tags.join(", ")));
+        }
+        if let Some(o) = &a.only {
+            filters.push(format!("has an id containing {o:?}"));
+        }
+        if filters.is_empty() {
+            eprintln!("error: no trace in {} loads", a.traces.display());
+        } else {
+            eprintln!(
+                "error: no trace in {} {}",
+                a.traces.display(),
+                filters.join(" and ")
+            );
+        }
         return ExitCode::from(2);
     }
     let mut sut: Box<dyn Sut> = match (&a.sut_cmd, a.sut.as_str()) {
         (Some(cmd), _) => {
-            let mut words = cmd.split_whitespace().map(str::to_string);
-            let Some(program) = words.next() else {
-                eprintln!("error: --sut-cmd is empty");
-                return ExitCode::from(2);
-            };
-            let args: Vec<String> = words.collect();
-            match Stdio::spawn(&program, &args) {
+            match spawn_sut_cmd(cmd, a.request_timeout) {
                 Ok(s) => Box::new(s),
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -237,16 +341,22 @@ pub fn run(a: ConformArgs) -> ExitCode {
     );
     let t0 = Instant::now();
     let tty = std::io::stderr().is_terminal();
+    let mut last_line = Instant::now();
     let results = runner::run_all(sut.as_mut(), &traces, cmp, |k, r| {
         let word = match r.outcome {
             Outcome::Pass => "pass",
             Outcome::Fail(_) => "FAIL",
             Outcome::Error { .. } => "ERROR",
         };
-        // A progress line rewritten in place on a terminal; a log gets the summary table only.
+        // A progress line rewritten in place on a terminal; in a log (CI), a line for every
+        // trace that does not pass, and one every few seconds, so that a slow run shows it
+        // is alive and where it is.
         if tty {
             eprint!("\r[{}/{n}] {word:<5} {:<70}", k + 1, r.id);
             let _ = std::io::stderr().flush();
+        } else if !r.passed() || last_line.elapsed() >= PROGRESS_EVERY || k + 1 == n {
+            last_line = Instant::now();
+            eprintln!("[{}/{n}] {word:<5} {}", k + 1, r.id);
         }
     });
     if tty {
@@ -288,9 +398,20 @@ pub fn run(a: ConformArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if failed.is_empty() {
+    if !bad.is_empty() {
+        eprintln!(
+            "error: {} file(s) in {} are not traces that load (named above); the {} that load were run",
+            bad.len(),
+            a.traces.display(),
+            results.len()
+        );
+    }
+    if failed.is_empty() && bad.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
 }
+
+/// How often `conform` writes a progress line when standard error is not a terminal.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);

@@ -8,7 +8,8 @@ use failover_model::trace::{
     corpus_differences as differences, corpus_files as generated_files, TOPICS,
 };
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use failover_model::trace::{self, Trace};
@@ -23,13 +24,13 @@ pub struct TracesArgs {
 /// The subcommands of `failover traces`.
 #[derive(Subcommand)]
 pub enum TracesCommand {
-    /// Generate the corpus (coverage, negative, random traces) into DIR, replacing the
-    /// generated folders, and print the coverage table.
+    /// Generate the corpus (coverage, negative, random traces) into the --out folder,
+    /// replacing the generated folders, and print the coverage table.
     Generate {
         /// Output folder.
         #[arg(long, default_value = "traces")]
         out: PathBuf,
-        /// Do not write: exit 1 if DIR differs from what would be generated.
+        /// Do not write: exit 1 if the --out folder differs from what would be generated.
         #[arg(long)]
         check: bool,
     },
@@ -51,9 +52,44 @@ pub fn run(args: TracesArgs) -> ExitCode {
     }
 }
 
+/// Run `f`, saying on stderr that it runs and, every `every`, that it still does: generating
+/// the corpus takes minutes, and a silent command looks hung.
+fn with_heartbeat<T>(what: &str, every: Duration, f: impl FnOnce() -> T) -> T {
+    let t0 = Instant::now();
+    eprintln!("{what} ...");
+    let done = Arc::new((Mutex::new(false), Condvar::new()));
+    let beat = {
+        let done = done.clone();
+        let what = what.to_string();
+        std::thread::spawn(move || {
+            let (lock, cv) = &*done;
+            let mut finished = lock.lock().unwrap_or_else(|e| e.into_inner());
+            while !*finished {
+                let (g, timeout) = cv
+                    .wait_timeout(finished, every)
+                    .unwrap_or_else(|e| e.into_inner());
+                finished = g;
+                if timeout.timed_out() && !*finished {
+                    eprintln!("  ... {what}: {:.0} s so far", t0.elapsed().as_secs_f64());
+                }
+            }
+        })
+    };
+    let out = f();
+    *done.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    done.1.notify_all();
+    let _ = beat.join();
+    eprintln!("  ... done in {:.1} s", t0.elapsed().as_secs_f64());
+    out
+}
+
 fn generate(dir: &Path, check: bool) -> ExitCode {
     let t0 = Instant::now();
-    let (files, table) = generated_files();
+    let (files, table) = with_heartbeat(
+        "generating the corpus from the model (coverage runs, variant counterexamples, random walks)",
+        Duration::from_secs(10),
+        generated_files,
+    );
     let n = files.len() - 2;
     if check {
         let diffs = differences(dir, &files);
@@ -110,17 +146,11 @@ fn generate(dir: &Path, check: bool) -> ExitCode {
 }
 
 fn itf(file: &Path, out: Option<&Path>) -> ExitCode {
-    let text = match fs::read_to_string(file) {
-        Ok(t) => t,
+    // The loader every tool uses: format and version first, then the field at fault.
+    let t: Trace = match failover_conformance::runner::load_file(file) {
+        Ok(l) => l.trace,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let t: Trace = match serde_json::from_str(&text) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {}: not a trace: {e}", file.display());
+            eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };

@@ -90,6 +90,9 @@ pub struct InProc {
     /// `dns_queue[i]`: the DNS requests server `i` handed its driver, oldest first; they wait
     /// for the trace's `dns-answer` (volatile: lost when the server crashes).
     dns_queue: [VecDeque<DnsRequest>; 2],
+    /// The addresses and prefixes of the configuration (an operator command naming another
+    /// lease is refused with an error).
+    known: Vec<LeaseKey>,
 }
 
 fn ix(r: Role) -> usize {
@@ -141,6 +144,18 @@ fn hex(c: &ClientId) -> String {
 }
 
 impl InProc {
+    /// The lease an operator command or DNS answer names, if the configuration has it.
+    fn known_lease(&self, lease: &str, event: &str) -> Result<LeaseKey, SutError> {
+        let k = lease_key(lease)?;
+        if self.known.contains(&k) {
+            Ok(k)
+        } else {
+            Err(SutError(format!(
+                "{event}: unknown lease {lease:?}: not one of the configuration's addresses and prefixes"
+            )))
+        }
+    }
+
     /// Our implementation as it is.
     pub fn new() -> InProc {
         InProc::default()
@@ -500,6 +515,12 @@ impl Sut for InProc {
             InProc::core_config(cfg, Role::Primary, b)?,
             InProc::core_config(cfg, Role::Secondary, b)?,
         ];
+        self.known = cfg
+            .addresses
+            .iter()
+            .map(|a| LeaseKey::Addr(*a))
+            .chain(cfg.prefixes.iter().map(|p| lease_key(p)).filter_map(Result::ok))
+            .collect();
         self.now = Time(cfg.start_time);
         self.net_up = true;
         self.dns_server = cfg.dns.as_ref().map(|_| Recorder::default());
@@ -689,14 +710,14 @@ impl Sut for InProc {
                 self.drain(ix(*server));
             }
             SutEvent::ResetLease { server, lease } => {
-                let k = lease_key(lease)?;
+                let k = self.known_lease(lease, "reset-lease")?;
                 if let Some(ep) = self.ep(*server) {
                     ep.handle_command(now, Command::ResetLease(k));
                 }
                 self.drain(ix(*server));
             }
             SutEvent::CancelReservation { server, lease } => {
-                let k = lease_key(lease)?;
+                let k = self.known_lease(lease, "cancel-reservation")?;
                 if let Some(ep) = self.ep(*server) {
                     ep.handle_command(now, Command::CancelReservation(k));
                 }
@@ -704,7 +725,7 @@ impl Sut for InProc {
             }
             SutEvent::DnsAnswer { server, lease } => {
                 let i = ix(*server);
-                let k = lease_key(lease)?;
+                let k = self.known_lease(lease, "dns-answer")?;
                 // The oldest request of this server for this lease (a server's updates of one
                 // lease are answered in order, reading R27). None: the trace expects an update
                 // our server did not ask for, which the comparison reports.

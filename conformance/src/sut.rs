@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// The configuration both servers get.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SutConfig {
     /// MCLT, seconds (§4.4).
     pub mclt: u64,
@@ -43,6 +44,7 @@ pub struct SutConfig {
 
 /// A lease reserved for one client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SutReservation {
     /// The address or prefix.
     pub lease: String,
@@ -54,6 +56,7 @@ pub struct SutReservation {
 /// a server asks for an update when it owes one, and the harness answers it at a `dns-answer`
 /// event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SutDns {
     /// The zone names go in, e.g. `example.com`.
     pub zone: String,

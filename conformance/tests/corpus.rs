@@ -49,7 +49,7 @@ fn a_malformed_trace_is_named_by_field() {
     let bad = good.replacen("\"type\":\"crash\"", "\"type\":\"explode\"", 1);
     assert_ne!(good, bad, "the trace has a crash step to spoil");
     let e = runner::parse(&bad).unwrap_err();
-    assert!(e.starts_with("steps["), "{e}");
+    assert!(e.starts_with("field \"steps["), "{e}");
 }
 
 #[test]

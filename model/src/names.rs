@@ -165,7 +165,20 @@ pub fn state(st: &State) -> String {
         b.ticks, b.settle_ticks, b.partitions, b.crashes, b.storage_losses, b.client_ops, b.commands
     );
     if st.monitor.any() {
-        let _ = write!(out, "\nmonitor: {:?}", st.monitor);
+        let m = &st.monitor;
+        let seen: Vec<&str> = [
+            (m.mclt_exceeded, "a lifetime beyond the MCLT bound was granted"),
+            (m.foreign_pool, "a server allocated from its partner's pool"),
+            (m.unresponsive_answered, "a server answered a client in a state that must not"),
+            (m.refused_with_free_lease, "a server with a free lease of its own refused a client"),
+            (m.lease_lost_on_failover, "a client could not keep its lease with the partner"),
+            (m.name_changed, "a reply changed the name a client holds"),
+            (m.dns_conflict, "a DNS add found another binding's records"),
+        ]
+        .into_iter()
+        .filter_map(|(on, what)| on.then_some(what))
+        .collect();
+        let _ = write!(out, "\nseen at a client exchange: {}", seen.join("; "));
     }
     out
 }

@@ -1409,7 +1409,14 @@ fn reschedule(model: &FailoverModel, actions: &[Action]) -> Vec<Action> {
 
 /// The negative trace of a variant, with the variant's own counterexample path.
 pub fn negative(v: Variant, cx: &[Action]) -> Trace {
-    let mut cfg = v.config();
+    negative_in(v, v.config(), cx)
+}
+
+/// The negative trace of a counterexample of variant `v` found in configuration `cfg` (the
+/// variant's own, or sizes changed on the command line): the RFC's expectations, the variant
+/// and the step where its observations diverge.
+pub fn negative_in(v: Variant, mut cfg: ModelConfig, cx: &[Action]) -> Trace {
+    cfg.variant = Some(v);
     let variant_model = FailoverModel::new(cfg.clone());
     cfg.variant = None;
     let model = FailoverModel::new(cfg);

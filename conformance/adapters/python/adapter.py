@@ -45,8 +45,27 @@ EVENTS = {
     "cancel-reservation": ("server", "lease"),
 }
 CLIENT_OPS = ("request", "renew", "rebind", "release", "decline")
-CONFIG_FIELDS = ("mclt", "lifetime", "startup_time", "auto_partner_down", "addresses",
-                 "prefixes", "init", "backup_prefixes", "start_time")
+# start.config: each field and the JSON type it must have (None: may be null).
+CONFIG_FIELDS = {
+    "mclt": int,
+    "lifetime": int,
+    "startup_time": int,
+    "auto_partner_down": (int, type(None)),
+    "addresses": list,
+    "prefixes": list,
+    "init": str,
+    "backup_prefixes": list,
+    "start_time": int,
+}
+OPTIONAL_CONFIG_FIELDS = {"dns": (dict, type(None)), "reservations": list}
+TYPE_NAMES = {int: "an integer", str: "a string", list: "an array", dict: "an object",
+              bool: "true or false", type(None): "null"}
+
+
+def type_name(kind):
+    if isinstance(kind, tuple):
+        return " or ".join(type_name(k) for k in kind)
+    return TYPE_NAMES.get(kind, str(kind))
 
 
 class ProtocolError(Exception):
@@ -73,21 +92,52 @@ class Backend:
         return json.loads(line)
 
 
+def is_a(value, kind):
+    # JSON true/false are not numbers, though Python's bool is an int.
+    if isinstance(value, bool) and kind is int:
+        return False
+    if isinstance(kind, tuple):
+        return any(is_a(value, k) for k in kind)
+    return isinstance(value, kind)
+
+
 def need(obj, field, kind, where):
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"{where}: expected a JSON object, got {json.dumps(obj)}")
     if field not in obj:
         raise ProtocolError(f"{where}: missing field {field!r}")
-    if kind is not None and not isinstance(obj[field], kind):
-        raise ProtocolError(f"{where}: field {field!r} is {obj[field]!r}, not {kind}")
+    if kind is not None and not is_a(obj[field], kind):
+        raise ProtocolError(f"{where}: field {field!r} is {json.dumps(obj[field])}, "
+                            f"not {type_name(kind)}")
     return obj[field]
+
+
+def each(obj, field, where):
+    """The items of an optional array field (none when absent)."""
+    if not isinstance(obj, dict) or field not in obj or obj[field] is None:
+        return []
+    return need(obj, field, list, where)
 
 
 def check_start(req):
     config = need(req, "config", dict, "start")
-    for f in CONFIG_FIELDS:
-        need(config, f, None, "start.config")
+    for f, kind in CONFIG_FIELDS.items():
+        need(config, f, kind, "start.config")
+    for f in config:
+        if f not in CONFIG_FIELDS and f not in OPTIONAL_CONFIG_FIELDS:
+            raise ProtocolError(f"start.config: unknown field {f!r}")
+    for f, kind in OPTIONAL_CONFIG_FIELDS.items():
+        if f in config:
+            need(config, f, kind, "start.config")
+    for f in ("addresses", "prefixes", "backup_prefixes"):
+        for k, x in enumerate(config[f]):
+            if not isinstance(x, str):
+                raise ProtocolError(f"start.config: field '{f}[{k}]' is {json.dumps(x)}, "
+                                    "not a string")
     if config["init"] not in ("normal", "fresh"):
-        raise ProtocolError(f"start.config.init is {config['init']!r}")
-    for r in config.get("reservations", []):
+        raise ProtocolError(f"start.config: field 'init' is {config['init']!r}, "
+                            "not 'normal' or 'fresh'")
+    for r in each(config, "reservations", "start.config"):
         need(r, "lease", str, "start.config.reservations[]")
         need(r, "client", str, "start.config.reservations[]")
     dns = config.get("dns")
@@ -122,21 +172,21 @@ def check_observation(obs):
         raise ProtocolError(f"observation: {len(servers)} servers, not 2")
     for s in servers:
         need(s, "up", bool, "observation.servers[]")
-        for lease in s.get("leases", []):
+        for lease in each(s, "leases", "observation.servers[]"):
             need(lease, "lease", str, "observation lease")
             need(lease, "status", str, "observation lease")
-            for op in lease.get("dns_owed", []):
+            for op in each(lease, "dns_owed", "observation lease"):
                 if need(op, "op", str, "observation lease dns_owed[]") not in ("add", "remove"):
                     raise ProtocolError(f"dns_owed op is {op['op']!r}")
                 need(op, "fqdn", str, "observation lease dns_owed[]")
-    for record in obs.get("dns") or []:
+    for record in each(obs, "dns", "observation"):
         need(record, "lease", str, "observation.dns[]")
         need(record, "fqdn", str, "observation.dns[]")
     reply = obs.get("reply")
     if reply is not None and need(reply, "type", str, "observation.reply") not in (
             "granted", "done", "refused"):
         raise ProtocolError(f"observation.reply.type is {reply['type']!r}")
-    for m in obs.get("sent", []):
+    for m in each(obs, "sent", "observation"):
         if need(m, "from", str, "observation.sent[]") not in SERVERS:
             raise ProtocolError(f"observation.sent[].from is {m['from']!r}")
         need(m, "kind", str, "observation.sent[]")
@@ -170,9 +220,16 @@ def main():
         if not line.strip():
             continue
         try:
-            answer = handle(backend, json.loads(line))
+            req = json.loads(line)
+            if not isinstance(req, dict):
+                raise ProtocolError(f"a request is a JSON object with a \"type\", "
+                                    f"got {json.dumps(req)}")
+            answer = handle(backend, req)
         except (ProtocolError, json.JSONDecodeError) as e:
             answer = {"error": f"adapter.py: {e}"}
+        except Exception as e:  # a bug of this adapter: said, never a traceback
+            answer = {"error": f"adapter.py: internal error on this request: "
+                               f"{type(e).__name__}: {e}"}
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
 
