@@ -215,8 +215,12 @@ impl std::error::Error for NodeError {
 /// Counters, for tests and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NodeStats {
-    /// Store commits made (one at most per input call).
+    /// Durable store commits made (one at most per input call).
     pub commits: u64,
+    /// Store commits made without an fsync because the call released nothing that depends on
+    /// them (see [`Store::commit_deferred`](failover_store::Store::commit_deferred)); the next
+    /// durable commit makes them durable.
+    pub deferred_commits: u64,
     /// Binding records written by those commits.
     pub bindings_committed: u64,
     /// Messages received from the partner and handed to the endpoint.
@@ -758,7 +762,8 @@ impl Node {
         }
     }
 
-    /// One atomic, durable commit of every record of this call (last write per key wins).
+    /// One atomic commit of every record of this call (last write per key wins), durable unless
+    /// the call releases nothing that depends on it.
     ///
     /// The endpoint record is written with `time_of_failure` = `now`: a node that crashes later
     /// released nothing after its last commit (every grant and every acknowledgement waits for
@@ -802,8 +807,20 @@ impl Node {
         if let Some(r) = &record {
             changes.push(Change::PutEndpoint(r));
         }
-        self.store.commit(&changes)?;
-        self.stats.commits += 1;
+        // Durable (fsync'd) when this call releases anything that depends on the records: a
+        // message to the partner (a BNDREPLY, §7.5.2; a STATE, §6.3), a client reply, a DNS
+        // request, a state change (§8.1), a close. When it releases nothing but log lines (a
+        // primary recording the partner's BNDREPLY, a lease expiring while the partner is
+        // away), losing the records in a crash loses no promise: the next durable commit
+        // carries them, and a lost BNDREPLY leaves the update pending, so it is sent again
+        // (§7.6). That saves the pair one fsync per lease on the granting server.
+        if self.held.iter().all(|o| matches!(o, Output::Log(_))) {
+            self.store.commit_deferred(&changes)?;
+            self.stats.deferred_commits += 1;
+        } else {
+            self.store.commit(&changes)?;
+            self.stats.commits += 1;
+        }
         self.stats.bindings_committed += leases.len() as u64;
         if record.is_some() {
             self.last_record = record;

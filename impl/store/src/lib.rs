@@ -39,12 +39,14 @@
 //!
 //! # Durability settings
 //!
-//! Each commit uses `Durability::Immediate` (fsync before `commit` returns) and, by default,
+//! Each [`Store::commit`] uses `Durability::Immediate` (fsync before `commit` returns) and, by default,
 //! redb's two-phase commit (a second fsync), because binding records hold bytes that DHCP
 //! clients choose (DUIDs); redb documents that its one-phase commit, which trusts a checksum,
 //! can in theory be made to accept a crafted partial write. [`Options::two_phase_commit`] turns
 //! it off; `BENCH.md` gives the cost of each. New files use redb's file format v3, the only
 //! format that redb 3 reads, so a later move to redb 3 needs no file migration.
+//! [`Store::commit_deferred`] skips the fsync (`Durability::None`): for records that no message
+//! or reply depends on, made durable by the next ordinary commit.
 //!
 //! # On-disk format (schema version 1)
 //!
@@ -246,6 +248,28 @@ where
     ///
     /// On `Err` nothing of `changes` is stored. An empty `changes` commits nothing.
     pub fn commit(&mut self, changes: &[Change<'_, B, S>]) -> Result<(), StoreError> {
+        self.commit_with(changes, Durability::Immediate)
+    }
+
+    /// Applies `changes` as one atomic transaction that is visible at once but **not** fsync'd:
+    /// it becomes durable with the next [`commit`](Self::commit). After a crash the file holds
+    /// every earlier durable commit, and this one either whole or not at all (redb's
+    /// `Durability::None`).
+    ///
+    /// For records that nothing sent depends on: a driver may use it only when it releases
+    /// nothing on the strength of these records (no message to the partner, no client reply),
+    /// so that losing them in a crash loses no promise. Example: a primary recording the
+    /// partner's BNDREPLY; if that is lost, the primary still holds the update as pending and
+    /// sends it again (RFC 8156 §7.6).
+    pub fn commit_deferred(&mut self, changes: &[Change<'_, B, S>]) -> Result<(), StoreError> {
+        self.commit_with(changes, Durability::None)
+    }
+
+    fn commit_with(
+        &mut self,
+        changes: &[Change<'_, B, S>],
+        durability: Durability,
+    ) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -264,7 +288,8 @@ where
                 ),
             });
         }
-        let txn = self.begin_write()?;
+        let mut txn = self.begin_write()?;
+        txn.set_durability(durability);
         // If a write fails, `txn` is dropped uncommitted, which aborts it.
         {
             let mut bindings = txn
