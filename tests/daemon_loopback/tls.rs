@@ -569,7 +569,8 @@ fn tls_cost_run(bin: &str, tls: bool, leases: u32, grants: u32) -> (f64, f64) {
     use dhcproto::v6::MessageType;
     let pair = Pair::new();
     let (_, tls_p, tls_s) = ca_pair_files(&pair);
-    let last = 0x100 + leases - 1;
+    let first: Ipv6Addr = "2001:db8:1::100".parse().unwrap();
+    let last = Ipv6Addr::from(u128::from(first) + u128::from(leases) - 1);
     let mut configs = Vec::new();
     for (role, t) in [("secondary", &tls_s), ("primary", &tls_p)] {
         let path = if tls {
@@ -581,7 +582,7 @@ fn tls_cost_run(bin: &str, tls: bool, leases: u32, grants: u32) -> (f64, f64) {
             .unwrap()
             .replace(
                 "range = \"2001:db8:1::100-2001:db8:1::13f\"",
-                &format!("range = \"2001:db8:1::100-2001:db8:1::{last:x}\""),
+                &format!("range = \"{first}-{last}\""),
             )
             .replace("startup_time = 1\n", "startup_time = 1\nlockstep = true\n");
         std::fs::write(&path, text).unwrap();
