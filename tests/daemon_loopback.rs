@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "daemon_loopback/tls.rs"]
+mod tls;
+
 const BIN: &str = env!("CARGO_BIN_EXE_failover");
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -564,8 +567,18 @@ mod relay {
     }
 
     pub fn message(kind: MessageType, server: Option<&[u8]>, held: Option<&Held>) -> Message {
+        message_for(CLIENT, kind, server, held)
+    }
+
+    /// [`message`] from the client whose DUID is `client`.
+    pub fn message_for(
+        client: &[u8],
+        kind: MessageType,
+        server: Option<&[u8]>,
+        held: Option<&Held>,
+    ) -> Message {
         let mut m = Message::new(kind);
-        m.opts_mut().insert(DhcpOption::ClientId(CLIENT.to_vec()));
+        m.opts_mut().insert(DhcpOption::ClientId(client.to_vec()));
         m.opts_mut().insert(DhcpOption::ElapsedTime(0));
         if let Some(s) = server {
             m.opts_mut().insert(DhcpOption::ServerId(s.to_vec()));

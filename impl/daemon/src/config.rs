@@ -106,6 +106,34 @@ pub struct DaemonConfig {
     /// Test and benchmark switch: hold each client REPLY that grants a lease until the partner
     /// acknowledged the lease's BNDUPD (what RFC 8156's lazy update avoids). Off by default.
     pub lockstep: bool,
+    /// `[tls]`: secure mode on the partner link (RFC 8156 §10); `None`: insecure mode (plain
+    /// TCP), logged as such at start-up.
+    pub tls: Option<TlsConfig>,
+}
+
+/// The `[tls]` table: this server's certificate and key and how its partner's certificate is
+/// accepted (RFC 8156 §10, RFC 7653 §9.1). The files are read and checked when the
+/// configuration is loaded (see [`crate::tls::PartnerTls::load`]) and again at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM: this server's certificate, then any intermediate CA certificates.
+    pub cert: PathBuf,
+    /// PEM: this server's private key.
+    pub key: PathBuf,
+    /// How the partner's certificate is accepted.
+    pub trust: TlsTrust,
+    /// With `ca`: the DNS name the partner's certificate must carry; `None`: its
+    /// subjectAltName must hold `partner.remote`'s IP address.
+    pub partner_name: Option<String>,
+}
+
+/// How the partner's certificate is accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TlsTrust {
+    /// `tls.ca`: PEM file of the CA certificates the partner's certificate must chain to.
+    Ca(PathBuf),
+    /// `tls.partner_cert`: PEM file of the partner's own (self-signed) certificate, pinned.
+    Pin(PathBuf),
 }
 
 /// The partner connection (RFC 8156 §6).
@@ -125,6 +153,13 @@ pub struct PartnerConfig {
     pub reconnect_min: u64,
     /// Longest delay between the primary's connection attempts, seconds.
     pub reconnect_max: u64,
+    /// Longest time a new partner connection may take to be admitted (the STARTTLS exchange
+    /// and the TLS handshake, or the first octets in plain mode), seconds (RFC 8156 §10).
+    pub handshake_timeout: u64,
+    /// Most connections from the partner's address admitted at once; a new one beyond this
+    /// closes the oldest still being admitted (RFC 8156 §10: "limit the number of accepted
+    /// connections").
+    pub max_pending_connections: usize,
 }
 
 /// The DHCPv6 client side (RFC 8415).
@@ -242,6 +277,17 @@ struct File {
     recover_timeout: Option<S<i64>>,
     #[serde(default)]
     lockstep: bool,
+    tls: Option<S<TlsFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsFile {
+    cert: S<String>,
+    key: S<String>,
+    ca: Option<S<String>>,
+    partner_cert: Option<S<String>>,
+    partner_name: Option<S<String>>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -261,6 +307,8 @@ struct PartnerFile {
     auto_partner_down: Option<S<i64>>,
     reconnect_min: Option<S<i64>>,
     reconnect_max: Option<S<i64>>,
+    handshake_timeout: Option<S<i64>>,
+    max_pending_connections: Option<S<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -291,6 +339,12 @@ pub const DEFAULT_PREFERRED_PERCENT: u8 = 75;
 pub const DEFAULT_RECONNECT_MIN: u64 = 1;
 /// Default `partner.reconnect_max`, seconds.
 pub const DEFAULT_RECONNECT_MAX: u64 = 30;
+/// Default `partner.handshake_timeout`, seconds: a partner on a sane network finishes the
+/// STARTTLS exchange and the TLS handshake in well under a second.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: u64 = 10;
+/// Default `partner.max_pending_connections`: one relationship needs one connection; a few
+/// more let a reconnecting partner in beside stale attempts.
+pub const DEFAULT_MAX_PENDING_CONNECTIONS: u64 = 4;
 
 /// Read and validate `path`.
 pub fn load(path: &Path) -> Result<DaemonConfig, ConfigError> {
@@ -549,12 +603,77 @@ impl Cx<'_> {
             update_retry,
             recover_timeout,
             lockstep: f.lockstep,
+            tls: None,
         };
         // The checks above cover the core's rules with the file's own words; the core stays
         // the authority, and anything it still rejects is reported under the file's names.
         cfg.core_config()
             .validate()
             .map_err(|e| self.core_error(f, &cfg, &e))?;
+        let tls = match &f.tls {
+            None => None,
+            Some(t) => Some(self.tls(t, role, cfg.partner.remote.ip())?),
+        };
+        Ok(DaemonConfig { tls, ..cfg })
+    }
+
+    /// `[tls]`: the paths, then the files themselves, read and checked now so that a bad file
+    /// is named before the server starts (and by `--check-config`).
+    fn tls(
+        &self,
+        t: &S<TlsFile>,
+        role: Role,
+        partner: std::net::IpAddr,
+    ) -> Result<TlsConfig, ConfigError> {
+        let tf = t.get_ref();
+        let cert = self.path(&tf.cert, "tls.cert")?;
+        let key = self.path(&tf.key, "tls.key")?;
+        let trust = match (&tf.ca, &tf.partner_cert) {
+            (Some(ca), None) => TlsTrust::Ca(self.path(ca, "tls.ca")?),
+            (None, Some(pin)) => TlsTrust::Pin(self.path(pin, "tls.partner_cert")?),
+            (Some(_), Some(pin)) => {
+                return Err(self.at(
+                    pin,
+                    "tls.partner_cert",
+                    "set together with `tls.ca`; expected one of them: a CA the partner's certificate chains to, or the partner's own certificate",
+                ))
+            }
+            (None, None) => {
+                return Err(self.at(
+                    t,
+                    "tls",
+                    "neither `ca` nor `partner_cert` is set; expected one of them, so that the partner's certificate can be checked (RFC 7653 §9.1: mutual authentication)",
+                ))
+            }
+        };
+        let partner_name = match &tf.partner_name {
+            None => None,
+            Some(v) if v.get_ref().is_empty() => {
+                return Err(self.at(
+                    v,
+                    "tls.partner_name",
+                    "must not be empty; leave it out to match the partner's IP address",
+                ))
+            }
+            Some(v) => Some(v.get_ref().clone()),
+        };
+        let cfg = TlsConfig {
+            cert,
+            key,
+            trust,
+            partner_name,
+        };
+        if let Err(e) = crate::tls::PartnerTls::load(&cfg, role, partner) {
+            let v = match e.field {
+                "tls.cert" => Some(&tf.cert),
+                "tls.key" => Some(&tf.key),
+                "tls.ca" => tf.ca.as_ref(),
+                "tls.partner_cert" => tf.partner_cert.as_ref(),
+                "tls.partner_name" => tf.partner_name.as_ref(),
+                _ => None,
+            };
+            return Err(self.err(v.map(|v| v.span().start), e.field, e.message));
+        }
         Ok(cfg)
     }
 
@@ -699,6 +818,22 @@ impl Cx<'_> {
                 format!("reconnect_min {reconnect_min} s is above reconnect_max {reconnect_max} s; expected min <= max"),
             ));
         }
+        let handshake_timeout = self.opt_int(
+            &p.handshake_timeout,
+            "partner.handshake_timeout",
+            1,
+            3600,
+            "seconds (RFC 8156 §10: how long a new partner connection may take to be admitted)",
+            DEFAULT_HANDSHAKE_TIMEOUT,
+        )?;
+        let max_pending_connections = self.opt_int(
+            &p.max_pending_connections,
+            "partner.max_pending_connections",
+            1,
+            1024,
+            "connections (RFC 8156 §10: connections being admitted at once)",
+            DEFAULT_MAX_PENDING_CONNECTIONS,
+        )? as usize;
         Ok(PartnerConfig {
             local,
             remote,
@@ -707,6 +842,8 @@ impl Cx<'_> {
             auto_partner_down,
             reconnect_min,
             reconnect_max,
+            handshake_timeout,
+            max_pending_connections,
         })
     }
 

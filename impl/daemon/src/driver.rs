@@ -12,12 +12,23 @@
 //! frequency ... MUST continue to attempt to connect periodically"); the secondary listens and
 //! drops a connection from any address but its configured partner's ("If it has no secondary
 //! relationships with the connecting server, it MUST drop the connection").
+//!
+//! RFC 8156 §10 adds the protection of that connection: TLS with mutual authentication when
+//! `[tls]` is configured (the STARTTLS exchange of RFC 7653 §8.2/§9.1 and the partner's
+//! certificate, see [`crate::tls`]), and limits: a connection from the partner's address is
+//! *admitted* (STARTTLS, handshake, or in plain mode its first octets) by a task of its own within
+//! `partner.handshake_timeout`, at most `partner.max_pending_connections` at once (a new one beyond
+//! that closes the oldest, so stalled attempts cannot keep the real partner out). Nothing reaches
+//! the node before admission: refused or failed attempts change neither the failover state nor
+//! the lease database. Once admitted, an idle or stalled partner (no complete message within
+//! FO_KEEPALIVE_TIME, a half-sent frame) is dropped by the node's FO_KEEPALIVE_TIMER (§6.6).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use failover_core::{
@@ -37,6 +48,7 @@ use crate::config::DaemonConfig;
 use crate::ctl::{self, Answer, Counters, Request};
 use crate::dhcp::{Inbound, Lifetimes, Plan};
 use crate::duid;
+use crate::tls::{self, Admitted, BoxStream, PartnerTls};
 use crate::udp::{Datagram, DhcpSocket};
 
 /// How logs are written (to standard error).
@@ -117,10 +129,16 @@ enum NetEvent {
     Bytes(u64, Vec<u8>),
     /// Connection `id` ended (by the peer, or an I/O error).
     Closed(u64, Option<String>),
-    /// The primary's outbound attempt succeeded.
-    Connected(TcpStream, SocketAddr),
-    /// The primary's outbound attempt failed.
-    ConnectFailed(String),
+    /// The primary's outbound attempt succeeded (over TLS when `secure`).
+    Connected(BoxStream, SocketAddr, bool),
+    /// The primary's outbound attempt failed; `security`: the TCP connection was made but the
+    /// STARTTLS exchange or the TLS handshake failed (worth a warning, unlike a partner that is
+    /// simply not up).
+    ConnectFailed { error: String, security: bool },
+    /// The secondary admitted connection `pending` from the partner's address.
+    Admitted(u64, Admitted, SocketAddr),
+    /// The secondary refused connection `pending` during its admission.
+    AdmitFailed(u64, SocketAddr, String),
 }
 
 enum WriterCmd {
@@ -139,14 +157,18 @@ struct Link {
 
 fn spawn_link(
     id: u64,
-    stream: TcpStream,
+    stream: BoxStream,
     peer: SocketAddr,
+    initial: Vec<u8>,
     events: mpsc::UnboundedSender<NetEvent>,
 ) -> Link {
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let ev = events.clone();
     let reader = tokio::spawn(async move {
+        // Octets read while admitting the connection (plain mode) come first.
+        if !initial.is_empty() && ev.send(NetEvent::Bytes(id, initial)).is_err() {
+            return;
+        }
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match rd.read(&mut buf).await {
@@ -192,10 +214,17 @@ fn spawn_link(
     }
 }
 
-/// One outbound attempt of the primary, reported as a [`NetEvent`].
-fn spawn_connect(cfg: &DaemonConfig, events: mpsc::UnboundedSender<NetEvent>) {
+/// One outbound attempt of the primary, reported as a [`NetEvent`]: TCP, then in secure mode
+/// STARTTLS and the TLS handshake within `partner.handshake_timeout` (RFC 7653 §8.2; no fallback
+/// to plain TCP).
+fn spawn_connect(
+    cfg: &DaemonConfig,
+    tls: Option<Arc<PartnerTls>>,
+    events: mpsc::UnboundedSender<NetEvent>,
+) {
     let local = cfg.partner.local;
     let remote = cfg.partner.remote;
+    let handshake = Duration::from_secs(cfg.partner.handshake_timeout);
     tokio::spawn(async move {
         let attempt = async {
             let sock = match remote {
@@ -207,10 +236,24 @@ fn spawn_connect(cfg: &DaemonConfig, events: mpsc::UnboundedSender<NetEvent>) {
             }
             sock.connect(remote).await
         };
+        let failed = |error: String, security: bool| NetEvent::ConnectFailed { error, security };
         let ev = match tokio::time::timeout(Duration::from_secs(5), attempt).await {
-            Ok(Ok(stream)) => NetEvent::Connected(stream, remote),
-            Ok(Err(e)) => NetEvent::ConnectFailed(format!("connecting to {remote}: {e}")),
-            Err(_) => NetEvent::ConnectFailed(format!("connecting to {remote}: timed out")),
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                match tls {
+                    None => NetEvent::Connected(Box::new(stream), remote, false),
+                    Some(tls) => match tokio::time::timeout(handshake, tls::connect(&tls, stream)).await {
+                        Ok(Ok(s)) => NetEvent::Connected(s, remote, true),
+                        Ok(Err(e)) => failed(format!("securing the connection to {remote}: {e}"), true),
+                        Err(_) => failed(
+                            format!("securing the connection to {remote}: not done within partner.handshake_timeout ({} s)", handshake.as_secs()),
+                            true,
+                        ),
+                    },
+                }
+            }
+            Ok(Err(e)) => failed(format!("connecting to {remote}: {e}"), false),
+            Err(_) => failed(format!("connecting to {remote}: timed out"), false),
         };
         let _ = events.send(ev);
     });
@@ -246,6 +289,51 @@ struct Daemon {
     counters: Counters,
     held: Vec<Held>,
     shutdown: bool,
+    /// `[tls]`, loaded; `None`: insecure mode.
+    tls: Option<Arc<PartnerTls>>,
+    /// The secondary's connections being admitted, oldest first (RFC 8156 §10).
+    pending: VecDeque<(u64, JoinHandle<()>)>,
+    next_pending_id: u64,
+    /// Refusals are logged, but a flood of them is not: see [`QuietLog`]. One limit per kind, so
+    /// that a flood of one kind (closed for the limit, or from a foreign address) does not hide
+    /// another (a failed handshake from the partner's address).
+    refusals: QuietLog,
+    foreign: QuietLog,
+    evictions: QuietLog,
+}
+
+/// At most [`QuietLog::BURST`] refusal lines per [`QuietLog::WINDOW`]; the rest are counted and
+/// the count is logged with the next line let through. A flood of connection attempts (RFC
+/// 8156 §10) must not become a flood of log lines.
+#[derive(Default)]
+struct QuietLog {
+    window_start: Option<Instant>,
+    in_window: u32,
+    suppressed: u64,
+}
+
+impl QuietLog {
+    const BURST: u32 = 20;
+    const WINDOW: Duration = Duration::from_secs(10);
+
+    /// `Some(n)`: log this one, saying that `n` were not logged since the last; `None`: count it.
+    fn admit(&mut self) -> Option<u64> {
+        let now = Instant::now();
+        if self
+            .window_start
+            .is_none_or(|t| now.duration_since(t) >= Self::WINDOW)
+        {
+            self.window_start = Some(now);
+            self.in_window = 0;
+        }
+        if self.in_window < Self::BURST {
+            self.in_window += 1;
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            self.suppressed += 1;
+            None
+        }
+    }
 }
 
 impl Daemon {
@@ -339,7 +427,13 @@ impl Daemon {
         self.next_connect = Some(self.next_connect.map_or(at, |t| t.min(at)));
     }
 
-    fn install_link(&mut self, stream: TcpStream, peer: SocketAddr) -> Result<(), NodeError> {
+    fn install_link(
+        &mut self,
+        stream: BoxStream,
+        peer: SocketAddr,
+        initial: Vec<u8>,
+        secure: bool,
+    ) -> Result<(), NodeError> {
         if self.link.is_some() {
             info!(target: "failover::partner", %peer, "a new partner connection replaces the old one");
             self.drop_link();
@@ -349,8 +443,15 @@ impl Daemon {
         }
         self.next_link_id += 1;
         let id = self.next_link_id;
-        self.link = Some(spawn_link(id, stream, peer, self.events.clone()));
-        info!(target: "failover::partner", %peer, rfc = "RFC 8156 §6.1", "partner connection up");
+        self.link = Some(spawn_link(id, stream, peer, initial, self.events.clone()));
+        info!(
+            target: "failover::partner",
+            %peer,
+            secure,
+            rfc = "RFC 8156 §6.1",
+            "partner connection up ({})",
+            if secure { "TLS, partner authenticated" } else { "plain TCP, insecure" }
+        );
         let now = self.now();
         self.node.handle_connected(now)?;
         self.drain()?;
@@ -384,37 +485,107 @@ impl Daemon {
                     self.schedule_connect(false);
                 }
             }
-            NetEvent::Connected(stream, peer) => {
+            NetEvent::Connected(stream, peer, secure) => {
                 self.connecting = false;
                 if self.shutdown {
                     return Ok(());
                 }
-                self.install_link(stream, peer)?;
+                self.install_link(stream, peer, Vec::new(), secure)?;
             }
-            NetEvent::ConnectFailed(e) => {
+            NetEvent::ConnectFailed { error, security } => {
                 self.connecting = false;
-                debug!(target: "failover::partner", "{e}");
+                if security {
+                    warn!(target: "failover::partner", rfc = "RFC 8156 §10", "{error}; closed, no fallback to plain TCP");
+                } else {
+                    debug!(target: "failover::partner", "{error}");
+                }
                 self.schedule_connect(true);
+            }
+            NetEvent::Admitted(pending, admitted, peer) => {
+                self.pending.retain(|(id, _)| *id != pending);
+                if self.shutdown {
+                    return Ok(());
+                }
+                self.install_link(admitted.stream, peer, admitted.initial, admitted.secure)?;
+            }
+            NetEvent::AdmitFailed(pending, peer, why) => {
+                self.pending.retain(|(id, _)| *id != pending);
+                self.refused(peer, &why);
             }
         }
         Ok(())
     }
 
-    /// A connection to the secondary's partner port.
-    fn on_accept(&mut self, stream: TcpStream, peer: SocketAddr) -> Result<(), NodeError> {
-        let expected = self.cfg.partner.remote.ip();
-        if !same_ip(peer.ip(), expected) {
+    /// Log a refused connection attempt (rate-limited).
+    fn refused(&mut self, peer: SocketAddr, why: &str) {
+        if let Some(suppressed) = self.refusals.admit() {
             warn!(
                 target: "failover::partner",
                 %peer,
-                %expected,
-                rfc = "RFC 8156 §6.1",
-                "refused a partner connection: not the configured partner"
+                suppressed,
+                rfc = "RFC 8156 §10",
+                "refused a partner connection: {why}"
             );
-            drop(stream);
-            return Ok(());
         }
-        self.install_link(stream, peer)
+    }
+
+    /// A connection to the secondary's partner port: from the partner's address only (§6.1),
+    /// then admitted by a task of its own, bounded in time and number (§10).
+    fn on_accept(&mut self, stream: TcpStream, peer: SocketAddr) {
+        let expected = self.cfg.partner.remote.ip();
+        if !same_ip(peer.ip(), expected) {
+            if let Some(suppressed) = self.foreign.admit() {
+                warn!(
+                    target: "failover::partner",
+                    %peer,
+                    %expected,
+                    suppressed,
+                    rfc = "RFC 8156 §6.1",
+                    "refused a partner connection: not the configured partner"
+                );
+            }
+            // Logged first, closed after: whoever sees the close finds the line written.
+            drop(stream);
+            return;
+        }
+        self.pending.retain(|(_, h)| !h.is_finished());
+        if self.pending.len() >= self.cfg.partner.max_pending_connections {
+            if let Some((_, oldest)) = self.pending.pop_front() {
+                // Dropping the task drops its socket: the connection closes.
+                oldest.abort();
+                if let Some(suppressed) = self.evictions.admit() {
+                    warn!(
+                        target: "failover::partner",
+                        %peer,
+                        suppressed,
+                        rfc = "RFC 8156 §10",
+                        "partner.max_pending_connections ({}) attempts were being admitted: closed the oldest",
+                        self.cfg.partner.max_pending_connections
+                    );
+                }
+            }
+        }
+        self.next_pending_id += 1;
+        let id = self.next_pending_id;
+        let tls = self.tls.clone();
+        let events = self.events.clone();
+        let limit = Duration::from_secs(self.cfg.partner.handshake_timeout);
+        let task = tokio::spawn(async move {
+            let ev = match tokio::time::timeout(limit, tls::admit(tls.as_deref(), stream)).await {
+                Ok(Ok(a)) => NetEvent::Admitted(id, a, peer),
+                Ok(Err(why)) => NetEvent::AdmitFailed(id, peer, why),
+                Err(_) => NetEvent::AdmitFailed(
+                    id,
+                    peer,
+                    format!(
+                        "not admitted within partner.handshake_timeout ({} s): closed",
+                        limit.as_secs()
+                    ),
+                ),
+            };
+            let _ = events.send(ev);
+        });
+        self.pending.push_back((id, task));
     }
 
     fn responsive(&self) -> bool {
@@ -658,6 +829,9 @@ impl Daemon {
             let _ = self.drain();
         }
         self.drop_link();
+        for (_, h) in self.pending.drain(..) {
+            h.abort();
+        }
         for h in self.closing.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
         }
@@ -778,6 +952,13 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
         })?),
         Role::Primary => None,
     };
+    let tls = match &cfg.tls {
+        None => None,
+        Some(t) => Some(Arc::new(
+            PartnerTls::load(t, cfg.role, cfg.partner.remote.ip())
+                .map_err(|e| ServeError(format!("{}: {}", e.field, e.message)))?,
+        )),
+    };
     let control = bind_control(&cfg.control_socket)?;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| ServeError(format!("SIGTERM handler: {e}")))?;
@@ -801,6 +982,20 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
         duid = %duid::hex(&duid),
         "failover serve started"
     );
+    match &tls {
+        None => warn!(
+            target: "failover::partner",
+            rfc = "RFC 8156 §10",
+            "insecure mode: the partner link is plain TCP, neither encrypted nor authenticated; \
+             configure [tls] unless the link stays within protected systems"
+        ),
+        Some(t) => {
+            info!(target: "failover::partner", rfc = "RFC 8156 §10", "secure mode: TLS with mutual authentication on the partner link");
+            for w in &t.warnings {
+                warn!(target: "failover::partner", "{w}");
+            }
+        }
+    }
     let mut d = Daemon {
         backoff: cfg.partner.reconnect_min,
         cfg,
@@ -816,6 +1011,12 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
         counters: Counters::default(),
         held: Vec::new(),
         shutdown: false,
+        tls,
+        pending: VecDeque::new(),
+        next_pending_id: 0,
+        refusals: QuietLog::default(),
+        foreign: QuietLog::default(),
+        evictions: QuietLog::default(),
     };
     if d.cfg.role == Role::Primary {
         d.next_connect = Some(Instant::now());
@@ -847,7 +1048,7 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
             },
             Some(ev) = events_rx.recv() => d.on_net(ev).map_err(fatal)?,
             acc = async { listener.as_ref().unwrap().accept().await }, if listener.is_some() => match acc {
-                Ok((stream, peer)) => d.on_accept(stream, peer).map_err(fatal)?,
+                Ok((stream, peer)) => d.on_accept(stream, peer),
                 Err(e) => warn!(target: "failover::partner", "accept failed: {e}"),
             },
             acc = control.accept() => if let Ok((stream, _)) = acc {
@@ -865,7 +1066,7 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
             _ = sleep_until(connect_at) => {
                 d.next_connect = None;
                 d.connecting = true;
-                spawn_connect(&d.cfg, d.events.clone());
+                spawn_connect(&d.cfg, d.tls.clone(), d.events.clone());
             },
             _ = sleep_until(lockstep_tick) => {},
             _ = sigterm.recv() => { info!("SIGTERM"); d.shutdown = true; },

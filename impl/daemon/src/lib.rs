@@ -18,6 +18,7 @@
 //! | [`dhcp`] | RFC 8415 messages (via `dhcproto`) ↔ core client requests and replies |
 //! | [`duid`] | the server DUID, made once and kept across restarts |
 //! | [`clock`] | wall clock → the core's `Time`, never going backwards |
+//! | [`tls`] | the partner link's security: STARTTLS, mutual TLS, the partner's certificate (RFC 8156 §10) |
 //! | [`ctl`] | the operator protocol (`failover ctl`): requests, answers, the client side |
 //! | [`driver`] | the event loop: one task owns the node and feeds it in order |
 
@@ -27,4 +28,5 @@ pub mod ctl;
 pub mod dhcp;
 pub mod driver;
 pub mod duid;
+pub mod tls;
 pub mod udp;

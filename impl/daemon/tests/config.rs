@@ -152,6 +152,13 @@ const KEYS: &[&str] = &[
     "auto_partner_down",
     "reconnect_min",
     "reconnect_max",
+    "handshake_timeout",
+    "max_pending_connections",
+    "cert",
+    "key",
+    "ca",
+    "partner_cert",
+    "partner_name",
     "interfaces",
     "bind",
     "port",
@@ -214,13 +221,13 @@ fn documented_error_examples_are_real() {
             "keep_alive = 60",
             "primary.toml:83: field `partner.keep_alive`: unknown field `keep_alive`, expected one \
              of `local`, `remote`, `keepalive`, `max_unacked_bndupd`, `auto_partner_down`, \
-             `reconnect_min`, `reconnect_max`",
+             `reconnect_min`, `reconnect_max`, `handshake_timeout`, `max_pending_connections`",
         ),
         (
             "primary.toml",
             "range = \"2001:db8:0:2::1000-2001:db8:0:2::1fff\"",
             "range = \"2001:db8:0:1::180-2001:db8:0:1::2ff\"",
-            "primary.toml:121: field `address_pools[1].range`: overlaps address_pools[0] \
+            "primary.toml:130: field `address_pools[1].range`: overlaps address_pools[0] \
              (2001:db8:0:1::100-2001:db8:0:1::1ff); expected pools that share no address",
         ),
     ];
@@ -834,5 +841,241 @@ fn random_bytes_never_panic() {
         let n = rng.below(200);
         let bytes: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
         check(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+// ---- [tls] (RFC 8156 §10) ---------------------------------------------------------------------
+
+mod tls {
+    use super::*;
+    use failover_daemon::config::TlsTrust;
+    use failover_daemon::tls::PartnerTls;
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+    /// PEM files in a temporary directory: a CA, a leaf it signed, a self-signed leaf, an
+    /// expired self-signed leaf, a stray key, and a file that is not PEM.
+    struct Files {
+        dir: tempfile::TempDir,
+    }
+
+    fn leaf(expired: bool) -> CertificateParams {
+        let mut p = CertificateParams::new(vec!["fd00:fa11::2".to_string()]).unwrap();
+        p.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        if expired {
+            p.not_before = rcgen::date_time_ymd(2019, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        }
+        p
+    }
+
+    impl Files {
+        fn new() -> Files {
+            let dir = tempfile::tempdir().unwrap();
+            let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+            let ca_key = KeyPair::generate().unwrap();
+            let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            w("ca.pem", &ca.self_signed(&ca_key).unwrap().pem());
+            let issuer = Issuer::new(ca, ca_key);
+            let k = KeyPair::generate().unwrap();
+            w(
+                "signed.pem",
+                &leaf(false).signed_by(&k, &issuer).unwrap().pem(),
+            );
+            w("signed.key", &k.serialize_pem());
+            let k = KeyPair::generate().unwrap();
+            w("self.pem", &leaf(false).self_signed(&k).unwrap().pem());
+            w("self.key", &k.serialize_pem());
+            let k = KeyPair::generate().unwrap();
+            w("expired.pem", &leaf(true).self_signed(&k).unwrap().pem());
+            w("stray.key", &KeyPair::generate().unwrap().serialize_pem());
+            w("not.pem", "hello\n");
+            Files { dir }
+        }
+
+        fn p(&self, name: &str) -> String {
+            self.dir.path().join(name).display().to_string()
+        }
+
+        /// BASE with a `[tls]` table (line 16) holding `lines` (from line 17).
+        fn config(&self, lines: &[(&str, &str)]) -> String {
+            let mut text = format!("{BASE}[tls]\n");
+            for (k, v) in lines {
+                // File names become paths in the directory; partner_name stays as it is.
+                let v = if *k == "partner_name" {
+                    v.to_string()
+                } else {
+                    self.p(v)
+                };
+                text.push_str(&format!("{k} = \"{v}\"\n"));
+            }
+            text
+        }
+    }
+
+    #[test]
+    fn a_ca_or_a_pinned_certificate_is_accepted_and_loads() {
+        let f = Files::new();
+        let c = parse(
+            &f.config(&[
+                ("cert", "signed.pem"),
+                ("key", "signed.key"),
+                ("ca", "ca.pem"),
+            ]),
+            Path::new("f.toml"),
+        )
+        .unwrap();
+        let tls = c.tls.as_ref().expect("[tls] is read");
+        assert_eq!(tls.trust, TlsTrust::Ca(f.p("ca.pem").into()));
+        assert!(PartnerTls::load(tls, c.role, c.partner.remote.ip()).is_ok());
+        let c = parse(
+            &f.config(&[
+                ("cert", "self.pem"),
+                ("key", "self.key"),
+                ("partner_cert", "self.pem"),
+            ]),
+            Path::new("f.toml"),
+        )
+        .unwrap();
+        let tls = c.tls.as_ref().unwrap();
+        assert_eq!(tls.trust, TlsTrust::Pin(f.p("self.pem").into()));
+        let loaded = PartnerTls::load(tls, c.role, c.partner.remote.ip()).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        // Without [tls]: insecure mode, and the defaults of the limits.
+        let c = parse(BASE, Path::new("f.toml")).unwrap();
+        assert!(c.tls.is_none());
+        assert_eq!(c.partner.handshake_timeout, 10);
+        assert_eq!(c.partner.max_pending_connections, 4);
+    }
+
+    #[test]
+    fn exactly_one_way_to_check_the_partner_is_required() {
+        let f = Files::new();
+        assert_eq!(
+            error(&f.config(&[("cert", "self.pem"), ("key", "self.key")])),
+            "f.toml:16: field `tls`: neither `ca` nor `partner_cert` is set; expected one of \
+             them, so that the partner's certificate can be checked (RFC 7653 §9.1: mutual \
+             authentication)"
+        );
+        assert_eq!(
+            error(&f.config(&[
+                ("cert", "self.pem"),
+                ("key", "self.key"),
+                ("ca", "ca.pem"),
+                ("partner_cert", "self.pem")
+            ])),
+            "f.toml:20: field `tls.partner_cert`: set together with `tls.ca`; expected one of \
+             them: a CA the partner's certificate chains to, or the partner's own certificate"
+        );
+        assert_eq!(
+            error(&f.config(&[
+                ("cert", "self.pem"),
+                ("key", "self.key"),
+                ("partner_cert", "self.pem"),
+                ("partner_name", "peer")
+            ])),
+            "f.toml:20: field `tls.partner_name`: applies with `tls.ca` only: a pinned \
+             certificate is compared whole"
+        );
+        let e = error(&format!("{BASE}[tls]\ncert = \"a.pem\"\n"));
+        assert_eq!(e, "f.toml:16: field `tls.key`: required field is missing");
+    }
+
+    #[test]
+    fn unreadable_or_invalid_files_are_named_with_their_field() {
+        let f = Files::new();
+        let cases = [
+            (
+                vec![("cert", "missing.pem"), ("key", "self.key"), ("ca", "ca.pem")],
+                format!(
+                    "f.toml:17: field `tls.cert`: {}: No such file or directory (os error 2)",
+                    f.p("missing.pem")
+                ),
+            ),
+            (
+                vec![("cert", "not.pem"), ("key", "self.key"), ("ca", "ca.pem")],
+                format!(
+                    "f.toml:17: field `tls.cert`: {}: no CERTIFICATE block; expected a PEM file \
+                     with `-----BEGIN CERTIFICATE-----`",
+                    f.p("not.pem")
+                ),
+            ),
+            (
+                vec![("cert", "self.pem"), ("key", "not.pem"), ("ca", "ca.pem")],
+                format!(
+                    "f.toml:18: field `tls.key`: {}: no PEM item of the expected kind; expected \
+                     a PEM private key (`-----BEGIN PRIVATE KEY-----`, PKCS#8, or an RSA or EC key)",
+                    f.p("not.pem")
+                ),
+            ),
+            (
+                vec![("cert", "self.pem"), ("key", "self.key"), ("ca", "not.pem")],
+                format!(
+                    "f.toml:19: field `tls.ca`: {}: no CERTIFICATE block; expected a PEM file \
+                     with `-----BEGIN CERTIFICATE-----`",
+                    f.p("not.pem")
+                ),
+            ),
+            (
+                vec![("cert", "self.pem"), ("key", "self.key"), ("partner_cert", "signed.pem")],
+                format!(
+                    "f.toml:19: field `tls.partner_cert`: {}: not a self-signed certificate; pin \
+                     the partner's self-signed certificate, or name its CA in `tls.ca`",
+                    f.p("signed.pem")
+                ),
+            ),
+        ];
+        for (lines, want) in cases {
+            assert_eq!(error(&f.config(&lines)), want);
+        }
+        // A key that is not the certificate's.
+        let e = error(&f.config(&[("cert", "self.pem"), ("key", "stray.key"), ("ca", "ca.pem")]));
+        assert!(
+            e.starts_with(&format!(
+                "f.toml:18: field `tls.key`: {} is not the key of the certificate in {}",
+                f.p("stray.key"),
+                f.p("self.pem")
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_expired_pinned_certificate_loads_with_a_warning() {
+        let f = Files::new();
+        let c = parse(
+            &f.config(&[
+                ("cert", "self.pem"),
+                ("key", "self.key"),
+                ("partner_cert", "expired.pem"),
+            ]),
+            Path::new("f.toml"),
+        )
+        .unwrap();
+        let loaded =
+            PartnerTls::load(c.tls.as_ref().unwrap(), c.role, c.partner.remote.ip()).unwrap();
+        assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+        assert!(
+            loaded.warnings[0].contains("outside its validity period"),
+            "{:?}",
+            loaded.warnings
+        );
+    }
+
+    #[test]
+    fn the_limits_are_range_checked() {
+        assert_eq!(
+            error(&insert(8, "handshake_timeout = 0")),
+            "f.toml:9: field `partner.handshake_timeout`: expected 1 to 3600 seconds (RFC 8156 \
+             §10: how long a new partner connection may take to be admitted), got 0"
+        );
+        assert_eq!(
+            error(&insert(8, "max_pending_connections = 5000")),
+            "f.toml:9: field `partner.max_pending_connections`: expected 1 to 1024 connections \
+             (RFC 8156 §10: connections being admitted at once), got 5000"
+        );
     }
 }
