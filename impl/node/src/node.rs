@@ -590,6 +590,7 @@ impl Node {
                         body: Body::BndUpd(BndUpd {
                             client,
                             leases: Vec::new(),
+                            vss: None,
                         }),
                     },
                 );
