@@ -218,6 +218,14 @@ impl EndpointBuilder {
 
     /// Build the endpoint (steps 1–5 of the module documentation); its output is drained.
     pub fn build(self) -> Result<Endpoint, BuildError> {
+        self.build_with_outputs().map(|(ep, _)| ep)
+    }
+
+    /// As [`EndpointBuilder::build`], also returning what the endpoint output on the way (for
+    /// example the UPDREQ a RECOVER server sent when communications came up, whose
+    /// transaction-id the partner's UPDDONE must carry).
+    pub fn build_with_outputs(self) -> Result<(Endpoint, Vec<Output>), BuildError> {
+        let mut outs = Vec::new();
         let role = self.config.role;
         let mclt = self.config.mclt;
         let recorded = if self.state == ServerState::Startup {
@@ -255,10 +263,10 @@ impl EndpointBuilder {
         if self.state != ServerState::Startup {
             ep.set_state(now, self.state);
         }
-        drain(&mut ep);
+        outs.extend(drain(&mut ep));
         // Step 4: the connection set-up of §6.1 and the partner's STATE (§6.3).
         if let Some(p) = self.partner {
-            connect(&mut ep, now, mclt)?;
+            outs.extend(connect(&mut ep, now, mclt)?);
             let since = p.since.unwrap_or(now);
             ep.handle_message(
                 now,
@@ -277,7 +285,7 @@ impl EndpointBuilder {
                     }),
                 },
             );
-            drain(&mut ep);
+            outs.extend(drain(&mut ep));
             if !ep.comm_ok() {
                 return Err(BuildError::NoConnection(format!(
                     "the {role} did not reach communications OK"
@@ -292,7 +300,7 @@ impl EndpointBuilder {
                 reached: ep.state(),
             });
         }
-        Ok(ep)
+        Ok((ep, outs))
     }
 }
 
