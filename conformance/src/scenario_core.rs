@@ -169,7 +169,7 @@ impl CoreTarget {
         let mclt = case.given.mclt;
         let mut outs = Vec::new();
         if let Some(u) = &w.bndupd {
-            let r = &u.lease;
+            let r = &u.record();
             let lease = key(r.lease());
             let client = client_of(&r.client)?;
             // An address no client holds still travels in CLIENT_DATA (decision D10).
