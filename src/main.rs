@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod check_cmd;
 mod conform_cmd;
 mod explain_cmd;
+mod scenarios_cmd;
 mod serve_cmd;
 mod traces_cmd;
 
@@ -36,6 +37,9 @@ enum Command {
     Traces(traces_cmd::TracesArgs),
     /// Replay the conformance traces against an implementation (conformance/README.md).
     Conform(conform_cmd::ConformArgs),
+    /// Run the hand-written RFC scenarios (conformance/scenarios/) against failover-core
+    /// in-process: one endpoint, a given state, one event, the outcome the RFC text requires.
+    Scenarios(scenarios_cmd::ScenariosArgs),
     /// Serve our implementation over the conformance JSON-lines protocol on stdin/stdout: the
     /// known-good other end for an adapter being written (conformance/README.md).
     SutStdio(conform_cmd::SutStdioArgs),
@@ -176,6 +180,7 @@ fn main() -> ExitCode {
         }
         Command::Traces(args) => traces_cmd::run(args),
         Command::Conform(args) => conform_cmd::run(args),
+        Command::Scenarios(args) => scenarios_cmd::run(args),
         Command::SutStdio(args) => conform_cmd::sut_stdio(args),
         Command::Differential(args) => conform_cmd::differential(args),
         Command::Explain(args) => explain_cmd::run(args),

@@ -519,7 +519,12 @@ impl Sut for InProc {
             .addresses
             .iter()
             .map(|a| LeaseKey::Addr(*a))
-            .chain(cfg.prefixes.iter().map(|p| lease_key(p)).filter_map(Result::ok))
+            .chain(
+                cfg.prefixes
+                    .iter()
+                    .map(|p| lease_key(p))
+                    .filter_map(Result::ok),
+            )
             .collect();
         self.now = Time(cfg.start_time);
         self.net_up = true;

@@ -11,6 +11,9 @@
 //!   prove the harness can fail).
 //! * [`stdio`]: any external program speaking the JSON-lines protocol of `conformance/README.md`.
 //! * [`runner`]: loading traces, replaying, stopping at the first divergence, reports.
+//! * [`scenario`]: the hand-written RFC scenarios of `conformance/scenarios/` (one endpoint,
+//!   given / when / then, in seconds and real addresses), their loader and reports;
+//!   [`scenario_core`] runs them against `failover-core` in-process.
 //! * [`differential`]: random paths through the model replayed against a SUT, with the first
 //!   disagreement shrunk by quickcheck to a minimal case.
 #![warn(missing_docs)]
@@ -19,5 +22,7 @@ pub mod differential;
 pub mod inproc;
 pub mod mapping;
 pub mod runner;
+pub mod scenario;
+pub mod scenario_core;
 pub mod stdio;
 pub mod sut;

@@ -140,7 +140,10 @@ fn check_bounds(t: &Trace) -> Result<(), String> {
         ("config.mclt", Some(t.config.mclt)),
         ("config.lifetime", Some(t.config.lifetime)),
         ("config.startup_ticks", Some(t.config.startup_ticks)),
-        ("config.auto_partner_down", t.config.auto_partner_down.or(Some(1))),
+        (
+            "config.auto_partner_down",
+            t.config.auto_partner_down.or(Some(1)),
+        ),
     ];
     for (field, v) in at_least_1 {
         if v == Some(0) {
@@ -149,7 +152,9 @@ fn check_bounds(t: &Trace) -> Result<(), String> {
     }
     if let Some(v) = &t.variant {
         if v.diverges_at == Some(0) {
-            return Err("field \"variant.diverges_at\": must be at least 1 (or null), got 0".into());
+            return Err(
+                "field \"variant.diverges_at\": must be at least 1 (or null), got 0".into(),
+            );
         }
     }
     let two = |field: String, o: &Observation| {
@@ -165,7 +170,9 @@ fn check_bounds(t: &Trace) -> Result<(), String> {
     two("initial".into(), &t.initial)?;
     for (k, s) in t.steps.iter().enumerate() {
         if s.step == 0 {
-            return Err(format!("field \"steps[{k}].step\": must be at least 1, got 0"));
+            return Err(format!(
+                "field \"steps[{k}].step\": must be at least 1, got 0"
+            ));
         }
         two(format!("steps[{k}].expect"), &s.expect)?;
     }
@@ -527,7 +534,8 @@ pub fn json_report(sut: &str, results: &[TraceResult]) -> serde_json::Value {
     })
 }
 
-fn xml_escape(s: &str) -> String {
+/// Escape text for XML attributes and content.
+pub fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

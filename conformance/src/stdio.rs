@@ -142,7 +142,9 @@ impl Stdio {
             Ok(Ok(a)) if !a.is_empty() => a,
             Ok(Err(e)) => {
                 self.stop();
-                return Err(SutError(format!("{cmd}: cannot read from the program: {e}")));
+                return Err(SutError(format!(
+                    "{cmd}: cannot read from the program: {e}"
+                )));
             }
             Err(RecvTimeoutError::Timeout) => {
                 self.stop();
@@ -253,7 +255,15 @@ pub fn serve(
                 "error": format!("line {n}: not UTF-8 text ({e})")
             }),
             Ok(line) if line.trim().is_empty() => continue,
-            Ok(line) => request(line, n, sut, name, &mut greeted, &mut started, &mut last_time),
+            Ok(line) => request(
+                line,
+                n,
+                sut,
+                name,
+                &mut greeted,
+                &mut started,
+                &mut last_time,
+            ),
         };
         writeln!(output, "{answer}")?;
         output.flush()?;
@@ -274,7 +284,11 @@ fn request(
     let err = |m: String| json!({ "error": format!("line {n}: {m}") });
     let v: serde_json::Value = match serde_json::from_str(line) {
         Ok(v) => v,
-        Err(e) => return err(format!("not a request of protocol {PROTOCOL}: not JSON ({e})")),
+        Err(e) => {
+            return err(format!(
+                "not a request of protocol {PROTOCOL}: not JSON ({e})"
+            ))
+        }
     };
     if !v.is_object() {
         return err(format!(

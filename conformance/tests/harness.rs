@@ -369,3 +369,9 @@ fn a_message_delivered_a_tick_after_it_was_produced_keeps_the_connection() {
         "{o:?}"
     );
 }
+
+#[path = "harness/scenarios.rs"]
+mod scenarios;
+
+#[path = "harness/findings.rs"]
+mod findings;

@@ -1121,6 +1121,7 @@ impl Endpoint {
             Body::BndUpd(BndUpd {
                 client,
                 leases: vec![u],
+                vss: None,
             }),
         );
         self.outstanding.insert(xid, vec![(key, seq)]);
@@ -1153,6 +1154,13 @@ impl Endpoint {
         // An address that no client holds still travels in OPTION_CLIENT_DATA, whose CLIENTID is
         // then empty (decision D10): that is "no client", not a client with an empty DUID.
         let client = u.client.clone().filter(|c| !c.0.is_empty());
+        // RFC 8156 §7.5.4: "If an OPTION_VSS option is specified in the OPTION_CLIENT_DATA
+        // option or OPTION_IAPREFIX option and the VPN specified in the OPTION_VSS option does
+        // not appear in the configuration of the receiving server, then reject the entire
+        // OPTION_CLIENT_DATA option or OPTION_IAPREFIX option by including an
+        // OPTION_STATUS_CODE option with a status-code of "ConfigurationConflict"." This server
+        // is configured with the global, default VPN only.
+        let unknown_vpn = u.vss.as_deref().is_some_and(|v| !is_global_vpn(v));
         let mut replies = Vec::with_capacity(u.leases.len());
         for received in &u.leases {
             // Design draft §12, reading R30: how the primary reads the secondary's FREE-BACKUP
@@ -1160,9 +1168,12 @@ impl Endpoint {
             let read = self.reservation_read(received);
             let lu = read.as_ref().unwrap_or(received);
             // §9: refuse the updates of a partner doing DNS updates, if so configured.
-            let verdict = self
-                .dns_check_partner(lu)
-                .and_then(|()| self.judge(now, client.as_ref(), lu, me));
+            let verdict = if unknown_vpn {
+                Err(StatusCode::ConfigurationConflict)
+            } else {
+                self.dns_check_partner(lu)
+                    .and_then(|()| self.judge(now, client.as_ref(), lu, me))
+            };
             let status = match verdict {
                 Ok(()) => {
                     let local = self.db.get(&lu.lease).cloned().unwrap_or_else(|| {
@@ -1883,4 +1894,10 @@ fn announced_status(b: &Binding) -> BindingStatus {
 fn last_change(b: &Binding) -> Time {
     b.clt
         .map_or(b.start_time_of_state, |c| c.max(b.start_time_of_state))
+}
+
+/// RFC 6607 §3.5: VSS type 255 (with no VPN identifier) names the global, default VPN, the only
+/// one this server is configured with; any other OPTION_VSS names a VPN it does not know.
+fn is_global_vpn(vss: &[u8]) -> bool {
+    vss == [255]
 }

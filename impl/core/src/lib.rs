@@ -19,6 +19,7 @@ mod message;
 mod observe;
 mod reservation;
 mod state;
+pub mod testkit;
 mod time;
 
 #[cfg(test)]

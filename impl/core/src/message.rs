@@ -256,6 +256,11 @@ pub struct BndUpd {
     pub client: Option<ClientId>,
     /// One entry per IAADDR/IAPREFIX.
     pub leases: Vec<LeaseUpdate>,
+    /// OPTION_VSS of the CLIENT_DATA or IAPREFIX (RFC 6607 §3.4: the VSS type octet, then the
+    /// VPN identifier); `None` for the global, default VPN, for which it MUST NOT appear
+    /// (RFC 8156 §7.4). Type 255 ("global, default VPN", RFC 6607) is read as the global VPN.
+    #[serde(default)]
+    pub vss: Option<Vec<u8>>,
 }
 
 /// The per-IAADDR/IAPREFIX data of a BNDUPD (§7.4, Figure 5). Options marked `*` in §7.4 are

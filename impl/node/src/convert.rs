@@ -27,9 +27,12 @@
 //!   IAPREFIX, or a rejection of a BNDUPD that had neither) carries its top-level status as a
 //!   message-level OPTION_STATUS_CODE. A status inside an IA (§7.7 level "enclosed IA") applies
 //!   to each of its leases that has none of its own.
-//! * **Unknown options are ignored** (RFC 3315 §15 practice). OPTION_VSS is refused
-//!   ([`FromWireError::Unsupported`]): this implementation supports only the global, default VPN
-//!   (§7.4), so a binding in another VPN must be rejected rather than stored as a global one.
+//! * **Unknown options are ignored** (RFC 3315 §15 practice). OPTION_VSS in a BNDUPD's
+//!   CLIENT_DATA or IAPREFIX is carried to the endpoint (`BndUpd::vss`), which rejects the
+//!   update with ConfigurationConflict as §7.5.4 requires for a VPN not in its configuration
+//!   (only the global, default VPN is): the binding is rejected, never stored as a global one.
+//!   In a BNDREPLY (an answer about our own update, which never carries one) it is refused
+//!   ([`FromWireError::Unsupported`]).
 
 use std::fmt;
 
@@ -277,6 +280,7 @@ fn bndupd_options(u: &BndUpd, sent: Time) -> Result<Vec<O>, ToWireError> {
                 O::ClientId(client.0.clone()),
                 O::LqBaseTime(secs("OPTION_LQ_BASE_TIME", base)?),
             ];
+            cd.extend(vss_option(u));
             push_ias(&mut cd, &u.leases, |l| l.lease, |l| update_lease(l, base))?;
             Ok(vec![O::ClientData(cd)])
         }
@@ -292,6 +296,7 @@ fn bndupd_options(u: &BndUpd, sent: Time) -> Result<Vec<O>, ToWireError> {
                 }
                 let base = l.clt_time.map_or(sent, |c| c.max(sent));
                 let mut opts = vec![O::LqBaseTime(secs("OPTION_LQ_BASE_TIME", base)?)];
+                opts.extend(vss_option(u));
                 let mut lease = update_lease(l, base)?;
                 if let O::IaPrefix(p) = &mut lease {
                     opts.append(&mut p.options);
@@ -301,6 +306,15 @@ fn bndupd_options(u: &BndUpd, sent: Time) -> Result<Vec<O>, ToWireError> {
             })
             .collect(),
     }
+}
+
+/// OPTION_VSS of a BNDUPD (§7.4), from the endpoint's type-then-identifier form.
+fn vss_option(u: &BndUpd) -> Option<O> {
+    let (ty, info) = u.vss.as_deref()?.split_first()?;
+    Some(O::Vss(failover_proto::wire::Vss {
+        vss_type: *ty,
+        info: info.to_vec(),
+    }))
 }
 
 /// RFC 8156 §7.6: the reply echoes the BNDUPD's shape.
@@ -716,7 +730,7 @@ fn parse_bndupd(opts: &[O]) -> Result<BndUpd, FromWireError> {
     const M: MsgKind = MsgKind::BndUpd;
     let (cds, bare) = split_binding_options(M, opts)?;
     if let Some(cd) = cds.first() {
-        refuse_vss(M, cd)?;
+        let vss = vss_of(cd);
         let client = cd
             .iter()
             .find_map(|o| match o {
@@ -732,12 +746,13 @@ fn parse_bndupd(opts: &[O]) -> Result<BndUpd, FromWireError> {
         return Ok(BndUpd {
             client: Some(client),
             leases,
+            vss,
         });
     }
+    let vss = bare.iter().find_map(|p| vss_of(&p.options));
     let leases = bare
         .into_iter()
         .map(|p| {
-            refuse_vss(M, &p.options)?;
             parse_update(
                 LeaseKey::Prefix(p.prefix, p.prefix_len),
                 p.valid_lifetime,
@@ -749,6 +764,19 @@ fn parse_bndupd(opts: &[O]) -> Result<BndUpd, FromWireError> {
     Ok(BndUpd {
         client: None,
         leases,
+        vss,
+    })
+}
+
+/// OPTION_VSS among `opts` as the endpoint sees it: the type octet, then the VPN identifier.
+fn vss_of(opts: &[O]) -> Option<Vec<u8>> {
+    opts.iter().find_map(|o| match o {
+        O::Vss(v) => Some(
+            std::iter::once(v.vss_type)
+                .chain(v.info.iter().copied())
+                .collect(),
+        ),
+        _ => None,
     })
 }
 

@@ -594,6 +594,7 @@ impl Node {
                         body: Body::BndUpd(BndUpd {
                             client,
                             leases: Vec::new(),
+                            vss: None,
                         }),
                     },
                 );

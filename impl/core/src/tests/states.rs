@@ -645,6 +645,7 @@ fn bndupd_for(lease: LeaseKey, client: u64, t: Time) -> Message {
                 dns: None,
                 reserved: None,
             }],
+            vss: None,
         }),
     }
 }
@@ -748,6 +749,7 @@ fn bndupd_for_unconfigured_lease_is_rejected_configuration_conflict() {
             body: Body::BndUpd(BndUpd {
                 client: None,
                 leases: vec![],
+                vss: None,
             }),
         },
     );
@@ -759,6 +761,49 @@ fn bndupd_for_unconfigured_lease_is_rejected_configuration_conflict() {
         })
         .unwrap();
     assert_eq!(r.status, Some(StatusCode::MissingBindingInformation));
+}
+
+/// RFC 8156 §7.5.4: "If an OPTION_VSS option is specified in the OPTION_CLIENT_DATA option or
+/// OPTION_IAPREFIX option and the VPN specified in the OPTION_VSS option does not appear in the
+/// configuration of the receiving server, then reject the entire OPTION_CLIENT_DATA option or
+/// OPTION_IAPREFIX option by including an OPTION_STATUS_CODE option with a status-code of
+/// "ConfigurationConflict"." (The first version answered MissingBindingInformation.)
+#[test]
+fn bndupd_naming_an_unknown_vpn_is_rejected_configuration_conflict_section_7_5_4() {
+    let mut ep = endpoint_in(Role::Secondary, PartnerDown);
+    connect_with_partner_in(&mut ep, T0, Recover);
+    while ep.poll_output().is_some() {}
+    let lease = LeaseKey::Addr(addr(3));
+    let before = ep.db().get(&lease).cloned();
+    let mut m = bndupd_for(lease, 9, T0);
+    if let Body::BndUpd(u) = &mut m.body {
+        u.vss = Some(b"\0blue".to_vec());
+    }
+    ep.handle_message(T0, m);
+    let r = sent_messages(&mut ep)
+        .into_iter()
+        .find_map(|m| match m.body {
+            Body::BndReply(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(r.leases.len(), 1);
+    assert_eq!(r.leases[0].status, Some(StatusCode::ConfigurationConflict));
+    assert_eq!(ep.db().get(&lease).cloned(), before, "nothing stored");
+    // The global, default VPN named explicitly (RFC 6607 type 255) is ours: accepted.
+    let mut m = bndupd_for(lease, 9, T0);
+    if let Body::BndUpd(u) = &mut m.body {
+        u.vss = Some(vec![255]);
+    }
+    ep.handle_message(T0, m);
+    let r = sent_messages(&mut ep)
+        .into_iter()
+        .find_map(|m| match m.body {
+            Body::BndReply(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(r.leases[0].status, None);
 }
 
 #[test]
@@ -1166,6 +1211,7 @@ fn random_body(r: &mut Lcg, now: Time) -> Body {
             Body::BndUpd(BndUpd {
                 client: (r.below(4) != 0).then(|| ClientId::from(r.below(5))),
                 leases,
+                vss: None,
             })
         }
         2 => Body::BndReply(BndReply {
@@ -1641,6 +1687,7 @@ fn an_update_rejected_while_ours_is_in_flight_stays_owed_until_the_next_scan_r21
                 dns: None,
                 reserved: None,
             }],
+            vss: None,
         }),
     };
     ep.handle_message(T0, expired);

@@ -293,6 +293,7 @@ fn a_valid_update_that_contradicts_a_lease_is_refused_and_the_lease_kept() {
         body: Body::BndUpd(failover_core::BndUpd {
             client: Some(ClientId::from(99)),
             leases: vec![u],
+            vss: None,
         }),
     };
     pair.inject(Role::Primary, framed(&to_wire(&m).unwrap()));
@@ -391,6 +392,7 @@ fn bndupd_before_the_handshake_is_ignored_and_logged() {
         body: Body::BndUpd(failover_core::BndUpd {
             client: Some(ClientId::from(5)),
             leases: vec![lease],
+            vss: None,
         }),
     };
     s.handle_bytes(T0, &framed(&to_wire(&m).unwrap())).unwrap();

@@ -138,7 +138,11 @@ pub(crate) fn message(r: &mut Rng) -> Message {
                 .into_iter()
                 .map(|k| lease_update(r, k))
                 .collect();
-            Body::BndUpd(BndUpd { client, leases })
+            Body::BndUpd(BndUpd {
+                client,
+                leases,
+                vss: None,
+            })
         }
         1 => {
             let with_client = !r.chance(3);
@@ -324,6 +328,7 @@ fn bndupd_written_from_the_rfc_layout_maps_to_absolute_core_times() {
                     dns: None,
                     reserved: None,
                 }],
+                vss: None,
             }),
         }
     );
@@ -352,6 +357,7 @@ fn a_clt_later_than_sent_time_raises_lq_base_time_and_stays_exact() {
         body: Body::BndUpd(BndUpd {
             client: Some(ClientId(vec![1])),
             leases: vec![u],
+            vss: None,
         }),
     };
     let w = to_wire(&m).unwrap();
@@ -442,7 +448,8 @@ fn to_wire_errors_name_the_field() {
     assert_eq!(
         to_wire(&msg(Body::BndUpd(BndUpd {
             client: None,
-            leases: vec![u.clone()]
+            leases: vec![u.clone()],
+            vss: None,
         }))),
         Err(ToWireError::AddressWithoutClientData {
             msg: MsgKind::BndUpd,
@@ -452,7 +459,8 @@ fn to_wire_errors_name_the_field() {
     assert_eq!(
         to_wire(&msg(Body::BndUpd(BndUpd {
             client: Some(ClientId(vec![1])),
-            leases: vec![u.clone()]
+            leases: vec![u.clone()],
+            vss: None,
         }))),
         Err(ToWireError::TooLarge {
             field: "OPTION_F_STATE_EXPIRATION_TIME",
@@ -464,7 +472,8 @@ fn to_wire_errors_name_the_field() {
     assert_eq!(
         to_wire(&msg(Body::BndUpd(BndUpd {
             client: None,
-            leases: vec![u]
+            leases: vec![u],
+            vss: None,
         }))),
         Err(ToWireError::PrefixLengthTooLarge {
             lease: LeaseKey::Prefix(Ipv6Addr::LOCALHOST, 129)
@@ -606,7 +615,9 @@ fn from_wire_errors_name_the_message_and_option() {
             code: 99
         })
     );
-    // OPTION_VSS: a binding in a VPN we do not support is refused, not stored as global (§7.4).
+    // OPTION_VSS: a binding in a VPN we do not support reaches the endpoint with its VSS, which
+    // rejects it with ConfigurationConflict (RFC 8156 §7.5.4; test
+    // `bndupd_naming_an_unknown_vpn_is_rejected_configuration_conflict_section_7_5_4`).
     let vss = wire_msg(
         MsgKind::BndUpd,
         vec![O::IaPrefix(IaPrefix {
@@ -624,13 +635,13 @@ fn from_wire_errors_name_the_message_and_option() {
             ],
         })],
     );
-    assert_eq!(
-        from_wire(&vss),
-        Err(FromWireError::Unsupported {
-            msg: MsgKind::BndUpd,
-            option: "OPTION_VSS"
-        })
-    );
+    match from_wire(&vss) {
+        Ok(Message {
+            body: Body::BndUpd(u),
+            ..
+        }) => assert_eq!(u.vss, Some(b"\0vpn".to_vec())),
+        other => panic!("{other:?}"),
+    }
     // §6.1.1: CONNECT MUST carry the MCLT.
     let connect = wire_msg(
         MsgKind::Connect,

@@ -1,0 +1,73 @@
+//! `failover scenarios`: the hand-written RFC scenarios of `conformance/scenarios/` run against
+//! failover-core in-process (conformance/scenarios/README.md).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use failover_conformance::scenario::{self, Outcome};
+use failover_conformance::scenario_core::CoreTarget;
+
+#[derive(clap::Args)]
+pub(crate) struct ScenariosArgs {
+    /// The folder of scenario files (*.toml).
+    #[arg(long, default_value = "conformance/scenarios")]
+    dir: PathBuf,
+    /// Run only the cases whose id starts with this (e.g. `7.5.4-figure4` or one full id).
+    #[arg(long, value_name = "ID")]
+    only: Option<String>,
+    /// Print the results as JSON on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also write a JUnit XML report here (a deviation by a reading is a skipped test case).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+/// Exit status: 0 when every case passed or deviates by a named reading; 1 when a case failed,
+/// could not be set up, or a file did not load; 2 for bad arguments (unreadable folder, an
+/// `--only` that selects nothing).
+pub(crate) fn run(args: ScenariosArgs) -> ExitCode {
+    let (files, bad) = match scenario::load_dir(&args.dir) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for b in &bad {
+        eprintln!("error: {b}");
+    }
+    let mut target = CoreTarget::default();
+    let results = scenario::run(&mut target, &files, args.only.as_deref());
+    if results.is_empty() && bad.is_empty() {
+        eprintln!(
+            "error: no case id starts with {:?}",
+            args.only.as_deref().unwrap_or("")
+        );
+        return ExitCode::from(2);
+    }
+    let name = scenario::ScenarioTarget::name(&target);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&scenario::json_report(&name, &results))
+                .expect("JSON of plain data")
+        );
+    } else {
+        print!("{}", scenario::text_report(&name, &results));
+    }
+    if let Some(p) = &args.report {
+        if let Err(e) = std::fs::write(p, scenario::junit_report(&name, &results)) {
+            eprintln!("error: cannot write {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    }
+    let bad_case = results
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Failed { .. } | Outcome::Error { .. }));
+    if bad_case || !bad.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
