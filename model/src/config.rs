@@ -1,7 +1,7 @@
 //! What a run of the checker explores: the sizes, the budgets that keep every path finite, and
 //! the design variant (a rule of RFC 8156 removed or changed) under test.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
@@ -719,6 +719,30 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ModelConfig {
+    /// How the servers start, as the RFC names it: `init normal` is a running relationship,
+    /// `init fresh` the first start of §8.2.
+    pub fn init_name(&self) -> &'static str {
+        match self.init {
+            Init::Normal => "normal: both servers NORMAL and connected",
+            Init::Fresh => "fresh: both servers in STARTUP with empty stable storage (§8.2)",
+        }
+    }
+
+    /// One line: the sizes, and the variant if any (the subtitle of the Explorer's chart).
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} clients, {} addresses, {} prefixes, MCLT {} ticks, lifetime {} ticks",
+            self.clients, self.addresses, self.prefixes, self.mclt, self.lifetime
+        );
+        match self.variant {
+            Some(v) => {
+                let _ = write!(s, "; variant {} ({})", v.name(), v.description());
+            }
+            None => s.push_str("; the RFC as read in docs/readings.md"),
+        }
+        s
+    }
+
     /// The number of leases (addresses first, then prefixes).
     pub fn leases(&self) -> usize {
         self.addresses as usize + self.prefixes as usize
