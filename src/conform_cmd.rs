@@ -166,10 +166,7 @@ pub fn differential(a: DifferentialArgs) -> ExitCode {
     };
     if let Some(dir) = &a.save {
         if let Err(e) = fs::create_dir_all(dir) {
-            eprintln!(
-                "error: --save {}: cannot create the folder: {e}",
-                dir.display()
-            );
+            eprintln!("error: --save {}: cannot create the folder: {e}", dir.display());
             return ExitCode::from(2);
         }
     }
@@ -313,13 +310,15 @@ pub fn run(a: ConformArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let mut sut: Box<dyn Sut> = match (&a.sut_cmd, a.sut.as_str()) {
-        (Some(cmd), _) => match spawn_sut_cmd(cmd, a.request_timeout) {
-            Ok(s) => Box::new(s),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
+        (Some(cmd), _) => {
+            match spawn_sut_cmd(cmd, a.request_timeout) {
+                Ok(s) => Box::new(s),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
             }
-        },
+        }
         (None, "reference") => match breakage(&a.broken) {
             Ok(b) => Box::new(reference(b)),
             Err(code) => return code,

@@ -180,7 +180,9 @@ fn explain_draws_a_trace_and_check_draws_its_counterexample() {
     // And check says where the Explorer shows it.
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("run `failover explore --variant no-mclt-cap --port 3000`, then open\n  http://127.0.0.1:3000/#/steps/0/"),
+        stdout.contains(
+            "run `failover explore --variant no-mclt-cap --port 3000`, then open\n  http://127.0.0.1:3000/#/steps/0/"
+        ),
         "{stdout}"
     );
 
@@ -423,10 +425,7 @@ fn an_unwritable_output_path_is_refused_before_the_search() {
     let out = failover(&["check", "--explain", "/nonexistent-dir/x/cx.svg"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("--explain /nonexistent-dir/x/cx.svg"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("--explain /nonexistent-dir/x/cx.svg"), "{stderr}");
     assert!(
         !text(&out.stdout).contains("Done:"),
         "no search ran: {}",
@@ -459,12 +458,7 @@ fn a_counterexample_written_by_check_is_read_by_explain_conform_and_itf() {
         dir.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let file = std::fs::read_dir(&dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
     let f = file.to_str().unwrap();
     let out = failover(&["explain", f]);
     assert_eq!(out.status.code(), Some(0), "explain: {}", text(&out.stderr));
@@ -511,12 +505,7 @@ fn a_reader_that_goes_away_is_no_panic() {
     child.stdout.take().unwrap().read_exact(&mut first).unwrap();
     // The pipe is closed now (its read end dropped).
     let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     let status = child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(status.code(), Some(101), "a panic's exit status: {stderr}");
@@ -601,21 +590,13 @@ fn traces_itf_checks_the_format_and_a_type_error_names_its_field() {
     write_json(&f, &t);
     let out = failover(&["explain", f.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("config.mclt"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("config.mclt"), "{}", text(&out.stderr));
     let mut t = a_trace();
     t["config"]["clients"] = serde_json::json!(0);
     write_json(&f, &t);
     let out = failover(&["explain", f.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("config.clients"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("config.clients"), "{}", text(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -676,22 +657,10 @@ fn conform_reports_every_bad_file_runs_the_rest_and_fails() {
     let out = failover(&["conform", "--traces", dir.to_str().unwrap()]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
-    assert!(
-        stderr.contains("junk.json: field \"format\" is missing"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("typo.json: field \"config.lifetime\""),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("same-id.json: field \"id\": duplicate id"),
-        "{stderr}"
-    );
-    assert!(
-        stdout.contains("1 traces: 1 passed"),
-        "the good one ran: {stdout}"
-    );
+    assert!(stderr.contains("junk.json: field \"format\" is missing"), "{stderr}");
+    assert!(stderr.contains("typo.json: field \"config.lifetime\""), "{stderr}");
+    assert!(stderr.contains("same-id.json: field \"id\": duplicate id"), "{stderr}");
+    assert!(stdout.contains("1 traces: 1 passed"), "the good one ran: {stdout}");
     // Progress lines in a log (stderr is a pipe here).
     assert!(stderr.contains("[1/1] pass"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -720,20 +689,11 @@ fn conform_sut_cmd_is_split_as_a_shell_does_and_a_silent_server_times_out() {
     let script = dir.join("my adapter.sh");
     std::fs::write(
         &script,
-        format!(
-            "#!/bin/sh\nexec '{}' sut-stdio\n",
-            env!("CARGO_BIN_EXE_failover")
-        ),
+        format!("#!/bin/sh\nexec '{}' sut-stdio\n", env!("CARGO_BIN_EXE_failover")),
     )
     .unwrap();
     let cmd = format!("sh '{}'", script.display());
-    let out = failover(&[
-        "conform",
-        "--traces",
-        dir.to_str().unwrap(),
-        "--sut-cmd",
-        &cmd,
-    ]);
+    let out = failover(&["conform", "--traces", dir.to_str().unwrap(), "--sut-cmd", &cmd]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -760,10 +720,7 @@ fn conform_sut_cmd_is_split_as_a_shell_does_and_a_silent_server_times_out() {
     ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains("2 traces: 0 passed, 0 diverged, 2 errors"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("2 traces: 0 passed, 0 diverged, 2 errors"), "{stdout}");
     assert!(stdout.contains("timed out"), "{stdout}");
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
     let _ = std::fs::remove_dir_all(&dir);
@@ -785,11 +742,7 @@ fn sut_stdio(lines: &[&[u8]]) -> Vec<serde_json::Value> {
     }
     drop(stdin);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "serving never exits on a bad request"
-    );
+    assert_eq!(out.status.code(), Some(0), "serving never exits on a bad request");
     text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -839,17 +792,9 @@ fn sut_stdio_answers_every_bad_request_with_a_named_error() {
     assert_eq!(answers[4]["protocol"], 1);
     assert!(err(5).contains("unknown field `colour`"), "{}", err(5));
     assert!(answers[6]["observation"].is_object(), "{}", answers[6]);
-    assert!(
-        err(7).contains("unknown lease \"2001:db8::ffff\""),
-        "{}",
-        err(7)
-    );
+    assert!(err(7).contains("unknown lease \"2001:db8::ffff\""), "{}", err(7));
     assert!(err(8).contains("sideways"), "{}", err(8));
-    assert!(
-        err(9).contains("after a refused configuration"),
-        "{}",
-        err(9)
-    );
+    assert!(err(9).contains("after a refused configuration"), "{}", err(9));
 }
 
 #[test]
@@ -899,15 +844,7 @@ fn the_python_adapter_names_the_field_and_never_prints_a_traceback() {
 fn explore_on_port_0_prints_the_port_it_serves_on() {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_failover"))
-        .args([
-            "explore",
-            "--port",
-            "0",
-            "--clients",
-            "1",
-            "--prefixes",
-            "0",
-        ])
+        .args(["explore", "--port", "0", "--clients", "1", "--prefixes", "0"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -934,10 +871,7 @@ fn help_texts_say_what_the_commands_do() {
     );
     let explore = text(&failover(&["explore", "--help"]).stdout);
     assert!(explore.contains("see the list below"), "{explore}");
-    assert!(
-        explore.contains("no-mclt-cap"),
-        "the list is there: {explore}"
-    );
+    assert!(explore.contains("no-mclt-cap"), "the list is there: {explore}");
     let generate = text(&failover(&["traces", "generate", "--help"]).stdout);
     assert!(!generate.contains("into DIR"), "{generate}");
 }
@@ -957,10 +891,7 @@ fn differential_saves_its_minimal_case_as_a_trace_every_tool_reads() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     // The actions in words, not a Rust debug dump.
-    assert!(
-        stdout.contains("1. c0 asks primary for a new prefix"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("1. c0 asks primary for a new prefix"), "{stdout}");
     assert!(!stdout.contains("Request("), "{stdout}");
     let file = dir.join("differential-default-seed-1.json");
     let out = failover(&["conform", "--traces", dir.to_str().unwrap()]);
@@ -972,11 +903,7 @@ fn differential_saves_its_minimal_case_as_a_trace_every_tool_reads() {
         "--broken",
         "no-mclt-cap",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "the case still shows the mistake"
-    );
+    assert_eq!(out.status.code(), Some(1), "the case still shows the mistake");
     let out = failover(&["explain", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
@@ -984,10 +911,7 @@ fn differential_saves_its_minimal_case_as_a_trace_every_tool_reads() {
 
 #[test]
 fn differential_runs_against_an_external_program() {
-    let cmd = format!(
-        "'{}' sut-stdio --broken no-mclt-cap",
-        env!("CARGO_BIN_EXE_failover")
-    );
+    let cmd = format!("'{}' sut-stdio --broken no-mclt-cap", env!("CARGO_BIN_EXE_failover"));
     let out = failover(&["differential", "--tests", "50", "--sut-cmd", &cmd]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
@@ -1002,20 +926,11 @@ fn differential_runs_against_an_external_program() {
 #[test]
 fn traces_generate_check_says_what_it_is_doing() {
     let dir = scratch("generate-check");
-    let out = failover(&[
-        "traces",
-        "generate",
-        "--check",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let out = failover(&["traces", "generate", "--check", "--out", dir.to_str().unwrap()]);
     let stderr = text(&out.stderr);
     // An empty folder differs from the corpus.
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.starts_with("generating the corpus from the model"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("generating the corpus from the model"), "{stderr}");
     assert!(stderr.contains("... done in"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
