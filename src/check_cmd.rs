@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use failover_model::check::{self, CheckOptions, Verdict};
 use failover_model::cycles::{self, CycleSearch};
-use failover_model::{properties, render, trace, FailoverModel, ModelConfig, Variant};
+use failover_model::{chart, properties, render, trace, FailoverModel, ModelConfig, Variant};
 use stateright::{Model, Path};
 
 use crate::explain_cmd;
@@ -120,7 +120,9 @@ fn check_outputs(args: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
+/// Run `failover check`. `config_flags` are the configuration options as given (for the
+/// `explore` command printed with each counterexample).
+pub fn run_check(cfg: ModelConfig, args: &RunArgs, config_flags: &str) -> ExitCode {
     if let Err(e) = check_outputs(args) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
@@ -404,7 +406,11 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
                     format!("counterexample-{}", slug(name)),
                     format!("counterexample: {name}"),
                 );
-                if let Err(e) = explain_cmd::write(&t, file, None) {
+                let violation = chart::Violation {
+                    property: name.to_string(),
+                    detail: properties::violation_detail(&model, name, path.last_state()),
+                };
+                if let Err(e) = explain_cmd::write_with(&t, file, None, Some(&violation)) {
                     eprintln!("error: {e}");
                     return ExitCode::from(2);
                 }
@@ -431,6 +437,19 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs) -> ExitCode {
                 );
                 let last = path.last_state();
                 let _ = writeln!(stdout, "Final state:\n{last:?}");
+                let _ = writeln!(
+                    stdout,
+                    "What is wrong: {}",
+                    properties::violation_detail(&model, name, last)
+                );
+                if let Some(link) = explorer_link(&model, path) {
+                    let _ = writeln!(
+                        stdout,
+                        "Step through it in the Explorer: run `failover explore {}{}--port {EXPLORER_PORT}`, then open\n  {link}",
+                        config_flags,
+                        if config_flags.is_empty() { "" } else { " " },
+                    );
+                }
             }
             if let Some(dir) = &args.json {
                 let file = dir.join(format!("{}.json", slug(name)));
@@ -492,6 +511,27 @@ fn counterexample_trace(
         }
         None => trace::of_path(model, &actions, id, format!("counterexample: {property}")),
     }
+}
+
+/// The port `failover explore` serves on by default.
+const EXPLORER_PORT: u16 = 3000;
+
+/// The Explorer's address of a counterexample's last state: stateright's path encoding, the
+/// index of the initial state then, for each step, the index of its action among the actions
+/// the model enables in the state before it. `explore` with the same configuration enables the
+/// same actions in the same order ([`FailoverModel::for_explorer`] changes property names
+/// only), so the indices lead to the same state. `None` if the path does not replay (a bug).
+fn explorer_link(
+    model: &FailoverModel,
+    path: &Path<failover_model::State, failover_model::Action>,
+) -> Option<String> {
+    let actions = path.clone().into_actions();
+    let init = model.init_states().into_iter().next()?;
+    let replayed = Path::from_actions(model, init, actions.iter())?;
+    Some(format!(
+        "http://127.0.0.1:{EXPLORER_PORT}/#/steps/{}",
+        replayed.encode(model)
+    ))
 }
 
 fn slug(name: &str) -> String {

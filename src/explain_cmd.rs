@@ -44,22 +44,38 @@ pub fn format_of(path: &Path) -> Option<Format> {
 
 /// Render a trace in a format.
 pub fn render(t: &Trace, f: Format) -> String {
+    render_with(t, f, None)
+}
+
+/// Render a trace in a format, with a violation marked after its last step.
+pub fn render_with(t: &Trace, f: Format, violation: Option<&chart::Violation>) -> String {
     match f {
-        Format::Mermaid => chart::mermaid(t),
-        Format::Svg => chart::svg(t),
-        Format::Html => chart::html(t),
+        Format::Mermaid => chart::mermaid_with(t, violation),
+        Format::Svg => chart::svg_with(t, violation),
+        Format::Html => chart::html_with(t, violation),
     }
 }
 
 /// Write a chart to `out` (format from the extension, or given).
 pub fn write(t: &Trace, out: &Path, format: Option<Format>) -> Result<(), String> {
+    write_with(t, out, format, None)
+}
+
+/// Write a chart to `out`, with a violation marked after the last step.
+pub fn write_with(
+    t: &Trace,
+    out: &Path,
+    format: Option<Format>,
+    violation: Option<&chart::Violation>,
+) -> Result<(), String> {
     let f = format.or_else(|| format_of(out)).ok_or_else(|| {
         format!(
             "cannot tell the format of {} from its extension: use .svg, .html or .mmd, or --format",
             out.display()
         )
     })?;
-    std::fs::write(out, render(t, f)).map_err(|e| format!("cannot write {}: {e}", out.display()))
+    std::fs::write(out, render_with(t, f, violation))
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))
 }
 
 /// Run `failover explain`.

@@ -143,6 +143,50 @@ struct ConfigArgs {
     reserve: Vec<String>,
 }
 
+/// The configuration options as given on the command line, for a command that must build the
+/// same configuration (`check` prints the `explore` command that opens its counterexample).
+fn config_flags(a: &ConfigArgs) -> String {
+    let mut v: Vec<String> = Vec::new();
+    if let Some(n) = &a.variant {
+        v.push(format!("--variant {n}"));
+    }
+    macro_rules! flag {
+        ($($f:ident),*) => {
+            $(if let Some(x) = a.$f {
+                v.push(format!("--{} {x}", stringify!($f).replace('_', "-")));
+            })*
+        };
+    }
+    flag!(
+        clients,
+        addresses,
+        prefixes,
+        mclt,
+        lifetime,
+        ticks,
+        settle_ticks,
+        partitions,
+        crashes,
+        storage_losses,
+        client_ops,
+        commands,
+        auto_partner_down
+    );
+    if matches!(a.init, InitArg::Fresh) {
+        v.push("--init fresh".into());
+    }
+    if a.dns {
+        v.push("--dns".into());
+    }
+    if a.reservations {
+        v.push("--reservations".into());
+    }
+    for r in &a.reserve {
+        v.push(format!("--reserve {r}"));
+    }
+    v.join(" ")
+}
+
 /// A help line that shows the model's default (the variant's configuration may differ).
 fn with_default(doc: &str, default: u8) -> String {
     format!("{doc} [default: {default}, or the variant's own]")
@@ -171,7 +215,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => {
             match check_cmd::check_run_args(&args.run).and_then(|()| build_config(&args.config)) {
-                Ok(cfg) => check_cmd::run_check(cfg, &args.run),
+                Ok(cfg) => check_cmd::run_check(cfg, &args.run, &config_flags(&args.config)),
                 Err(msg) => {
                     eprintln!("error: {msg}");
                     ExitCode::from(2)
@@ -330,6 +374,6 @@ fn explore(cfg: ModelConfig, port: u16) -> ExitCode {
     );
     println!("Each step lists the actions enabled; the state shows what changed and the chart of the path. Ctrl-C stops.");
     let _ = std::io::stdout().flush();
-    FailoverModel::new(cfg).checker().serve(addr);
+    FailoverModel::for_explorer(cfg).checker().serve(addr);
     ExitCode::SUCCESS
 }

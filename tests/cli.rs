@@ -137,7 +137,16 @@ fn explain_draws_a_trace_and_check_draws_its_counterexample() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("sequenceDiagram"), "{stdout}");
-    assert!(stdout.contains("P->>S: BNDUPD P0 ACTIVE"), "{stdout}");
+    // The BNDUPD is sent, and nobody delivers it in this trace: it is not drawn as arrived.
+    assert!(
+        stdout.contains("Note over P: sends m1 BNDUPD P0 ACTIVE"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("m1 BNDUPD P0 ACTIVE still in flight at the end"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("P->>S"), "{stdout}");
 
     let dir = std::env::temp_dir().join(format!("failover-explain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -162,6 +171,20 @@ fn explain_draws_a_trace_and_check_draws_its_counterexample() {
         "{page}"
     );
     assert!(page.contains("SOLICIT/REQUEST prefix"), "{page}");
+    // The violating step is marked, with what is wrong.
+    assert!(
+        page.contains("VIOLATED after step ")
+            && page.contains("a grant outside PARTNER-DOWN went past max(now, acked PL) + MCLT"),
+        "{page}"
+    );
+    // And check says where the Explorer shows it.
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(
+            "run `failover explore --variant no-mclt-cap --port 3000`, then open\n  http://127.0.0.1:3000/#/steps/0/"
+        ),
+        "{stdout}"
+    );
 
     // A file name without a known extension, and a file that is not a trace, are named.
     let out = failover(&["check", "--explain", "chart.png"]);

@@ -28,8 +28,13 @@ fn free_port() -> u16 {
 }
 
 fn start(port: u16) -> Explorer {
+    start_with(port, &["--clients", "1"])
+}
+
+fn start_with(port: u16, config: &[&str]) -> Explorer {
     let child = Command::new(env!("CARGO_BIN_EXE_failover"))
-        .args(["explore", "--port", &port.to_string(), "--clients", "1"])
+        .args(["explore", "--port", &port.to_string()])
+        .args(config)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -179,4 +184,122 @@ fn a_port_in_use_is_named() {
         stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
         "{stderr}"
     );
+}
+
+/// The body of an HTTP answer, parsed as JSON.
+fn json_of(answer: &str) -> serde_json::Value {
+    assert!(
+        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+        "{answer}"
+    );
+    serde_json::from_str(&answer[answer.find("\r\n\r\n").unwrap() + 4..]).expect("JSON")
+}
+
+#[test]
+fn check_links_its_counterexample_to_the_explorer_and_the_explorer_names_property_kinds() {
+    // A small variant's counterexample (seconds): check prints the explore command and the
+    // address of the counterexample's last state.
+    let out = Command::new(env!("CARGO_BIN_EXE_failover"))
+        .args([
+            "check",
+            "--variant",
+            "state-before-updates",
+            "--stop-on-violation",
+            "--threads",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let (_, after) = stdout
+        .split_once("Step through it in the Explorer: run `failover explore ")
+        .unwrap_or_else(|| panic!("no Explorer link in {stdout}"));
+    let (command, after) = after.split_once("`, then open\n  ").unwrap();
+    let url = after.lines().next().unwrap();
+    let args: Vec<&str> = command.split(' ').collect();
+    assert_eq!(
+        args[..2],
+        ["--variant", "state-before-updates"],
+        "{command}"
+    );
+    assert_eq!(args[args.len() - 2..], ["--port", "3000"], "{command}");
+    let path = url
+        .strip_prefix("http://127.0.0.1:3000/#/steps")
+        .unwrap_or_else(|| panic!("{url}"));
+    let final_state = stdout
+        .split_once("Final state:\n")
+        .unwrap()
+        .1
+        .split("\nWhat is wrong: ")
+        .next()
+        .unwrap();
+
+    // The same command on another port: the link's action indices lead to the same state.
+    let port = free_port();
+    let _explorer = start_with(port, &args[..args.len() - 2]);
+    let (parent, last) = path.rsplit_once('/').unwrap();
+    let last: usize = last.parse().unwrap();
+    let steps = json_of(&get(port, &format!("/.states{parent}")));
+    let step = &steps[last];
+    assert_eq!(step["state"].as_str(), Some(final_state), "{step}");
+    assert_eq!(
+        step["action"].as_str(),
+        Some("c1 asks primary for a new prefix")
+    );
+    // Its chart marks the violation, and draws the secondary's BNDUPD still in flight.
+    let svg = step["svg"].as_str().unwrap();
+    assert!(
+        svg.contains("VIOLATED after step 17: c0 and c1 both hold P0"),
+        "{svg}"
+    );
+    assert!(svg.contains("BNDUPD P0 ACTIVE") && svg.contains("still in flight at the end"));
+    assert!(json_of(&get(port, &format!("/.states{path}"))).is_array());
+
+    // Properties are listed with their kind, the bounded-liveness ones as such.
+    let status = json_of(&get(port, "/.status"));
+    let names: Vec<&str> = status["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"after faults stop both servers reach NORMAL — bounded liveness, judged at every settled end (faults over, settle time run out)"),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"no address or prefix is held by two clients — safety"),
+        "{names:?}"
+    );
+    assert!(names.contains(&"reach NORMAL — reachability"), "{names:?}");
+
+    // The initial state's chart says what it is.
+    let init = json_of(&get(port, "/.states"));
+    assert!(init[0]["svg"]
+        .as_str()
+        .unwrap()
+        .contains("the initial state (init normal: both servers NORMAL and connected)"));
+
+    // In a browser, the link opens on that state, its chart marked.
+    let Some(chromium) = chromium() else {
+        eprintln!(
+            "SKIPPED the browser part: no Chromium found (install Debian's `chromium`, as .ci/run \
+             does, or set FAILOVER_CHROMIUM)"
+        );
+        return;
+    };
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let profile = tmp.join(format!("chromium-profile-{port}"));
+    let url = format!("http://127.0.0.1:{port}/#/steps{path}");
+    let dom = String::from_utf8(browser(&chromium, &profile, &["--dump-dom"], &url)).unwrap();
+    assert!(
+        dom.contains("VIOLATED after step 17: c0 and c1 both hold P0"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("bounded liveness, judged at every settled end"),
+        "{dom}"
+    );
+    let _ = std::fs::remove_dir_all(&profile);
 }

@@ -116,7 +116,18 @@ fn every_tutorial_command_runs_as_printed() {
                 if cmd.contains("--explain") {
                     let svg = std::fs::read_to_string(scratch.join("cx.svg")).expect("cx.svg");
                     assert!(svg.contains("STATE NORMAL"), "the chart shows the exchange");
+                    // What the text promises: the violation marked with what is wrong, and the
+                    // secondary's BNDUPD drawn in flight (not delivered before the grant).
+                    assert!(
+                        svg.contains("VIOLATED after step") && svg.contains("both hold P0"),
+                        "the chart marks the violation"
+                    );
+                    assert!(svg.contains("still in flight at the end"), "{svg}");
                 }
+                assert!(
+                    stdout.contains("then open\n  http://127.0.0.1:3000/#/steps/0/"),
+                    "check prints the Explorer link: {ctx}"
+                );
             }
             "explain" => {
                 assert_eq!(code, Some(0), "{ctx}");

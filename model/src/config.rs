@@ -1,7 +1,7 @@
 //! What a run of the checker explores: the sizes, the budgets that keep every path finite, and
 //! the design variant (a rule of RFC 8156 removed or changed) under test.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
@@ -23,343 +23,246 @@ pub enum Init {
     Fresh,
 }
 
-/// A design variant: one rule of the RFC removed or changed. Each is expected to break a named
-/// property (see [`Variant::breaks`]); the tests assert that the checker finds the break.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Variant {
+/// The table of design variants: one row per variant gives its doc comment, its command-line
+/// name, its one-line description (with the RFC section: `trace::variant_section` reads the
+/// first "§x.y" in it) and the property it is expected to break (`breaks(p::NAME)`) or `probe`
+/// (a reading the checker does not refute, pinned by a test). From the rows come the enum
+/// [`Variant`], [`Variant::ALL`] in row order, [`Variant::name`], [`Variant::description`] and
+/// [`Variant::breaks`]. What a variant changes lives in `protocol.rs` (`cfg.is(Variant::X)`),
+/// its configuration in [`Variant::config`]: docs/adding-a-variant.md says what else to touch.
+macro_rules! variants {
+    ($(
+        $(#[doc = $doc:literal])*
+        $v:ident = $name:literal, $desc:literal, $kind:ident $(($prop:path))?;
+    )*) => {
+        /// A design variant: one rule of the RFC removed or changed. Each is expected to break a
+        /// named property (see [`Variant::breaks`]); the tests assert that the checker finds the
+        /// break.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum Variant {
+            $(
+                $(#[doc = $doc])*
+                $v,
+            )*
+        }
+
+        impl Variant {
+            /// Every variant, in a stable order.
+            pub const ALL: &'static [Variant] = &[$(Variant::$v),*];
+
+            /// The name used on the command line (`--variant NAME`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Variant::$v => $name,)*
+                }
+            }
+
+            /// One line: which rule is changed, with the RFC section.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Variant::$v => $desc,)*
+                }
+            }
+
+            /// The property the checker is expected to refute under this variant, or `None` for
+            /// a *probe*: a reading of an ambiguity that the checker does not refute in the
+            /// configurations checked (the finding is pinned by a test and reported in README).
+            pub fn breaks(self) -> Option<&'static str> {
+                #[allow(unused_imports)]
+                use crate::properties as p;
+                match self {
+                    $(Variant::$v => variants!(@breaks $kind $(($prop))?),)*
+                }
+            }
+        }
+    };
+    (@breaks probe) => { None };
+    (@breaks breaks ($prop:path)) => { Some($prop) };
+}
+
+variants! {
     /// Grants outside PARTNER-DOWN ignore the MCLT cap of §4.4.
-    NoMcltCap,
+    NoMcltCap = "no-mclt-cap",
+        "grants outside PARTNER-DOWN ignore the MCLT cap (§4.4)",
+        breaks(p::MCLT_BOUND);
     /// A server in PARTNER-DOWN reallocates without the MCLT wait of §8.4.1 / §4.2.2.1.
-    PdNoMcltWait,
+    PdNoMcltWait = "pd-no-mclt-wait",
+        "PARTNER-DOWN reallocates without the MCLT wait (§8.4.1)",
+        breaks(p::NO_DUPLICATE);
     /// The literal text of §8.4.1 for the reuse time ("if earlier than now + MCLT, use PD entry
     /// + MCLT"), ambiguity A2 (our reading R2 is the intended max(...) + MCLT).
-    PdReuseLiteral,
+    PdReuseLiteral = "pd-reuse-literal",
+        "PARTNER-DOWN reuse time as literally printed in §8.4.1 (A2)",
+        probe;
     /// Figure 2 transition (4) in PARTNER-DOWN as printed: free a lease MCLT after it entered
     /// EXPIRED/RELEASED/RESET, ambiguity A3 (our reading R3 waits for the §8.4.1 time).
-    PdFreeAfterStateMclt,
+    PdFreeAfterStateMclt = "pd-free-after-state-mclt",
+        "PARTNER-DOWN frees EXPIRED/RELEASED MCLT after entering the status (Fig. 2 (4), A3)",
+        probe;
     /// RECOVER goes straight to RECOVER-DONE on UPDDONE, skipping the RECOVER-WAIT of §8.6.
-    SkipRecoverWait,
+    SkipRecoverWait = "skip-recover-wait",
+        "RECOVER skips RECOVER-WAIT (§8.6)",
+        breaks(p::NO_DUPLICATE);
     /// The secondary in COMMUNICATIONS-INTERRUPTED also allocates primary-owned leases (§8.9.1
     /// says it MUST allocate only FREE-BACKUP prefixes and its own addresses).
-    SecondaryUsesPrimaryPool,
+    SecondaryUsesPrimaryPool = "secondary-uses-primary-pool",
+        "secondary in COMMUNICATIONS-INTERRUPTED allocates primary-owned leases (§8.9.1)",
+        breaks(p::POOL_OWNERSHIP);
     /// Every BNDUPD is accepted, ignoring the Figure 4 rules of §7.5.4.
-    AcceptAllBndupd,
+    AcceptAllBndupd = "accept-all-bndupd",
+        "every BNDUPD accepted, Figure 4 ignored (§7.5.4)",
+        breaks(p::AGREEMENT_AT_REST);
     /// The operator may put a server into PARTNER-DOWN while its partner is alive but
     /// unreachable (a partition), breaking the assumption of §8.4.
-    OperatorPdInPartition,
+    OperatorPdInPartition = "operator-pd-in-partition",
+        "operator puts a server into PARTNER-DOWN while its partner is alive (§8.4)",
+        breaks(p::NO_DUPLICATE);
     /// Auto-partner-down (§8.9.2) configured, and a partition (not a crash) triggers it.
-    AutoPdInPartition,
+    AutoPdInPartition = "auto-pd-in-partition",
+        "auto-partner-down fires during a partition (§8.9.2, A16)",
+        breaks(p::NO_DUPLICATE);
     /// Lock-step instead of lazy updates (§4.3): a server answers a client only after the
     /// partner has the update (modelled as an atomic exchange). Safe, but servers cannot serve
     /// while communications are interrupted.
-    Lockstep,
+    Lockstep = "lockstep",
+        "lock-step updates instead of lazy updates (§4.3)",
+        breaks(p::FREE_LEASE_GRANTED);
     /// Figure 3 as printed for the PENDING-FREE destination (ambiguity A1; reading R1 follows
     /// the transition text (5)/(6)).
-    Figure3PendingFree,
+    Figure3PendingFree = "figure3-pending-free",
+        "PENDING-FREE destination as in Figure 3 (A1)",
+        breaks(p::LEASES_REUSABLE);
     /// Every tie in Figure 4 rejects, as the text says, even a retransmission or a FREE that
     /// follows the acked RELEASED within the 5 s window (ambiguity A12; reading R11 orders them).
-    StrictTies,
+    StrictTies = "strict-ties",
+        "ties within the 5 s window always reject (§7.5.4, A12)",
+        breaks(p::LEASES_REUSABLE);
     /// The receiver of a rejected BNDUPD does not set its update-pending flag (§7.5.4 SHOULD), so
     /// the sender is never told the newer information.
-    NoUpdatePendingOnReject,
+    NoUpdatePendingOnReject = "no-update-pending-on-reject",
+        "no update-pending flag after a rejection (§7.5.4)",
+        breaks(p::LEASES_REUSABLE);
     /// The secondary does not send UPDREQ when the primary announces CONFLICT-DONE (§8.10.2
     /// SHOULD; ambiguity A11).
-    NoSecondaryUpdreqInConflict,
+    NoSecondaryUpdreqInConflict = "no-secondary-updreq-in-conflict",
+        "secondary sends no UPDREQ when the primary is CONFLICT-DONE (§8.10.2, A11)",
+        breaks(p::BACK_TO_NORMAL);
     /// Servers in POTENTIAL-CONFLICT answer clients (§8.10.1 says MUST NOT).
-    ResponsiveInPotentialConflict,
+    ResponsiveInPotentialConflict = "responsive-in-potential-conflict",
+        "POTENTIAL-CONFLICT answers clients (§8.10.1)",
+        breaks(p::RESPONSIVENESS);
     /// A server in COMMUNICATIONS-INTERRUPTED renews only leases its database shows bound to
     /// that client (§8.9.1 says it renews any client's current lease, whoever granted it).
-    RenewOwnLeasesOnly,
+    RenewOwnLeasesOnly = "renew-own-leases-only",
+        "COMMUNICATIONS-INTERRUPTED renews only leases it knows for that client (§8.9.1)",
+        breaks(p::LEASE_STABILITY);
     /// The STARTUP timer may expire while the partner is running but unreachable, dropping the
     /// environment assumption of §8.3.2 step 3 (STARTUP is long enough to reach the partner).
-    StartupTimeoutWhilePartnerAlive,
+    StartupTimeoutWhilePartnerAlive = "startup-timeout-while-partner-alive",
+        "STARTUP times out while the partner is alive but unreachable (§8.3.2 step 3)",
+        breaks(p::NO_DUPLICATE);
     /// On entering NORMAL, send the STATE before the BNDUPDs owed (reading R15 sends them first).
-    StateBeforeUpdates,
+    StateBeforeUpdates = "state-before-updates",
+        "entering NORMAL sends STATE before the owed BNDUPDs (§8.8, reading R15)",
+        breaks(p::NO_DUPLICATE);
     /// A server may change a lease twice within one tick, closer than Figure 4 can order
     /// (§7.1, ambiguity A12).
-    SameTickChanges,
+    SameTickChanges = "same-tick-changes",
+        "a server changes one lease twice within the 5 s window (§7.1, A12)",
+        breaks(p::LEASES_REUSABLE);
     /// Figure 4's local time taken literally: the CLT if present, even for a free lease (R17).
-    LocalTimeCltFirst,
+    LocalTimeCltFirst = "local-time-clt-first",
+        "Figure 4 local time is the CLT even for free leases (§7.5.4, reading R17)",
+        breaks(p::AGREEMENT_AT_REST);
     /// A tie in Figure 4 between two free statuses (FREE against FREE-BACKUP, same time) is
     /// rejected by both servers, as the text says (reading R20 lets the primary's view win).
-    FreeTieUnbroken,
+    FreeTieUnbroken = "free-tie-unbroken",
+        "a FREE / FREE-BACKUP tie rejects on both sides (§7.5.4, §4.2.2, reading R20)",
+        breaks(p::NO_DUPLICATE);
     /// A rejected BNDUPD is forgotten: the update-pending flag is cleared when an update is
     /// sent, so a server that rejects its partner's update resends its own at once (reading R21
     /// keeps the flag until the partner accepts, and resends at the next periodic scan).
-    ResendRejectedAtOnce,
+    ResendRejectedAtOnce = "resend-rejected-at-once",
+        "a rejected update is forgotten; the rejecting side resends at once (§7.5.4, §7.7, R21)",
+        breaks(p::EVERY_PATH_ENDS);
     /// After losing its stable storage a server waits only the MCLT in RECOVER-WAIT (§8.6.2 as
     /// written), although grants it made in PARTNER-DOWN may outlive that (reading R22).
-    RecoverWaitMcltAfterStorageLoss,
+    RecoverWaitMcltAfterStorageLoss = "recover-wait-mclt-after-storage-loss",
+        "RECOVER-WAIT lasts only the MCLT after a loss of stable storage (§8.6.2, A14, R22)",
+        breaks(p::NO_DUPLICATE);
     /// A server that lost its storage forgets it at the next crash, before its UPDREQALL was
     /// answered (reading R23 keeps the knowledge until then).
-    StorageLossForgottenOnCrash,
+    StorageLossForgottenOnCrash = "storage-loss-forgotten-on-crash",
+        "a crash before the UPDREQALL is answered forgets the storage loss (§8.5.2, R23)",
+        breaks(p::AGREEMENT_AT_REST);
     /// DNS: the partner that receives the BNDUPD of a new binding also adds its records
     /// (§9.3 says it SHOULD NOT).
-    PartnerAddsOnBndupd,
+    PartnerAddsOnBndupd = "partner-adds-on-bndupd",
+        "the partner receiving a new binding's BNDUPD adds its DNS records too (§9.3)",
+        breaks(p::DNS_ONE_UPDATER);
     /// DNS: a server deletes the records when the lease expires locally, not when it makes the
     /// lease PENDING-FREE (§9.4).
-    DeleteOnLocalExpiry,
+    DeleteOnLocalExpiry = "delete-on-local-expiry",
+        "DNS records deleted at the local expiry, not at PENDING-FREE (§9.4)",
+        breaks(p::DNS_CONSISTENT_AT_REST);
     /// DNS: an owed delete is not kept in stable storage, so a crash between PENDING-FREE and the
     /// delete forgets it (§9.4 last paragraph).
-    DnsRemoveNotStored,
+    DnsRemoveNotStored = "dns-remove-not-stored",
+        "an owed DNS delete is volatile and lost in a crash (§9.4)",
+        breaks(p::DNS_CONSISTENT_AT_REST);
     /// DNS: the delete is done only if the server has recorded that the records were added,
     /// as §9.4 literally says (reading R25 deletes whatever name it knows).
-    DeleteOnlyIfRecorded,
+    DeleteOnlyIfRecorded = "delete-only-if-recorded",
+        "DNS delete only if the records are recorded as added (§9.4 literal, R25)",
+        breaks(p::DNS_CONSISTENT_AT_REST);
     /// DNS: an owed add is performed even after the binding ended (reading R26).
-    StaleDnsAdd,
+    StaleDnsAdd = "stale-dns-add",
+        "an owed DNS add is performed after the binding ended (§9.3, R26)",
+        breaks(p::DNS_CONSISTENT_AT_REST);
     /// DNS: the free status goes to the partner, and the lease is allocated again, before the
     /// delete of the old records is done (reading R27).
-    FreeBeforeDnsRemove,
+    FreeBeforeDnsRemove = "free-before-dns-remove",
+        "the lease is freed to the partner and reused before its DNS delete is done (§9.4, R27)",
+        probe;
     /// DNS: BNDUPD carries no name; a server with no name for a binding synthesizes its own
     /// (§9.5 says the name SHOULD be exchanged).
-    NameNotExchanged,
+    NameNotExchanged = "name-not-exchanged",
+        "BNDUPD carries no FQDN; a server without the name synthesizes one (§9.5)",
+        breaks(p::DNS_NAME_KEPT);
     /// DNS: a server renewing a binding it has no name for synthesizes one instead of keeping
     /// the name the client presents (reading R28).
-    NameSynthesizedOnRenewal,
+    NameSynthesizedOnRenewal = "name-synthesized-on-renewal",
+        "a renewal of an unknown binding synthesizes a new name (§9.5, R28)",
+        breaks(p::DNS_NAME_KEPT);
     /// Reservations: a cancelled reservation's lease is allocatable at once, before the partner
     /// acked the BNDUPD FREE "no longer reserved" (reading R29).
-    CancelReservationWithoutAck,
+    CancelReservationWithoutAck = "cancel-reservation-without-ack",
+        "a cancelled reservation's lease is reused before the partner acks the FREE (draft §12, R29)",
+        breaks(p::NO_DUPLICATE);
     /// Reservations: the mark of reading R29 is volatile and lost in a crash (reading R30).
-    CancelMarkVolatile,
+    CancelMarkVolatile = "cancel-mark-volatile",
+        "the cancelling mark is volatile and lost in a crash (draft §12, R30)",
+        breaks(p::AGREEMENT_AT_REST);
     /// Reservations: the secondary offers a FREE-BACKUP lease flagged reserved to any client.
-    SecondaryIgnoresReservedFlag,
+    SecondaryIgnoresReservedFlag = "secondary-ignores-reserved-flag",
+        "the secondary offers a lease flagged reserved to any client (draft §12)",
+        breaks(p::RESERVED_ONLY_ITS_CLIENT);
     /// Reservations: the primary keeps a reserved lease in its pool for any client.
-    ReservedLeaseInPool,
+    ReservedLeaseInPool = "reserved-lease-in-pool",
+        "the primary allocates a reserved lease to any client (draft §12)",
+        breaks(p::RESERVED_ONLY_ITS_CLIENT);
     /// Reservations: at the secondary, the primary's update of a free lease that changes the
     /// reservation is judged by Figure 4's times alone, as any update (reading R31).
-    ReservationChangeByTime,
+    ReservationChangeByTime = "reservation-change-by-time",
+        "the secondary judges the primary's reservation change of a free lease by time, as any update (draft §12, R31)",
+        breaks(p::EVERY_PATH_ENDS);
 }
 
 impl Variant {
-    /// Every variant, in a stable order.
-    pub const ALL: &'static [Variant] = &[
-        Variant::NoMcltCap,
-        Variant::PdNoMcltWait,
-        Variant::PdReuseLiteral,
-        Variant::PdFreeAfterStateMclt,
-        Variant::SkipRecoverWait,
-        Variant::SecondaryUsesPrimaryPool,
-        Variant::AcceptAllBndupd,
-        Variant::OperatorPdInPartition,
-        Variant::AutoPdInPartition,
-        Variant::Lockstep,
-        Variant::Figure3PendingFree,
-        Variant::StrictTies,
-        Variant::NoUpdatePendingOnReject,
-        Variant::NoSecondaryUpdreqInConflict,
-        Variant::ResponsiveInPotentialConflict,
-        Variant::RenewOwnLeasesOnly,
-        Variant::StartupTimeoutWhilePartnerAlive,
-        Variant::StateBeforeUpdates,
-        Variant::SameTickChanges,
-        Variant::LocalTimeCltFirst,
-        Variant::FreeTieUnbroken,
-        Variant::ResendRejectedAtOnce,
-        Variant::RecoverWaitMcltAfterStorageLoss,
-        Variant::StorageLossForgottenOnCrash,
-        Variant::PartnerAddsOnBndupd,
-        Variant::DeleteOnLocalExpiry,
-        Variant::DnsRemoveNotStored,
-        Variant::DeleteOnlyIfRecorded,
-        Variant::StaleDnsAdd,
-        Variant::FreeBeforeDnsRemove,
-        Variant::NameNotExchanged,
-        Variant::NameSynthesizedOnRenewal,
-        Variant::CancelReservationWithoutAck,
-        Variant::CancelMarkVolatile,
-        Variant::SecondaryIgnoresReservedFlag,
-        Variant::ReservedLeaseInPool,
-        Variant::ReservationChangeByTime,
-    ];
-
-    /// The name used on the command line (`--variant NAME`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::NoMcltCap => "no-mclt-cap",
-            Variant::PdNoMcltWait => "pd-no-mclt-wait",
-            Variant::PdReuseLiteral => "pd-reuse-literal",
-            Variant::PdFreeAfterStateMclt => "pd-free-after-state-mclt",
-            Variant::SkipRecoverWait => "skip-recover-wait",
-            Variant::SecondaryUsesPrimaryPool => "secondary-uses-primary-pool",
-            Variant::AcceptAllBndupd => "accept-all-bndupd",
-            Variant::OperatorPdInPartition => "operator-pd-in-partition",
-            Variant::AutoPdInPartition => "auto-pd-in-partition",
-            Variant::Lockstep => "lockstep",
-            Variant::Figure3PendingFree => "figure3-pending-free",
-            Variant::StrictTies => "strict-ties",
-            Variant::NoUpdatePendingOnReject => "no-update-pending-on-reject",
-            Variant::NoSecondaryUpdreqInConflict => "no-secondary-updreq-in-conflict",
-            Variant::ResponsiveInPotentialConflict => "responsive-in-potential-conflict",
-            Variant::RenewOwnLeasesOnly => "renew-own-leases-only",
-            Variant::StartupTimeoutWhilePartnerAlive => "startup-timeout-while-partner-alive",
-            Variant::StateBeforeUpdates => "state-before-updates",
-            Variant::SameTickChanges => "same-tick-changes",
-            Variant::LocalTimeCltFirst => "local-time-clt-first",
-            Variant::FreeTieUnbroken => "free-tie-unbroken",
-            Variant::ResendRejectedAtOnce => "resend-rejected-at-once",
-            Variant::RecoverWaitMcltAfterStorageLoss => "recover-wait-mclt-after-storage-loss",
-            Variant::StorageLossForgottenOnCrash => "storage-loss-forgotten-on-crash",
-            Variant::PartnerAddsOnBndupd => "partner-adds-on-bndupd",
-            Variant::DeleteOnLocalExpiry => "delete-on-local-expiry",
-            Variant::DnsRemoveNotStored => "dns-remove-not-stored",
-            Variant::DeleteOnlyIfRecorded => "delete-only-if-recorded",
-            Variant::StaleDnsAdd => "stale-dns-add",
-            Variant::FreeBeforeDnsRemove => "free-before-dns-remove",
-            Variant::NameNotExchanged => "name-not-exchanged",
-            Variant::NameSynthesizedOnRenewal => "name-synthesized-on-renewal",
-            Variant::CancelReservationWithoutAck => "cancel-reservation-without-ack",
-            Variant::CancelMarkVolatile => "cancel-mark-volatile",
-            Variant::SecondaryIgnoresReservedFlag => "secondary-ignores-reserved-flag",
-            Variant::ReservedLeaseInPool => "reserved-lease-in-pool",
-            Variant::ReservationChangeByTime => "reservation-change-by-time",
-        }
-    }
-
     /// Parse a command-line name.
     pub fn from_name(name: &str) -> Option<Variant> {
         Variant::ALL.iter().copied().find(|v| v.name() == name)
-    }
-
-    /// One line: which rule is changed, with the RFC section.
-    pub fn description(self) -> &'static str {
-        match self {
-            Variant::NoMcltCap => "grants outside PARTNER-DOWN ignore the MCLT cap (§4.4)",
-            Variant::PdNoMcltWait => "PARTNER-DOWN reallocates without the MCLT wait (§8.4.1)",
-            Variant::PdReuseLiteral => "PARTNER-DOWN reuse time as literally printed in §8.4.1 (A2)",
-            Variant::PdFreeAfterStateMclt => {
-                "PARTNER-DOWN frees EXPIRED/RELEASED MCLT after entering the status (Fig. 2 (4), A3)"
-            }
-            Variant::SkipRecoverWait => "RECOVER skips RECOVER-WAIT (§8.6)",
-            Variant::SecondaryUsesPrimaryPool => {
-                "secondary in COMMUNICATIONS-INTERRUPTED allocates primary-owned leases (§8.9.1)"
-            }
-            Variant::AcceptAllBndupd => "every BNDUPD accepted, Figure 4 ignored (§7.5.4)",
-            Variant::OperatorPdInPartition => {
-                "operator puts a server into PARTNER-DOWN while its partner is alive (§8.4)"
-            }
-            Variant::AutoPdInPartition => "auto-partner-down fires during a partition (§8.9.2, A16)",
-            Variant::Lockstep => "lock-step updates instead of lazy updates (§4.3)",
-            Variant::Figure3PendingFree => "PENDING-FREE destination as in Figure 3 (A1)",
-            Variant::StrictTies => "ties within the 5 s window always reject (§7.5.4, A12)",
-            Variant::NoUpdatePendingOnReject => "no update-pending flag after a rejection (§7.5.4)",
-            Variant::NoSecondaryUpdreqInConflict => {
-                "secondary sends no UPDREQ when the primary is CONFLICT-DONE (§8.10.2, A11)"
-            }
-            Variant::ResponsiveInPotentialConflict => {
-                "POTENTIAL-CONFLICT answers clients (§8.10.1)"
-            }
-            Variant::RenewOwnLeasesOnly => {
-                "COMMUNICATIONS-INTERRUPTED renews only leases it knows for that client (§8.9.1)"
-            }
-            Variant::StartupTimeoutWhilePartnerAlive => {
-                "STARTUP times out while the partner is alive but unreachable (§8.3.2 step 3)"
-            }
-            Variant::StateBeforeUpdates => {
-                "entering NORMAL sends STATE before the owed BNDUPDs (§8.8, reading R15)"
-            }
-            Variant::SameTickChanges => {
-                "a server changes one lease twice within the 5 s window (§7.1, A12)"
-            }
-            Variant::LocalTimeCltFirst => {
-                "Figure 4 local time is the CLT even for free leases (§7.5.4, reading R17)"
-            }
-            Variant::FreeTieUnbroken => {
-                "a FREE / FREE-BACKUP tie rejects on both sides (§7.5.4, §4.2.2, reading R20)"
-            }
-            Variant::ResendRejectedAtOnce => {
-                "a rejected update is forgotten; the rejecting side resends at once (§7.5.4, §7.7, R21)"
-            }
-            Variant::RecoverWaitMcltAfterStorageLoss => {
-                "RECOVER-WAIT lasts only the MCLT after a loss of stable storage (§8.6.2, A14, R22)"
-            }
-            Variant::StorageLossForgottenOnCrash => {
-                "a crash before the UPDREQALL is answered forgets the storage loss (§8.5.2, R23)"
-            }
-            Variant::PartnerAddsOnBndupd => {
-                "the partner receiving a new binding's BNDUPD adds its DNS records too (§9.3)"
-            }
-            Variant::DeleteOnLocalExpiry => {
-                "DNS records deleted at the local expiry, not at PENDING-FREE (§9.4)"
-            }
-            Variant::DnsRemoveNotStored => {
-                "an owed DNS delete is volatile and lost in a crash (§9.4)"
-            }
-            Variant::DeleteOnlyIfRecorded => {
-                "DNS delete only if the records are recorded as added (§9.4 literal, R25)"
-            }
-            Variant::StaleDnsAdd => "an owed DNS add is performed after the binding ended (§9.3, R26)",
-            Variant::FreeBeforeDnsRemove => {
-                "the lease is freed to the partner and reused before its DNS delete is done (§9.4, R27)"
-            }
-            Variant::NameNotExchanged => {
-                "BNDUPD carries no FQDN; a server without the name synthesizes one (§9.5)"
-            }
-            Variant::NameSynthesizedOnRenewal => {
-                "a renewal of an unknown binding synthesizes a new name (§9.5, R28)"
-            }
-            Variant::CancelReservationWithoutAck => {
-                "a cancelled reservation's lease is reused before the partner acks the FREE (draft §12, R29)"
-            }
-            Variant::CancelMarkVolatile => {
-                "the cancelling mark is volatile and lost in a crash (draft §12, R30)"
-            }
-            Variant::SecondaryIgnoresReservedFlag => {
-                "the secondary offers a lease flagged reserved to any client (draft §12)"
-            }
-            Variant::ReservedLeaseInPool => {
-                "the primary allocates a reserved lease to any client (draft §12)"
-            }
-            Variant::ReservationChangeByTime => {
-                "the secondary judges the primary's reservation change of a free lease by time, as any update (draft §12, R31)"
-            }
-        }
-    }
-
-    /// The property the checker is expected to refute under this variant, or `None` for a
-    /// *probe*: a reading of an ambiguity that the checker does not refute in the
-    /// configurations checked (the finding is pinned by a test and reported in README).
-    pub fn breaks(self) -> Option<&'static str> {
-        use crate::properties as p;
-        Some(match self {
-            Variant::NoMcltCap => p::MCLT_BOUND,
-            Variant::PdNoMcltWait => p::NO_DUPLICATE,
-            Variant::PdReuseLiteral => return None,
-            Variant::PdFreeAfterStateMclt => return None,
-            Variant::SkipRecoverWait => p::NO_DUPLICATE,
-            Variant::SecondaryUsesPrimaryPool => p::POOL_OWNERSHIP,
-            Variant::AcceptAllBndupd => p::AGREEMENT_AT_REST,
-            Variant::OperatorPdInPartition => p::NO_DUPLICATE,
-            Variant::AutoPdInPartition => p::NO_DUPLICATE,
-            Variant::Lockstep => p::FREE_LEASE_GRANTED,
-            Variant::Figure3PendingFree => p::LEASES_REUSABLE,
-            Variant::StrictTies => p::LEASES_REUSABLE,
-            Variant::NoUpdatePendingOnReject => p::LEASES_REUSABLE,
-            Variant::NoSecondaryUpdreqInConflict => p::BACK_TO_NORMAL,
-            Variant::ResponsiveInPotentialConflict => p::RESPONSIVENESS,
-            Variant::RenewOwnLeasesOnly => p::LEASE_STABILITY,
-            Variant::StartupTimeoutWhilePartnerAlive => p::NO_DUPLICATE,
-            Variant::StateBeforeUpdates => p::NO_DUPLICATE,
-            Variant::SameTickChanges => p::LEASES_REUSABLE,
-            Variant::LocalTimeCltFirst => p::AGREEMENT_AT_REST,
-            Variant::FreeTieUnbroken => p::NO_DUPLICATE,
-            Variant::ResendRejectedAtOnce => p::EVERY_PATH_ENDS,
-            Variant::RecoverWaitMcltAfterStorageLoss => p::NO_DUPLICATE,
-            Variant::StorageLossForgottenOnCrash => p::AGREEMENT_AT_REST,
-            Variant::PartnerAddsOnBndupd => p::DNS_ONE_UPDATER,
-            Variant::DeleteOnLocalExpiry => p::DNS_CONSISTENT_AT_REST,
-            Variant::DnsRemoveNotStored => p::DNS_CONSISTENT_AT_REST,
-            Variant::DeleteOnlyIfRecorded => p::DNS_CONSISTENT_AT_REST,
-            Variant::StaleDnsAdd => p::DNS_CONSISTENT_AT_REST,
-            Variant::FreeBeforeDnsRemove => return None,
-            Variant::NameNotExchanged => p::DNS_NAME_KEPT,
-            Variant::NameSynthesizedOnRenewal => p::DNS_NAME_KEPT,
-            Variant::CancelReservationWithoutAck => p::NO_DUPLICATE,
-            Variant::CancelMarkVolatile => p::AGREEMENT_AT_REST,
-            Variant::SecondaryIgnoresReservedFlag => p::RESERVED_ONLY_ITS_CLIENT,
-            Variant::ReservedLeaseInPool => p::RESERVED_ONLY_ITS_CLIENT,
-            Variant::ReservationChangeByTime => p::EVERY_PATH_ENDS,
-        })
     }
 
     /// The configuration in which the variant is checked: the default one, adjusted where the
@@ -719,6 +622,30 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ModelConfig {
+    /// How the servers start, as the RFC names it: `init normal` is a running relationship,
+    /// `init fresh` the first start of §8.2.
+    pub fn init_name(&self) -> &'static str {
+        match self.init {
+            Init::Normal => "normal: both servers NORMAL and connected",
+            Init::Fresh => "fresh: both servers in STARTUP with empty stable storage (§8.2)",
+        }
+    }
+
+    /// One line: the sizes, and the variant if any (the subtitle of the Explorer's chart).
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} clients, {} addresses, {} prefixes, MCLT {} ticks, lifetime {} ticks",
+            self.clients, self.addresses, self.prefixes, self.mclt, self.lifetime
+        );
+        match self.variant {
+            Some(v) => {
+                let _ = write!(s, "; variant {} ({})", v.name(), v.description());
+            }
+            None => s.push_str("; the RFC as read in docs/readings.md"),
+        }
+        s
+    }
+
     /// The number of leases (addresses first, then prefixes).
     pub fn leases(&self) -> usize {
         self.addresses as usize + self.prefixes as usize

@@ -77,12 +77,30 @@ pub struct FailoverModel {
     /// The reachability targets a running check has found, one bit each (index in
     /// [`properties::REACHABILITY`]); `None` outside a check ([`FailoverModel::for_check`]).
     pub(crate) found: Option<Arc<AtomicU32>>,
+    /// Built for the Explorer ([`FailoverModel::for_explorer`]): its properties are named with
+    /// their kind.
+    pub(crate) explorer: bool,
 }
 
 impl FailoverModel {
     /// A model for a configuration (validate it first with [`ModelConfig::validate`]).
     pub fn new(cfg: ModelConfig) -> Self {
-        FailoverModel { cfg, found: None }
+        FailoverModel {
+            cfg,
+            found: None,
+            explorer: false,
+        }
+    }
+
+    /// The model as stateright's Explorer shows it: the same states and actions (so a path's
+    /// action indices, as `failover check` prints them in its Explorer link, are the same), with
+    /// each property named with its kind ([`properties::kind`]), since the Explorer prints
+    /// every `always` property as "Always ...", the bounded-liveness ones included.
+    pub fn for_explorer(cfg: ModelConfig) -> Self {
+        FailoverModel {
+            explorer: true,
+            ..FailoverModel::new(cfg)
+        }
     }
 
     /// The same model for one run of the checker: it remembers which reachability targets have
@@ -93,6 +111,7 @@ impl FailoverModel {
         FailoverModel {
             cfg: self.cfg.clone(),
             found: Some(Arc::new(AtomicU32::new(0))),
+            explorer: self.explorer,
         }
     }
 
@@ -526,14 +545,29 @@ impl Model for FailoverModel {
 
     /// For the Explorer: the path so far as a message-sequence chart ([`crate::chart`]).
     fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        // A property violated in the state reached is marked, as on `check --explain`'s chart.
+        let last = path.last_state().clone();
+        let violation = properties::all_for(&self.cfg)
+            .into_iter()
+            .find(|p| {
+                p.expectation == stateright::Expectation::Always && !(p.condition)(self, &last)
+            })
+            .map(|p| crate::chart::Violation {
+                property: p.name.to_string(),
+                detail: properties::violation_detail(self, p.name, &last),
+            });
         let actions = path.into_actions();
         let t = crate::trace::of_path(
             self,
             &actions,
-            format!("explorer path of {} steps", actions.len()),
-            "the path followed in the Explorer".to_string(),
+            if actions.is_empty() {
+                format!("the initial state (init {})", self.cfg.init_name())
+            } else {
+                format!("the path followed, {} steps", actions.len())
+            },
+            self.cfg.summary(),
         );
-        Some(crate::chart::svg(&t))
+        Some(crate::chart::svg_with(&t, violation.as_ref()))
     }
 }
 

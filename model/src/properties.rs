@@ -352,6 +352,12 @@ pub fn all_for(cfg: &crate::config::ModelConfig) -> Vec<Property<FailoverModel>>
 /// the whole list.
 pub fn for_model(m: &FailoverModel) -> Vec<Property<FailoverModel>> {
     let mut v = all_for(&m.cfg);
+    if m.explorer {
+        for p in &mut v {
+            p.name = labelled(p.name);
+        }
+        return v;
+    }
     if let Some(found) = &m.found {
         let found = found.load(Ordering::Relaxed);
         if found != 0 {
@@ -456,4 +462,137 @@ mod tests {
         assert_eq!(holds(&plain, "reach NORMAL", &init), Some(true));
         assert_eq!(holds(&plain, "reach NORMAL", &init), Some(true));
     }
+}
+
+/// The kind of a property, as README's table of properties names it: `safety` (in every
+/// state), `bounded liveness` (at every settled end, so "eventually, within the bound"),
+/// `availability` (a server that could serve does), or `reachability` (some state reaches it).
+pub fn kind(name: &str) -> &'static str {
+    match name {
+        BACK_TO_NORMAL | LEASES_REUSABLE | DNS_CONSISTENT_AT_REST => "bounded liveness",
+        FREE_LEASE_GRANTED | LEASE_STABILITY => "availability",
+        EVERY_PATH_ENDS => "graph",
+        n if is_reachability(n) => "reachability",
+        _ => "safety",
+    }
+}
+
+/// What is wrong, concretely, in a state where property `name` does not hold: the clients,
+/// leases and states involved ("c0 and c1 both hold P0"), for the mark on a counterexample's
+/// chart. A property whose monitor only records that something happened gets its rule.
+pub fn violation_detail(m: &FailoverModel, name: &str, st: &State) -> String {
+    let lease = |l: usize| crate::names::lease(Some(m.cfg.addresses), l as u8);
+    let role = |i: usize| if i == 0 { "primary" } else { "secondary" };
+    let held = |c: usize| st.clients[c].filter(|h| h.expiry > st.now);
+    match name {
+        NO_DUPLICATE => {
+            for a in 0..st.clients.len() {
+                for b in a + 1..st.clients.len() {
+                    if let (Some(x), Some(y)) = (held(a), held(b)) {
+                        if x.lease == y.lease {
+                            return format!("c{a} and c{b} both hold {}", lease(x.lease as usize));
+                        }
+                    }
+                }
+            }
+        }
+        AGREEMENT_AT_REST => {
+            let [p, s] = &st.servers;
+            for (l, (a, b)) in p.leases.iter().zip(s.leases.iter()).enumerate() {
+                if a.status != b.status || a.client != b.client {
+                    let show = |x: &crate::state::Lease| match x.client {
+                        Some(c) => format!("{} c{c}", x.status),
+                        None => x.status.to_string(),
+                    };
+                    return format!(
+                        "both NORMAL with nothing pending, but {}: primary {}, secondary {}",
+                        lease(l),
+                        show(a),
+                        show(b)
+                    );
+                }
+            }
+            return "both NORMAL with nothing pending, but a reservation flag differs".into();
+        }
+        BACK_TO_NORMAL => {
+            let states: Vec<String> = (0..2)
+                .filter(|&i| st.servers[i].state != S::Normal)
+                .map(|i| format!("{} {}", role(i), st.servers[i].state))
+                .collect();
+            return format!(
+                "the faults are over and time is up, yet {}",
+                states.join(", ")
+            );
+        }
+        LEASES_REUSABLE => {
+            let mut stuck = Vec::new();
+            for (i, s) in st.servers.iter().enumerate() {
+                for (l, x) in s.leases.iter().enumerate() {
+                    if matches!(
+                        x.status,
+                        B::Expired | B::Released | B::Reset | B::PendingFree
+                    ) {
+                        stuck.push(format!("{} {} on the {}", lease(l), x.status, role(i)));
+                    }
+                }
+            }
+            if stuck.is_empty() {
+                return "the faults are over and time is up, yet a free address is outside its owner's pool".into();
+            }
+            return format!(
+                "the faults are over and time is up, yet {}",
+                stuck.join(", ")
+            );
+        }
+        RESERVED_ONLY_ITS_CLIENT => {
+            for (l, x) in st.servers[0].leases.iter().enumerate() {
+                if let Some(r) = x.reserved {
+                    for c in 0..st.clients.len() {
+                        if c as u8 != r && held(c).is_some_and(|h| h.lease as usize == l) {
+                            return format!("c{c} holds {}, reserved for c{r}", lease(l));
+                        }
+                    }
+                }
+            }
+        }
+        MCLT_BOUND => {
+            return "a grant outside PARTNER-DOWN went past max(now, acked PL) + MCLT".into()
+        }
+        POOL_OWNERSHIP => return "a server allocated a lease from its partner's pool".into(),
+        RESPONSIVENESS => {
+            return "a server answered a client in a state that must not answer".into()
+        }
+        FREE_LEASE_GRANTED => {
+            return "a responsive server with a free lease of its own refused a client".into()
+        }
+        LEASE_STABILITY => {
+            return "a client could not keep its lease with the partner of its failed server".into()
+        }
+        DNS_NAME_KEPT => return "a reply gave a client another name than the one it holds".into(),
+        DNS_NO_CONFLICT => return "a DNS add found another binding's records in place".into(),
+        _ => {}
+    }
+    name.to_string()
+}
+
+/// A property's name followed by its kind, as the Explorer lists it: "Always after faults
+/// stop both servers reach NORMAL — bounded liveness, judged at every settled end". Each label
+/// is made once and kept for the life of the program (the Explorer wants `&'static str`).
+pub fn labelled(name: &'static str) -> &'static str {
+    static LABELS: std::sync::Mutex<Vec<(&'static str, &'static str)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut labels = LABELS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, l)) = labels.iter().find(|(n, _)| *n == name) {
+        return l;
+    }
+    let what = match kind(name) {
+        "bounded liveness" => {
+            "bounded liveness, judged at every settled end (faults over, settle time run out)"
+        }
+        "availability" => "availability (a server that can serve does)",
+        k => k,
+    };
+    let l: &'static str = Box::leak(format!("{name} — {what}").into_boxed_str());
+    labels.push((name, l));
+    l
 }
