@@ -11,10 +11,13 @@
 //!   prove the harness can fail).
 //! * [`stdio`]: any external program speaking the JSON-lines protocol of `conformance/README.md`.
 //! * [`runner`]: loading traces, replaying, stopping at the first divergence, reports.
+//! * [`capture`]: pcap/pcapng captures of a pair: written from the octets two endpoints sent,
+//!   read back (TCP reassembled, frames cut and decoded) for `failover explain --pcap`.
 //! * [`differential`]: random paths through the model replayed against a SUT, with the first
 //!   disagreement shrunk by quickcheck to a minimal case.
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod differential;
 pub mod inproc;
 pub mod mapping;
