@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use failover_conformance::capture::{
-    self, read_capture, write_capture, Segmenting, WireEvent, WireRecord, WriteOptions,
+    read_capture, write_capture, Segmenting, WireEvent, WireRecord, WriteOptions,
     EPOCH_2000_UNIX, FAILOVER_PORT,
 };
 use failover_core::{ClientOp, Config, LeaseKind, Role, ServerState, Time};
@@ -70,7 +70,10 @@ fn run_tshark(tshark: &Path, lua: &Path, capture: &Path, args: &[&str]) -> (Stri
         .arg(format!("lua_script:{}", lua.display()))
         .args(args)
         // A personal configuration must not change what is decoded.
-        .env("WIRESHARK_CONFIG_DIR", std::env::temp_dir().join("failover-tshark-empty-config"))
+        .env(
+            "WIRESHARK_CONFIG_DIR",
+            std::env::temp_dir().join("failover-tshark-empty-config"),
+        )
         .env("HOME", std::env::temp_dir())
         .output()
         .expect("run tshark");
@@ -109,8 +112,13 @@ fn config(role: Role) -> Config {
 /// healing (a new connection, POTENTIAL-CONFLICT, UPDREQ), and a planned shutdown (DISCONNECT).
 fn simulated_pair() -> Vec<WireRecord> {
     let dir = tempfile::tempdir().unwrap();
-    let mut pair = Pair::open(dir.path(), config(Role::Primary), config(Role::Secondary), T0)
-        .expect("open the pair");
+    let mut pair = Pair::open(
+        dir.path(),
+        config(Role::Primary),
+        config(Role::Secondary),
+        T0,
+    )
+    .expect("open the pair");
     let normal = |pair: &mut Pair| {
         assert!(
             pair.run_until_states(ServerState::Normal, ServerState::Normal, 1000),
@@ -203,7 +211,9 @@ fn every_option() -> Vec<(Role, Message)> {
                     O::DnsRemovalInfo(vec![
                         O::DnsHostName(dns("host7.example.com")),
                         O::DnsZoneName(dns("example.com")),
-                        O::DnsFlags(DnsFlags(DnsFlags::SYNTHESIZED_NAME | DnsFlags::FWD_UPTODATE)),
+                        O::DnsFlags(DnsFlags(
+                            DnsFlags::SYNTHESIZED_NAME | DnsFlags::FWD_UPTODATE,
+                        )),
                     ]),
                     O::StartTimeOfState(S - 20),
                     O::StateExpirationTime(S + 280),
@@ -281,8 +291,10 @@ fn every_option() -> Vec<(Role, Message)> {
     for (i, code) in (16..=22).chain([0, 1]).enumerate() {
         v.push((
             Role::Secondary,
-            Message::new(MsgKind::BndReply, 100 + i as u32, S + 5)
-                .with(O::status(StatusCode(code), format!("status {code} from the test"))),
+            Message::new(MsgKind::BndReply, 100 + i as u32, S + 5).with(O::status(
+                StatusCode(code),
+                format!("status {code} from the test"),
+            )),
         ));
     }
     for (i, state) in ServerState::ALL.iter().enumerate() {
@@ -309,7 +321,10 @@ fn every_option() -> Vec<(Role, Message)> {
         MsgKind::UpdDone,
         MsgKind::Contact,
     ] {
-        let from = if matches!(kind, MsgKind::PoolReq | MsgKind::UpdReq | MsgKind::UpdReqAll) {
+        let from = if matches!(
+            kind,
+            MsgKind::PoolReq | MsgKind::UpdReq | MsgKind::UpdReqAll
+        ) {
             Role::Secondary
         } else {
             Role::Primary
@@ -385,16 +400,742 @@ fn write(dir: &Path, name: &str, records: &[WireRecord], segmenting: Segmenting)
     path
 }
 
+// ---------------------------------------------------------------------------------------------
+// What tshark says (PDML) and what the codec says, as comparable text
+// ---------------------------------------------------------------------------------------------
+
+/// One PDML field.
+#[derive(Debug)]
+struct Field {
+    name: String,
+    show: String,
+    showname: String,
+    value: String,
+    children: Vec<Field>,
+}
+
+/// One message the dissector decoded: the packet it is shown in, and its fields.
+#[derive(Debug)]
+struct Dissected {
+    packet: usize,
+    fields: Vec<Field>,
+}
+
+fn field(node: roxmltree::Node<'_, '_>) -> Field {
+    let a = |k: &str| node.attribute(k).unwrap_or("").to_string();
+    Field {
+        name: a("name"),
+        show: a("show"),
+        showname: a("showname"),
+        value: a("value"),
+        children: node
+            .children()
+            .filter(|c| c.has_tag_name("field"))
+            .map(field)
+            .collect(),
+    }
+}
+
+/// Every `rfc8156` protocol item of a PDML document, with its packet number.
+fn parse_pdml(xml: &str) -> Vec<Dissected> {
+    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("tshark's PDML: {e}"));
+    let mut out = Vec::new();
+    for packet in doc.descendants().filter(|n| n.has_tag_name("packet")) {
+        let num = packet
+            .descendants()
+            .find(|n| n.has_tag_name("field") && n.attribute("name") == Some("num"))
+            .and_then(|n| n.attribute("show"))
+            .and_then(|s| s.parse().ok())
+            .expect("packet number");
+        for proto in packet
+            .children()
+            .filter(|n| n.has_tag_name("proto") && n.attribute("name") == Some("rfc8156"))
+        {
+            out.push(Dissected {
+                packet: num,
+                fields: proto
+                    .children()
+                    .filter(|c| c.has_tag_name("field"))
+                    .map(field)
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
+/// The value name in a showname such as "Binding status: ACTIVE (1)".
+fn named(showname: &str) -> String {
+    let after = showname.split_once(": ").map_or(showname, |x| x.1);
+    after.rsplit_once(" (").map_or(after, |x| x.0).to_string()
+}
+
+/// Fields shown by value name (value_string) and as octets.
+const NAMED: &[&str] = &["binding_status", "server_state", "status_code"];
+const OCTETS: &[&str] = &[
+    "clientid",
+    "option.data",
+    "relay.message",
+    "vss.info",
+    "reconfigure_key",
+];
+
+fn short(name: &str) -> &str {
+    name.strip_prefix("rfc8156.").unwrap_or(name)
+}
+
+/// The values of one option's fields (flag bits included), as `key=value`.
+fn values_text(fields: &[Field], out: &mut Vec<String>) {
+    for f in fields {
+        let key = short(&f.name);
+        if f.name.starts_with("_ws.") || matches!(key, "option" | "option.code" | "option.len") {
+            continue;
+        }
+        let v = if NAMED.contains(&key) {
+            named(&f.showname)
+        } else if OCTETS.contains(&key) {
+            f.value.clone()
+        } else {
+            f.show.clone()
+        };
+        out.push(format!("{key}={v}"));
+        values_text(&f.children, out);
+    }
+}
+
+fn options_text(fields: &[Field], depth: usize, out: &mut String) {
+    for o in fields.iter().filter(|f| f.name == "rfc8156.option") {
+        let code = o.children.iter().find(|c| c.name == "rfc8156.option.code");
+        let len = o.children.iter().find(|c| c.name == "rfc8156.option.len");
+        let (name, code) = code.map_or(("?".into(), "?".into()), |c| {
+            (named(&c.showname), c.show.clone())
+        });
+        let mut values = Vec::new();
+        values_text(&o.children, &mut values);
+        out.push_str(&format!(
+            "{:indent$}{name}({code}) len={} {}\n",
+            "",
+            len.map_or("?", |l| l.show.as_str()),
+            values.join(" "),
+            indent = 2 * depth
+        ));
+        options_text(&o.children, depth + 1, out);
+    }
+}
+
+/// What the dissector says, one block per message.
+fn dissected_text(d: &Dissected) -> String {
+    let get = |n: &str| d.fields.iter().find(|f| f.name == n);
+    let name = get("rfc8156.msg_type").map_or("?".into(), |f| named(&f.showname));
+    let xid = get("rfc8156.transaction_id")
+        .and_then(|f| u32::from_str_radix(&f.value, 16).ok())
+        .map_or("?".into(), |x| x.to_string());
+    let sent = get("rfc8156.sent_time").map_or("?", |f| f.show.as_str());
+    let mut s = format!("#{} {name} xid={xid} sent={sent}\n", d.packet);
+    options_text(&d.fields, 1, &mut s);
+    s
+}
+
+/// RFC 8156 §3 time (seconds since 2000-01-01 UTC) as Wireshark prints an absolute UTC time;
+/// computed here from the civil calendar, independently of the dissector.
+fn wireshark_utc(t: u32) -> String {
+    let secs = EPOCH_2000_UNIX as i64 + i64::from(t);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days to civil date (proleptic Gregorian), after H. Hinnant's "civil_from_days".
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {d:>2}, {y} {:02}:{:02}:{:02}.000000000 UTC",
+        MONTHS[(m - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// An RFC 1035 wire-form name as text (the codec keeps names as octets).
+fn dns_text(b: &[u8]) -> String {
+    let mut labels = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let n = b[i] as usize;
+        if n == 0 {
+            return format!("{}.", labels.join("."));
+        }
+        labels.push(String::from_utf8_lossy(&b[i + 1..i + 1 + n]).into_owned());
+        i += 1 + n;
+    }
+    labels.join(".")
+}
+
+fn bit(v: u16, mask: u16) -> String {
+    u8::from(v & mask != 0).to_string()
+}
+
+/// The `key=value` pairs the dissector must show for one option, from failover-proto's reading.
+fn expected_values(o: &DhcpOption) -> Vec<String> {
+    use DhcpOption as O;
+    let kv = |k: &str, v: String| format!("{k}={v}");
+    match o {
+        O::ClientId(d) => vec![kv("clientid", hex(d))],
+        O::IaNa(ia) => vec![
+            kv("iaid", format!("0x{:08x}", ia.iaid)),
+            kv("t1", ia.t1.to_string()),
+            kv("t2", ia.t2.to_string()),
+        ],
+        O::IaPd(ia) => vec![
+            kv("iaid", format!("0x{:08x}", ia.iaid)),
+            kv("t1", ia.t1.to_string()),
+            kv("t2", ia.t2.to_string()),
+        ],
+        O::IaTa(ia) => vec![kv("iaid", format!("0x{:08x}", ia.iaid))],
+        O::IaAddr(a) => vec![
+            kv("address", a.addr.to_string()),
+            kv("preferred_lifetime", a.preferred_lifetime.to_string()),
+            kv("valid_lifetime", a.valid_lifetime.to_string()),
+        ],
+        O::IaPrefix(p) => vec![
+            kv("preferred_lifetime", p.preferred_lifetime.to_string()),
+            kv("valid_lifetime", p.valid_lifetime.to_string()),
+            kv("prefix_length", p.prefix_len.to_string()),
+            kv("prefix", p.prefix.to_string()),
+        ],
+        O::StatusCode(s) => {
+            let mut v = vec![kv(
+                "status_code",
+                s.code.name().map_or(format!("Unknown"), str::to_string),
+            )];
+            if !s.message.is_empty() {
+                v.push(kv("status_message", s.message.clone()));
+            }
+            v
+        }
+        O::ClientFqdn(f) => vec![
+            kv("fqdn.flags", format!("0x{:02x}", f.flags)),
+            kv("fqdn.name", dns_text(&f.domain_name)),
+        ],
+        O::ClientData(_) | O::DnsRemovalInfo(_) => vec![],
+        O::CltTime(t) => vec![kv("clt_time", t.to_string())],
+        O::LqRelayData(d) => vec![
+            kv("relay.peer_address", d.peer_address.to_string()),
+            kv("relay.message", hex(&d.relay_message)),
+        ],
+        O::Vss(v) => vec![
+            kv("vss.type", v.vss_type.to_string()),
+            kv("vss.info", hex(&v.info)),
+        ],
+        O::LqBaseTime(t) => vec![kv("lq_base_time", wireshark_utc(*t))],
+        O::BindingStatus(b) => vec![kv("binding_status", b.token().to_string())],
+        O::ConnectFlags(f) => vec![
+            kv("connect_flags", format!("0x{:04x}", f.0)),
+            kv(
+                "connect_flags.fixed_pd_length",
+                bit(f.0, ConnectFlags::FIXED_PD_LENGTH),
+            ),
+        ],
+        O::DnsHostName(n) => vec![kv("dns.host_name", dns_text(n))],
+        O::DnsZoneName(n) => vec![kv("dns.zone_name", dns_text(n))],
+        O::DnsFlags(f) => vec![
+            kv("dns.flags", format!("0x{:04x}", f.0)),
+            kv(
+                "dns.flags.using_requested_fqdn",
+                bit(f.0, DnsFlags::USING_REQUESTED_FQDN),
+            ),
+            kv(
+                "dns.flags.synthesized_name",
+                bit(f.0, DnsFlags::SYNTHESIZED_NAME),
+            ),
+            kv("dns.flags.rev_uptodate", bit(f.0, DnsFlags::REV_UPTODATE)),
+            kv("dns.flags.fwd_uptodate", bit(f.0, DnsFlags::FWD_UPTODATE)),
+        ],
+        O::ExpirationTime(t) => vec![kv("expiration_time", wireshark_utc(*t))],
+        O::MaxUnackedBndupd(n) => vec![kv("max_unacked_bndupd", n.to_string())],
+        O::Mclt(n) => vec![kv("mclt", n.to_string())],
+        O::PartnerLifetime(t) => vec![kv("partner_lifetime", wireshark_utc(*t))],
+        O::PartnerLifetimeSent(t) => vec![kv("partner_lifetime_sent", wireshark_utc(*t))],
+        O::PartnerDownTime(t) => vec![kv("partner_down_time", wireshark_utc(*t))],
+        O::PartnerRawCltTime(t) => vec![kv("partner_raw_clt_time", wireshark_utc(*t))],
+        O::ProtocolVersion(v) => vec![
+            kv("protocol_version.major", v.major.to_string()),
+            kv("protocol_version.minor", v.minor.to_string()),
+        ],
+        O::KeepaliveTime(n) => vec![kv("keepalive_time", n.to_string())],
+        O::ReconfigureData(d) => vec![
+            kv("reconfigure_time", wireshark_utc(d.reconfigure_time)),
+            kv("reconfigure_key", hex(&d.key)),
+        ],
+        O::RelationshipName(s) => vec![kv("relationship_name", s.clone())],
+        O::ServerFlags(f) => {
+            let v = u16::from(f.0);
+            vec![
+                kv("server_flags", format!("0x{:02x}", f.0)),
+                kv(
+                    "server_flags.ack_startup",
+                    bit(v, ServerFlags::ACK_STARTUP.into()),
+                ),
+                kv("server_flags.startup", bit(v, ServerFlags::STARTUP.into())),
+                kv(
+                    "server_flags.communicated",
+                    bit(v, ServerFlags::COMMUNICATED.into()),
+                ),
+            ]
+        }
+        O::ServerState(st) => vec![kv("server_state", st.token().to_string())],
+        O::StartTimeOfState(t) => vec![kv("start_time_of_state", wireshark_utc(*t))],
+        O::StateExpirationTime(t) => vec![kv("state_expiration_time", wireshark_utc(*t))],
+        O::Unknown { data, .. } => vec![kv("option.data", hex(data))],
+    }
+}
+
+fn expected_options(options: &[DhcpOption], depth: usize, out: &mut String) {
+    for o in options {
+        let mut wire = Vec::new();
+        o.encode(&mut wire).expect("decoded options encode");
+        // An option without data has no value to show.
+        let values = if wire.len() > 4 { expected_values(o) } else { Vec::new() };
+        out.push_str(&format!(
+            "{:indent$}{}({}) len={} {}\n",
+            "",
+            o.code().name().unwrap_or("Unknown"),
+            o.code().0,
+            wire.len() - 4,
+            values.join(" "),
+            indent = 2 * depth
+        ));
+        if let Some(nested) = o.nested() {
+            expected_options(nested, depth + 1, out);
+        }
+    }
+}
+
+/// What the codec says, in the same shape as [`dissected_text`].
+fn expected_text(packet: usize, m: &Message) -> String {
+    let mut s = format!(
+        "#{packet} {} xid={} sent={}\n",
+        m.msg_type.name().unwrap_or("?"),
+        m.transaction_id,
+        wireshark_utc(m.sent_time)
+    );
+    expected_options(&m.options, 1, &mut s);
+    s
+}
+
+/// Lua errors anywhere in tshark's output or diagnostics.
+fn lua_errors(stdout: &str, stderr: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|l| l.contains("Lua Error") || l.contains("lua_error"))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// The dissector's expert infos (their field names) in a PDML document.
+fn experts(xml: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let doc = roxmltree::Document::parse(xml).expect("PDML");
+    for n in doc.descendants().filter(|n| n.has_tag_name("field")) {
+        if let Some(name) = n
+            .attribute("name")
+            .filter(|n| n.starts_with("rfc8156.expert."))
+        {
+            out.insert(name.to_string());
+        }
+    }
+    out
+}
+
+/// Decode `capture` with `lua` and compare every message with failover-proto's reading of the
+/// capture's octets (`read_capture`: TCP reassembled, frames cut, messages decoded). `Err` says
+/// what differs.
+fn compare(tshark: &Path, lua: &Path, capture: &Path) -> Result<usize, String> {
+    let (xml, err) = run_tshark(tshark, lua, capture, &["-T", "pdml"]);
+    let lua_err = lua_errors(&xml, &err);
+    if !lua_err.is_empty() {
+        return Err(format!("Lua errors: {lua_err:?}"));
+    }
+    let bytes = std::fs::read(capture).unwrap();
+    let codec = read_capture(&bytes, FAILOVER_PORT).map_err(|e| e.to_string())?;
+    let expected: String = codec
+        .messages
+        .iter()
+        .map(|m| expected_text(m.packet, m.message.as_ref().expect("well-formed capture")))
+        .collect();
+    let dissected: String = parse_pdml(&xml).iter().map(dissected_text).collect();
+    if expected != dissected {
+        let first = expected
+            .lines()
+            .zip(dissected.lines())
+            .find(|(a, b)| a != b)
+            .map(|(a, b)| format!("codec:     {a}\ndissector: {b}"))
+            .unwrap_or_else(|| "one is a prefix of the other".into());
+        return Err(format!(
+            "the dissector and the codec differ ({} vs {} lines); first difference:\n{first}",
+            expected.lines().count(),
+            dissected.lines().count()
+        ));
+    }
+    let unexpected = experts(&xml);
+    if !unexpected.is_empty() {
+        return Err(format!(
+            "expert infos on a well-formed capture: {unexpected:?}"
+        ));
+    }
+    Ok(codec.messages.len())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
 #[test]
 #[ignore = "writes sample captures to $FAILOVER_DUMP for a look by hand"]
 fn dump_captures() {
     let dir = PathBuf::from(std::env::var("FAILOVER_DUMP").unwrap_or("/tmp".into()));
-    write(&dir, "sim.pcap", &simulated_pair(), Segmenting::Coalesce { mss: 1440 });
-    write(&dir, "options.pcap", &records_of(&every_option()), Segmenting::Coalesce { mss: 1440 });
+    write(
+        &dir,
+        "sim.pcap",
+        &simulated_pair(),
+        Segmenting::Coalesce { mss: 1440 },
+    );
+    write(
+        &dir,
+        "options.pcap",
+        &records_of(&every_option()),
+        Segmenting::Coalesce { mss: 1440 },
+    );
     write(
         &dir,
         "options-split.pcap",
         &records_of(&every_option()),
         Segmenting::Pieces { seed: 7, max: 40 },
     );
+}
+
+/// Every message of the reader equals what was sent (so the reader is a fair oracle), and the
+/// capture shows the TCP situations the dissector must reassemble.
+fn check_reader(records: &[WireRecord], capture: &Path, segmenting: Segmenting) {
+    let c = read_capture(&std::fs::read(capture).unwrap(), FAILOVER_PORT).unwrap();
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let read: Vec<Message> = c
+        .messages
+        .iter()
+        .map(|m| m.message.clone().unwrap())
+        .collect();
+    assert_eq!(
+        read,
+        sent_messages(records),
+        "the reader gives back what was sent"
+    );
+    match segmenting {
+        Segmenting::Coalesce { .. } => {
+            let per_packet =
+                c.messages
+                    .iter()
+                    .fold(std::collections::BTreeMap::new(), |mut m, x| {
+                        *m.entry(x.packet).or_insert(0usize) += 1;
+                        m
+                    });
+            assert!(
+                per_packet.values().any(|&n| n >= 3),
+                "several frames in one segment"
+            );
+        }
+        Segmenting::Pieces { .. } => {
+            assert!(
+                c.packets > 2 * c.messages.len(),
+                "frames split over segments"
+            );
+        }
+    }
+}
+
+#[test]
+fn all_twelve_messages_of_a_simulated_pair_decode_as_the_codec_reads_them() {
+    let Some(tshark) = tshark() else { return };
+    let records = simulated_pair();
+    let kinds: BTreeSet<MsgKind> = sent_messages(&records)
+        .iter()
+        .map(|m| m.kind().unwrap())
+        .collect();
+    let missing: Vec<_> = MsgKind::ALL.iter().filter(|k| !kinds.contains(k)).collect();
+    assert!(missing.is_empty(), "the simulation sent no {missing:?}");
+    let dir = tempfile::tempdir().unwrap();
+    for (name, seg) in [
+        ("coalesced.pcap", Segmenting::Coalesce { mss: 1440 }),
+        ("split.pcap", Segmenting::Pieces { seed: 18, max: 23 }),
+    ] {
+        let path = write(dir.path(), name, &records, seg);
+        check_reader(&records, &path, seg);
+        let n = compare(&tshark, Path::new(LUA), &path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(n, sent_messages(&records).len());
+    }
+}
+
+#[test]
+fn every_option_status_and_state_decodes_as_the_codec_reads_them() {
+    let Some(tshark) = tshark() else { return };
+    let records = records_of(&every_option());
+    let dir = tempfile::tempdir().unwrap();
+    for (name, seg) in [
+        ("coalesced.pcap", Segmenting::Coalesce { mss: 200 }),
+        ("split.pcap", Segmenting::Pieces { seed: 5, max: 9 }),
+    ] {
+        let path = write(dir.path(), name, &records, seg);
+        check_reader(&records, &path, seg);
+        let n = compare(&tshark, Path::new(LUA), &path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(n, every_option().len());
+    }
+}
+
+/// The comparison is not vacuous: copies of the dissector with one mistake each are caught.
+#[test]
+fn a_broken_dissector_fails_the_comparison() {
+    let Some(tshark) = tshark() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let capture = write(
+        dir.path(),
+        "options.pcap",
+        &records_of(&every_option()),
+        Segmenting::Coalesce { mss: 1440 },
+    );
+    let good = std::fs::read_to_string(LUA).unwrap();
+    let mutations = [
+        // Two binding-status names swapped (§5.5.1).
+        (r#"[5] = "FREE","#, r#"[5] = "FREE-BACKUP","#),
+        // The sent-time epoch off by a day (§5.2: seconds since 2000-01-01).
+        (
+            "local EPOCH_2000 = 946684800",
+            "local EPOCH_2000 = 946771200",
+        ),
+        // IAPREFIX's prefix read one octet early (RFC 3633 §10).
+        (
+            "item:add(f.prefix, data(9, 16))",
+            "item:add(f.prefix, data(8, 16))",
+        ),
+        // A Lua error: the IA_NA's T1 read past the option.
+        ("item:add(f.t1, data(4, 4))", "item:add(f.t1, data(4, 400))"),
+    ];
+    for (from, to) in mutations {
+        assert!(
+            good.contains(from),
+            "mutation target {from:?} not in the dissector"
+        );
+        let lua = dir.path().join("broken.lua");
+        std::fs::write(&lua, good.replacen(from, to, 1)).unwrap();
+        let r = compare(&tshark, &lua, &capture);
+        assert!(r.is_err(), "the mutation {from:?} -> {to:?} was not caught");
+    }
+    compare(&tshark, Path::new(LUA), &capture).expect("the real dissector passes");
+}
+
+/// Raw octets in frames of their own connection, each wrong in one way the RFCs forbid.
+fn malformed_cases() -> Vec<(&'static str, Vec<u8>)> {
+    let header = |t: u8| vec![t, 0, 0, 1, 0x2f, 0xaf, 0x08, 0x00];
+    let framed = |msg: Vec<u8>| {
+        let mut f = (msg.len() as u16).to_be_bytes().to_vec();
+        f.extend(msg);
+        f
+    };
+    let with = |t: u8, opts: &[u8]| {
+        let mut m = header(t);
+        m.extend_from_slice(opts);
+        framed(m)
+    };
+    let mut deep = vec![0, 114, 0, 1, 1];
+    for _ in 0..10 {
+        let mut outer = vec![0, 45];
+        outer.extend((deep.len() as u16).to_be_bytes());
+        outer.extend(&deep);
+        deep = outer;
+    }
+    vec![
+        ("rfc8156.expert.bad_message_size", vec![0, 0]),
+        (
+            "rfc8156.expert.bad_message_size",
+            framed(vec![34, 0, 0, 1, 0]),
+        ),
+        ("rfc8156.expert.unknown_msg_type", with(99, &[])),
+        (
+            "rfc8156.expert.option_overrun",
+            with(34, &[0, 132, 0, 100, 2]),
+        ),
+        ("rfc8156.expert.option_overrun", with(34, &[0, 132])),
+        (
+            "rfc8156.expert.bad_option_len",
+            with(31, &[0, 122, 0, 3, 0, 14, 16]),
+        ),
+        ("rfc8156.expert.bad_value", with(24, &[0, 114, 0, 1, 0])),
+        ("rfc8156.expert.bad_value", with(34, &[0, 132, 0, 1, 11])),
+        ("rfc8156.expert.bad_value", with(25, &[0, 13, 0, 2, 0, 99])),
+        (
+            "rfc8156.expert.bad_value",
+            with(
+                24,
+                &[&[0u8, 26, 0, 25][..], &[0; 8], &[129], &[0; 16]].concat(),
+            ),
+        ),
+        ("rfc8156.expert.mbz", with(34, &[0, 131, 0, 1, 0xf1])),
+        ("rfc8156.expert.mbz", with(31, &[0, 115, 0, 2, 0x80, 0x01])),
+        (
+            "rfc8156.expert.bad_dns_name",
+            with(24, &[0, 117, 0, 3, 9, b'a', b'b']),
+        ),
+        ("rfc8156.expert.too_deep", with(24, &deep)),
+    ]
+}
+
+fn one_connection_each(frames: &[Vec<u8>]) -> Vec<WireRecord> {
+    let mut r = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let t = u64::from(S) + i as u64;
+        r.push(WireRecord {
+            time: t,
+            from: Role::Primary,
+            event: WireEvent::Connect,
+        });
+        r.push(WireRecord {
+            time: t,
+            from: Role::Secondary,
+            event: WireEvent::Data(f.clone()),
+        });
+        r.push(WireRecord {
+            time: t,
+            from: Role::Secondary,
+            event: WireEvent::Close,
+        });
+    }
+    r
+}
+
+#[test]
+fn malformed_frames_give_expert_warnings_not_lua_errors() {
+    let Some(tshark) = tshark() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cases = malformed_cases();
+    let frames: Vec<Vec<u8>> = cases.iter().map(|c| c.1.clone()).collect();
+    let path = write(
+        dir.path(),
+        "bad.pcap",
+        &one_connection_each(&frames),
+        Segmenting::Coalesce { mss: 1440 },
+    );
+    let (xml, err) = run_tshark(&tshark, Path::new(LUA), &path, &["-T", "pdml"]);
+    assert_eq!(lua_errors(&xml, &err), Vec::<String>::new());
+    // Each case is in the data packet of its connection (SYN, SYN/ACK, ACK, data, FIN, FIN, ACK).
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let packets: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("packet"))
+        .collect();
+    for (i, (expert, frame)) in cases.iter().enumerate() {
+        let p = packets[i * 7 + 3];
+        let found: BTreeSet<&str> = p
+            .descendants()
+            .filter_map(|n| n.attribute("name"))
+            .filter(|n| n.starts_with("rfc8156.expert."))
+            .collect();
+        assert!(
+            found.contains(expert),
+            "case {i} ({}) should raise {expert}, raised {found:?}",
+            hex(frame)
+        );
+    }
+}
+
+/// A deterministic xorshift generator.
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+#[test]
+fn truncated_and_corrupted_captures_never_raise_a_lua_error() {
+    let Some(tshark) = tshark() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let records = records_of(&every_option());
+    let whole = write_capture(&records, &WriteOptions::default()).unwrap();
+
+    // 1. The file cut in the middle of a packet: what comes before still decodes.
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
+    let (xml, err) = run_tshark(&tshark, Path::new(LUA), &cut, &["-T", "pdml"]);
+    assert_eq!(lua_errors(&xml, &err), Vec::<String>::new());
+    assert!(err.contains("cut short"), "tshark notices the cut: {err}");
+    assert!(
+        parse_pdml(&xml).len() >= 3,
+        "messages before the cut are decoded"
+    );
+
+    // 2. Packets captured with a small snaplen: the messages are cut short in every packet.
+    let short = dir.path().join("snaplen.pcap");
+    std::fs::write(
+        &short,
+        write_capture(
+            &records,
+            &WriteOptions {
+                snaplen: Some(100),
+                ..WriteOptions::default()
+            },
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let (xml, err) = run_tshark(&tshark, Path::new(LUA), &short, &["-T", "pdml"]);
+    assert_eq!(lua_errors(&xml, &err), Vec::<String>::new());
+    assert!(
+        experts(&xml).contains("rfc8156.expert.cut_short"),
+        "snaplen-cut messages are flagged: {:?}",
+        experts(&xml)
+    );
+
+    // 3. Every message with a few octets overwritten at random, each on its own connection.
+    let mut rng = 0x5eed_u64;
+    let mut frames = Vec::new();
+    for _round in 0..8 {
+        for (_, m) in every_option() {
+            let mut f = Vec::new();
+            m.encode_framed(&mut f).unwrap();
+            for _ in 0..3 {
+                let i = 2 + (xorshift(&mut rng) as usize) % (f.len() - 2);
+                f[i] = xorshift(&mut rng) as u8;
+            }
+            frames.push(f);
+        }
+    }
+    let fuzzed = write(
+        dir.path(),
+        "fuzzed.pcap",
+        &one_connection_each(&frames),
+        Segmenting::Coalesce { mss: 1440 },
+    );
+    let (xml, err) = run_tshark(&tshark, Path::new(LUA), &fuzzed, &["-T", "pdml"]);
+    assert_eq!(lua_errors(&xml, &err), Vec::<String>::new());
+    let mut undecodable = 0;
+    for f in &frames {
+        if Message::decode(&f[2..]).is_err() {
+            undecodable += 1;
+        }
+    }
+    assert!(
+        undecodable > 50,
+        "the corruption reaches the codec's checks ({undecodable})"
+    );
+    assert!(!experts(&xml).is_empty(), "and the dissector's");
 }

@@ -96,6 +96,9 @@ pub struct WriteOptions {
     pub port: u16,
     /// Segment sizes.
     pub segmenting: Segmenting,
+    /// Record at most this many octets of each packet, as a capture with a small snapshot
+    /// length does (for testing what readers make of cut packets).
+    pub snaplen: Option<usize>,
 }
 
 impl Default for WriteOptions {
@@ -105,6 +108,7 @@ impl Default for WriteOptions {
             secondary: Ipv6Addr::new(0x2001, 0xdb8, 0xfa, 0, 0, 0, 0, 2),
             port: FAILOVER_PORT,
             segmenting: Segmenting::Coalesce { mss: 1440 },
+            snaplen: None,
         }
     }
 }
@@ -216,8 +220,12 @@ impl Writer {
             .write(&mut frame, payload)
             .map_err(|e| WriteError(format!("cannot build a packet: {e}")))?;
         let ts = self.timestamp(time);
+        let kept = self
+            .opts
+            .snaplen
+            .map_or(frame.len(), |n| n.min(frame.len()));
         self.out
-            .write_packet(&PcapPacket::new(ts, frame.len() as u32, &frame))
+            .write_packet(&PcapPacket::new(ts, frame.len() as u32, &frame[..kept]))
             .map_err(|e| WriteError(format!("cannot write a packet: {e}")))?;
         Ok(())
     }
@@ -279,10 +287,13 @@ fn mac(r: Role) -> [u8; 6] {
 /// segments, so [`Segmenting::Coalesce`] puts several frames in one segment. Data sent while no
 /// connection is open never reached the partner and is left out.
 pub fn write_capture(records: &[WireRecord], opts: &WriteOptions) -> Result<Vec<u8>, WriteError> {
-    let header = PcapHeader {
+    let mut header = PcapHeader {
         datalink: DataLink::ETHERNET,
         ..PcapHeader::default()
     };
+    if let Some(n) = opts.snaplen {
+        header.snaplen = n as u32;
+    }
     let out = PcapWriter::with_header(Vec::new(), header)
         .map_err(|e| WriteError(format!("cannot write the pcap header: {e}")))?;
     let rng = match opts.segmenting {
