@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod check_cmd;
 mod conform_cmd;
 mod explain_cmd;
+mod pcap_chart;
 mod serve_cmd;
 mod traces_cmd;
 

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use failover_conformance::capture::{
-    read_capture, write_capture, Segmenting, WireEvent, WireRecord, WriteOptions,
-    EPOCH_2000_UNIX, FAILOVER_PORT,
+    read_capture, write_capture, Segmenting, WireEvent, WireRecord, WriteOptions, EPOCH_2000_UNIX,
+    FAILOVER_PORT,
 };
 use failover_core::{ClientOp, Config, LeaseKind, Role, ServerState, Time};
 use failover_node::sim::{Pair, WireOp};
@@ -706,7 +706,11 @@ fn expected_options(options: &[DhcpOption], depth: usize, out: &mut String) {
         let mut wire = Vec::new();
         o.encode(&mut wire).expect("decoded options encode");
         // An option without data has no value to show.
-        let values = if wire.len() > 4 { expected_values(o) } else { Vec::new() };
+        let values = if wire.len() > 4 {
+            expected_values(o)
+        } else {
+            Vec::new()
+        };
         out.push_str(&format!(
             "{:indent$}{}({}) len={} {}\n",
             "",
@@ -801,30 +805,6 @@ fn compare(tshark: &Path, lua: &Path, capture: &Path) -> Result<usize, String> {
 // ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
-
-#[test]
-#[ignore = "writes sample captures to $FAILOVER_DUMP for a look by hand"]
-fn dump_captures() {
-    let dir = PathBuf::from(std::env::var("FAILOVER_DUMP").unwrap_or("/tmp".into()));
-    write(
-        &dir,
-        "sim.pcap",
-        &simulated_pair(),
-        Segmenting::Coalesce { mss: 1440 },
-    );
-    write(
-        &dir,
-        "options.pcap",
-        &records_of(&every_option()),
-        Segmenting::Coalesce { mss: 1440 },
-    );
-    write(
-        &dir,
-        "options-split.pcap",
-        &records_of(&every_option()),
-        Segmenting::Pieces { seed: 7, max: 40 },
-    );
-}
 
 /// Every message of the reader equals what was sent (so the reader is a fair oracle), and the
 /// capture shows the TCP situations the dissector must reassemble.
@@ -1138,4 +1118,169 @@ fn truncated_and_corrupted_captures_never_raise_a_lua_error() {
         "the corruption reaches the codec's checks ({undecodable})"
     );
     assert!(!experts(&xml).is_empty(), "and the dissector's");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The README's sample and `failover explain --pcap`
+// ---------------------------------------------------------------------------------------------
+
+const BIN: &str = env!("CARGO_BIN_EXE_failover");
+
+/// A small capture for the README: a CONNECT, its CONNECTREPLY, a STATE and the full BNDUPD.
+fn readme_capture(dir: &Path) -> PathBuf {
+    let all = every_option();
+    let mut some: Vec<(Role, Message)> = all[..3].to_vec();
+    some.extend(
+        all.iter()
+            .filter(|(_, m)| {
+                m.kind() == Ok(MsgKind::State)
+                    && m.options
+                        .contains(&DhcpOption::ServerState(ServerState::Normal))
+            })
+            .cloned(),
+    );
+    write(
+        dir,
+        "sample.pcap",
+        &records_of(&some),
+        Segmenting::Coalesce { mss: 1440 },
+    )
+}
+
+/// tshark's text for the README sample is a snapshot, and the README quotes it verbatim.
+#[test]
+fn tshark_text_of_the_readme_sample_is_the_snapshot_and_the_readme_quotes_it() {
+    let Some(tshark) = tshark() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let capture = readme_capture(dir.path());
+    let (text, err) = run_tshark(
+        &tshark,
+        Path::new(LUA),
+        &capture,
+        &["-Y", "rfc8156", "-O", "rfc8156", "-V"],
+    );
+    assert_eq!(lua_errors(&text, &err), Vec::<String>::new());
+    insta::assert_snapshot!(text);
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let quoted = readme
+        .split("<!-- tshark-sample -->")
+        .nth(1)
+        .and_then(|s| s.split("```text\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("README.md has a ```text block after <!-- tshark-sample -->");
+    assert!(
+        quoted.lines().count() > 10,
+        "the README quotes a real part of the sample"
+    );
+    assert!(
+        text.contains(quoted),
+        "README.md's tshark sample is not in tshark's output any more; update it from the snapshot"
+    );
+}
+
+fn explain(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("explain")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn explain_pcap_draws_the_exchange_of_a_simulated_pair_with_rfc_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = simulated_pair();
+    let capture = write(
+        dir.path(),
+        "pair.pcap",
+        &records,
+        Segmenting::Pieces { seed: 3, max: 31 },
+    );
+    let path = capture.to_str().unwrap();
+    let (code, chart, err) = explain(&["--pcap", path]);
+    assert_eq!(code, 0, "{err}");
+    let sent = sent_messages(&records);
+    let arrows: Vec<&str> = chart.lines().filter(|l| l.contains("->>")).collect();
+    assert_eq!(arrows.len(), sent.len(), "one arrow per message\n{chart}");
+    // The primary connects (RFC 8156 §6) and the secondary asks for pools (§5.3.3).
+    assert_eq!(arrows[0].trim(), "P->>S: CONNECT (§5.3.8)");
+    assert_eq!(arrows[1].trim(), "S->>P: CONNECTREPLY (§5.3.9)");
+    for (arrow, m) in arrows.iter().zip(&sent) {
+        let kind = m.kind().unwrap();
+        assert!(
+            arrow.contains(&format!(": {} ", kind.token()))
+                && arrow.ends_with(&format!("(§{})", failover_section(kind))),
+            "{arrow} for {kind}"
+        );
+    }
+    assert!(chart.contains("S->>P: POOLREQ (§5.3.3)"));
+    assert!(chart.contains("P->>S: DISCONNECT ServerShuttingDown (§5.3.10)"));
+    // The same chart as SVG and HTML, as for a trace.
+    let svg = dir.path().join("pair.svg");
+    let (code, _, err) = explain(&["--pcap", path, "--out", svg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("CONNECTREPLY (§5.3.9)"));
+    insta::assert_snapshot!(chart);
+}
+
+/// RFC 8156 §5.3's subsection of each message, written out here from the RFC's table of contents.
+fn failover_section(k: MsgKind) -> &'static str {
+    let n = k.code() - 23; // BNDUPD (24) is §5.3.1 ... CONTACT (35) is §5.3.12
+    [
+        "", "5.3.1", "5.3.2", "5.3.3", "5.3.4", "5.3.5", "5.3.6", "5.3.7", "5.3.8", "5.3.9",
+        "5.3.10", "5.3.11", "5.3.12",
+    ][n as usize]
+}
+
+#[test]
+fn explain_pcap_rejects_bad_captures_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(
+        dir.path(),
+        "good.pcap",
+        &simulated_pair(),
+        Segmenting::Coalesce { mss: 1440 },
+    );
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a capture\n").unwrap();
+    let absent = dir.path().join("absent.pcap");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--pcap", text.to_str().unwrap()], "not a packet capture"),
+        (&["--pcap", cut.to_str().unwrap()], "truncated or damaged"),
+        (
+            &["--pcap", good.to_str().unwrap(), "--port", "80"],
+            "no failover traffic",
+        ),
+        (&["--pcap", absent.to_str().unwrap()], "cannot read"),
+        (&["--port", "80"], "required"),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = explain(args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(want), "{args:?} should say {want:?}: {err}");
+    }
+    // Traffic on the port but no complete message: the SYNs only.
+    let handshake = write(
+        dir.path(),
+        "syn.pcap",
+        &[WireRecord {
+            time: 1,
+            from: Role::Primary,
+            event: WireEvent::Connect,
+        }],
+        Segmenting::Coalesce { mss: 1440 },
+    );
+    let (code, _, err) = explain(&["--pcap", handshake.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no failover message"), "{err}");
 }

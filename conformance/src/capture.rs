@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use etherparse::{NetSlice, PacketBuilder, SlicedPacket, TcpHeader, TransportSlice};
 use failover_proto::wire::{DecodeError, FrameDecoder, Message};
-use failover_proto::{MsgKind, Role};
+use failover_proto::Role;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
 use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::DataLink;
@@ -388,7 +388,7 @@ impl fmt::Display for CaptureError {
             ),
             CaptureError::Damaged { packets, reason } => write!(
                 f,
-                "the capture is truncated or damaged after packet {packets}: {reason}"
+                "the capture is truncated or damaged after {packets} complete packet(s): {reason}"
             ),
             CaptureError::UnsupportedLinkType(l) => write!(
                 f,
@@ -437,7 +437,8 @@ pub struct StreamProblem {
 /// One TCP connection of the capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Connection {
-    /// The side that sent the SYN (if the capture has it), else the side not on the port.
+    /// The side that sent the SYN (if the capture has it), else the side not on the port: the
+    /// primary, since "This connection is always initiated by the primary server" (RFC 8156 §6).
     pub client: Endpoint,
     /// The other side.
     pub server: Endpoint,
@@ -456,22 +457,6 @@ pub struct Capture {
     pub messages: Vec<CapturedMessage>,
     /// Directions that could not be read to the end.
     pub problems: Vec<StreamProblem>,
-}
-
-impl Capture {
-    /// The endpoint that is the primary: the sender of a CONNECT (RFC 8156 §6.1: only a primary
-    /// sends it), else the side that opened the first connection, else the side not on the
-    /// dhcp-failover port.
-    pub fn primary(&self) -> Option<IpAddr> {
-        let connect = self.messages.iter().find(|m| {
-            m.message
-                .as_ref()
-                .is_ok_and(|x| x.kind() == Ok(MsgKind::Connect))
-        });
-        connect
-            .map(|m| m.from.addr)
-            .or_else(|| self.connections.first().map(|c| c.client.addr))
-    }
 }
 
 /// One direction being reassembled.
@@ -737,6 +722,9 @@ pub fn read_capture(bytes: &[u8], port: u16) -> Result<Capture, CaptureError> {
         packets,
         reason: match e {
             pcap_file::PcapError::IncompleteBuffer => "the file ends inside a packet record".into(),
+            pcap_file::PcapError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                "the file ends inside a packet record".into()
+            }
             other => other.to_string(),
         },
     };
