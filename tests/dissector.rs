@@ -617,7 +617,7 @@ fn expected_values(o: &DhcpOption) -> Vec<String> {
         O::StatusCode(s) => {
             let mut v = vec![kv(
                 "status_code",
-                s.code.name().map_or(format!("Unknown"), str::to_string),
+                s.code.name().map_or("Unknown".to_string(), str::to_string),
             )];
             if !s.message.is_empty() {
                 v.push(kv("status_message", s.message.clone()));
@@ -767,13 +767,19 @@ fn experts(xml: &str) -> BTreeSet<String> {
 /// capture's octets (`read_capture`: TCP reassembled, frames cut, messages decoded). `Err` says
 /// what differs.
 fn compare(tshark: &Path, lua: &Path, capture: &Path) -> Result<usize, String> {
-    let (xml, err) = run_tshark(tshark, lua, capture, &["-T", "pdml"]);
+    compare_on(tshark, lua, capture, FAILOVER_PORT)
+}
+
+/// [`compare`] for a capture whose failover port is `port` (the dissector's preference).
+fn compare_on(tshark: &Path, lua: &Path, capture: &Path, port: u16) -> Result<usize, String> {
+    let pref = format!("rfc8156.tcp_port:{port}");
+    let (xml, err) = run_tshark(tshark, lua, capture, &["-T", "pdml", "-o", &pref]);
     let lua_err = lua_errors(&xml, &err);
     if !lua_err.is_empty() {
         return Err(format!("Lua errors: {lua_err:?}"));
     }
     let bytes = std::fs::read(capture).unwrap();
-    let codec = read_capture(&bytes, FAILOVER_PORT).map_err(|e| e.to_string())?;
+    let codec = read_capture(&bytes, port).map_err(|e| e.to_string())?;
     let expected: String = codec
         .messages
         .iter()
@@ -1283,4 +1289,199 @@ fn explain_pcap_rejects_bad_captures_naming_the_problem() {
     let (code, _, err) = explain(&["--pcap", handshake.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("no failover message"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real pair: two `failover serve` processes on loopback, captured by dumpcap
+// ---------------------------------------------------------------------------------------------
+
+/// A child process killed (and reaped) when dropped, so that a failing test leaves nothing behind.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("[::1]:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn serve_config(dir: &Path, role: &str, partner_port: u16, dhcp_port: u16) -> PathBuf {
+    let (local, remote) = if role == "primary" {
+        ("[::1]:0".to_string(), format!("[::1]:{partner_port}"))
+    } else {
+        (format!("[::1]:{partner_port}"), "[::1]:647".to_string())
+    };
+    let text = format!(
+        r#"role = "{role}"
+mclt = 2
+valid_lifetime = 30
+startup_time = 1
+storage = "{dir}/{role}.redb"
+control_socket = "{dir}/{role}.sock"
+[partner]
+local = "{local}"
+remote = "{remote}"
+keepalive = 4
+reconnect_min = 1
+reconnect_max = 2
+[dhcp]
+bind = "::1"
+port = {dhcp_port}
+[[address_pools]]
+range = "2001:db8:1::100-2001:db8:1::13f"
+[[prefix_pools]]
+prefix = "2001:db8:100::/48"
+delegated_length = 52
+"#,
+        dir = dir.display()
+    );
+    let path = dir.join(format!("{role}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn ctl_status(dir: &Path, role: &str) -> Option<serde_json::Value> {
+    let out = Command::new(BIN)
+        .args(["ctl", "--json", "--socket"])
+        .arg(dir.join(format!("{role}.sock")))
+        .arg("status")
+        .output()
+        .ok()?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Poll until `pred` holds, for at most `secs` seconds.
+fn wait_for(secs: u64, mut pred: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(secs) {
+        if pred() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// Two `failover serve` processes reach NORMAL over loopback TCP while dumpcap records the
+/// partner port; the primary then shuts down (DISCONNECT). The real capture decodes in the
+/// dissector exactly as failover-proto reads it, and `explain --pcap` draws it.
+#[test]
+fn a_real_serve_pair_captured_on_loopback_decodes_as_the_codec_reads_it() {
+    let Some(tshark) = tshark() else { return };
+    let dumpcap = tshark.with_file_name("dumpcap");
+    assert!(
+        dumpcap.is_file(),
+        "dumpcap (Debian's wireshark-common, installed with tshark) is missing"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let capture = dir.path().join("pair.pcapng");
+    let cap_log = std::fs::File::create(dir.path().join("dumpcap.log")).unwrap();
+    let _dumpcap = Reaped(
+        Command::new(&dumpcap)
+            .args([
+                "-q",
+                "-i",
+                "lo",
+                "-f",
+                &format!("tcp port {port}"),
+                "-a",
+                "duration:60",
+                "-w",
+            ])
+            .arg(&capture)
+            .stderr(cap_log)
+            .spawn()
+            .expect("start dumpcap"),
+    );
+    // dumpcap writes the section header once it captures.
+    assert!(
+        wait_for(10, || std::fs::metadata(&capture)
+            .is_ok_and(|m| m.len() > 0)),
+        "dumpcap did not start capturing: {}",
+        std::fs::read_to_string(dir.path().join("dumpcap.log")).unwrap_or_default()
+    );
+    let start = |role: &str, dhcp: u16| {
+        let config = serve_config(dir.path(), role, port, dhcp);
+        let log = std::fs::File::create(dir.path().join(format!("{role}.log"))).unwrap();
+        Reaped(
+            Command::new(BIN)
+                .args(["serve", "--config"])
+                .arg(config)
+                .stdout(std::process::Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let _s = start("secondary", free_port());
+    let mut p = start("primary", free_port());
+    let normal = |role: &str| {
+        ctl_status(dir.path(), role)
+            .is_some_and(|v| v["state"] == "NORMAL" && v["partner_state"] == "NORMAL")
+    };
+    assert!(
+        wait_for(30, || normal("primary") && normal("secondary")),
+        "the pair did not reach NORMAL; primary log:\n{}",
+        std::fs::read_to_string(dir.path().join("primary.log")).unwrap_or_default()
+    );
+    let shutdown = Command::new(BIN)
+        .args(["ctl", "--socket"])
+        .arg(dir.path().join("primary.sock"))
+        .arg("shutdown")
+        .output()
+        .unwrap();
+    assert!(shutdown.status.success(), "{shutdown:?}");
+    assert!(
+        wait_for(10, || p.0.try_wait().unwrap().is_some()),
+        "the primary did not stop"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SIGINT: dumpcap flushes and closes the file.
+    let dumpcap_pid = _dumpcap.0.id().to_string();
+    Command::new("kill")
+        .args(["-INT", &dumpcap_pid])
+        .status()
+        .unwrap();
+    let mut dumpcap = _dumpcap;
+    assert!(
+        wait_for(10, || dumpcap.0.try_wait().unwrap().is_some()),
+        "dumpcap did not stop"
+    );
+
+    let n = compare_on(&tshark, Path::new(LUA), &capture, port).unwrap_or_else(|e| panic!("{e}"));
+    let c = read_capture(&std::fs::read(&capture).unwrap(), port).unwrap();
+    let kinds: BTreeSet<MsgKind> = c
+        .messages
+        .iter()
+        .filter_map(|m| m.message.as_ref().ok().and_then(|m| m.kind().ok()))
+        .collect();
+    for k in [
+        MsgKind::Connect,
+        MsgKind::ConnectReply,
+        MsgKind::State,
+        MsgKind::Disconnect,
+    ] {
+        assert!(
+            kinds.contains(&k),
+            "no {k} among the {n} captured messages: {kinds:?}"
+        );
+    }
+    let (code, chart, err) = explain(&[
+        "--pcap",
+        capture.to_str().unwrap(),
+        "--port",
+        &port.to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(chart.contains("P->>S: CONNECT (§5.3.8)"), "{chart}");
+    assert!(
+        chart.contains("P->>S: DISCONNECT ServerShuttingDown (§5.3.10)"),
+        "{chart}"
+    );
 }

@@ -496,14 +496,16 @@ impl Reassembly {
         }
         let key = (from, to);
         let new_connection = tcp.syn() || !self.dirs.contains_key(&key);
+        // A SYN without ACK opens a connection (RFC 9293 §3.5).
+        let opening = tcp.syn() && !tcp.ack();
         if new_connection {
             let reverse = self.dirs.get(&(to, from));
             // A SYN/ACK, or the first segment of the reverse direction, belongs to the
             // connection the other direction opened.
             let connection = match reverse {
-                Some(r) if !(tcp.syn() && !tcp.ack()) => r.connection,
+                Some(r) if !opening => r.connection,
                 _ => {
-                    let (client, server) = if tcp.syn() && !tcp.ack() {
+                    let (client, server) = if opening {
                         (from, to)
                     } else if from.port == self.port {
                         (to, from)
@@ -780,4 +782,134 @@ pub fn read_capture(bytes: &[u8], port: u16) -> Result<Capture, CaptureError> {
         });
     }
     Ok(r.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use failover_proto::wire::DhcpOption;
+    use failover_proto::MsgKind;
+
+    fn records() -> (Vec<WireRecord>, Vec<Message>) {
+        let msgs: Vec<Message> = (0..6)
+            .map(|i| Message::new(MsgKind::BndUpd, i, 1000).with(DhcpOption::Mclt(i)))
+            .collect();
+        let mut r = vec![WireRecord {
+            time: 1000,
+            from: Role::Primary,
+            event: WireEvent::Connect,
+        }];
+        for m in &msgs {
+            let mut b = Vec::new();
+            m.encode_framed(&mut b).unwrap();
+            r.push(WireRecord {
+                time: 1000,
+                from: Role::Primary,
+                event: WireEvent::Data(b),
+            });
+        }
+        (r, msgs)
+    }
+
+    fn packets(pcap: &[u8]) -> Vec<(Duration, Vec<u8>)> {
+        let mut r = PcapReader::new(Cursor::new(pcap)).unwrap();
+        let mut out = Vec::new();
+        while let Some(p) = r.next_packet() {
+            let p = p.unwrap();
+            out.push((p.timestamp, p.data.into_owned()));
+        }
+        out
+    }
+
+    fn rewrite(packets: &[(Duration, Vec<u8>)]) -> Vec<u8> {
+        let header = PcapHeader {
+            datalink: DataLink::ETHERNET,
+            ..PcapHeader::default()
+        };
+        let mut w = PcapWriter::with_header(Vec::new(), header).unwrap();
+        for (t, d) in packets {
+            w.write_packet(&PcapPacket::new(*t, d.len() as u32, d))
+                .unwrap();
+        }
+        w.into_writer()
+    }
+
+    fn decoded(c: &Capture) -> Vec<Message> {
+        c.messages
+            .iter()
+            .map(|m| m.message.clone().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn reassembly_survives_reordering_and_retransmission() {
+        let (recs, msgs) = records();
+        let opts = WriteOptions {
+            segmenting: Segmenting::Pieces { seed: 9, max: 7 },
+            ..WriteOptions::default()
+        };
+        let mut p = packets(&write_capture(&recs, &opts).unwrap());
+        assert!(p.len() > 12, "data split over many segments");
+        // Segments 5 and 6 swapped, segment 8 sent twice, segment 10 resent after 11.
+        p.swap(5, 6);
+        let again = p[8].clone();
+        p.insert(9, again);
+        let late = p[10].clone();
+        p.insert(12, late);
+        let c = read_capture(&rewrite(&p), FAILOVER_PORT).unwrap();
+        assert_eq!(decoded(&c), msgs);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.connections.len(), 1);
+        assert!(c.connections[0].syn_seen);
+    }
+
+    #[test]
+    fn a_lost_segment_is_reported_not_papered_over() {
+        let (recs, msgs) = records();
+        let opts = WriteOptions {
+            segmenting: Segmenting::Pieces { seed: 9, max: 7 },
+            ..WriteOptions::default()
+        };
+        let mut p = packets(&write_capture(&recs, &opts).unwrap());
+        p.remove(p.len() / 2);
+        let c = read_capture(&rewrite(&p), FAILOVER_PORT).unwrap();
+        let got = decoded(&c);
+        assert!(got.len() < msgs.len() && msgs.starts_with(&got));
+        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+        assert!(c.problems[0].problem.contains("gap"), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn a_capture_starting_mid_connection_still_finds_the_primary() {
+        let (recs, msgs) = records();
+        let mut p = packets(&write_capture(&recs, &WriteOptions::default()).unwrap());
+        p.drain(..3); // no handshake
+        let c = read_capture(&rewrite(&p), FAILOVER_PORT).unwrap();
+        assert_eq!(decoded(&c), msgs);
+        assert!(!c.connections[0].syn_seen);
+        assert_eq!(c.connections[0].server.port, FAILOVER_PORT);
+        assert_eq!(
+            c.connections[0].client.addr,
+            IpAddr::V6(WriteOptions::default().primary)
+        );
+    }
+
+    #[test]
+    fn bad_files_are_named() {
+        assert_eq!(read_capture(b"hello", 647), Err(CaptureError::NotACapture));
+        assert_eq!(read_capture(b"", 647), Err(CaptureError::NotACapture));
+        let (recs, _) = records();
+        let pcap = write_capture(&recs, &WriteOptions::default()).unwrap();
+        assert!(matches!(
+            read_capture(&pcap[..pcap.len() - 5], 647),
+            Err(CaptureError::Damaged { .. })
+        ));
+        assert_eq!(
+            read_capture(&pcap, 80),
+            Err(CaptureError::NoFailoverTraffic {
+                packets: packets(&pcap).len(),
+                port: 80
+            })
+        );
+    }
 }
