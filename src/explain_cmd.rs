@@ -1,4 +1,5 @@
-//! `failover explain`: a trace file drawn as a message-sequence chart (Mermaid, SVG or HTML).
+//! `failover explain`: a trace file drawn as a message-sequence chart (Mermaid, SVG or HTML); with
+//! `--pcap`, a packet capture of a real pair drawn the same way (src/pcap_chart.rs).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,7 +23,15 @@ pub enum Format {
 #[derive(Args)]
 pub struct ExplainArgs {
     /// The trace file (traces/README.md format), e.g. traces/coverage/s8.9-...json.
-    trace: PathBuf,
+    #[arg(required_unless_present = "pcap", conflicts_with = "pcap")]
+    trace: Option<PathBuf>,
+    /// Draw a packet capture (pcap or pcapng, e.g. from tcpdump or Wireshark) of a failover pair
+    /// instead of a trace: the messages on the failover port, with the RFC section of each.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
+    /// The failover TCP port in the capture (RFC 8156 §6.1: 647).
+    #[arg(long, value_name = "PORT", default_value_t = failover_conformance::capture::FAILOVER_PORT, requires = "pcap")]
+    port: u16,
     /// Write the chart here instead of standard output; the format follows the extension
     /// (.svg, .html, .mmd or .md for Mermaid) unless --format is given.
     #[arg(long, value_name = "FILE")]
@@ -80,8 +89,15 @@ pub fn write_with(
 
 /// Run `failover explain`.
 pub fn run(a: ExplainArgs) -> ExitCode {
-    let loaded = match failover_conformance::runner::load_file(&a.trace) {
-        Ok(l) => l,
+    let loaded = match (&a.pcap, &a.trace) {
+        (Some(pcap), _) => crate::pcap_chart::load(pcap, a.port),
+        (None, Some(trace)) => failover_conformance::runner::load_file(trace)
+            .map(|l| l.trace)
+            .map_err(|e| e.to_string()),
+        (None, None) => Err("give a trace file or --pcap FILE".to_string()),
+    };
+    let trace = match loaded {
+        Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -89,13 +105,10 @@ pub fn run(a: ExplainArgs) -> ExitCode {
     };
     match &a.out {
         None => {
-            print!(
-                "{}",
-                render(&loaded.trace, a.format.unwrap_or(Format::Mermaid))
-            );
+            print!("{}", render(&trace, a.format.unwrap_or(Format::Mermaid)));
             ExitCode::SUCCESS
         }
-        Some(out) => match write(&loaded.trace, out, a.format) {
+        Some(out) => match write(&trace, out, a.format) {
             Ok(()) => {
                 eprintln!("wrote {}", out.display());
                 ExitCode::SUCCESS

@@ -9,6 +9,7 @@ mod check_cmd;
 mod conform_cmd;
 mod explain_cmd;
 mod scenarios_cmd;
+mod pcap_chart;
 mod serve_cmd;
 mod traces_cmd;
 

@@ -14,10 +14,13 @@
 //! * [`scenario`]: the hand-written RFC scenarios of `conformance/scenarios/` (one endpoint,
 //!   given / when / then, in seconds and real addresses), their loader and reports;
 //!   [`scenario_core`] runs them against `failover-core` in-process.
+//! * [`capture`]: pcap/pcapng captures of a pair: written from the octets two endpoints sent,
+//!   read back (TCP reassembled, frames cut and decoded) for `failover explain --pcap`.
 //! * [`differential`]: random paths through the model replayed against a SUT, with the first
 //!   disagreement shrunk by quickcheck to a minimal case.
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod differential;
 pub mod inproc;
 pub mod mapping;

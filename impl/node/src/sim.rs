@@ -47,6 +47,29 @@ pub enum Chunking {
     },
 }
 
+/// What went over the partner connection at one instant (recorded if [`Pair::record`]), from
+/// which packet captures of a simulated pair are written (issue 18).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireRecord {
+    /// Reference time ([`Pair::now`]).
+    pub time: Time,
+    /// The side that acted (for [`WireOp::Connect`], the primary: it always connects, §6.1).
+    pub from: Role,
+    /// What it did.
+    pub op: WireOp,
+}
+
+/// An event of [`WireRecord`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WireOp {
+    /// A new connection was opened.
+    Connect,
+    /// Octets handed to the connection (they reach the partner unless the link fails).
+    Data(Vec<u8>),
+    /// The side closed the connection (TCP FIN).
+    Close,
+}
+
 #[derive(Debug)]
 enum Segment {
     Data(Vec<u8>),
@@ -176,6 +199,8 @@ pub struct Pair {
     pub record: bool,
     /// One line per message, state change, log line, connection event.
     pub transcript: Vec<String>,
+    /// The connection's events and octets, in order (if [`Pair::record`]).
+    pub wire: Vec<WireRecord>,
     /// For each lease, each client's expiry as that client believes it.
     pub holdings: BTreeMap<LeaseKey, BTreeMap<ClientId, Time>>,
     /// Duplicate assignments seen (each a description).
@@ -227,6 +252,7 @@ impl Pair {
             rng: 0x9E37_79B9_7F4A_7C15,
             record: true,
             transcript: Vec::new(),
+            wire: Vec::new(),
             holdings: BTreeMap::new(),
             duplicates: Vec::new(),
         };
@@ -331,6 +357,13 @@ impl Pair {
                         self.tap(role, &bytes);
                     }
                     if self.side(role).connected && self.link_ok() {
+                        if self.record {
+                            self.wire.push(WireRecord {
+                                time: now,
+                                from: role,
+                                op: WireOp::Data(bytes.clone()),
+                            });
+                        }
                         self.queue_to(role.partner())
                             .push_back(Segment::Data(bytes));
                     }
@@ -346,6 +379,13 @@ impl Pair {
                         self.queue_to(role).clear();
                         if link_ok {
                             self.queue_to(role.partner()).push_back(Segment::Fin);
+                            if self.record {
+                                self.wire.push(WireRecord {
+                                    time: now,
+                                    from: role,
+                                    op: WireOp::Close,
+                                });
+                            }
                         }
                     }
                     self.reconnect_at = now.plus(self.reconnect_delay);
@@ -494,6 +534,13 @@ impl Pair {
     /// Open a connection now (the secondary accepts, then the primary sends CONNECT).
     pub fn connect(&mut self) {
         self.transcript.push(format!("{} connection up", self.now));
+        if self.record {
+            self.wire.push(WireRecord {
+                time: self.now,
+                from: Role::Primary,
+                op: WireOp::Connect,
+            });
+        }
         self.conn_dead = false;
         self.to_p.clear();
         self.to_s.clear();
