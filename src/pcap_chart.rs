@@ -177,23 +177,29 @@ pub fn trace_of(c: &Capture, name: &str) -> Result<Trace, String> {
             dns_added: None,
             reserved: None,
         };
-        match steps.last_mut() {
-            Some(step) if last_sec == Some(sec) => step.expect.sent.push(sent),
-            _ => steps.push(Step {
-                step: steps.len() + 1,
-                time: tick,
-                event: Event::Deliver {
-                    to: match from {
-                        Role::Primary => Role::Secondary,
-                        Role::Secondary => Role::Primary,
-                    },
-                },
-                expect: Observation {
-                    sent: vec![sent],
-                    ..quiet.clone()
-                },
-            }),
-        }
+        // The capture sees each message once, so it is drawn as sent and delivered at the same
+        // time: a step that sends it (an event the chart draws nothing for), then the step that
+        // delivers it to the other side (the chart pairs each delivery with the oldest message
+        // in flight that way, as the model's queues do).
+        let to = match from {
+            Role::Primary => Role::Secondary,
+            Role::Secondary => Role::Primary,
+        };
+        steps.push(Step {
+            step: steps.len() + 1,
+            time: tick,
+            event: Event::Tick,
+            expect: Observation {
+                sent: vec![sent],
+                ..quiet.clone()
+            },
+        });
+        steps.push(Step {
+            step: steps.len() + 1,
+            time: tick,
+            event: Event::Deliver { to },
+            expect: quiet.clone(),
+        });
         last_sec = Some(sec);
     }
     let when = if exact {
