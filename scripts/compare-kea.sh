@@ -436,6 +436,20 @@ fo_partner_down() { # DIR WHO
   "$BIN" ctl --timeout 5 --socket "$1/fo-$2.sock" partner-down >>"$1/operator.log" 2>&1 || true
   log "  operator: failover ctl partner-down on $2: $(tail -1 "$1/operator.log")"
 }
+# settle SYSTEM DIR: before the final snapshots, let the updates owed since the heal drain:
+# failover: both `owed_updates` 0 (bounded 30 s); Kea: its ha-heartbeat "unsent-update-count"
+# is not a backlog of the partner's (it counts updates not sent while interrupted), so a
+# fixed 5 s.
+fo_owes_nothing() {
+  fo_status "$1" "$2" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["owed_updates"]==0 else 1)'
+}
+settle() {
+  case $1 in
+    fo) wait_for 30 "failover A owing no updates" fo_owes_nothing "$2" A || true
+        wait_for 30 "failover B owing no updates" fo_owes_nothing "$2" B || true ;;
+    *) sleep 5 ;;
+  esac
+}
 healed() { # SYSTEM DIR
   case $1 in
     kea-hs) kea_is "$2" A hot-standby && kea_is "$2" B hot-standby ;;
@@ -487,7 +501,7 @@ drill_partition() { # PAIR
   local th=$SECONDS healed_s=-1
   log "  link restored after $((SECONDS - t0))s; waiting for the pair to be back in its normal state"
   if wait_for $((MCLT + 150)) "$sys back to normal" healed "$sys" "$dir"; then healed_s=$((SECONDS - th)); fi
-  sleep 2
+  settle "$sys" "$dir"
   local post_a post_b
   post_a=$(snapshot "$sys" "$dir" A postheal); post_b=$(snapshot "$sys" "$dir" B postheal)
   kill "$watch" 2>/dev/null || true; wait "$watch" 2>/dev/null || true
@@ -534,7 +548,7 @@ drill_kill() { # PAIR
   client_wait "$dir" outage
   if wait_for $((MCLT + 150)) "$sys back to normal" healed "$sys" "$dir"; then healed_s=$((SECONDS - th)); fi
   wait "$pa" 2>/dev/null || true
-  sleep 2
+  settle "$sys" "$dir"
   local post_a post_b
   post_a=$(snapshot "$sys" "$dir" A end); post_b=$(snapshot "$sys" "$dir" B end)
   kill "$watch" 2>/dev/null || true; wait "$watch" 2>/dev/null || true

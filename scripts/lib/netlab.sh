@@ -6,13 +6,16 @@
 # nsx NS CMD...: run CMD inside namespace NS.
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-# ns_new NS: a namespace with lo up and duplicate address detection off; remembered in
-# NETLAB_NS so that netlab_teardown removes it.
+# ns_new NS: a namespace with lo up, duplicate address detection off and addresses kept when a
+# link goes down (Linux drops an interface's static IPv6 addresses on link down unless
+# keep_addr_on_down is set, so a cut link would stay dead after `ip link set up`); remembered
+# in NETLAB_NS so that netlab_teardown removes it.
 NETLAB_NS=()
 ns_new() {
   ip netns add "$1"
   NETLAB_NS+=("$1")
-  nsx "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  nsx "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+    net.ipv6.conf.all.keep_addr_on_down=1 net.ipv6.conf.default.keep_addr_on_down=1
   ip -n "$1" link set lo up
 }
 
