@@ -31,7 +31,10 @@ no server holds after).
 
 Options (defaults in brackets):
   --what LIST          bench, partition, kill                      [bench partition kill]
-  --systems LIST       bench systems: kea-alone kea-hs kea-lb fo-alone fo-pair [all five]
+  --systems LIST       bench systems: kea-alone kea-hs kea-lb fo-alone fo-pair fo-alone-shm
+                       fo-pair-shm                                 [all seven]
+                       (-shm: failover's redb files on tmpfs, /dev/shm, where fdatasync
+                       costs nothing: closer to Kea's memfile, which never fsyncs)
   --pairs LIST         drill pairs: kea-hs kea-lb fo               [all three]
   --rate N             bench perfdhcp rate, exchanges/s            [200]
   --duration S         bench perfdhcp run length, seconds          [15]
@@ -69,7 +72,7 @@ PY=$ROOT/scripts/lib/compare_kea.py
 STATS=$ROOT/scripts/lib/perfdhcp_stats.py
 
 WHAT="bench partition kill"
-SYSTEMS="kea-alone kea-hs kea-lb fo-alone fo-pair"
+SYSTEMS="kea-alone kea-hs kea-lb fo-alone fo-pair fo-alone-shm fo-pair-shm"
 PAIRS="kea-hs kea-lb fo"
 RATE=200 DURATION=15 RUNS=3 POOL=65536 NCLI=3 DRILL_RATE=20 CUT=45 RESTART_AFTER=20
 CLIENT_WAIT=40 MCLT=30 KEEPALIVE=4 FO_PD=both KEA_UNACKED=1 KEA_TIMERS=1000,4000,1000
@@ -104,7 +107,7 @@ for n in RATE DURATION RUNS POOL NCLI DRILL_RATE CUT RESTART_AFTER CLIENT_WAIT M
   [[ ${!n} =~ ^[0-9]+$ ]] || { echo "compare-kea.sh: ${n,,} must be a whole number, got '${!n}'" >&2; exit 2; }
 done
 for w in $WHAT; do [[ $w =~ ^(bench|partition|kill)$ ]] || { echo "unknown --what $w" >&2; exit 2; }; done
-for s in $SYSTEMS; do [[ $s =~ ^(kea-alone|kea-hs|kea-lb|fo-alone|fo-pair)$ ]] || { echo "unknown system $s" >&2; exit 2; }; done
+for s in $SYSTEMS; do [[ $s =~ ^(kea-alone|kea-hs|kea-lb|fo-alone|fo-pair|fo-alone-shm|fo-pair-shm)$ ]] || { echo "unknown system $s" >&2; exit 2; }; done
 for s in $PAIRS; do [[ $s =~ ^(kea-hs|kea-lb|fo)$ ]] || { echo "unknown pair $s" >&2; exit 2; }; done
 [[ $FO_PD =~ ^(both|primary|secondary|none)$ ]] || { echo "--fo-partner-down: both, primary, secondary or none" >&2; exit 2; }
 [[ $KEA_TIMERS =~ ^[0-9]+,[0-9]+,[0-9]+$ ]] || { echo "--kea-timers: three numbers H,R,A (ms)" >&2; exit 2; }
@@ -129,6 +132,7 @@ TAG=ck$$
 NS_BR=$TAG-br NS_A=$TAG-a NS_B=$TAG-b NS_PA=$TAG-pa NS_PB=$TAG-pb
 if [[ -n $OUT ]]; then mkdir -p "$OUT"; WORK=$(cd "$OUT" && pwd); else WORK=$(mktemp -d /var/tmp/compare-kea.XXXXXX); fi
 RESULTS=$WORK/results.jsonl
+SHM=/dev/shm/compare-kea.$$    # the -shm systems' storage (tmpfs)
 : >"$RESULTS"
 SERVER_PIDS=()   # every server started, killed at the end whatever happened
 
@@ -139,6 +143,7 @@ cleanup() {
   local pid
   for pid in "${SERVER_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   netlab_teardown
+  rm -rf "$SHM"
   if [[ -n $OUT ]]; then echo "== kept $WORK" >&2; else rm -rf "$WORK"; fi
   exit $rc
 }
@@ -214,8 +219,8 @@ kea_state() { python3 "$PY" kea-state "$1/kea-$2.sock" 2>/dev/null || echo down;
 kea_is() { [[ $(kea_state "$1" "$2") == "$3" ]]; }
 kea_up() { python3 "$PY" kea-cmd "$1/kea-$2.sock" list-commands 2>/dev/null | grep -q '"result": 0'; }
 
-fo_conf() { # DIR WHO MCLT
-  local dir=$1 who=$2 mclt=$3 role=primary local="[fd00:fa11::1]:0" remote="[fd00:fa11::2]:647"
+fo_conf() { # DIR WHO MCLT [STORAGE-DIR]
+  local dir=$1 who=$2 mclt=$3 sdir=${4:-$1} role=primary local="[fd00:fa11::1]:0" remote="[fd00:fa11::2]:647"
   [[ $who == B ]] && { role=secondary local="[fd00:fa11::2]:647" remote="[fd00:fa11::1]:647"; }
   local last
   last=$(python3 -c "import ipaddress; print(ipaddress.IPv6Address('2001:db8:1::1:0') + $POOL - 1)")
@@ -225,7 +230,7 @@ mclt = $mclt
 valid_lifetime = 3600
 preferred_percent = 75
 startup_time = 1
-storage = "$dir/fo-$who.redb"
+storage = "$sdir/fo-$who.redb"
 control_socket = "$dir/fo-$who.sock"
 [partner]
 local = "$local"
@@ -272,11 +277,15 @@ start_system() {
       kea_start "$dir" A "$NS_A"; PID_A=$STARTED
       wait_for 60 "Kea server1 in $want" kea_is "$dir" A "$want"
       wait_for 30 "Kea server2 in $want" kea_is "$dir" B "$want" ;;
-    fo-alone)
-      fo_conf "$dir" A "$mclt"; fo_start "$dir" A "$NS_A"; PID_A=$STARTED
+    fo-alone|fo-alone-shm)
+      local sdir=$dir
+      [[ $sys == *-shm ]] && { sdir=$SHM/$(basename "$dir"); mkdir -p "$sdir"; }
+      fo_conf "$dir" A "$mclt" "$sdir"; fo_start "$dir" A "$NS_A"; PID_A=$STARTED
       wait_for 60 "failover primary alone in PARTNER-DOWN" fo_is "$dir" A PARTNER-DOWN ;;
-    fo-pair|fo)
-      fo_conf "$dir" A "$mclt"; fo_conf "$dir" B "$mclt"
+    fo-pair|fo-pair-shm|fo)
+      local sdir=$dir
+      [[ $sys == *-shm ]] && { sdir=$SHM/$(basename "$dir"); mkdir -p "$sdir"; }
+      fo_conf "$dir" A "$mclt" "$sdir"; fo_conf "$dir" B "$mclt" "$sdir"
       fo_start "$dir" B "$NS_B"; PID_B=$STARTED
       fo_start "$dir" A "$NS_A"; PID_A=$STARTED
       wait_for $((mclt + 90)) "failover primary NORMAL with partner NORMAL" fo_normal_pair "$dir" A
@@ -426,6 +435,7 @@ d.update(kind="bench", rate=int(sys.argv[3]), duration=int(sys.argv[4]), server_
          load_before=sys.argv[5])
 print(json.dumps(d))' "$cpu1" "$cpu0" "$RATE" "$DURATION" "$load0" | tee -a "$RESULTS"
   rm -f "$dir"/*.redb "$dir"/*.csv
+  rm -rf "${SHM:?}/$(basename "$dir")"
 }
 
 # ---- drills ---------------------------------------------------------------------------------
@@ -619,47 +629,6 @@ for w in $WHAT; do
 done
 LOAD_END=$(loadavg)
 
-python3 - "$RESULTS" "$LOAD_START" "$LOAD_END" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def f(x, nd=2):
-    return "-" if x is None else f"{x:.{nd}f}"
-bench = [r for r in rows if r.get("kind") == "bench"]
-names = {"kea-alone": "Kea 2.2 alone (memfile)", "kea-hs": "Kea HA hot-standby",
-         "kea-lb": "Kea HA load-balancing", "fo-alone": "failover alone (redb)",
-         "fo-pair": "failover pair (RFC 8156)", "fo": "failover pair (RFC 8156)"}
-print(f"\nload average (1, 5, 15 min): {sys.argv[2]} at the start, {sys.argv[3]} at the end")
-if bench:
-    print("\nperfdhcp -6, medians of the runs (ms; CPU: server processes' user+system per lease):\n")
-    print("| configuration | runs | leases/s | SA median | RR median | RR p99 | CPU µs/lease | drops S/R |")
-    print("|---|---|---|---|---|---|---|---|")
-    for s in dict.fromkeys(r["config"] for r in bench):
-        rs = [r for r in bench if r["config"] == s]
-        med = lambda k: statistics.median([r[k] for r in rs if r.get(k) is not None]) if any(r.get(k) is not None for r in rs) else None
-        drops = f"{sum(r['drops_sa'] for r in rs)}/{sum(r['drops_rr'] for r in rs)}"
-        print(f"| {names.get(s, s)} | {len(rs)} | {f(med('leases_per_s'),1)} | {f(med('sa_median_ms'))} | "
-              f"{f(med('rr_median_ms'))} | {f(med('rr_p99_ms'))} | {f(med('cpu_us_per_lease'),0)} | {drops} |")
-drills = [r for r in rows if r.get("kind") == "drill"]
-if drills:
-    print("\nfault drills (duplicates: leases held by two clients at once; refused: real clients "
-          "with no lease in the wait; lost: real clients' leases no server holds afterwards):\n")
-    print("| drill | pair | partner-down after | back to normal | dup DB before heal | dup DB after | "
-          "dup clients | real clients refused | perfdhcp unanswered | lost (clients) | lost (DB) | slowest client |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in drills:
-        before = r.get("db_dup_preheal", r.get("db_dup_prerestart"))
-        after = r.get("db_dup_postheal", r.get("db_dup_end"))
-        back = "not within the wait" if r["back_to_normal_s"] < 0 else f"{r['back_to_normal_s']} s"
-        print(f"| {r['drill']} | {names.get(r['system'], r['system'])} | {r['partner_down_after_s']} s | {back} | "
-              f"{before} | {after} | {r['client_dup']} | {r['clients_refused']}/{r['clients_total']} | "
-              f"{r['perfdhcp_unanswered']}/{r['perfdhcp_solicits']} | {r['lost']}/{r['client_bindings']} | "
-              f"{r.get('db_lost', '-')} | {r['slowest_client_s']} s |")
-    print("\nstate timelines (seconds since the fault: server A, server B):")
-    for r in drills:
-        print(f"  {r['drill']} {r['system']}: " + "; ".join(r["states"]))
-print("\nJSON lines:")
-for r in rows:
-    print(json.dumps(r))
-PY
+python3 "$PY" table "$RESULTS" "$LOAD_START" "$LOAD_END"
 if [[ -n $JSON_OUT ]]; then cp "$RESULTS" "$JSON_OUT"; fi
 log "done; load $(loadavg)"

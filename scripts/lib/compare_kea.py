@@ -342,6 +342,53 @@ def count(a):
     print(json.dumps(result))
 
 
+def table(a):
+    """The tables compare-kea.sh prints at the end, from its results.jsonl (also usable on a kept
+    one: `python3 scripts/lib/compare_kea.py table DIR/results.jsonl`)."""
+    import statistics
+    sys.argv = [None, a.results, a.load_start, a.load_end]
+    rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    def f(x, nd=2):
+        return "-" if x is None else f"{x:.{nd}f}"
+    bench = [r for r in rows if r.get("kind") == "bench"]
+    names = {"kea-alone": "Kea 2.2 alone (memfile)", "kea-hs": "Kea HA hot-standby",
+             "kea-lb": "Kea HA load-balancing", "fo-alone": "failover alone (redb)",
+             "fo-alone-shm": "failover alone (redb on tmpfs)", "fo-pair-shm": "failover pair (redb on tmpfs)",
+             "fo-pair": "failover pair (RFC 8156)", "fo": "failover pair (RFC 8156)"}
+    print(f"\nload average (1, 5, 15 min): {sys.argv[2]} at the start, {sys.argv[3]} at the end")
+    if bench:
+        print("\nperfdhcp -6, medians of the runs (ms; CPU: server processes' user+system per lease):\n")
+        print("| configuration | runs | leases/s | SA median | RR median | RR p99 | CPU µs/lease | drops S/R |")
+        print("|---|---|---|---|---|---|---|---|")
+        for s in dict.fromkeys(r["config"] for r in bench):
+            rs = [r for r in bench if r["config"] == s]
+            med = lambda k: statistics.median([r[k] for r in rs if r.get(k) is not None]) if any(r.get(k) is not None for r in rs) else None
+            drops = f"{sum(r['drops_sa'] for r in rs)}/{sum(r['drops_rr'] for r in rs)}"
+            print(f"| {names.get(s, s)} | {len(rs)} | {f(med('leases_per_s'),1)} | {f(med('sa_median_ms'))} | "
+                  f"{f(med('rr_median_ms'))} | {f(med('rr_p99_ms'))} | {f(med('cpu_us_per_lease'),0)} | {drops} |")
+    drills = [r for r in rows if r.get("kind") == "drill"]
+    if drills:
+        print("\nfault drills (duplicates: leases held by two clients at once; refused: real clients "
+              "with no lease in the wait; lost: real clients' leases no server holds afterwards):\n")
+        print("| drill | pair | partner-down after | back to normal | dup DB before heal | dup DB after | "
+              "dup clients | real clients refused | perfdhcp unanswered | lost (clients) | lost (DB) | slowest client |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in drills:
+            before = r.get("db_dup_preheal", r.get("db_dup_prerestart"))
+            after = r.get("db_dup_postheal", r.get("db_dup_end"))
+            back = "not within the wait" if r["back_to_normal_s"] < 0 else f"{r['back_to_normal_s']} s"
+            print(f"| {r['drill']} | {names.get(r['system'], r['system'])} | {r['partner_down_after_s']} s | {back} | "
+                  f"{before} | {after} | {r['client_dup']} | {r['clients_refused']}/{r['clients_total']} | "
+                  f"{r['perfdhcp_unanswered']}/{r['perfdhcp_solicits']} | {r['lost']}/{r['client_bindings']} | "
+                  f"{r.get('db_lost', '-')} | {r['slowest_client_s']} s |")
+        print("\nstate timelines (seconds since the fault: server A, server B):")
+        for r in drills:
+            print(f"  {r['drill']} {r['system']}: " + "; ".join(r["states"]))
+    print("\nJSON lines:")
+    for r in rows:
+        print(json.dumps(r))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -377,6 +424,10 @@ def main():
     s.add_argument("--server-names", nargs="*", default=[])
     s.add_argument("--lost-from", default="", help="FILE[,FILE]: leases held before")
     s.set_defaults(fn=count)
+    s = sub.add_parser("table")
+    s.add_argument("results"); s.add_argument("load_start", nargs="?", default="?")
+    s.add_argument("load_end", nargs="?", default="?")
+    s.set_defaults(fn=table)
     a = p.parse_args()
     a.fn(a)
 
