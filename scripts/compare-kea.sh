@@ -508,14 +508,14 @@ drill_partition() { # PAIR
   local pre_a pre_b
   pre_a=$(snapshot "$sys" "$dir" A preheal); pre_b=$(snapshot "$sys" "$dir" B preheal)
   heal_link
-  local th=$SECONDS healed_s=-1
+  local th=$SECONDS healed_s=-1 fault_s=$((SECONDS - t0))
   log "  link restored after $((SECONDS - t0))s; waiting for the pair to be back in its normal state"
   if wait_for $((MCLT + 150)) "$sys back to normal" healed "$sys" "$dir"; then healed_s=$((SECONDS - th)); fi
   settle "$sys" "$dir"
   local post_a post_b
   post_a=$(snapshot "$sys" "$dir" A postheal); post_b=$(snapshot "$sys" "$dir" B postheal)
   kill "$watch" 2>/dev/null || true; wait "$watch" 2>/dev/null || true
-  drill_result partition "$sys" "$dir" "$pd_t" "$healed_s" "$load0" \
+  drill_result partition "$sys" "$dir" "$fault_s" "$healed_s" "$load0" \
     --db "preheal=$pre_a,$pre_b" --db "postheal=$post_a,$post_b" --final "$post_a" --final "$post_b" \
     --lost-from "$pre_a,$pre_b"
   clients_down "$dir"
@@ -553,7 +553,7 @@ drill_kill() { # PAIR
     kea-*) kea_start "$dir" A "$NS_A"; PID_A=$STARTED ;;
     fo) fo_start "$dir" A "$NS_A"; PID_A=$STARTED ;;
   esac
-  local th=$SECONDS healed_s=-1
+  local th=$SECONDS healed_s=-1 fault_s=$((SECONDS - t0))
   log "  server A restarted on its own storage after $((SECONDS - t0))s"
   client_wait "$dir" outage
   if wait_for $((MCLT + 150)) "$sys back to normal" healed "$sys" "$dir"; then healed_s=$((SECONDS - th)); fi
@@ -562,15 +562,18 @@ drill_kill() { # PAIR
   local post_a post_b
   post_a=$(snapshot "$sys" "$dir" A end); post_b=$(snapshot "$sys" "$dir" B end)
   kill "$watch" 2>/dev/null || true; wait "$watch" 2>/dev/null || true
-  drill_result kill "$sys" "$dir" "$pd_t" "$healed_s" "$load0" \
+  drill_result kill "$sys" "$dir" "$fault_s" "$healed_s" "$load0" \
     --db "prerestart=$pre_b" --db "end=$post_a,$post_b" --final "$post_a" --final "$post_b" \
     --lost-from "$pre_b"
   clients_down "$dir"
   stop_servers
 }
 
-drill_result() { # DRILL SYSTEM DIR PD_SECONDS HEALED_SECONDS LOAD COUNT-ARGS...
-  local drill=$1 sys=$2 dir=$3 pd_t=$4 healed_s=$5 load0=$6
+# drill_result DRILL SYSTEM DIR FAULT_SECONDS HEALED_SECONDS LOAD COUNT-ARGS...: one JSON line.
+# FAULT_SECONDS: how long the link was cut, or from the kill to the restart; HEALED_SECONDS:
+# from the heal (restart) until both servers were back in their normal state (-1: not in time).
+drill_result() {
+  local drill=$1 sys=$2 dir=$3 fault_s=$4 healed_s=$5 load0=$6
   shift 6
   local counts clients phases="" p s
   # shellcheck disable=SC2046
@@ -581,10 +584,10 @@ drill_result() { # DRILL SYSTEM DIR PD_SECONDS HEALED_SECONDS LOAD COUNT-ARGS...
   done
   local perf=""
   for s in A B; do [[ -f $dir/perf-$s.out ]] && perf="$perf $s:$(perf_figures "$dir/perf-$s.out" 1 | tr ' ' :)"; done
-  python3 - "$drill" "$sys" "$pd_t" "$healed_s" "$load0" "$(loadavg)" "$counts" "$phases" "$perf" "$dir/states.log" <<'PY' | tee -a "$RESULTS"
+  python3 - "$drill" "$sys" "$fault_s" "$healed_s" "$load0" "$(loadavg)" "$counts" "$phases" "$perf" "$dir/states.log" <<'PY' | tee -a "$RESULTS"
 import json, sys
-drill, sysname, pd_t, healed, l0, l1, counts, phases, perf, states = sys.argv[1:]
-d = {"kind": "drill", "drill": drill, "system": sysname, "partner_down_after_s": int(pd_t),
+drill, sysname, fault_s, healed, l0, l1, counts, phases, perf, states = sys.argv[1:]
+d = {"kind": "drill", "drill": drill, "system": sysname, "fault_s": int(fault_s),
      "back_to_normal_s": int(healed), "load_before": l0, "load_after": l1}
 d.update(json.loads(counts))
 refused = total = 0
@@ -608,6 +611,10 @@ try:
     d["states"] = [l.strip() for l in open(states)]
 except FileNotFoundError:
     d["states"] = []
+# When each server was first seen in partner-down (seconds since the fault, polled every 0.5 s).
+for i, who in ((1, "A"), (2, "B")):
+    d[f"partner_down_{who}_s"] = next(
+        (float(l.split()[0]) for l in d["states"] if l.split()[i].lower() == "partner-down"), None)
 print(json.dumps(d))
 PY
 }

@@ -370,14 +370,21 @@ def table(a):
     if drills:
         print("\nfault drills (duplicates: leases held by two clients at once; refused: real clients "
               "with no lease in the wait; lost: real clients' leases no server holds afterwards):\n")
-        print("| drill | pair | partner-down after | back to normal | dup DB before heal | dup DB after | "
+        print("| drill | pair | fault lasted | partner-down reached A / B | back to normal | dup DB before heal | dup DB after | "
               "dup clients | real clients refused | perfdhcp unanswered | lost (clients) | lost (DB) | slowest client |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in drills:
             before = r.get("db_dup_preheal", r.get("db_dup_prerestart"))
             after = r.get("db_dup_postheal", r.get("db_dup_end"))
             back = "not within the wait" if r["back_to_normal_s"] < 0 else f"{r['back_to_normal_s']} s"
-            print(f"| {r['drill']} | {names.get(r['system'], r['system'])} | {r['partner_down_after_s']} s | {back} | "
+            def reached(i):
+                return next((float(l.split()[0]) for l in r.get("states", [])
+                             if l.split()[i].lower() == "partner-down"), None)
+            pd = " / ".join("never" if reached(i) is None else f"{reached(i):.0f} s"
+                            for i in (1, 2))
+            if r["drill"] == "kill":
+                pd = "killed / " + pd.split(" / ")[1]
+            print(f"| {r['drill']} | {names.get(r['system'], r['system'])} | {r.get('fault_s', '?')} s | {pd} | {back} | "
                   f"{before} | {after} | {r['client_dup']} | {r['clients_refused']}/{r['clients_total']} | "
                   f"{r['perfdhcp_unanswered']}/{r['perfdhcp_solicits']} | {r['lost']}/{r['client_bindings']} | "
                   f"{r.get('db_lost', '-')} | {r['slowest_client_s']} s |")
