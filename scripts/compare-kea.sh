@@ -45,7 +45,9 @@ Options (defaults in brackets):
   --cut S              partition length, seconds                   [45]
   --restart-after S    kill drill: seconds between kill and restart [20]
   --client-wait S      a real client not bound after S seconds counts as refused [40]
-  --mclt S             failover MCLT in the drills (bench: max(30, duration+10)) [30]
+  --mclt S             failover MCLT in the drills (bench: max(30, duration+10)); longer
+                       than the cut, so that no first grant (at most the MCLT, RFC 8156
+                       §4.4) expires before the counts                       [60]
   --keepalive S        failover partner keepalive (RFC 8156 §6.5)  [4]
   --fo-partner-down W  partition drill: `ctl partner-down` on: both, primary, secondary, none
                                                                   [both]
@@ -75,7 +77,7 @@ WHAT="bench partition kill"
 SYSTEMS="kea-alone kea-hs kea-lb fo-alone fo-pair fo-alone-shm fo-pair-shm"
 PAIRS="kea-hs kea-lb fo"
 RATE=200 DURATION=15 RUNS=3 POOL=65536 NCLI=3 DRILL_RATE=20 CUT=45 RESTART_AFTER=20
-CLIENT_WAIT=40 MCLT=30 KEEPALIVE=4 FO_PD=both KEA_UNACKED=1 KEA_TIMERS=1000,4000,1000
+CLIENT_WAIT=40 MCLT=60 KEEPALIVE=4 FO_PD=both KEA_UNACKED=1 KEA_TIMERS=1000,4000,1000
 OUT="" JSON_OUT=""
 while (($#)); do
   case $1 in
@@ -309,6 +311,7 @@ snapshot() {
     kea-*) python3 "$PY" snap-kea "$dir/kea-$who.sock" "$who" >"$f" 2>>"$dir/snap.err" || : >"$f" ;;
     fo*)
       "$BIN" ctl --json --timeout 20 --socket "$dir/fo-$who.sock" leases >"$dir/leases-$moment-$who.json" 2>>"$dir/snap.err" || true
+      fo_status "$dir" "$who" >"$dir/status-$moment-$who.json" || true
       python3 "$PY" snap-fo "$dir/leases-$moment-$who.json" "$who" >"$f" 2>>"$dir/snap.err" || : >"$f" ;;
   esac
   echo "$f"
@@ -611,6 +614,15 @@ try:
     d["states"] = [l.strip() for l in open(states)]
 except FileNotFoundError:
     d["states"] = []
+# failover only: updates still owed to the partner at each snapshot (RFC 8156 §7.5.4
+# update-pending), which should be none once the pair is back in NORMAL and settled.
+import glob, os
+for f in sorted(glob.glob(os.path.join(os.path.dirname(states), "status-*.json"))):
+    try:
+        st = json.load(open(f))
+        d["owed_updates_" + os.path.basename(f)[7:-5]] = st["owed_updates"]
+    except (ValueError, KeyError, OSError):
+        pass
 # When each server was first seen in partner-down (seconds since the fault, polled every 0.5 s).
 for i, who in ((1, "A"), (2, "B")):
     d[f"partner_down_{who}_s"] = next(
