@@ -11,7 +11,7 @@ Usage: scripts/compare-kea.sh [OPTIONS]          (root)
 
 Runs, in network namespaces made here:
   bench      perfdhcp -6 against each system in --systems, --runs times, interleaved
-             (ABCDE ABCDE ...): leases/s, Solicit->Advertise and Request->Reply median and
+             (ABCDEFG ABCDEFG ...): leases/s, Solicit->Advertise and Request->Reply median and
              99th percentile, server CPU per lease (user+system of the server processes).
   partition  the partner link AND the client link between the two halves cut for --cut
              seconds, so that clients on each side reach only "their" server; each system's
@@ -80,6 +80,10 @@ RATE=200 DURATION=15 RUNS=3 POOL=65536 NCLI=3 DRILL_RATE=20 CUT=45 RESTART_AFTER
 CLIENT_WAIT=40 MCLT=60 KEEPALIVE=4 FO_PD=both KEA_UNACKED=1 KEA_TIMERS=1000,4000,1000
 OUT="" JSON_OUT=""
 while (($#)); do
+  # Every option but --help takes a value.
+  if [[ $1 == --* && $1 != --help ]] && (($# < 2)); then
+    echo "compare-kea.sh: $1 needs a value (try --help)" >&2; exit 2
+  fi
   case $1 in
     -h|--help) usage; exit 0 ;;
     --what) WHAT=$2; shift ;;
