@@ -369,10 +369,11 @@ def table(a):
     drills = [r for r in rows if r.get("kind") == "drill"]
     if drills:
         print("\nfault drills (duplicates: leases held by two clients at once; refused: real clients "
-              "with no lease in the wait; lost: real clients' leases no server holds afterwards):\n")
+              "with no lease in the wait; lost: real clients' leases no server holds afterwards; held by one server only: after the heal, a real client's lease that only one of the two servers holds for it):\n")
         print("| drill | pair | fault lasted | partner-down reached A / B | back to normal | dup DB before heal | dup DB after | "
-              "dup clients | real clients refused | perfdhcp unanswered | lost (clients) | lost (DB) | slowest client |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+              "dup clients | real clients refused | perfdhcp unanswered | lost (clients) | lost (DB) | "
+              "clients' leases held by one server only | slowest client |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in drills:
             before = r.get("db_dup_preheal", r.get("db_dup_prerestart"))
             after = r.get("db_dup_postheal", r.get("db_dup_end"))
@@ -387,7 +388,7 @@ def table(a):
             print(f"| {r['drill']} | {names.get(r['system'], r['system'])} | {r.get('fault_s', '?')} s | {pd} | {back} | "
                   f"{before} | {after} | {r['client_dup']} | {r['clients_refused']}/{r['clients_total']} | "
                   f"{r['perfdhcp_unanswered']}/{r['perfdhcp_solicits']} | {r['lost']}/{r['client_bindings']} | "
-                  f"{r.get('db_lost', '-')} | {r['slowest_client_s']} s |")
+                  f"{r.get('db_lost', '-')} | {r.get('known_to_one_server_only', '-')} | {r['slowest_client_s']} s |")
         print("\nstate timelines (seconds since the fault: server A, server B):")
         for r in drills:
             print(f"  {r['drill']} {r['system']}: " + "; ".join(r["states"]))
