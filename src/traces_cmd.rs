@@ -34,6 +34,18 @@ pub enum TracesCommand {
         #[arg(long)]
         check: bool,
     },
+    /// Generate the counterexamples that docs/findings.md cites and the corpus leaves out
+    /// (`local-time-clt-first`, and the variants whose counterexample is a cycle) into the --out
+    /// folder, as negative traces. Minutes and a few GiB: not part of `cargo test`.
+    Findings {
+        /// Output folder.
+        #[arg(long, default_value = "traces/findings")]
+        out: PathBuf,
+        /// Do not write: exit 1 if a trace in the --out folder differs from what would be
+        /// generated.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print one trace in the Informal Trace Format (Apalache, Quint).
     Itf {
         /// The trace file.
@@ -48,6 +60,7 @@ pub enum TracesCommand {
 pub fn run(args: TracesArgs) -> ExitCode {
     match args.command {
         TracesCommand::Generate { out, check } => generate(&out, check),
+        TracesCommand::Findings { out, check } => findings(&out, check),
         TracesCommand::Itf { file, out } => itf(&file, out.as_deref()),
     }
 }
@@ -142,6 +155,73 @@ fn generate(dir: &Path, check: bool) -> ExitCode {
         dir.display(),
         t0.elapsed().as_secs_f64()
     );
+    ExitCode::SUCCESS
+}
+
+/// `traces findings`: the evidence traces of docs/findings.md that the corpus leaves out.
+fn findings(dir: &Path, check: bool) -> ExitCode {
+    let t0 = Instant::now();
+    let (files, left_out) = with_heartbeat(
+        "searching the counterexamples of the variants the corpus leaves out",
+        Duration::from_secs(10),
+        trace::findings_files,
+    );
+    let mut missing = false;
+    for (v, steps) in &left_out {
+        match steps {
+            Some(n) => eprintln!(
+                "left out: {}: its replay as the RFC is read stops after {n} steps, before any observation differs",
+                v.name()
+            ),
+            None => {
+                eprintln!("error: {}: no counterexample found", v.name());
+                missing = true;
+            }
+        }
+    }
+    if missing {
+        return ExitCode::FAILURE;
+    }
+    if check {
+        let diffs: Vec<String> = files
+            .iter()
+            .filter_map(|(rel, text)| match fs::read_to_string(dir.join(rel)) {
+                Ok(t) if &t == text => None,
+                Ok(_) => Some(format!("changed: {}", rel.display())),
+                Err(_) => Some(format!("missing: {}", rel.display())),
+            })
+            .collect();
+        if diffs.is_empty() {
+            println!(
+                "{}: the {} committed traces are what the model generates ({:.1} s)",
+                dir.display(),
+                files.len(),
+                t0.elapsed().as_secs_f64()
+            );
+            return ExitCode::SUCCESS;
+        }
+        for d in &diffs {
+            eprintln!("{d}");
+        }
+        eprintln!(
+            "error: {} differs from what the model generates; run `failover traces findings --out {}`",
+            dir.display(),
+            dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = fs::create_dir_all(dir) {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    for (rel, text) in &files {
+        let p = dir.join(rel);
+        if let Err(e) = fs::write(&p, text) {
+            eprintln!("error: cannot write {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+        println!("wrote {}", p.display());
+    }
     ExitCode::SUCCESS
 }
 

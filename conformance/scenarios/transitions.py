@@ -121,7 +121,7 @@ add("8.10.2-potential-conflict-secondary-upddone-goes-to-normal", "§8.10.2",
     "If this server is the secondary and it has received an UPDDONE message from the primary ..., then transition into NORMAL state.",
     "secondary", "POTENTIAL-CONFLICT", "CONFLICT-DONE", '[case.when]\nmessage = "UPDDONE"', "NORMAL")
 add("8.10.2-potential-conflict-secondary-sees-conflict-done-sends-updreq", "§8.10.2",
-    "If this server is the secondary and it sees the primary transition into CONFLICT-DONE state, then it SHOULD send an UPDREQ message to the primary.",
+    "When a secondary server receives an indication that the primary server has made a transition from POTENTIAL-CONFLICT to CONFLICT-DONE state, it SHOULD send an UPDREQ message to the primary server.",
     "secondary", "POTENTIAL-CONFLICT", "POTENTIAL-CONFLICT", change("CONFLICT-DONE"), "POTENTIAL-CONFLICT",
     ['[[case.then.sent]]', 'kind = "UPDREQ"'])
 

@@ -1613,6 +1613,59 @@ pub fn negative_variants() -> impl Iterator<Item = Variant> {
         })
 }
 
+/// The variants that claim a break but whose counterexample the corpus leaves out
+/// ([`negative_variants`]): `local-time-clt-first` (tens of millions of states) and the variants
+/// whose counterexample is a cycle. `docs/findings.md` cites their counterexamples as evidence,
+/// so `failover traces findings` writes them into `traces/findings/`, outside the corpus that
+/// `cargo test` regenerates (too slow for it).
+pub fn findings_variants() -> impl Iterator<Item = Variant> {
+    Variant::ALL
+        .iter()
+        .copied()
+        .filter(|v| v.breaks().is_some() && !negative_variants().any(|n| n == *v))
+}
+
+/// The counterexample of a variant of [`findings_variants`] in its own configuration: the
+/// checker's path to the state that breaks its property or, for "every path ends", the path
+/// into the first cycle the cycle search finds followed by one lap of the cycle. `None` if the
+/// variant breaks nothing (a probe) or the break is not found.
+pub fn findings_counterexample(v: Variant) -> Option<Vec<Action>> {
+    if v.breaks()? != crate::properties::EVERY_PATH_ENDS {
+        return counterexample(v);
+    }
+    let model = FailoverModel::new(v.config());
+    let c = crate::cycles::find_cycle(&model, std::time::Duration::from_secs(3600), |_| {}).cycle?;
+    Some(c.prefix.into_iter().chain(c.cycle).collect())
+}
+
+/// The negative traces of [`findings_variants`] (`None`: no counterexample found).
+pub fn findings_traces() -> Vec<(Variant, Option<Trace>)> {
+    findings_variants()
+        .map(|v| (v, findings_counterexample(v).map(|cx| negative(v, &cx))))
+        .collect()
+}
+
+/// The files of `traces/findings/`, file name -> text: the traces of [`findings_traces`] that
+/// show the variant's divergence. A replay in which the correct model cannot follow the
+/// variant's path as far as the first observable difference (`diverges_at` absent) shows no
+/// divergence, so it is left out and reported (`local-time-clt-first`: the correct model cannot
+/// take the variant's step after the two restarts, and no observation differs before). Left
+/// out: the variant and the replay's length, or `None` when no counterexample was found.
+pub fn findings_files() -> (BTreeMap<PathBuf, String>, Vec<(Variant, Option<usize>)>) {
+    let mut files = BTreeMap::new();
+    let mut left_out = Vec::new();
+    for (v, t) in findings_traces() {
+        match t {
+            Some(t) if t.variant.as_ref().is_some_and(|i| i.diverges_at.is_some()) => {
+                files.insert(PathBuf::from(file_name(&t)), to_text(&t));
+            }
+            Some(t) => left_out.push((v, Some(t.steps.len()))),
+            None => left_out.push((v, None)),
+        }
+    }
+    (files, left_out)
+}
+
 /// Everything: coverage, negative, random, and the coverage table.
 pub fn generate_all() -> (Vec<Generated>, CoverageTable) {
     let (mut out, table) = coverage();

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use failover_conformance::runner;
 use failover_conformance::scenario::{self, Outcome};
 use failover_conformance::scenario_core::CoreTarget;
 use failover_model::Variant;
@@ -111,6 +112,187 @@ fn findings_cite_scenarios_that_show_what_they_say() {
                 Outcome::Passed => {}
                 o => panic!("{id}: scenario {s}: {o:?}"),
             }
+        }
+    }
+}
+
+/// The trace citations of an evidence cell: `trace:REL, N steps` with an optional `; shortest
+/// path S`, REL relative to `traces/`.
+fn trace_citations(cell: &str) -> Vec<(String, usize, Option<usize>)> {
+    let mut out = Vec::new();
+    for part in cell.split("(trace:").skip(1) {
+        let (rel, rest) = part.split_once(", ").expect("trace:REL, N steps");
+        let (n, rest) = rest.split_once(" steps").expect("trace:REL, N steps");
+        let shortest = rest
+            .strip_prefix("; shortest path ")
+            .map(|r| r.split(|c: char| !c.is_ascii_digit()).next().unwrap_or(""));
+        out.push((
+            rel.to_string(),
+            n.parse().unwrap_or_else(|_| panic!("{n:?} is not a step count")),
+            shortest.map(|s| s.parse().unwrap_or_else(|_| panic!("shortest {s:?}"))),
+        ));
+    }
+    out
+}
+
+/// README's variant table: variant -> length of the shortest counterexample (plain numbers
+/// only; the cycles are written out).
+fn readme_shortest() -> Vec<(String, usize)> {
+    let text = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    text.lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            let name = cells.first()?.strip_prefix("| `")?.strip_suffix('`')?;
+            let n = cells.get(3)?.trim().parse().ok()?;
+            Some((name.to_string(), n))
+        })
+        .collect()
+}
+
+/// Every counterexample trace a row cites exists under `traces/`, loads, is the negative trace
+/// of a variant the row cites, and has the length the row states; a stated shortest length is
+/// README's; and every cited variant that claims a break has its trace cited (a probe has none).
+/// That the model still produces these traces is checked for `traces/negative/` by
+/// `conformance/tests/corpus.rs`, and for `traces/findings/` by `failover traces findings
+/// --check` (minutes: `scripts/check-findings-traces.sh`).
+#[test]
+fn findings_cite_counterexample_traces_of_their_variants() {
+    use failover_model::trace::TraceKind;
+    let shortest = readme_shortest();
+    assert!(shortest.len() >= 30, "README's variant table parsed");
+    let mut cited = 0;
+    for (id, cells) in rows() {
+        let variants = tokens(&cells[4], "variant:");
+        let traces = trace_citations(&cells[4]);
+        let mut traced = Vec::new();
+        for (rel, n, short) in &traces {
+            let path = root().join("traces").join(rel);
+            let t = runner::load_file(&path)
+                .unwrap_or_else(|e| panic!("{id}: trace:{rel} does not load: {e}"))
+                .trace;
+            assert_eq!(t.kind, TraceKind::Negative, "{id}: {rel} is not a negative trace");
+            let v = t.variant.as_ref().expect("a negative trace names its variant");
+            assert!(
+                variants.contains(&v.name.as_str()),
+                "{id}: {rel} is variant {}'s trace, the row cites {variants:?}",
+                v.name
+            );
+            assert_eq!(t.steps.len(), *n, "{id}: {rel} has {} steps", t.steps.len());
+            if let Some(s) = short {
+                assert!(
+                    shortest.iter().any(|(name, m)| name == &v.name && m == s),
+                    "{id}: README does not give {} a shortest counterexample of {s}",
+                    v.name
+                );
+            }
+            traced.push(v.name.clone());
+            cited += 1;
+        }
+        for v in variants {
+            let untraced = format!("variant:{v} (no trace: ");
+            if cells[4].contains(&untraced) {
+                // Said why, and the row must stand on other evidence.
+                assert!(
+                    cells[4].contains("scenario:") || !traces.is_empty(),
+                    "{id}: variant {v} without a trace and no other evidence"
+                );
+                assert!(
+                    !traced.iter().any(|t| t == v),
+                    "{id}: {v} both traced and not"
+                );
+            } else if Variant::from_name(v).and_then(|v| v.breaks()).is_some() {
+                assert!(
+                    traced.iter().any(|t| t == v),
+                    "{id}: variant {v} breaks a property but its counterexample trace is not cited"
+                );
+            }
+        }
+    }
+    assert!(cited >= 20, "only {cited} traces cited");
+}
+
+/// Text with the page breaks of the RFC's plain-text layout taken out and whitespace collapsed.
+fn normalized(text: &str) -> String {
+    text.lines()
+        .filter(|l| {
+            let t = l.trim();
+            !(t.starts_with("Mrugalski & Kinnear") && t.ends_with(']')
+                || t.starts_with("RFC 8156") && t.ends_with("June 2017"))
+        })
+        .flat_map(|l| l.split_whitespace())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The quotations of "The text and the proposed replacements": each block quote after a
+/// `**Text (§…):**` line, with the heading it is under.
+fn quotations(findings: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut heading = String::new();
+    let mut in_text = false;
+    let mut quote = String::new();
+    for l in findings.lines() {
+        if let Some(h) = l.strip_prefix("### ") {
+            heading = h.to_string();
+        }
+        if let Some(q) = l.strip_prefix("> ") {
+            if in_text {
+                quote.push_str(q);
+                quote.push(' ');
+            }
+            continue;
+        }
+        if !quote.is_empty() {
+            out.push((heading.clone(), std::mem::take(&mut quote)));
+        }
+        if l.starts_with("**Text") {
+            in_text = true;
+        } else if !l.trim().is_empty() {
+            in_text = false;
+        }
+    }
+    out
+}
+
+/// Every quotation of the RFC in docs/findings.md is its text word for word (`…` elides, the
+/// pieces in order), and every erratum with evidence, and every row with a proposed replacement
+/// written out, has its entry: a heading naming the row, the text quoted, and a proposal.
+#[test]
+fn findings_quote_the_rfc_word_for_word_and_propose_a_replacement() {
+    let rfc = normalized(
+        &std::fs::read_to_string(root().join("docs/spec/rfc8156.txt")).expect("RFC copy"),
+    );
+    let findings = std::fs::read_to_string(root().join("docs/findings.md")).expect("findings");
+    let quotes = quotations(&findings);
+    assert!(quotes.len() >= 15, "only {} quotations", quotes.len());
+    for (heading, q) in &quotes {
+        let mut from = 0;
+        for piece in q.split('…').map(normalized).filter(|p| !p.is_empty()) {
+            match rfc[from..].find(&piece) {
+                Some(i) => from += i + piece.len(),
+                None => panic!("{heading}: not the RFC's text (or not in order): {piece:?}"),
+            }
+        }
+    }
+    let section = &findings[findings
+        .find("## The text and the proposed replacements")
+        .expect("the replacements section")..];
+    let entries: Vec<&str> = section.split("\n### ").skip(1).collect();
+    for (id, cells) in rows() {
+        let evidenced = !cells[4].starts_with("open");
+        if cells[1] == "erratum" && evidenced {
+            let entry = entries
+                .iter()
+                .find(|e| {
+                    e.lines().next().is_some_and(|h| {
+                        h.split(" — ").next().is_some_and(|ids| {
+                            ids.split(", ").any(|i| i == id)
+                        })
+                    })
+                })
+                .unwrap_or_else(|| panic!("{id}: an erratum with evidence and no entry"));
+            assert!(entry.contains("**Text ("), "{id}: no text quoted");
+            assert!(entry.contains("**Proposed:**"), "{id}: no replacement proposed");
         }
     }
 }

@@ -1147,6 +1147,8 @@ impl Endpoint {
                 client: u.client.clone(),
                 status: Some(StatusCode::MissingBindingInformation),
                 leases: Vec::new(),
+                // §7.6: "OPTION_VSS from the BNDUPD message, if any."
+                vss: u.vss.clone(),
             };
             self.send_reply(now, xid, Body::BndReply(reply));
             return;
@@ -1242,6 +1244,9 @@ impl Endpoint {
             client: u.client,
             status: None,
             leases: replies,
+            // RFC 8156 §7.6: the reply's CLIENT_DATA (or bare IAPREFIX) holds "OPTION_VSS from
+            // the BNDUPD message, if any."
+            vss: u.vss,
         };
         self.send_reply(now, xid, Body::BndReply(reply));
     }

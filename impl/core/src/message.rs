@@ -303,6 +303,10 @@ pub struct BndReply {
     pub status: Option<StatusCode>,
     /// One entry per IAADDR/IAPREFIX of the BNDUPD.
     pub leases: Vec<LeaseReply>,
+    /// OPTION_VSS echoed from the BNDUPD, as [`BndUpd::vss`] (RFC 8156 §7.6: the reply holds
+    /// "OPTION_VSS from the BNDUPD message, if any").
+    #[serde(default)]
+    pub vss: Option<Vec<u8>>,
 }
 
 /// The per-lease part of a BNDREPLY (§7.6).

@@ -187,7 +187,8 @@ impl EndpointBuilder {
         self
     }
 
-    /// When this endpoint entered PARTNER-DOWN (defaults to the state's start time).
+    /// When this endpoint entered PARTNER-DOWN (defaults to the state's start time); the MCLT
+    /// waits of RFC 8156 §8.4.1 count from it, as for a server that has run since.
     pub fn partner_down_entry(mut self, at: Time) -> EndpointBuilder {
         self.partner_down_entry = Some(at);
         self
@@ -262,6 +263,13 @@ impl EndpointBuilder {
         // Step 3: leave STARTUP into the recorded state (decision D7 keeps its start time).
         if self.state != ServerState::Startup {
             ep.set_state(now, self.state);
+            // The endpoint described entered PARTNER-DOWN at `partner_down_entry` and has run
+            // since: the MCLT waits of RFC 8156 §8.4.1 count from that entry, not from the
+            // restart the recipe uses to get there (which, by decision D7, would count as a new
+            // entry into PARTNER-DOWN).
+            if self.state == ServerState::PartnerDown {
+                ep.pd_entered = self.partner_down_entry.or(Some(now));
+            }
         }
         outs.extend(drain(&mut ep));
         // Step 4: the connection set-up of §6.1 and the partner's STATE (§6.3).

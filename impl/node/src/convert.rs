@@ -31,8 +31,8 @@
 //!   CLIENT_DATA or IAPREFIX is carried to the endpoint (`BndUpd::vss`), which rejects the
 //!   update with ConfigurationConflict as §7.5.4 requires for a VPN not in its configuration
 //!   (only the global, default VPN is): the binding is rejected, never stored as a global one.
-//!   In a BNDREPLY (an answer about our own update, which never carries one) it is refused
-//!   ([`FromWireError::Unsupported`]).
+//!   The BNDREPLY echoes it (§7.6: "OPTION_VSS from the BNDUPD message, if any"), in its
+//!   CLIENT_DATA or its bare IAPREFIX, and a received BNDREPLY's is carried as `BndReply::vss`.
 
 use std::fmt;
 
@@ -280,7 +280,7 @@ fn bndupd_options(u: &BndUpd, sent: Time) -> Result<Vec<O>, ToWireError> {
                 O::ClientId(client.0.clone()),
                 O::LqBaseTime(secs("OPTION_LQ_BASE_TIME", base)?),
             ];
-            cd.extend(vss_option(u));
+            cd.extend(vss_option(u.vss.as_deref()));
             push_ias(&mut cd, &u.leases, |l| l.lease, |l| update_lease(l, base))?;
             Ok(vec![O::ClientData(cd)])
         }
@@ -296,7 +296,7 @@ fn bndupd_options(u: &BndUpd, sent: Time) -> Result<Vec<O>, ToWireError> {
                 }
                 let base = l.clt_time.map_or(sent, |c| c.max(sent));
                 let mut opts = vec![O::LqBaseTime(secs("OPTION_LQ_BASE_TIME", base)?)];
-                opts.extend(vss_option(u));
+                opts.extend(vss_option(u.vss.as_deref()));
                 let mut lease = update_lease(l, base)?;
                 if let O::IaPrefix(p) = &mut lease {
                     opts.append(&mut p.options);
@@ -308,9 +308,10 @@ fn bndupd_options(u: &BndUpd, sent: Time) -> Result<Vec<O>, ToWireError> {
     }
 }
 
-/// OPTION_VSS of a BNDUPD (§7.4), from the endpoint's type-then-identifier form.
-fn vss_option(u: &BndUpd) -> Option<O> {
-    let (ty, info) = u.vss.as_deref()?.split_first()?;
+/// OPTION_VSS of a BNDUPD (§7.4) or its BNDREPLY (§7.6), from the endpoint's
+/// type-then-identifier form.
+fn vss_option(vss: Option<&[u8]>) -> Option<O> {
+    let (ty, info) = vss?.split_first()?;
     Some(O::Vss(failover_proto::wire::Vss {
         vss_type: *ty,
         info: info.to_vec(),
@@ -322,6 +323,8 @@ fn bndreply_options(r: &BndReply) -> Result<Vec<O>, ToWireError> {
     match &r.client {
         Some(client) => {
             let mut cd = vec![O::ClientId(client.0.clone())];
+            // RFC 8156 §7.6: "OPTION_VSS from the BNDUPD message, if any."
+            cd.extend(vss_option(r.vss.as_deref()));
             if let Some(code) = r.status {
                 cd.push(status_option(code, status_name(code)));
             }
@@ -340,7 +343,12 @@ fn bndreply_options(r: &BndReply) -> Result<Vec<O>, ToWireError> {
                         lease: l.lease,
                     });
                 }
-                opts.push(reply_lease(l)?);
+                let mut lease = reply_lease(l)?;
+                // RFC 8156 §7.6, IAprefix-options: "OPTION_VSS from the BNDUPD message, if any."
+                if let (O::IaPrefix(p), Some(v)) = (&mut lease, vss_option(r.vss.as_deref())) {
+                    p.options.insert(0, v);
+                }
+                opts.push(lease);
             }
             Ok(opts)
         }
@@ -713,15 +721,6 @@ fn lq_base_time(opts: &[O]) -> Option<u32> {
     })
 }
 
-fn refuse_vss(msg: MsgKind, opts: &[O]) -> Result<(), FromWireError> {
-    if opts.iter().any(|o| matches!(o, O::Vss(_))) {
-        return Err(FromWireError::Unsupported {
-            msg,
-            option: "OPTION_VSS",
-        });
-    }
-    Ok(())
-}
 
 /// RFC 8156 §7.5.3: "either a single OPTION_CLIENT_DATA option or a single OPTION_IAPREFIX
 /// option". Several bare IAPREFIXes (or none) are passed on as a client-less update, which the
@@ -847,7 +846,6 @@ fn parse_bndreply(opts: &[O]) -> Result<BndReply, FromWireError> {
     const M: MsgKind = MsgKind::BndReply;
     let (cds, bare) = split_binding_options(M, opts)?;
     if let Some(cd) = cds.first() {
-        refuse_vss(M, cd)?;
         let client = cd
             .iter()
             .find_map(|o| match o {
@@ -874,22 +872,23 @@ fn parse_bndreply(opts: &[O]) -> Result<BndReply, FromWireError> {
             client: Some(client),
             status,
             leases,
+            // §7.6: the BNDUPD's OPTION_VSS, echoed.
+            vss: vss_of(cd),
         });
     }
     let status = first_status(opts)
         .map(|s| status_code(M, "message", s))
         .transpose()?;
+    let vss = bare.iter().find_map(|p| vss_of(&p.options));
     let leases = bare
         .into_iter()
-        .map(|p| {
-            refuse_vss(M, &p.options)?;
-            parse_reply_lease(LeaseKey::Prefix(p.prefix, p.prefix_len), &p.options)
-        })
+        .map(|p| parse_reply_lease(LeaseKey::Prefix(p.prefix, p.prefix_len), &p.options))
         .collect::<Result<_, _>>()?;
     Ok(BndReply {
         client: None,
         status,
         leases,
+        vss,
     })
 }
 

@@ -57,7 +57,7 @@
 //! |---|---|---|
 //! | message-size 0, or above [`NodeOptions::max_frame_len`] | DISCONNECT (UnspecFail, with the reason), connection dropped: the stream cannot be resynchronised (RFC 5460 §5.1) | node |
 //! | a frame too short for the 8-octet header | DISCONNECT (UnspecFail), drop | node |
-//! | undecodable options, a missing MUST option, a BNDUPD that is not one CLIENT_DATA or one IAPREFIX, OPTION_VSS in a BNDREPLY, an unknown status code | by the msg-type of the header: BNDUPD gets a BNDREPLY with MissingBindingInformation and the connection is kept (`// RFC 8156 §7.5.3`); DISCONNECT closes anyway (§5.3.10); an unknown msg-type is ignored (RFC 3315 §15); anything else: DISCONNECT (UnspecFail), drop | node |
+//! | undecodable options, a missing MUST option, a BNDUPD that is not one CLIENT_DATA or one IAPREFIX, an unknown status code | by the msg-type of the header: BNDUPD gets a BNDREPLY with MissingBindingInformation and the connection is kept (`// RFC 8156 §7.5.3`); DISCONNECT closes anyway (§5.3.10); an unknown msg-type is ignored (RFC 3315 §15); anything else: DISCONNECT (UnspecFail), drop | node |
 //! | a frame that never completes | swallows the stream until FO_KEEPALIVE_TIMER drops the connection (§6.6) | endpoint |
 //! | a BNDUPD whose OPTION_VSS names a VPN other than the global, default one | BNDREPLY with ConfigurationConflict for each lease, nothing stored (§7.5.4) | endpoint |
 //! | a valid BNDUPD that contradicts our database | BNDREPLY with the Figure 4 status (OutdatedBindingInformation, AddressInUse, ConfigurationConflict, §7.5.4) | endpoint |

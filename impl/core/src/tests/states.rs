@@ -806,6 +806,32 @@ fn bndupd_naming_an_unknown_vpn_is_rejected_configuration_conflict_section_7_5_4
     assert_eq!(r.leases[0].status, None);
 }
 
+/// RFC 8156 §7.6: the BNDREPLY's CLIENT_DATA holds "OPTION_VSS from the BNDUPD message, if
+/// any", whether the update is accepted (the global VPN named explicitly) or rejected (a VPN not
+/// configured, §7.5.4), and none when the BNDUPD had none.
+#[test]
+fn bndreply_echoes_the_bndupds_vss_section_7_6() {
+    let mut ep = endpoint_in(Role::Secondary, PartnerDown);
+    connect_with_partner_in(&mut ep, T0, Recover);
+    while ep.poll_output().is_some() {}
+    let lease = LeaseKey::Addr(addr(3));
+    for vss in [Some(vec![255]), Some(b"\0blue".to_vec()), None] {
+        let mut m = bndupd_for(lease, 9, T0);
+        if let Body::BndUpd(u) = &mut m.body {
+            u.vss = vss.clone();
+        }
+        ep.handle_message(T0, m);
+        let r = sent_messages(&mut ep)
+            .into_iter()
+            .find_map(|m| match m.body {
+                Body::BndReply(r) => Some(r),
+                _ => None,
+            })
+            .expect("a BNDREPLY");
+        assert_eq!(r.vss, vss, "the reply echoes the BNDUPD's OPTION_VSS");
+    }
+}
+
 #[test]
 fn primary_rejects_secondary_active_for_other_client_with_address_in_use() {
     let mut pair = Pair::normal();
@@ -1224,6 +1250,7 @@ fn random_body(r: &mut Lcg, now: Time) -> Body {
                 state_expiration_time: random_time(r, now),
                 partner_lifetime_sent: random_time(r, now),
             }],
+            vss: None,
         }),
         3 => Body::PoolReq,
         4 => Body::PoolResp,
@@ -1535,6 +1562,7 @@ fn ack_of(m: &Message, now: Time) -> Message {
                     partner_lifetime_sent: l.partner_lifetime,
                 })
                 .collect(),
+            vss: None,
         }),
     }
 }

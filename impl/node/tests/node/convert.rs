@@ -151,10 +151,14 @@ pub(crate) fn message(r: &mut Rng) -> Message {
                 .into_iter()
                 .map(|k| lease_reply(r, k))
                 .collect();
+            // §7.6: the BNDUPD's OPTION_VSS echoed (in CLIENT_DATA: a bare reply without a
+            // prefix has nowhere to carry it).
+            let vss = (client.is_some() && r.chance(4)).then(|| vec![0, 0, 0, 0, 7]);
             Body::BndReply(BndReply {
                 client,
                 status: r.chance(3).then(|| status(r)),
                 leases,
+                vss,
             })
         }
         2 => Body::PoolReq,
@@ -425,7 +429,8 @@ fn to_wire_errors_name_the_field() {
         to_wire(&msg(Body::BndReply(BndReply {
             client: None,
             status: None,
-            leases: vec![reply]
+            leases: vec![reply],
+            vss: None,
         }))),
         Err(ToWireError::AddressWithoutClientData {
             msg: MsgKind::BndReply,
@@ -721,4 +726,49 @@ fn unknown_options_and_mbz_flags_are_ignored() {
             partner_down_time: None,
         })
     );
+}
+
+/// RFC 8156 §7.6: a BNDREPLY holds "OPTION_VSS from the BNDUPD message, if any": in the
+/// CLIENT_DATA's client-options, or in a bare OPTION_IAPREFIX's IAprefix-options; and a
+/// partner's reply carrying one is read, not refused.
+#[test]
+fn bndreply_echoes_the_vss_in_client_data_and_in_a_bare_iaprefix_section_7_6() {
+    let vss = b"\0vpn".to_vec();
+    let wire_vss = O::Vss(wire::Vss {
+        vss_type: 0,
+        info: b"vpn".to_vec(),
+    });
+    let reply = |lease| LeaseReply {
+        lease,
+        status: Some(StatusCode::ConfigurationConflict),
+        binding_status: BindingStatus::Free,
+        state_expiration_time: None,
+        partner_lifetime_sent: None,
+    };
+    let prefix = LeaseKey::Prefix(Ipv6Addr::UNSPECIFIED, 64);
+    for (client, lease) in [
+        (Some(ClientId(vec![0, 3, 0, 1, 2])), LeaseKey::Addr(Ipv6Addr::LOCALHOST)),
+        (None, prefix),
+    ] {
+        let m = msg(Body::BndReply(BndReply {
+            client: client.clone(),
+            status: None,
+            leases: vec![reply(lease)],
+            vss: Some(vss.clone()),
+        }));
+        let w = to_wire(&m).expect("encodes");
+        let holder = match (&w.options[0], client.is_some()) {
+            (O::ClientData(cd), true) => cd.clone(),
+            (O::IaPrefix(p), false) => p.options.clone(),
+            (o, _) => panic!("{o:?}"),
+        };
+        assert!(holder.contains(&wire_vss), "{holder:?}");
+        match from_wire(&w) {
+            Ok(Message {
+                body: Body::BndReply(r),
+                ..
+            }) => assert_eq!(r.vss, Some(vss.clone())),
+            other => panic!("{other:?}"),
+        }
+    }
 }
