@@ -167,11 +167,23 @@ pub fn state(st: &State) -> String {
     if st.monitor.any() {
         let m = &st.monitor;
         let seen: Vec<&str> = [
-            (m.mclt_exceeded, "a lifetime beyond the MCLT bound was granted"),
+            (
+                m.mclt_exceeded,
+                "a lifetime beyond the MCLT bound was granted",
+            ),
             (m.foreign_pool, "a server allocated from its partner's pool"),
-            (m.unresponsive_answered, "a server answered a client in a state that must not"),
-            (m.refused_with_free_lease, "a server with a free lease of its own refused a client"),
-            (m.lease_lost_on_failover, "a client could not keep its lease with the partner"),
+            (
+                m.unresponsive_answered,
+                "a server answered a client in a state that must not",
+            ),
+            (
+                m.refused_with_free_lease,
+                "a server with a free lease of its own refused a client",
+            ),
+            (
+                m.lease_lost_on_failover,
+                "a client could not keep its lease with the partner",
+            ),
             (m.name_changed, "a reply changed the name a client holds"),
             (m.dns_conflict, "a DNS add found another binding's records"),
         ]

@@ -16,7 +16,7 @@
 use std::sync::atomic::Ordering;
 
 use failover_proto::{BindingStatus as B, ServerState as S};
-use stateright::{Model, Property};
+use stateright::{Expectation, Model, Property};
 
 use crate::model::FailoverModel;
 use crate::state::{DnsOp, State};
@@ -343,6 +343,22 @@ pub fn all_for(cfg: &crate::config::ModelConfig) -> Vec<Property<FailoverModel>>
     v
 }
 
+/// A property's condition, as stateright stores it.
+pub type Condition = fn(&FailoverModel, &State) -> bool;
+
+/// The name of the one `always` property of the checker's first pass
+/// ([`FailoverModel::for_first_pass`]): every `always` property of the configuration holds.
+/// It is never reported: [`crate::check::run`] reports each property by its own name.
+pub const EVERY_INVARIANT: &str = "every always property";
+
+/// The first pass's combined condition: every `always` property holds, evaluated in the
+/// model's order.
+fn every_invariant(m: &FailoverModel, st: &State) -> bool {
+    m.invariants
+        .as_deref()
+        .is_none_or(|v| v.iter().all(|holds| holds(m, st)))
+}
+
 /// The properties the model gives the checker ([`stateright::Model::properties`]): all of them,
 /// less the reachability targets a running check has already found. stateright 0.31 looks
 /// every listed property's name up in its map of discoveries on every state, and reads this
@@ -350,8 +366,14 @@ pub fn all_for(cfg: &crate::config::ModelConfig) -> Vec<Property<FailoverModel>>
 /// later; its discovery stays recorded under its name. (Were the list read once, a found
 /// target would cost a lookup and one bit test per state.) The list the checker starts with is
 /// the whole list.
+///
+/// In the first pass the `always` properties are replaced by [`EVERY_INVARIANT`], first.
 pub fn for_model(m: &FailoverModel) -> Vec<Property<FailoverModel>> {
     let mut v = all_for(&m.cfg);
+    if m.invariants.is_some() {
+        v.retain(|p| p.expectation != Expectation::Always);
+        v.insert(0, Property::always(EVERY_INVARIANT, every_invariant));
+    }
     if let Some(found) = &m.found {
         let found = found.load(Ordering::Relaxed);
         if found != 0 {
