@@ -45,6 +45,9 @@ pub struct Progress {
     pub unique: usize,
     /// Time since the start.
     pub elapsed: Duration,
+    /// The search under way: 1, or 2 when the first found a violation and the check starts
+    /// again with every property on its own (see [`run`]); the counts start again at 0.
+    pub pass: u8,
 }
 
 /// What the checker found for one property.
@@ -159,23 +162,25 @@ pub fn run(
 ) -> Outcome {
     let start = Instant::now();
     let props = model.properties();
+    let mut pass = 1;
     if let Some(stop) = first_pass_stop(opts, &props) {
         let first = explore(
             &model.for_first_pass(),
             opts,
             Some(stop),
-            start,
+            (start, pass),
             &mut progress,
         );
         if first.0.discovery(properties::EVERY_INVARIANT).is_none() {
             return outcome(model, opts, &props, first, start);
         }
+        pass = 2;
     }
     let second = explore(
         &model.for_check(),
         opts,
         opts.stop_when.clone(),
-        start,
+        (start, pass),
         &mut progress,
     );
     outcome(model, opts, &props, second, start)
@@ -215,7 +220,7 @@ fn explore(
     checker_model: &FailoverModel,
     opts: &CheckOptions,
     stop: Option<stateright::HasDiscoveries>,
-    start: Instant,
+    (start, pass): (Instant, u8),
     progress: &mut impl FnMut(Progress),
 ) -> (impl Checker<FailoverModel>, Instant) {
     let pass_start = Instant::now();
@@ -239,6 +244,7 @@ fn explore(
                 generated: checker.state_count(),
                 unique: checker.unique_state_count(),
                 elapsed: start.elapsed(),
+                pass,
             });
         }
     }
