@@ -458,6 +458,46 @@ mod tests {
     }
 
     #[test]
+    fn the_first_pass_lists_one_always_property_that_fails_where_any_fails() {
+        let plain = FailoverModel::new(crate::ModelConfig::default());
+        let m = plain.for_first_pass();
+        let props = for_model(&m);
+        let always: Vec<&str> = props
+            .iter()
+            .filter(|p| p.expectation == Expectation::Always)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(always, [EVERY_INVARIANT]);
+        assert_eq!(props.len(), 1 + REACHABILITY.len());
+        let combined = |st: &State| (props[0].condition)(&m, st);
+        let init = m.initial_state();
+        assert!(combined(&init));
+        // Each monitor breaks its own property, and with it the combined one.
+        for (name, set) in [
+            (
+                MCLT_BOUND,
+                (|st: &mut State| st.monitor.mclt_exceeded = true) as fn(&mut State),
+            ),
+            (POOL_OWNERSHIP, |st| st.monitor.foreign_pool = true),
+            (RESPONSIVENESS, |st| st.monitor.unresponsive_answered = true),
+            (FREE_LEASE_GRANTED, |st| {
+                st.monitor.refused_with_free_lease = true
+            }),
+            (LEASE_STABILITY, |st| {
+                st.monitor.lease_lost_on_failover = true
+            }),
+        ] {
+            let mut st = init.clone();
+            set(&mut st);
+            assert_eq!(holds(&plain, name, &st), Some(false), "{name}");
+            assert!(
+                !combined(&st),
+                "{name} fails, so the combined property fails"
+            );
+        }
+    }
+
+    #[test]
     fn a_found_target_is_left_out_and_answers_false() {
         let m = FailoverModel::new(crate::ModelConfig::default()).for_check();
         let init = m.initial_state();
