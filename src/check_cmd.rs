@@ -208,11 +208,18 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs, config_flags: &str) -> ExitCo
     let outcome = check::run(&model, &opts, |p| {
         if !quiet {
             eprintln!(
-                "  ... {} unique states ({} generated) in {:.0?}, {:.0} unique/s",
+                "  ... {} unique states ({} generated) in {:.0?}{}",
                 p.unique,
                 p.generated,
                 p.elapsed,
-                p.unique as f64 / p.elapsed.as_secs_f64()
+                if p.pass == 1 {
+                    format!(
+                        ", {:.0} unique/s",
+                        p.unique as f64 / p.elapsed.as_secs_f64()
+                    )
+                } else {
+                    ", checking again with each property on its own (a property failed)".into()
+                }
             );
         }
     });

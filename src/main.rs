@@ -10,12 +10,17 @@ mod conform_cmd;
 mod explain_cmd;
 mod scenarios_cmd;
 mod pcap_chart;
+mod huge_pages;
 mod serve_cmd;
 mod traces_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use failover_model::{FailoverModel, Init, ModelConfig, Reservation, Variant};
 use stateright::Model;
+
+/// The system allocator; `failover check` has it ask for huge pages for its large tables.
+#[global_allocator]
+static ALLOCATOR: huge_pages::Allocator = huge_pages::Allocator;
 
 #[derive(Parser)]
 #[command(
@@ -215,6 +220,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => {
+            huge_pages::enable();
             match check_cmd::check_run_args(&args.run).and_then(|()| build_config(&args.config)) {
                 Ok(cfg) => check_cmd::run_check(cfg, &args.run, &config_flags(&args.config)),
                 Err(msg) => {

@@ -45,6 +45,9 @@ pub struct Progress {
     pub unique: usize,
     /// Time since the start.
     pub elapsed: Duration,
+    /// The search under way: 1, or 2 when the first found a violation and the check starts
+    /// again with every property on its own (see [`run`]); the counts start again at 0.
+    pub pass: u8,
 }
 
 /// What the checker found for one property.
@@ -142,6 +145,16 @@ fn cut_at_first_violation(
 }
 
 /// Run the checker to completion (or timeout), calling `progress` periodically.
+///
+/// In two passes where that is cheaper: the first gives stateright every `always` property as
+/// one ([`FailoverModel::for_first_pass`]) and stops at its first violation. If it finds none,
+/// its outcome is the outcome: every `always` property held, and the search (states, order,
+/// reachability examples) is the one of a check with every property on its own, since the
+/// properties' verdicts do not steer the search while they hold. If it finds one, the second
+/// pass is exactly that check, from the start, and its outcome (states, verdicts, paths) is
+/// reported, the time being the two passes'. So a configuration where every property holds
+/// costs one pass with fewer property lookups, and one with a violation costs the search up to
+/// the first violation more. The second pass has the whole timeout again.
 pub fn run(
     model: &FailoverModel,
     opts: &CheckOptions,
@@ -149,17 +162,77 @@ pub fn run(
 ) -> Outcome {
     let start = Instant::now();
     let props = model.properties();
-    // The checker's copy of the model remembers the reachability targets found (see
-    // `properties::for_model`); `props` above is the whole list, in the model's order.
-    let mut builder = model.for_check().checker().threads(opts.threads.max(1));
+    let mut pass = 1;
+    if let Some(stop) = first_pass_stop(opts, &props) {
+        let first = explore(
+            &model.for_first_pass(),
+            opts,
+            Some(stop),
+            (start, pass),
+            &mut progress,
+        );
+        if first.0.discovery(properties::EVERY_INVARIANT).is_none() {
+            return outcome(model, opts, &props, first, start);
+        }
+        pass = 2;
+    }
+    let second = explore(
+        &model.for_check(),
+        opts,
+        opts.stop_when.clone(),
+        (start, pass),
+        &mut progress,
+    );
+    outcome(model, opts, &props, second, start)
+}
+
+/// When the first pass must stop: at the first violation of an `always` property (then the
+/// second pass decides), or when the check's own condition on reachability targets is met.
+/// `None` where the check's condition cannot be told apart in the first pass (the check then
+/// runs in one pass, every property on its own).
+fn first_pass_stop(
+    opts: &CheckOptions,
+    props: &[stateright::Property<FailoverModel>],
+) -> Option<stateright::HasDiscoveries> {
+    use stateright::HasDiscoveries as H;
+    let mut stop = std::collections::BTreeSet::from([properties::EVERY_INVARIANT]);
+    match &opts.stop_when {
+        None | Some(H::AnyFailures) => {}
+        Some(H::AnyOf(names)) => {
+            for n in names {
+                match props.iter().find(|p| p.name == *n) {
+                    Some(p) if p.expectation == Expectation::Sometimes => {
+                        stop.insert(*n);
+                    }
+                    Some(p) if p.expectation == Expectation::Always => {}
+                    _ => return None,
+                }
+            }
+        }
+        Some(_) => return None,
+    }
+    Some(H::AnyOf(stop))
+}
+
+/// One search with the checker's copy of the model `checker_model`, to completion, timeout or
+/// `stop`; the timeout counts from the search's own start.
+fn explore(
+    checker_model: &FailoverModel,
+    opts: &CheckOptions,
+    stop: Option<stateright::HasDiscoveries>,
+    (start, pass): (Instant, u8),
+    progress: &mut impl FnMut(Progress),
+) -> (impl Checker<FailoverModel>, Instant) {
+    let pass_start = Instant::now();
+    let mut builder = checker_model.clone().checker().threads(opts.threads.max(1));
     if opts.symmetry {
         builder = builder.symmetry();
     }
     if let Some(t) = opts.timeout {
         builder = builder.timeout(t);
     }
-    if let Some(w) = &opts.stop_when {
-        builder = builder.finish_when(w.clone());
+    if let Some(w) = stop {
+        builder = builder.finish_when(w);
     }
     let checker = builder.spawn_dfs();
     let mut last = Instant::now();
@@ -171,12 +244,26 @@ pub fn run(
                 generated: checker.state_count(),
                 unique: checker.unique_state_count(),
                 elapsed: start.elapsed(),
+                pass,
             });
         }
     }
-    let checker = checker.join();
+    (checker.join(), pass_start)
+}
+
+/// The outcome of a finished search: each of `props` (the model's whole list, in its order) by
+/// its own name. An `always` property the search has no discovery for held (in the first pass,
+/// every one of them, since [`properties::EVERY_INVARIANT`] has none).
+fn outcome(
+    model: &FailoverModel,
+    opts: &CheckOptions,
+    props: &[stateright::Property<FailoverModel>],
+    (checker, pass_start): (impl Checker<FailoverModel>, Instant),
+    start: Instant,
+) -> Outcome {
     let elapsed = start.elapsed();
-    let timed_out = opts.timeout.is_some_and(|t| elapsed >= t);
+    // The search's own time (the second pass has the whole timeout again).
+    let timed_out = opts.timeout.is_some_and(|t| pass_start.elapsed() >= t);
     let results: Vec<(&'static str, Verdict)> = props
         .iter()
         .map(|p| {

@@ -16,7 +16,7 @@
 use std::sync::atomic::Ordering;
 
 use failover_proto::{BindingStatus as B, ServerState as S};
-use stateright::{Model, Property};
+use stateright::{Expectation, Model, Property};
 
 use crate::model::FailoverModel;
 use crate::state::{DnsOp, State};
@@ -343,6 +343,22 @@ pub fn all_for(cfg: &crate::config::ModelConfig) -> Vec<Property<FailoverModel>>
     v
 }
 
+/// A property's condition, as stateright stores it.
+pub type Condition = fn(&FailoverModel, &State) -> bool;
+
+/// The name of the one `always` property of the checker's first pass
+/// ([`FailoverModel::for_first_pass`]): every `always` property of the configuration holds.
+/// It is never reported: [`crate::check::run`] reports each property by its own name.
+pub const EVERY_INVARIANT: &str = "every always property";
+
+/// The first pass's combined condition: every `always` property holds, evaluated in the
+/// model's order.
+fn every_invariant(m: &FailoverModel, st: &State) -> bool {
+    m.invariants
+        .as_deref()
+        .is_none_or(|v| v.iter().all(|holds| holds(m, st)))
+}
+
 /// The properties the model gives the checker ([`stateright::Model::properties`]): all of them,
 /// less the reachability targets a running check has already found. stateright 0.31 looks
 /// every listed property's name up in its map of discoveries on every state, and reads this
@@ -350,6 +366,8 @@ pub fn all_for(cfg: &crate::config::ModelConfig) -> Vec<Property<FailoverModel>>
 /// later; its discovery stays recorded under its name. (Were the list read once, a found
 /// target would cost a lookup and one bit test per state.) The list the checker starts with is
 /// the whole list.
+///
+/// In the first pass the `always` properties are replaced by [`EVERY_INVARIANT`], first.
 pub fn for_model(m: &FailoverModel) -> Vec<Property<FailoverModel>> {
     let mut v = all_for(&m.cfg);
     if m.explorer {
@@ -357,6 +375,10 @@ pub fn for_model(m: &FailoverModel) -> Vec<Property<FailoverModel>> {
             p.name = labelled(p.name);
         }
         return v;
+    }
+    if m.invariants.is_some() {
+        v.retain(|p| p.expectation != Expectation::Always);
+        v.insert(0, Property::always(EVERY_INVARIANT, every_invariant));
     }
     if let Some(found) = &m.found {
         let found = found.load(Ordering::Relaxed);
@@ -439,6 +461,46 @@ mod tests {
             .collect();
         assert_eq!(names, REACHABILITY);
         assert!(REACHABILITY.len() <= 32, "one bit each in a u32");
+    }
+
+    #[test]
+    fn the_first_pass_lists_one_always_property_that_fails_where_any_fails() {
+        let plain = FailoverModel::new(crate::ModelConfig::default());
+        let m = plain.for_first_pass();
+        let props = for_model(&m);
+        let always: Vec<&str> = props
+            .iter()
+            .filter(|p| p.expectation == Expectation::Always)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(always, [EVERY_INVARIANT]);
+        assert_eq!(props.len(), 1 + REACHABILITY.len());
+        let combined = |st: &State| (props[0].condition)(&m, st);
+        let init = m.initial_state();
+        assert!(combined(&init));
+        // Each monitor breaks its own property, and with it the combined one.
+        for (name, set) in [
+            (
+                MCLT_BOUND,
+                (|st: &mut State| st.monitor.mclt_exceeded = true) as fn(&mut State),
+            ),
+            (POOL_OWNERSHIP, |st| st.monitor.foreign_pool = true),
+            (RESPONSIVENESS, |st| st.monitor.unresponsive_answered = true),
+            (FREE_LEASE_GRANTED, |st| {
+                st.monitor.refused_with_free_lease = true
+            }),
+            (LEASE_STABILITY, |st| {
+                st.monitor.lease_lost_on_failover = true
+            }),
+        ] {
+            let mut st = init.clone();
+            set(&mut st);
+            assert_eq!(holds(&plain, name, &st), Some(false), "{name}");
+            assert!(
+                !combined(&st),
+                "{name} fails, so the combined property fails"
+            );
+        }
     }
 
     #[test]
