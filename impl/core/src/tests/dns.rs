@@ -217,7 +217,11 @@ fn no_deletes_in_communications_interrupted_9_4() {
     // primary's EXPIRED: exactly one deleted.)
     heal(&mut pair);
     let deletes = removes(&pair.p.dns_log) + removes(&pair.s.dns_log);
-    assert!((1..=2).contains(&deletes), "{deletes} deletes\n{}", pair.tail());
+    assert!(
+        (1..=2).contains(&deletes),
+        "{deletes} deletes\n{}",
+        pair.tail()
+    );
     pair.dns_complete(Role::Primary, true);
     pair.dns_complete(Role::Secondary, true);
     assert!(pair.zone.is_empty());
