@@ -55,10 +55,15 @@ pub struct Config {
     /// In RECOVER, drop the connection when neither UPDDONE nor BNDUPD arrives for this long
     /// (§8.5.2 "implementation-dependent amount of time"). Seconds.
     pub recover_timeout: u64,
-    /// Decision D8 (off by default = the literal §7.5.4 rule): compare a received update with
-    /// the latest client transaction this server knows of (its CLT or the partner's raw CLT)
-    /// instead of its own CLT alone. Off, a renewal whose BNDUPD reaches the partner after the
-    /// partner's copy expired is rejected by both sides forever (see the report/BENCH notes).
+    /// Decision D8 (on by default): Figure 4 (RFC 8156 §7.5.4) compares a received update with
+    /// the latest client transaction this server knows of (its CLT or the partner's raw CLT),
+    /// not its own CLT alone. Off is the literal §7.5.4 rule: a server that never talked to the
+    /// client dates its EXPIRED copy by the expiry, so a renewal made with the partner before
+    /// that expiry but announced after it (a partition, PARTNER-DOWN) is rejected, the
+    /// partner's ACTIVE beats the EXPIRED by time(1), and both owe the update until the
+    /// client's lease runs out, against §7.5.4's "Ultimately, the server with the most recent
+    /// binding information should have its update accepted by its partner" (the partition
+    /// drill of `scripts/compare-kea.sh`; the model keeps one CLT per lease, as D8 does).
     pub db_time_includes_partner_clt: bool,
     /// DNS updates (RFC 8156 §9, decision D23); off by default.
     pub dns: DnsConfig,
@@ -85,7 +90,8 @@ impl Config {
             secondary_prefix_percent: 50,
             update_retry: 30,
             recover_timeout: 300,
-            db_time_includes_partner_clt: false,
+            // Decision D8: see the field.
+            db_time_includes_partner_clt: true,
             dns: DnsConfig::default(),
             reservations: Vec::new(),
         }

@@ -208,10 +208,20 @@ fn no_deletes_in_communications_interrupted_9_4() {
         Some(BindingStatus::Expired)
     );
     assert_eq!(removes(&pair.p.dns_log) + removes(&pair.s.dns_log), 0);
-    // Back in NORMAL an EXPIRED is acked, and the server whose EXPIRED was acked first makes
-    // the lease PENDING-FREE: exactly one of them deletes (both had expired the lease).
+    // Back in NORMAL an EXPIRED is acked, and a server whose EXPIRED was acked makes the lease
+    // PENDING-FREE and deletes. Both had expired the lease on their own clocks; with decision D8
+    // both EXPIREDs carry the one client transaction both know of, each agrees with the
+    // other's (reading R11), and both may delete: the second delete names the same records
+    // and is a no-op (`dns_on_pending_free`). (With the literal §7.5.4 time the secondary,
+    // which never talked to the client, dated its copy by the expiry and rejected the
+    // primary's EXPIRED: exactly one deleted.)
     heal(&mut pair);
-    assert_eq!(removes(&pair.p.dns_log) + removes(&pair.s.dns_log), 1);
+    let deletes = removes(&pair.p.dns_log) + removes(&pair.s.dns_log);
+    assert!(
+        (1..=2).contains(&deletes),
+        "{deletes} deletes\n{}",
+        pair.tail()
+    );
     pair.dns_complete(Role::Primary, true);
     pair.dns_complete(Role::Secondary, true);
     assert!(pair.zone.is_empty());

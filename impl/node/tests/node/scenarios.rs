@@ -386,3 +386,80 @@ fn random_partial_reads_give_the_same_outcome_as_whole_reads() {
     assert_eq!(story(Chunking::Random { seed: 1, max: 7 }), whole);
     assert_eq!(story(Chunking::Random { seed: 2, max: 200 }), whole);
 }
+
+/// The partition drill of `scripts/compare-kea.sh` (MCLT 30 s, a 45 s cut, `partner-down` on
+/// both servers), in the simulator. A client granted by the primary just before the cut (an
+/// MCLT-bounded lifetime, acknowledged by the secondary) renews with the primary in
+/// PARTNER-DOWN; the secondary, which never talked to the client, lets its copy expire before
+/// the link heals. After the heal the primary owes ACTIVE and the secondary owes EXPIRED.
+/// RFC 8156 §7.5.4: "Ultimately, the server with the most recent binding information should
+/// have its update accepted by its partner": the primary's renewal is the later client
+/// transaction. Taken literally, the secondary's database time is the start of its EXPIRED
+/// state (it has no CLT of its own) and it rejects the renewal; the primary rejects the EXPIRED
+/// by time(1); both resend on each periodic scan and both owe the update until the client's
+/// lease runs out an hour later (decision D8). The drill saw 6 owed updates on each side 76 s
+/// after NORMAL.
+#[test]
+fn renewal_in_partner_down_reaches_a_partner_whose_copy_expired_during_the_partition() {
+    let cfg = |role| {
+        let mut c = config(role);
+        c.mclt = 30;
+        c.keepalive_time = 4;
+        c
+    };
+    let (_dir, mut pair) = pair_with(cfg(Role::Primary), cfg(Role::Secondary));
+    reach_normal(&mut pair, 1000);
+    let (l, lt, _) = granted(pair.client(Role::Primary, 1, ClientOp::Request(LeaseKind::Address)));
+    assert_eq!(lt, 30);
+    pair.advance(2);
+    assert!(durable_active(&pair, Role::Secondary, l, 1));
+    pair.set_link(false);
+    pair.advance(6);
+    assert_eq!(
+        pair.states(),
+        (CommunicationsInterrupted, CommunicationsInterrupted)
+    );
+    pair.command(Role::Primary, Command::PartnerDown);
+    pair.command(Role::Secondary, Command::PartnerDown);
+    assert_eq!(pair.states(), (PartnerDown, PartnerDown));
+    pair.advance(3);
+    // The client's T1 (11 s): a renewal with the primary, which PARTNER-DOWN does not bound by
+    // the MCLT (§8.4.1).
+    let (_, lt, _) = granted(pair.client(
+        Role::Primary,
+        1,
+        ClientOp::Renew {
+            lease: l,
+            to_me: true,
+        },
+    ));
+    assert_eq!(lt, DESIRED);
+    // The secondary's copy (30 s) expires during the partition.
+    pair.advance(30);
+    assert_eq!(
+        pair.s.node().endpoint().observe().leases[&l].status,
+        BindingStatus::Expired
+    );
+    pair.set_link(true);
+    reach_normal(&mut pair, 100);
+    // Three periodic scans (update_retry 30 s) after NORMAL: the drill watched for 76 s.
+    pair.advance(100);
+    for role in [Role::Primary, Role::Secondary] {
+        let ep = pair.side(role).node().endpoint();
+        let v = &ep.observe().leases[&l];
+        assert_eq!(
+            (v.status, v.client.clone()),
+            (BindingStatus::Active, Some(ClientId::from(1))),
+            "{role:?}\n{}",
+            pair.tail()
+        );
+        assert!(
+            ep.db().pending().is_empty(),
+            "{role:?} still owes {:?}\n{}",
+            ep.db().pending(),
+            pair.tail()
+        );
+    }
+    assert!(durable_active(&pair, Role::Secondary, l, 1));
+    assert_consistent(&pair);
+}
