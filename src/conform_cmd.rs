@@ -60,6 +60,31 @@ pub struct ConformArgs {
     /// accept-every-bndupd, ignore-partner-down-command, ignore-client-fqdn, ignore-reservations).
     #[arg(long, hide = true)]
     broken: Option<String>,
+    /// Wire-level conformance: test a running RFC 8156 server over the network; the harness
+    /// is its partner over TCP and its DHCPv6 clients over UDP (conformance/README.md, "Test
+    /// your server over the network").
+    #[arg(long)]
+    wire: bool,
+    /// With --wire: the TOML file describing the server under test (role, addresses, MCLT,
+    /// keepalive, pool, lifetime). --role, --target, --listen and --dhcp override its fields.
+    #[arg(long, value_name = "FILE", requires = "wire")]
+    sut_config: Option<PathBuf>,
+    /// With --wire: the role of the server under test (primary or secondary).
+    #[arg(long, requires = "wire")]
+    role: Option<String>,
+    /// With --wire and --role secondary: the server's partner address, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    target: Option<std::net::SocketAddr>,
+    /// With --wire and --role primary: where the harness listens for the server (its
+    /// configured partner address), HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    listen: Option<std::net::SocketAddr>,
+    /// With --wire: the server's DHCPv6 address (UDP), for the tests that play clients.
+    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    dhcp: Option<std::net::SocketAddr>,
+    /// With --wire: write every octet exchanged with the server as a pcap file (Wireshark).
+    #[arg(long, value_name = "FILE", requires = "wire")]
+    pcap: Option<PathBuf>,
 }
 
 /// `failover sut-stdio ...`
@@ -278,6 +303,9 @@ pub fn sut_stdio(a: SutStdioArgs) -> ExitCode {
 
 /// Run `failover conform`.
 pub fn run(a: ConformArgs) -> ExitCode {
+    if a.wire {
+        return run_wire(a);
+    }
     // Every file that does not load is named (with its field); the others still run.
     let (traces, bad) = match runner::scan_dir(&a.traces) {
         Ok(t) => t,
@@ -416,3 +444,94 @@ pub fn run(a: ConformArgs) -> ExitCode {
 
 /// How often `conform` writes a progress line when standard error is not a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// `failover conform --wire`: the wire tests against a running server.
+fn run_wire(a: ConformArgs) -> ExitCode {
+    use failover_conformance::wire::{self, Ctx, WireConfig};
+    let mut cfg = match &a.sut_config {
+        Some(path) => match WireConfig::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            eprintln!(
+                "error: --wire needs --sut-config FILE: the MCLT, keepalive, pool and lifetime the \
+                 server was started with (conformance/README.md, \"Test your server over the network\")"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(r) = &a.role {
+        cfg.role = match r.as_str() {
+            "primary" => failover_proto::Role::Primary,
+            "secondary" => failover_proto::Role::Secondary,
+            other => {
+                eprintln!("error: --role {other:?}: expected primary or secondary");
+                return ExitCode::from(2);
+            }
+        };
+    }
+    if a.target.is_some() {
+        cfg.target = a.target;
+    }
+    if a.listen.is_some() {
+        cfg.listen = a.listen;
+    }
+    if a.dhcp.is_some() {
+        cfg.dhcp = a.dhcp;
+    }
+    if let Err(e) = cfg.check() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let name = match (cfg.role, cfg.target, cfg.listen) {
+        (failover_proto::Role::Secondary, Some(t), _) => format!("secondary at {t}"),
+        (_, _, Some(l)) => format!("primary connecting to {l}"),
+        _ => "the server".to_string(),
+    };
+    let mut ctx = match Ctx::new(cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!("wire tests against the {name}");
+    let t0 = Instant::now();
+    let results = wire::run(&mut ctx, a.only.as_deref(), |r| {
+        eprintln!("  {:<30} {:.1} s  {:?}", r.id, r.seconds, r.verdict);
+    });
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&wire::json_report(&name, &results)).unwrap_or_default()
+        );
+    } else {
+        print!("{}", wire::summary(&name, &results));
+    }
+    eprintln!("{} tests in {:.1} s", results.len(), t0.elapsed().as_secs_f64());
+    if let Some(p) = &a.report {
+        if let Err(e) = fs::write(p, wire::junit_report(&name, &results)) {
+            eprintln!("error: cannot write {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(p) = &a.pcap {
+        match wire::pcap(&ctx) {
+            Ok(bytes) => {
+                if let Err(e) = fs::write(p, bytes) {
+                    eprintln!("error: cannot write {}: {e}", p.display());
+                    return ExitCode::from(2);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: the capture: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    ExitCode::from(wire::exit_code(&results))
+}
