@@ -85,6 +85,11 @@ pub struct ConformArgs {
     /// With --wire: write every octet exchanged with the server as a pcap file (Wireshark).
     #[arg(long, value_name = "FILE", requires = "wire")]
     pcap: Option<PathBuf>,
+    /// With --wire: a shell command that crashes the server (no orderly shutdown: SIGKILL)
+    /// and starts it again, for the tests of what must survive a crash (7.5.2). Without it
+    /// those are reported as not wire-testable.
+    #[arg(long, value_name = "CMD", requires = "wire")]
+    sut_restart: Option<String>,
 }
 
 /// `failover sut-stdio ...`
@@ -499,6 +504,19 @@ fn run_wire(a: ConformArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(cmd) = a.sut_restart.clone() {
+        ctx.restart = Some(Box::new(move || {
+            let st = std::process::Command::new("sh")
+                .args(["-c", &cmd])
+                .status()
+                .map_err(|e| format!("--sut-restart {cmd:?}: {e}"))?;
+            if st.success() {
+                Ok(())
+            } else {
+                Err(format!("--sut-restart {cmd:?} exited with {st}"))
+            }
+        }));
+    }
     eprintln!("wire tests against the {name}");
     let t0 = Instant::now();
     let results = wire::run(&mut ctx, a.only.as_deref(), |r| {

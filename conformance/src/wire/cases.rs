@@ -159,6 +159,14 @@ pub fn all() -> Vec<WireTest> {
             run: bndupd_accepted,
         },
         WireTest {
+            id: "7.5.2/reply-after-storage",
+            title: "an update the secondary acknowledged survives its crash",
+            observes: "after BNDREPLY, SIGKILL and restart of the SUT (--sut-restart): the UPDREQALL answer holds the address ACTIVE for the client",
+            roles: SUT_SECONDARY,
+            needs_dhcp: false,
+            run: reply_after_storage,
+        },
+        WireTest {
             id: "5.3.6/updreqall",
             title: "UPDREQALL is answered by BNDUPDs, then UPDDONE once every one is acked",
             observes: "BNDUPDs (counted), UPDDONE; no BNDUPD after UPDDONE",
@@ -187,11 +195,6 @@ pub fn all() -> Vec<WireTest> {
 
 /// Properties the wire cannot show, listed so that they are never counted as passed.
 pub const NOT_WIRE_TESTABLE: &[(&str, &str, &str)] = &[
-    (
-        "7.5.2/reply-after-storage",
-        "BNDREPLY only after the binding is in stable storage",
-        "the wire shows the order of messages, not the disk: only a crash right after the BNDREPLY and a restart (which needs control of the SUT's process) would show a lost binding",
-    ),
     (
         "8.1/state-in-stable-storage",
         "every state transition is recorded in stable storage",
@@ -708,9 +711,19 @@ fn session_time_skew(ctx: &mut Ctx) -> Verdict {
 /// LQ_BASE_TIME, IA_NA/IAADDR with BINDING_STATUS, START_TIME_OF_STATE, STATE_EXPIRATION_TIME,
 /// CLT_TIME, PARTNER_LIFETIME).
 fn bndupd_active(p: &mut Peer, addr: Ipv6Addr, client: &[u8], mclt: u32) -> Message {
+    bndupd_active_for(p, addr, client, mclt, mclt)
+}
+
+/// [`bndupd_active`] with a valid lifetime of `valid` seconds.
+fn bndupd_active_for(
+    p: &mut Peer,
+    addr: Ipv6Addr,
+    client: &[u8],
+    mclt: u32,
+    valid: u32,
+) -> Message {
     let m = p.message(MsgKind::BndUpd);
     let now = m.sent_time;
-    let valid = mclt;
     let iaaddr = IaAddr {
         addr,
         preferred_lifetime: valid / 2,
@@ -812,6 +825,94 @@ fn bndupd_accepted(ctx: &mut Ctx) -> Verdict {
             format!("BNDREPLY accepting {addr} ACTIVE (no failure status)"),
             describe(&reply),
         )
+    }
+}
+
+/// The binding-status and client of `addr` in a BNDUPD (CLIENT_DATA / IA_NA / IAADDR).
+fn binding_in(m: &Message, addr: Ipv6Addr) -> Option<(Option<BindingStatus>, Vec<u8>)> {
+    for o in &m.options {
+        let DhcpOption::ClientData(cd) = o else { continue };
+        let client = cd
+            .iter()
+            .find_map(|x| match x {
+                DhcpOption::ClientId(id) => Some(id.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        for ia in cd {
+            let DhcpOption::IaNa(ia) = ia else { continue };
+            for a in &ia.options {
+                if let DhcpOption::IaAddr(a) = a {
+                    if a.addr == addr {
+                        let status = a.options.iter().find_map(|x| match x {
+                            DhcpOption::BindingStatus(s) => Some(*s),
+                            _ => None,
+                        });
+                        return Some((status, client));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// RFC 8156 §7.5.2: "A server MUST NOT send the BNDREPLY message before its binding database is
+/// updated" — shown on the wire by crashing the server right after the BNDREPLY: the binding
+/// must come back in its answer to UPDREQALL.
+fn reply_after_storage(ctx: &mut Ctx) -> Verdict {
+    if ctx.restart.is_none() {
+        return Verdict::NotWireTestable {
+            reason: "needs a crash and restart of the SUT right after its BNDREPLY: give --sut-restart CMD".into(),
+        };
+    }
+    let (first, last) = tri!(ctx.cfg.pool().map_err(|e| Verdict::Error { message: e }));
+    let span = u128::from(last) - u128::from(first);
+    let addr = Ipv6Addr::from((u128::from(first) + span / 2) | 1);
+    let client = [0, 3, 0, 1, 2, 0, 0, 0, 0x75, 2];
+    let mut p = tri!(establish(ctx));
+    let upd = bndupd_active_for(&mut p, addr, &client, ctx.cfg.mclt, 300);
+    let reply = tri!(bndreply_to(&mut p, &upd));
+    if !failure_codes(&reply).is_empty() {
+        p.close();
+        return Verdict::fail(
+            format!("BNDREPLY accepting {addr} ACTIVE"),
+            describe(&reply),
+        );
+    }
+    // Crash at once: whatever the server had not made durable before its BNDREPLY is lost.
+    drop(p);
+    if let Some(restart) = ctx.restart.as_mut() {
+        if let Err(e) = restart() {
+            return Verdict::Error {
+                message: format!("restarting the SUT: {e}"),
+            };
+        }
+    }
+    let mut p = tri!(establish(ctx));
+    let req = p.message(MsgKind::UpdReqAll);
+    tri!(send(&mut p, &req));
+    let before = p.seen.len();
+    let r = p.expect(MsgKind::UpdDone, Duration::from_secs(30));
+    let found: Vec<(Option<BindingStatus>, Vec<u8>)> = p.seen[before..]
+        .iter()
+        .filter(|(_, m)| m.kind() == Ok(MsgKind::BndUpd))
+        .filter_map(|(_, m)| binding_in(m, addr))
+        .collect();
+    p.close();
+    if !matches!(r, Recv::Msg(_)) {
+        return unexpected("UPDDONE after the restart", &r);
+    }
+    match found.last() {
+        Some((Some(BindingStatus::Active), c)) if c[..] == client[..] => Verdict::Pass,
+        Some((status, c)) => Verdict::fail(
+            format!("{addr} ACTIVE for the client the SUT acknowledged, after its restart"),
+            format!("{addr} {status:?} for client {c:02x?}"),
+        ),
+        None => Verdict::fail(
+            format!("{addr} ACTIVE for the client the SUT acknowledged, after its restart"),
+            format!("{addr} not among the BNDUPDs answering UPDREQALL: the acknowledged update was lost"),
+        ),
     }
 }
 

@@ -219,6 +219,10 @@ pub struct Ctx {
     pub transcript: SharedTranscript,
     /// Role = primary: where the SUT connects.
     pub listener: Option<TcpListener>,
+    /// Crash the SUT (SIGKILL or power-off: no orderly shutdown) and start it again, for the
+    /// tests of what must survive a crash (`--sut-restart CMD`). `None`: those tests are
+    /// reported as not wire-testable.
+    pub restart: Option<Box<dyn FnMut() -> Result<(), String>>>,
 }
 
 impl Ctx {
@@ -238,6 +242,7 @@ impl Ctx {
             cfg,
             transcript: Arc::new(Mutex::new(Transcript::default())),
             listener,
+            restart: None,
         })
     }
 }
