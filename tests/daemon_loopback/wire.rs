@@ -115,6 +115,11 @@ range = "2001:db8:1::100-2001:db8:1::13f"
 /// Run the tests whose id contains one of `only` (all with an empty list) against `sut`, with a
 /// restart hook (SIGKILL, then start again from the same files).
 fn run(sut: &Sut, only: &[&str]) -> Vec<WireResult> {
+    run_ctx(sut, only).0
+}
+
+/// [`run`], also giving back the context (its transcript).
+fn run_ctx(sut: &Sut, only: &[&str]) -> (Vec<WireResult>, Ctx) {
     let mut ctx = Ctx::new(sut.cfg.clone()).unwrap();
     let child = sut.child.clone();
     let spawn = sut.spawn.clone();
@@ -128,7 +133,8 @@ fn run(sut: &Sut, only: &[&str]) -> Vec<WireResult> {
         Ok(())
     }));
     if only.is_empty() {
-        return wire::run(&mut ctx, None, |_| {});
+        let results = wire::run(&mut ctx, None, |_| {});
+        return (results, ctx);
     }
     let mut out = Vec::new();
     for o in only {
@@ -138,7 +144,7 @@ fn run(sut: &Sut, only: &[&str]) -> Vec<WireResult> {
                 .filter(|r| !matches!(r.verdict, Verdict::NotWireTestable { .. })),
         );
     }
-    out
+    (out, ctx)
 }
 
 fn show(results: &[WireResult]) -> String {
@@ -149,7 +155,7 @@ fn green_in(role: Role) {
     let sut = start(role, None);
     // Give the server its start-up second (STARTUP, RFC 8156 §8.3).
     std::thread::sleep(Duration::from_millis(300));
-    let results = run(&sut, &[]);
+    let (results, ctx) = run_ctx(&sut, &[]);
     let t = wire::totals(&results);
     assert_eq!(t.failed + t.errors, 0, "{}", show(&results));
     // Every test that applies to the role ran and passed: nothing was quietly skipped.
@@ -159,6 +165,16 @@ fn green_in(role: Role) {
     };
     assert_eq!(t.passed, expected_pass, "{}", show(&results));
     assert_eq!(wire::exit_code(&results), 0);
+    // --pcap: the octets exchanged read back as failover messages by the project's own capture
+    // reader (what `failover explain --pcap` and the Wireshark dissector see).
+    let pcap = wire::pcap(&ctx).unwrap();
+    let cap = failover_conformance::capture::read_capture(&pcap, 647).unwrap();
+    assert!(
+        cap.connections.len() >= 10 && cap.messages.len() >= 100,
+        "{} connections, {} messages",
+        cap.connections.len(),
+        cap.messages.len()
+    );
 }
 
 #[test]

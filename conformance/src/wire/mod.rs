@@ -454,17 +454,14 @@ pub fn junit_report(sut: &str, results: &[WireResult]) -> String {
     s
 }
 
-/// Every octet of the run as a pcap file (the harness and the SUT on documentation addresses,
-/// the SUT's partner port as the server port), to open in Wireshark with the project's
-/// dissector (tools/wireshark).
+/// Every octet of the run as a pcap file, to open in Wireshark (with the project's dissector,
+/// tools/wireshark) or `failover explain --pcap`. The harness and the SUT appear on
+/// documentation addresses (2001:db8:fa::1 the primary, ::2 the secondary) and the secondary on
+/// port 647, the failover port those tools decode, whatever port the SUT really used; the
+/// octets and their order are as exchanged, the times in whole seconds.
 pub fn pcap(ctx: &Ctx) -> Result<Vec<u8>, String> {
     let t = ctx.transcript.lock().map_err(|_| "transcript lock poisoned")?;
-    let port = match ctx.cfg.role {
-        Role::Secondary => ctx.cfg.target.map_or(647, |a| a.port()),
-        Role::Primary => ctx.cfg.listen.map_or(647, |a| a.port()),
-    };
     let opts = WriteOptions {
-        port,
         segmenting: Segmenting::Coalesce { mss: 1440 },
         ..WriteOptions::default()
     };
