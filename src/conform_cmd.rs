@@ -90,6 +90,16 @@ pub struct ConformArgs {
     /// those are reported as not wire-testable.
     #[arg(long, value_name = "CMD", requires = "wire")]
     sut_restart: Option<String>,
+    /// With --wire: start the server(s) under test with this shell command, `--jobs` instances
+    /// with ports of their own, and share the tests among them. `{port}` is the partner port,
+    /// `{dhcp}` the DHCPv6 port, `{dir}` an empty folder for the instance, `{config}` the
+    /// tester's TOML for it. The command runs the server in the foreground (`exec` it from a
+    /// wrapper); it is killed at the end, and killed and started again for the crash tests.
+    #[arg(long, value_name = "CMD", requires = "wire", conflicts_with_all = ["sut_restart", "pcap"])]
+    sut_start: Option<String>,
+    /// With --sut-start: how many instances to run at once.
+    #[arg(long, default_value_t = 2, requires = "sut_start")]
+    jobs: usize,
 }
 
 /// `failover sut-stdio ...`
@@ -497,6 +507,20 @@ fn run_wire(a: ConformArgs) -> ExitCode {
         (_, _, Some(l)) => format!("primary connecting to {l}"),
         _ => "the server".to_string(),
     };
+    if let Some(cmd) = &a.sut_start {
+        eprintln!("wire tests against {} instance(s) started by {cmd:?}", a.jobs);
+        let t0 = Instant::now();
+        let results = match wire::run_started(&cfg, cmd, a.jobs, a.only.as_deref(), |r| {
+            eprintln!("  {:<30} {:.1} s  {:?}", r.id, r.seconds, r.verdict);
+        }) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        return finish_wire(&a, &format!("{name} (--sut-start)"), &results, t0, None);
+    }
     let mut ctx = match Ctx::new(cfg) {
         Ok(c) => c,
         Err(e) => {
@@ -522,6 +546,20 @@ fn run_wire(a: ConformArgs) -> ExitCode {
     let results = wire::run(&mut ctx, a.only.as_deref(), |r| {
         eprintln!("  {:<30} {:.1} s  {:?}", r.id, r.seconds, r.verdict);
     });
+    finish_wire(&a, &name, &results, t0, Some(&ctx))
+}
+
+/// Reports, capture and exit status of `conform --wire`.
+fn finish_wire(
+    a: &ConformArgs,
+    name: &str,
+    results: &[failover_conformance::wire::WireResult],
+    t0: Instant,
+    ctx: Option<&failover_conformance::wire::Ctx>,
+) -> ExitCode {
+    use failover_conformance::wire;
+    let name = name.to_string();
+    let results = results.to_vec();
     if a.json {
         println!(
             "{}",
@@ -530,15 +568,19 @@ fn run_wire(a: ConformArgs) -> ExitCode {
     } else {
         print!("{}", wire::summary(&name, &results));
     }
-    eprintln!("{} tests in {:.1} s", results.len(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "{} tests in {:.1} s",
+        results.len(),
+        t0.elapsed().as_secs_f64()
+    );
     if let Some(p) = &a.report {
         if let Err(e) = fs::write(p, wire::junit_report(&name, &results)) {
             eprintln!("error: cannot write {}: {e}", p.display());
             return ExitCode::from(2);
         }
     }
-    if let Some(p) = &a.pcap {
-        match wire::pcap(&ctx) {
+    if let (Some(p), Some(ctx)) = (&a.pcap, ctx) {
+        match wire::pcap(ctx) {
             Ok(bytes) => {
                 if let Err(e) = fs::write(p, bytes) {
                     eprintln!("error: cannot write {}: {e}", p.display());

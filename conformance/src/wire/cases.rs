@@ -417,7 +417,10 @@ fn connect_sent(ctx: &mut Ctx) -> Verdict {
         Verdict::Pass
     } else {
         Verdict::fail(
-            format!("CONNECT with PROTOCOL_VERSION 1.x, MCLT {}, KEEPALIVE_TIME, MAX_UNACKED_BNDUPD", ctx.cfg.mclt),
+            format!(
+                "CONNECT with PROTOCOL_VERSION 1.x, MCLT {}, KEEPALIVE_TIME, MAX_UNACKED_BNDUPD",
+                ctx.cfg.mclt
+            ),
             wrong.join("; "),
         )
     }
@@ -445,9 +448,18 @@ fn connect_accepted(ctx: &mut Ctx) -> Verdict {
         ));
     }
     for (code, name) in [
-        (failover_proto::wire::OptionCode::OPTION_F_PROTOCOL_VERSION, "PROTOCOL_VERSION"),
-        (failover_proto::wire::OptionCode::OPTION_F_KEEPALIVE_TIME, "KEEPALIVE_TIME"),
-        (failover_proto::wire::OptionCode::OPTION_F_MAX_UNACKED_BNDUPD, "MAX_UNACKED_BNDUPD"),
+        (
+            failover_proto::wire::OptionCode::OPTION_F_PROTOCOL_VERSION,
+            "PROTOCOL_VERSION",
+        ),
+        (
+            failover_proto::wire::OptionCode::OPTION_F_KEEPALIVE_TIME,
+            "KEEPALIVE_TIME",
+        ),
+        (
+            failover_proto::wire::OptionCode::OPTION_F_MAX_UNACKED_BNDUPD,
+            "MAX_UNACKED_BNDUPD",
+        ),
     ] {
         if reply.option(code).is_none() {
             wrong.push(format!("no {name}"));
@@ -469,11 +481,7 @@ fn connect_accepted(ctx: &mut Ctx) -> Verdict {
 }
 
 /// A CONNECT the SUT must reject with `code`; a CONNECTREPLY with it passes.
-fn connect_rejected(
-    ctx: &mut Ctx,
-    params: ConnectParams,
-    code: Option<StatusCode>,
-) -> Verdict {
+fn connect_rejected(ctx: &mut Ctx, params: ConnectParams, code: Option<StatusCode>) -> Verdict {
     let mut p = tri!(open(ctx));
     let xid = p.xid();
     tri!(send(&mut p, &params.message(MsgKind::Connect, xid)));
@@ -505,10 +513,7 @@ fn connect_time_skew(ctx: &mut Ctx) -> Verdict {
 /// NotSupported".
 fn connect_version(ctx: &mut Ctx) -> Verdict {
     let params = ConnectParams {
-        version: ProtocolVersion {
-            major: 9,
-            minor: 0,
-        },
+        version: ProtocolVersion { major: 9, minor: 0 },
         ..ConnectParams::standard(ctx)
     };
     connect_rejected(ctx, params, Some(StatusCode::NOT_SUPPORTED))
@@ -623,7 +628,10 @@ fn unknown_message(ctx: &mut Ctx) -> Verdict {
     p.close();
     match r {
         Recv::Msg(_) => Verdict::Pass,
-        other => unexpected("UPDDONE to the UPDREQ sent after msg-type 250 (the unknown message ignored)", &other),
+        other => unexpected(
+            "UPDDONE to the UPDREQ sent after msg-type 250 (the unknown message ignored)",
+            &other,
+        ),
     }
 }
 
@@ -647,7 +655,10 @@ fn contact_timing(ctx: &mut Ctx) -> Verdict {
     p.close();
     worst = worst.max(Instant::now().min(start + window) - last);
     if !matches!(r, Recv::Timeout) {
-        return unexpected("the connection staying open while the harness sends CONTACT", &r);
+        return unexpected(
+            "the connection staying open while the harness sends CONTACT",
+            &r,
+        );
     }
     if worst > keepalive + TIMER_SLACK {
         Verdict::fail(
@@ -685,7 +696,10 @@ fn keepalive_expiry(ctx: &mut Ctx) -> Verdict {
             format!("dropped after {:.1} s", after.as_secs_f64()),
         ),
         other => unexpected(
-            &format!("the connection dropped {} s after the harness fell silent", k.as_secs()),
+            &format!(
+                "the connection dropped {} s after the harness fell silent",
+                k.as_secs()
+            ),
             &other,
         ),
     }
@@ -757,7 +771,10 @@ fn bndreply_to(p: &mut Peer, upd: &Message) -> Result<Message, Verdict> {
     });
     match r {
         Recv::Msg(m) => Ok(m),
-        other => Err(unexpected("BNDREPLY with the BNDUPD's transaction-id", &other)),
+        other => Err(unexpected(
+            "BNDREPLY with the BNDUPD's transaction-id",
+            &other,
+        )),
     }
 }
 
@@ -787,7 +804,12 @@ fn outside_pool(ctx: &Ctx) -> Result<Ipv6Addr, Verdict> {
 fn bndupd_unknown_lease(ctx: &mut Ctx) -> Verdict {
     let addr = tri!(outside_pool(ctx));
     let mut p = tri!(establish(ctx));
-    let upd = bndupd_active(&mut p, addr, &[0, 3, 0, 1, 2, 0, 0, 0, 0x77, 1], ctx.cfg.mclt);
+    let upd = bndupd_active(
+        &mut p,
+        addr,
+        &[0, 3, 0, 1, 2, 0, 0, 0, 0x77, 1],
+        ctx.cfg.mclt,
+    );
     let reply = tri!(bndreply_to(&mut p, &upd));
     p.close();
     if failure_codes(&reply).contains(&StatusCode::CONFIGURATION_CONFLICT) {
@@ -814,7 +836,12 @@ fn bndupd_accepted(ctx: &mut Ctx) -> Verdict {
         };
     }
     let mut p = tri!(establish(ctx));
-    let upd = bndupd_active(&mut p, addr, &[0, 3, 0, 1, 2, 0, 0, 0, 0x77, 2], ctx.cfg.mclt);
+    let upd = bndupd_active(
+        &mut p,
+        addr,
+        &[0, 3, 0, 1, 2, 0, 0, 0, 0x77, 2],
+        ctx.cfg.mclt,
+    );
     let reply = tri!(bndreply_to(&mut p, &upd));
     p.close();
     let codes = failure_codes(&reply);
@@ -831,7 +858,9 @@ fn bndupd_accepted(ctx: &mut Ctx) -> Verdict {
 /// The binding-status and client of `addr` in a BNDUPD (CLIENT_DATA / IA_NA / IAADDR).
 fn binding_in(m: &Message, addr: Ipv6Addr) -> Option<(Option<BindingStatus>, Vec<u8>)> {
     for o in &m.options {
-        let DhcpOption::ClientData(cd) = o else { continue };
+        let DhcpOption::ClientData(cd) = o else {
+            continue;
+        };
         let client = cd
             .iter()
             .find_map(|x| match x {

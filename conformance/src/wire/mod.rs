@@ -84,7 +84,8 @@ impl WireConfig {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let cfg: WireConfig =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        cfg.check().map_err(|e| format!("{}: {e}", path.display()))?;
+        cfg.check()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(cfg)
     }
 
@@ -109,10 +110,12 @@ impl WireConfig {
 
     /// The address pool as (first, last).
     pub fn pool(&self) -> Result<(Ipv6Addr, Ipv6Addr), String> {
-        let (a, b) = self
-            .address_range
-            .split_once('-')
-            .ok_or_else(|| format!("address_range {:?}: expected FIRST-LAST", self.address_range))?;
+        let (a, b) = self.address_range.split_once('-').ok_or_else(|| {
+            format!(
+                "address_range {:?}: expected FIRST-LAST",
+                self.address_range
+            )
+        })?;
         let first: Ipv6Addr = a
             .trim()
             .parse()
@@ -122,7 +125,10 @@ impl WireConfig {
             .parse()
             .map_err(|e| format!("address_range last address {b:?}: {e}"))?;
         if u128::from(first) > u128::from(last) {
-            return Err(format!("address_range {:?}: first > last", self.address_range));
+            return Err(format!(
+                "address_range {:?}: first > last",
+                self.address_range
+            ));
         }
         Ok((first, last))
     }
@@ -252,11 +258,22 @@ impl Ctx {
 pub fn run(
     ctx: &mut Ctx,
     only: Option<&str>,
+    progress: impl FnMut(&WireResult),
+) -> Vec<WireResult> {
+    let mut out = run_tests(ctx, |id| only.is_none_or(|o| id.contains(o)), progress);
+    out.extend(not_wire_testable(only));
+    out
+}
+
+/// The tests whose id `pick` accepts, in catalogue order (no not-wire-testable entries).
+pub fn run_tests(
+    ctx: &mut Ctx,
+    pick: impl Fn(&str) -> bool,
     mut progress: impl FnMut(&WireResult),
 ) -> Vec<WireResult> {
     let mut out = Vec::new();
     for t in cases::all() {
-        if only.is_some_and(|o| !t.id.contains(o)) {
+        if !pick(t.id) {
             continue;
         }
         let t0 = Instant::now();
@@ -281,6 +298,12 @@ pub fn run(
         progress(&r);
         out.push(r);
     }
+    out
+}
+
+/// The [`cases::NOT_WIRE_TESTABLE`] entries whose id contains `only`, as results.
+fn not_wire_testable(only: Option<&str>) -> Vec<WireResult> {
+    let mut out = Vec::new();
     for (id, title, reason) in cases::NOT_WIRE_TESTABLE {
         if only.is_some_and(|o| !id.contains(o)) {
             continue;
@@ -460,10 +483,168 @@ pub fn junit_report(sut: &str, results: &[WireResult]) -> String {
 /// port 647, the failover port those tools decode, whatever port the SUT really used; the
 /// octets and their order are as exchanged, the times in whole seconds.
 pub fn pcap(ctx: &Ctx) -> Result<Vec<u8>, String> {
-    let t = ctx.transcript.lock().map_err(|_| "transcript lock poisoned")?;
+    let t = ctx
+        .transcript
+        .lock()
+        .map_err(|_| "transcript lock poisoned")?;
     let opts = WriteOptions {
         segmenting: Segmenting::Coalesce { mss: 1440 },
         ..WriteOptions::default()
     };
     write_capture(&t.records, &opts).map_err(|e| e.to_string())
+}
+
+// ---- several SUT instances the harness starts itself (--sut-start) ---------------------------
+
+/// A SUT instance started by the harness from `--sut-start CMD`, killed when dropped.
+struct Started {
+    cmd: String,
+    child: Option<std::process::Child>,
+}
+
+impl Started {
+    fn spawn(cmd: &str) -> Result<Started, String> {
+        use std::os::unix::process::CommandExt;
+        // A process group of its own: killing it kills the server even when the command is a
+        // wrapper that does not `exec` it (a crash test against a server that survived the
+        // "crash" would pass for the wrong reason).
+        let child = std::process::Command::new("sh")
+            .args(["-c", cmd])
+            .process_group(0)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("--sut-start {cmd:?}: {e}"))?;
+        Ok(Started {
+            cmd: cmd.to_string(),
+            child: Some(child),
+        })
+    }
+
+    /// SIGKILL (no orderly shutdown: a crash), then the same command again.
+    fn crash_and_restart(&mut self) -> Result<(), String> {
+        self.kill();
+        std::thread::sleep(Duration::from_millis(200));
+        let again = Started::spawn(&self.cmd)?;
+        *self = again;
+        Ok(())
+    }
+
+    /// SIGKILL to the whole process group, then reap the shell.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", c.id())])
+                .stderr(std::process::Stdio::null())
+                .status();
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A free TCP port on `ip` (the same number is, by luck, free for UDP too).
+fn free_port(ip: std::net::IpAddr) -> Result<u16, String> {
+    let l = TcpListener::bind(SocketAddr::new(ip, 0)).map_err(|e| format!("a free port on {ip}: {e}"))?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// `--sut-start CMD --jobs N`: start `jobs` instances of the SUT, each with ports of its own,
+/// and share the tests among them (each instance runs its share in catalogue order). In `cmd`,
+/// `{port}` is the partner port (the SUT listens there as secondary; as primary it connects
+/// there, where the harness listens), `{dhcp}` its DHCPv6 port, `{dir}` a fresh empty folder for
+/// its storage, `{config}` the tester's TOML for that instance. The command must run the server
+/// in the foreground; it runs in a process group of its own, which gets SIGKILL at the end and
+/// for the crash tests.
+pub fn run_started(
+    cfg: &WireConfig,
+    cmd: &str,
+    jobs: usize,
+    only: Option<&str>,
+    progress: impl FnMut(&WireResult) + Send,
+) -> Result<Vec<WireResult>, String> {
+    let jobs = jobs.max(1);
+    let host = match cfg.role {
+        Role::Secondary => cfg.target,
+        Role::Primary => cfg.listen,
+    }
+    .map_or(std::net::IpAddr::V6(Ipv6Addr::LOCALHOST), |a| a.ip());
+    let ids: Vec<&'static str> = cases::all()
+        .iter()
+        .map(|t| t.id)
+        .filter(|id| only.is_none_or(|o| id.contains(o)))
+        .collect();
+    let progress = Mutex::new(progress);
+    let mut results: Vec<WireResult> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for k in 0..jobs {
+            let mine: Vec<&'static str> = ids.iter().copied().skip(k).step_by(jobs).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let progress = &progress;
+            handles.push(scope.spawn(move || -> Result<Vec<WireResult>, String> {
+                let port = free_port(host)?;
+                let dhcp = free_port(host)?;
+                let dir = std::env::temp_dir().join(format!(
+                    "failover-wire-{}-{k}-{port}",
+                    std::process::id()
+                ));
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?;
+                let mut mine_cfg = cfg.clone();
+                let addr = SocketAddr::new(host, port);
+                match cfg.role {
+                    Role::Secondary => mine_cfg.target = Some(addr),
+                    Role::Primary => mine_cfg.listen = Some(addr),
+                }
+                mine_cfg.dhcp = Some(SocketAddr::new(host, dhcp));
+                let config = dir.join("wire.toml");
+                let text = toml::to_string(&mine_cfg).map_err(|e| e.to_string())?;
+                std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
+                let line = cmd
+                    .replace("{port}", &port.to_string())
+                    .replace("{dhcp}", &dhcp.to_string())
+                    .replace("{dir}", &dir.display().to_string())
+                    .replace("{config}", &config.display().to_string());
+                // The harness listens (role primary) before the SUT starts connecting.
+                let mut ctx = Ctx::new(mine_cfg)?;
+                let started = Arc::new(Mutex::new(Started::spawn(&line)?));
+                let s2 = started.clone();
+                ctx.restart = Some(Box::new(move || {
+                    s2.lock()
+                        .map_err(|_| "poisoned".to_string())?
+                        .crash_and_restart()
+                }));
+                // Its start-up (STARTUP, RFC 8156 §8.3) before the first test.
+                std::thread::sleep(Duration::from_secs(1));
+                let out = run_tests(&mut ctx, |id| mine.contains(&id), |r| {
+                    if let Ok(mut p) = progress.lock() {
+                        (*p)(r)
+                    }
+                });
+                drop(ctx);
+                if let Ok(mut s) = started.lock() {
+                    s.kill();
+                }
+                let _ = std::fs::remove_dir_all(&dir);
+                Ok(out)
+            }));
+        }
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().map_err(|_| "a worker panicked".to_string())??);
+        }
+        Ok::<_, String>(all)
+    })?;
+    let order = |id: &str| ids.iter().position(|x| *x == id).unwrap_or(usize::MAX);
+    results.sort_by_key(|r| order(&r.id));
+    results.extend(not_wire_testable(only));
+    Ok(results)
 }

@@ -237,7 +237,11 @@ impl Peer {
     /// Wait until `deadline` for a message for which `want` holds; messages that do not match
     /// are kept in [`Peer::seen`] and, if [`Peer::answer_requests`], the server's requests are
     /// answered as a partner would.
-    pub fn recv_until(&mut self, deadline: Instant, mut want: impl FnMut(&Message) -> bool) -> Recv {
+    pub fn recv_until(
+        &mut self,
+        deadline: Instant,
+        mut want: impl FnMut(&Message) -> bool,
+    ) -> Recv {
         loop {
             match self.decoder.next_message() {
                 Ok(Some(m)) => {
@@ -317,12 +321,16 @@ impl Peer {
     /// Answer one of the server's requests as a partner that agrees with everything would.
     fn answer(&mut self, m: &Message) -> Result<(), String> {
         let reply = match m.kind() {
-            Ok(MsgKind::UpdReq) | Ok(MsgKind::UpdReqAll) => {
-                Some(Message::new(MsgKind::UpdDone, m.transaction_id, wire_now() as u32))
-            }
-            Ok(MsgKind::PoolReq) => {
-                Some(Message::new(MsgKind::PoolResp, m.transaction_id, wire_now() as u32))
-            }
+            Ok(MsgKind::UpdReq) | Ok(MsgKind::UpdReqAll) => Some(Message::new(
+                MsgKind::UpdDone,
+                m.transaction_id,
+                wire_now() as u32,
+            )),
+            Ok(MsgKind::PoolReq) => Some(Message::new(
+                MsgKind::PoolResp,
+                m.transaction_id,
+                wire_now() as u32,
+            )),
             Ok(MsgKind::BndUpd) => Some(bndreply_accepting(m)),
             _ => None,
         };
