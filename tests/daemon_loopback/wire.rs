@@ -189,10 +189,18 @@ fn the_wire_suite_passes_against_failover_serve_as_primary() {
 
 /// Each breakage, the role it shows in, and the test that must catch it.
 const BREAKAGES: &[(&str, Role, &str)] = &[
-    ("accept-any-bndupd", Role::Secondary, "7.5.3/bndupd-unknown-lease"),
+    (
+        "accept-any-bndupd",
+        Role::Secondary,
+        "7.5.3/bndupd-unknown-lease",
+    ),
     ("wrong-contact-timing", Role::Secondary, "6.6/contact-sent"),
     ("no-mclt-cap", Role::Primary, "4.4/mclt-cap"),
-    ("reply-before-store", Role::Secondary, "7.5.2/reply-after-storage"),
+    (
+        "reply-before-store",
+        Role::Secondary,
+        "7.5.2/reply-after-storage",
+    ),
 ];
 
 #[test]
@@ -329,5 +337,81 @@ fn a_peer_that_never_answers_closes_mid_frame_sends_garbage_or_floods_gets_a_ver
         }
         // The 5 s answer bound, plus a margin for a loaded machine.
         assert!(took < Duration::from_secs(10), "{kind:?} took {took:?}");
+    }
+}
+
+/// The rendered reports of a fixed set of results (no server needed).
+fn sample_results() -> Vec<WireResult> {
+    let r = |id: &str, verdict: Verdict| WireResult {
+        id: id.into(),
+        title: format!("title of {id}"),
+        observes: format!("what {id} judges"),
+        verdict,
+        seconds: 0.5,
+    };
+    vec![
+        r("6.1.2/time-skew", Verdict::Pass),
+        r(
+            "6.6/contact-sent",
+            Verdict::fail(
+                "a message at least every 2 s (the announced keepalive; + 2 s slack)",
+                "a gap of 7.4 s",
+            ),
+        ),
+        r(
+            "6.1.1/connect-sent",
+            Verdict::NotApplicable {
+                reason: "applies to a SUT in role primary".into(),
+            },
+        ),
+        r(
+            "8.1/state-in-stable-storage",
+            Verdict::NotWireTestable {
+                reason: "storage is inside the server".into(),
+            },
+        ),
+        r(
+            "5.1/cut-frame",
+            Verdict::Error {
+                message: "accept: <too many open files>".into(),
+            },
+        ),
+    ]
+}
+
+#[test]
+fn the_wire_summary_json_and_junit_reports_render_as_their_snapshots() {
+    let results = sample_results();
+    insta::assert_snapshot!("wire_summary", wire::summary("failover serve", &results));
+    insta::assert_snapshot!("wire_junit", wire::junit_report("failover serve", &results));
+    insta::assert_snapshot!(
+        "wire_json",
+        serde_json::to_string_pretty(&wire::json_report("failover serve", &results)).unwrap()
+    );
+    // An error outranks a failure in the exit status (2: the harness could not judge).
+    assert_eq!(wire::exit_code(&results), 2);
+    assert_eq!(wire::exit_code(&results[..2]), 1);
+    assert_eq!(wire::exit_code(&results[..1]), 0);
+}
+
+#[test]
+fn a_bad_sut_config_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("role = \"secondary\"\nmclt = 2\nkeepalive = 6\nvalid_lifetime = 30\naddress_range = \"2001:db8::1-2001:db8::9\"\n", "needs `target`"),
+        ("role = \"primary\"\nmclt = 2\nkeepalive = 6\nvalid_lifetime = 30\naddress_range = \"2001:db8::1-2001:db8::9\"\n", "needs `listen`"),
+        ("role = \"secondary\"\ntarget = \"[::1]:1\"\nmclt = 2\nkeepalive = 6\nvalid_lifetime = 30\naddress_range = \"2001:db8::9\"\n", "expected FIRST-LAST"),
+        ("role = \"secondary\"\ntarget = \"[::1]:1\"\nmclt = 2\nkeepalive = 6\nvalid_lifetime = 30\naddress_range = \"2001:db8::9-2001:db8::1\"\n", "first > last"),
+        ("role = \"tertiary\"\n", "tertiary"),
+        ("role = \"secondary\"\ntarget = \"[::1]:1\"\nmclt = 2\nkeepalive = 6\nvalid_lifetime = 30\naddress_range = \"2001:db8::1-2001:db8::9\"\nmcl = 3\n", "mcl"),
+    ];
+    for (k, (text, needle)) in cases.iter().enumerate() {
+        let p = dir.path().join(format!("c{k}.toml"));
+        fs::write(&p, text).unwrap();
+        let e = WireConfig::load(&p).unwrap_err();
+        assert!(
+            e.contains(needle) && e.contains(&format!("c{k}.toml")),
+            "{k}: {e}"
+        );
     }
 }
