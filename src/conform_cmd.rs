@@ -508,7 +508,10 @@ fn run_wire(a: ConformArgs) -> ExitCode {
         _ => "the server".to_string(),
     };
     if let Some(cmd) = &a.sut_start {
-        eprintln!("wire tests against {} instance(s) started by {cmd:?}", a.jobs);
+        eprintln!(
+            "wire tests against {} instance(s) started by {cmd:?}",
+            a.jobs
+        );
         let t0 = Instant::now();
         let results = match wire::run_started(&cfg, cmd, a.jobs, a.only.as_deref(), |r| {
             eprintln!("  {:<30} {:.1} s  {:?}", r.id, r.seconds, r.verdict);

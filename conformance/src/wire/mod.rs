@@ -551,7 +551,8 @@ impl Drop for Started {
 
 /// A free TCP port on `ip` (the same number is, by luck, free for UDP too).
 fn free_port(ip: std::net::IpAddr) -> Result<u16, String> {
-    let l = TcpListener::bind(SocketAddr::new(ip, 0)).map_err(|e| format!("a free port on {ip}: {e}"))?;
+    let l = TcpListener::bind(SocketAddr::new(ip, 0))
+        .map_err(|e| format!("a free port on {ip}: {e}"))?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
@@ -592,12 +593,9 @@ pub fn run_started(
             handles.push(scope.spawn(move || -> Result<Vec<WireResult>, String> {
                 let port = free_port(host)?;
                 let dhcp = free_port(host)?;
-                let dir = std::env::temp_dir().join(format!(
-                    "failover-wire-{}-{k}-{port}",
-                    std::process::id()
-                ));
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| format!("{}: {e}", dir.display()))?;
+                let dir = std::env::temp_dir()
+                    .join(format!("failover-wire-{}-{k}-{port}", std::process::id()));
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 let mut mine_cfg = cfg.clone();
                 let addr = SocketAddr::new(host, port);
                 match cfg.role {
@@ -624,11 +622,15 @@ pub fn run_started(
                 }));
                 // Its start-up (STARTUP, RFC 8156 §8.3) before the first test.
                 std::thread::sleep(Duration::from_secs(1));
-                let out = run_tests(&mut ctx, |id| mine.contains(&id), |r| {
-                    if let Ok(mut p) = progress.lock() {
-                        (*p)(r)
-                    }
-                });
+                let out = run_tests(
+                    &mut ctx,
+                    |id| mine.contains(&id),
+                    |r| {
+                        if let Ok(mut p) = progress.lock() {
+                            (*p)(r)
+                        }
+                    },
+                );
                 drop(ctx);
                 if let Ok(mut s) = started.lock() {
                     s.kill();

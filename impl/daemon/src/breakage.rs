@@ -104,8 +104,9 @@ fn strip_failures(opts: &mut Vec<DhcpOption>) {
     opts.retain(|o| !matches!(o, DhcpOption::StatusCode(s) if !s.code.is_success()));
     for o in opts.iter_mut() {
         match o {
-            DhcpOption::ClientData(inner)
-            | DhcpOption::DnsRemovalInfo(inner) => strip_failures(inner),
+            DhcpOption::ClientData(inner) | DhcpOption::DnsRemovalInfo(inner) => {
+                strip_failures(inner)
+            }
             DhcpOption::IaNa(ia) => strip_failures(&mut ia.options),
             DhcpOption::IaPd(ia) => strip_failures(&mut ia.options),
             DhcpOption::IaTa(ia) => strip_failures(&mut ia.options),
@@ -140,8 +141,7 @@ impl Broken {
     /// Octets the node wants to send to the partner, as the broken server sends them (`None`:
     /// not sent). `keepalive`: this server's FO_KEEPALIVE_TIME.
     pub fn outgoing(&mut self, bytes: Vec<u8>, keepalive: Duration) -> Option<Vec<u8>> {
-        if !(self.b.accept_any_bndupd || self.b.wrong_contact_timing || self.b.reply_before_store)
-        {
+        if !(self.b.accept_any_bndupd || self.b.wrong_contact_timing || self.b.reply_before_store) {
             return Some(bytes);
         }
         let Some(mut msgs) = frames(&bytes) else {
@@ -240,7 +240,10 @@ mod tests {
         assert!(b.no_mclt_cap && b.wrong_contact_timing && !b.accept_any_bndupd);
         assert!(Breakage::parse("").unwrap() == Breakage::default());
         let e = Breakage::parse("no-mclt").unwrap_err();
-        assert!(e.contains("no-mclt") && e.contains("accept-any-bndupd"), "{e}");
+        assert!(
+            e.contains("no-mclt") && e.contains("accept-any-bndupd"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -252,15 +255,22 @@ mod tests {
         let mut bytes = Vec::new();
         reply.encode_framed(&mut bytes).unwrap();
         let mut broken = Broken::new(Breakage::parse("accept-any-bndupd").unwrap());
-        let out = broken.outgoing(bytes.clone(), Duration::from_secs(1)).unwrap();
+        let out = broken
+            .outgoing(bytes.clone(), Duration::from_secs(1))
+            .unwrap();
         assert_ne!(out, bytes);
         let m = frames(&out).unwrap().remove(0);
         assert_eq!(
             m.options,
-            vec![DhcpOption::ClientData(vec![DhcpOption::ClientId(vec![1, 2])])]
+            vec![DhcpOption::ClientData(vec![DhcpOption::ClientId(vec![
+                1, 2
+            ])])]
         );
         // Unbroken: untouched.
         let mut fine = Broken::new(Breakage::default());
-        assert_eq!(fine.outgoing(bytes.clone(), Duration::from_secs(1)), Some(bytes));
+        assert_eq!(
+            fine.outgoing(bytes.clone(), Duration::from_secs(1)),
+            Some(bytes)
+        );
     }
 }
