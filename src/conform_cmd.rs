@@ -60,6 +60,46 @@ pub struct ConformArgs {
     /// accept-every-bndupd, ignore-partner-down-command, ignore-client-fqdn, ignore-reservations).
     #[arg(long, hide = true)]
     broken: Option<String>,
+    /// Wire-level conformance: test a running RFC 8156 server over the network; the harness
+    /// is its partner over TCP and its DHCPv6 clients over UDP (conformance/README.md, "Test
+    /// your server over the network").
+    #[arg(long)]
+    wire: bool,
+    /// With --wire: the TOML file describing the server under test (role, addresses, MCLT,
+    /// keepalive, pool, lifetime). --role, --target, --listen and --dhcp override its fields.
+    #[arg(long, value_name = "FILE", requires = "wire")]
+    sut_config: Option<PathBuf>,
+    /// With --wire: the role of the server under test (primary or secondary).
+    #[arg(long, requires = "wire")]
+    role: Option<String>,
+    /// With --wire and --role secondary: the server's partner address, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    target: Option<std::net::SocketAddr>,
+    /// With --wire and --role primary: where the harness listens for the server (its
+    /// configured partner address), HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    listen: Option<std::net::SocketAddr>,
+    /// With --wire: the server's DHCPv6 address (UDP), for the tests that play clients.
+    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    dhcp: Option<std::net::SocketAddr>,
+    /// With --wire: write every octet exchanged with the server as a pcap file (Wireshark).
+    #[arg(long, value_name = "FILE", requires = "wire")]
+    pcap: Option<PathBuf>,
+    /// With --wire: a shell command that crashes the server (no orderly shutdown: SIGKILL)
+    /// and starts it again, for the tests of what must survive a crash (7.5.2). Without it
+    /// those are reported as not wire-testable.
+    #[arg(long, value_name = "CMD", requires = "wire")]
+    sut_restart: Option<String>,
+    /// With --wire: start the server(s) under test with this shell command, `--jobs` instances
+    /// with ports of their own, and share the tests among them. `{port}` is the partner port,
+    /// `{dhcp}` the DHCPv6 port, `{dir}` an empty folder for the instance, `{config}` the
+    /// tester's TOML for it. The command runs the server in the foreground (`exec` it from a
+    /// wrapper); it is killed at the end, and killed and started again for the crash tests.
+    #[arg(long, value_name = "CMD", requires = "wire", conflicts_with_all = ["sut_restart", "pcap"])]
+    sut_start: Option<String>,
+    /// With --sut-start: how many instances to run at once.
+    #[arg(long, default_value_t = 2, requires = "sut_start")]
+    jobs: usize,
 }
 
 /// `failover sut-stdio ...`
@@ -278,6 +318,9 @@ pub fn sut_stdio(a: SutStdioArgs) -> ExitCode {
 
 /// Run `failover conform`.
 pub fn run(a: ConformArgs) -> ExitCode {
+    if a.wire {
+        return run_wire(a);
+    }
     // Every file that does not load is named (with its field); the others still run.
     let (traces, bad) = match runner::scan_dir(&a.traces) {
         Ok(t) => t,
@@ -416,3 +459,142 @@ pub fn run(a: ConformArgs) -> ExitCode {
 
 /// How often `conform` writes a progress line when standard error is not a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// `failover conform --wire`: the wire tests against a running server.
+fn run_wire(a: ConformArgs) -> ExitCode {
+    use failover_conformance::wire::{self, Ctx, WireConfig};
+    let mut cfg = match &a.sut_config {
+        Some(path) => match WireConfig::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            eprintln!(
+                "error: --wire needs --sut-config FILE: the MCLT, keepalive, pool and lifetime the \
+                 server was started with (conformance/README.md, \"Test your server over the network\")"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(r) = &a.role {
+        cfg.role = match r.as_str() {
+            "primary" => failover_proto::Role::Primary,
+            "secondary" => failover_proto::Role::Secondary,
+            other => {
+                eprintln!("error: --role {other:?}: expected primary or secondary");
+                return ExitCode::from(2);
+            }
+        };
+    }
+    if a.target.is_some() {
+        cfg.target = a.target;
+    }
+    if a.listen.is_some() {
+        cfg.listen = a.listen;
+    }
+    if a.dhcp.is_some() {
+        cfg.dhcp = a.dhcp;
+    }
+    if let Err(e) = cfg.check() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let name = match (cfg.role, cfg.target, cfg.listen) {
+        (failover_proto::Role::Secondary, Some(t), _) => format!("secondary at {t}"),
+        (_, _, Some(l)) => format!("primary connecting to {l}"),
+        _ => "the server".to_string(),
+    };
+    if let Some(cmd) = &a.sut_start {
+        eprintln!(
+            "wire tests against {} instance(s) started by {cmd:?}",
+            a.jobs
+        );
+        let t0 = Instant::now();
+        let results = match wire::run_started(&cfg, cmd, a.jobs, a.only.as_deref(), |r| {
+            eprintln!("  {:<30} {:.1} s  {:?}", r.id, r.seconds, r.verdict);
+        }) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        return finish_wire(&a, &format!("{name} (--sut-start)"), &results, t0, None);
+    }
+    let mut ctx = match Ctx::new(cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(cmd) = a.sut_restart.clone() {
+        ctx.restart = Some(Box::new(move || {
+            let st = std::process::Command::new("sh")
+                .args(["-c", &cmd])
+                .status()
+                .map_err(|e| format!("--sut-restart {cmd:?}: {e}"))?;
+            if st.success() {
+                Ok(())
+            } else {
+                Err(format!("--sut-restart {cmd:?} exited with {st}"))
+            }
+        }));
+    }
+    eprintln!("wire tests against the {name}");
+    let t0 = Instant::now();
+    let results = wire::run(&mut ctx, a.only.as_deref(), |r| {
+        eprintln!("  {:<30} {:.1} s  {:?}", r.id, r.seconds, r.verdict);
+    });
+    finish_wire(&a, &name, &results, t0, Some(&ctx))
+}
+
+/// Reports, capture and exit status of `conform --wire`.
+fn finish_wire(
+    a: &ConformArgs,
+    name: &str,
+    results: &[failover_conformance::wire::WireResult],
+    t0: Instant,
+    ctx: Option<&failover_conformance::wire::Ctx>,
+) -> ExitCode {
+    use failover_conformance::wire;
+    let name = name.to_string();
+    let results = results.to_vec();
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&wire::json_report(&name, &results)).unwrap_or_default()
+        );
+    } else {
+        print!("{}", wire::summary(&name, &results));
+    }
+    eprintln!(
+        "{} tests in {:.1} s",
+        results.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    if let Some(p) = &a.report {
+        if let Err(e) = fs::write(p, wire::junit_report(&name, &results)) {
+            eprintln!("error: cannot write {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    }
+    if let (Some(p), Some(ctx)) = (&a.pcap, ctx) {
+        match wire::pcap(ctx) {
+            Ok(bytes) => {
+                if let Err(e) = fs::write(p, bytes) {
+                    eprintln!("error: cannot write {}: {e}", p.display());
+                    return ExitCode::from(2);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: the capture: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    ExitCode::from(wire::exit_code(&results))
+}

@@ -18,6 +18,9 @@ use serde_json::Value;
 #[path = "daemon_loopback/tls.rs"]
 mod tls;
 
+#[path = "daemon_loopback/wire.rs"]
+mod wire;
+
 const BIN: &str = env!("CARGO_BIN_EXE_failover");
 const DEADLINE: Duration = Duration::from_secs(20);
 

@@ -18,6 +18,8 @@
 //!   read back (TCP reassembled, frames cut and decoded) for `failover explain --pcap`.
 //! * [`differential`]: random paths through the model replayed against a SUT, with the first
 //!   disagreement shrunk by quickcheck to a minimal case.
+//! * [`wire`]: wire-level conformance of any RFC 8156 server over the network (the harness is
+//!   its partner over TCP and its DHCPv6 clients over UDP).
 #![warn(missing_docs)]
 
 pub mod capture;
@@ -29,3 +31,4 @@ pub mod scenario;
 pub mod scenario_core;
 pub mod stdio;
 pub mod sut;
+pub mod wire;

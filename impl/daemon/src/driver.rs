@@ -43,6 +43,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use crate::breakage::{Breakage, Broken};
 use crate::clock::{to_unix, Clock};
 use crate::config::DaemonConfig;
 use crate::ctl::{self, Answer, Counters, Request};
@@ -300,6 +301,8 @@ struct Daemon {
     refusals: QuietLog,
     foreign: QuietLog,
     evictions: QuietLog,
+    /// Test only (issue 16): deliberate breakages from `FAILOVER_BREAK`; none in production.
+    broken: Broken,
 }
 
 /// At most [`QuietLog::BURST`] refusal lines per [`QuietLog::WINDOW`]; the rest are counted and
@@ -350,6 +353,10 @@ impl Daemon {
                 match out {
                     Output::Transmit(bytes) => match &self.link {
                         Some(link) => {
+                            let keepalive = Duration::from_secs(self.cfg.partner.keepalive);
+                            let Some(bytes) = self.broken.outgoing(bytes, keepalive) else {
+                                continue;
+                            };
                             let _ = link.tx.send(WriterCmd::Data(bytes));
                         }
                         None => debug!(octets = bytes.len(), "no partner connection: not sent"),
@@ -461,10 +468,17 @@ impl Daemon {
     fn on_net(&mut self, ev: NetEvent) -> Result<(), NodeError> {
         match ev {
             NetEvent::Bytes(id, bytes) => {
-                if self.link.as_ref().map(|l| l.id) == Some(id) {
-                    let now = self.now();
-                    self.node.handle_bytes(now, &bytes)?;
-                    self.drain()?;
+                if let Some(link) = self.link.as_ref().filter(|l| l.id == id) {
+                    // Test only: `reply-before-store` answers BNDUPDs here, before the node.
+                    let (bytes, early) = self.broken.incoming(bytes);
+                    if !early.is_empty() {
+                        let _ = link.tx.send(WriterCmd::Data(early));
+                    }
+                    if let Some(bytes) = bytes {
+                        let now = self.now();
+                        self.node.handle_bytes(now, &bytes)?;
+                        self.drain()?;
+                    }
                 }
             }
             NetEvent::Closed(id, err) => {
@@ -622,6 +636,17 @@ impl Daemon {
                     let now = self.now();
                     self.node.handle_client(now, req)?;
                     let mut replies = self.drain()?;
+                    if self.broken.b.no_mclt_cap {
+                        // Test only: the client is told the desired lifetime, not the
+                        // MCLT-capped one the core granted (RFC 8156 §4.4 broken on purpose).
+                        for r in &mut replies {
+                            if let ReplyKind::Granted { valid_lifetime, .. }
+                            | ReplyKind::Advertise { valid_lifetime, .. } = &mut r.kind
+                            {
+                                *valid_lifetime = self.cfg.valid_lifetime;
+                            }
+                        }
+                    }
                     answers.push(if replies.is_empty() {
                         None
                     } else {
@@ -959,6 +984,14 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
                 .map_err(|e| ServeError(format!("{}: {}", e.field, e.message)))?,
         )),
     };
+    let breakage = Breakage::from_env().map_err(ServeError)?;
+    if breakage.any() {
+        tracing::error!(
+            ?breakage,
+            "FAILOVER_BREAK is set: this server is deliberately wrong (a test of the wire \
+             conformance suite); never use it for clients"
+        );
+    }
     let control = bind_control(&cfg.control_socket)?;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| ServeError(format!("SIGTERM handler: {e}")))?;
@@ -1017,6 +1050,7 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
         refusals: QuietLog::default(),
         foreign: QuietLog::default(),
         evictions: QuietLog::default(),
+        broken: Broken::new(breakage),
     };
     if d.cfg.role == Role::Primary {
         d.next_connect = Some(Instant::now());
@@ -1069,6 +1103,16 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
                 spawn_connect(&d.cfg, d.tls.clone(), d.events.clone());
             },
             _ = sleep_until(lockstep_tick) => {},
+            _ = sleep_until(d.broken.next_due().map(Instant::from_std)) => {
+                // Test only: `reply-before-store` hands its held BNDUPDs to the node now.
+                for bytes in d.broken.due() {
+                    if d.link.is_some() {
+                        let now = d.now();
+                        d.node.handle_bytes(now, &bytes).map_err(fatal)?;
+                        d.drain().map_err(fatal)?;
+                    }
+                }
+            },
             _ = sigterm.recv() => { info!("SIGTERM"); d.shutdown = true; },
             _ = sigint.recv() => { info!("SIGINT"); d.shutdown = true; },
         }

@@ -21,7 +21,9 @@
 //! | [`tls`] | the partner link's security: STARTTLS, mutual TLS, the partner's certificate (RFC 8156 §10) |
 //! | [`ctl`] | the operator protocol (`failover ctl`): requests, answers, the client side |
 //! | [`driver`] | the event loop: one task owns the node and feeds it in order |
+//! | [`breakage`] | **test only**: deliberate breakages (`FAILOVER_BREAK`) that the wire conformance suite must catch |
 
+pub mod breakage;
 pub mod clock;
 pub mod config;
 pub mod ctl;
