@@ -8,9 +8,9 @@ use std::process::ExitCode;
 mod check_cmd;
 mod conform_cmd;
 mod explain_cmd;
-mod scenarios_cmd;
-mod pcap_chart;
 mod huge_pages;
+mod pcap_chart;
+mod scenarios_cmd;
 mod serve_cmd;
 mod traces_cmd;
 

@@ -128,7 +128,8 @@ fn trace_citations(cell: &str) -> Vec<(String, usize, Option<usize>)> {
             .map(|r| r.split(|c: char| !c.is_ascii_digit()).next().unwrap_or(""));
         out.push((
             rel.to_string(),
-            n.parse().unwrap_or_else(|_| panic!("{n:?} is not a step count")),
+            n.parse()
+                .unwrap_or_else(|_| panic!("{n:?} is not a step count")),
             shortest.map(|s| s.parse().unwrap_or_else(|_| panic!("shortest {s:?}"))),
         ));
     }
@@ -170,8 +171,15 @@ fn findings_cite_counterexample_traces_of_their_variants() {
             let t = runner::load_file(&path)
                 .unwrap_or_else(|e| panic!("{id}: trace:{rel} does not load: {e}"))
                 .trace;
-            assert_eq!(t.kind, TraceKind::Negative, "{id}: {rel} is not a negative trace");
-            let v = t.variant.as_ref().expect("a negative trace names its variant");
+            assert_eq!(
+                t.kind,
+                TraceKind::Negative,
+                "{id}: {rel} is not a negative trace"
+            );
+            let v = t
+                .variant
+                .as_ref()
+                .expect("a negative trace names its variant");
             assert!(
                 variants.contains(&v.name.as_str()),
                 "{id}: {rel} is variant {}'s trace, the row cites {variants:?}",
@@ -285,14 +293,17 @@ fn findings_quote_the_rfc_word_for_word_and_propose_a_replacement() {
                 .iter()
                 .find(|e| {
                     e.lines().next().is_some_and(|h| {
-                        h.split(" — ").next().is_some_and(|ids| {
-                            ids.split(", ").any(|i| i == id)
-                        })
+                        h.split(" — ")
+                            .next()
+                            .is_some_and(|ids| ids.split(", ").any(|i| i == id))
                     })
                 })
                 .unwrap_or_else(|| panic!("{id}: an erratum with evidence and no entry"));
             assert!(entry.contains("**Text ("), "{id}: no text quoted");
-            assert!(entry.contains("**Proposed:**"), "{id}: no replacement proposed");
+            assert!(
+                entry.contains("**Proposed:**"),
+                "{id}: no replacement proposed"
+            );
         }
     }
 }

@@ -721,7 +721,6 @@ fn lq_base_time(opts: &[O]) -> Option<u32> {
     })
 }
 
-
 /// RFC 8156 §7.5.3: "either a single OPTION_CLIENT_DATA option or a single OPTION_IAPREFIX
 /// option". Several bare IAPREFIXes (or none) are passed on as a client-less update, which the
 /// endpoint rejects with MissingBindingInformation.

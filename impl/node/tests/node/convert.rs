@@ -747,7 +747,10 @@ fn bndreply_echoes_the_vss_in_client_data_and_in_a_bare_iaprefix_section_7_6() {
     };
     let prefix = LeaseKey::Prefix(Ipv6Addr::UNSPECIFIED, 64);
     for (client, lease) in [
-        (Some(ClientId(vec![0, 3, 0, 1, 2])), LeaseKey::Addr(Ipv6Addr::LOCALHOST)),
+        (
+            Some(ClientId(vec![0, 3, 0, 1, 2])),
+            LeaseKey::Addr(Ipv6Addr::LOCALHOST),
+        ),
         (None, prefix),
     ] {
         let m = msg(Body::BndReply(BndReply {

@@ -240,10 +240,16 @@ fn a_bndreply_is_recorded_without_an_fsync_and_losing_it_in_a_crash_makes_the_pr
     let after = p.stats();
     // The acknowledgement releases nothing (no reply, no message): no fsync for it.
     assert!(outputs(p).iter().all(|o| matches!(o, Output::Log(_))));
-    assert_eq!(after.commits, before.commits, "no durable commit for a BNDREPLY");
+    assert_eq!(
+        after.commits, before.commits,
+        "no durable commit for a BNDREPLY"
+    );
     assert_eq!(after.deferred_commits, before.deferred_commits + 1);
     let stored = p.store().binding(&lease_key_text(&lease)).unwrap().unwrap();
-    assert!(!stored.update_pending, "the deferred commit is visible at once");
+    assert!(
+        !stored.update_pending,
+        "the deferred commit is visible at once"
+    );
 
     // The crash loses the deferred commit: the file is as it was before the BNDREPLY.
     pair.set_link(false);
@@ -251,16 +257,36 @@ fn a_bndreply_is_recorded_without_an_fsync_and_losing_it_in_a_crash_makes_the_pr
     std::fs::write(&path, &on_disk).unwrap();
     pair.restart(Role::Primary);
     let p = pair.p.node().endpoint().db().get(&lease).unwrap();
-    assert!(p.update_pending, "the lost acknowledgement leaves the update pending");
-    assert_eq!(p.client, Some(ClientId::from(1)), "the grant itself was durable");
+    assert!(
+        p.update_pending,
+        "the lost acknowledgement leaves the update pending"
+    );
+    assert_eq!(
+        p.client,
+        Some(ClientId::from(1)),
+        "the grant itself was durable"
+    );
     // RFC 8156 §7.6, §8.8: back in contact, the primary sends the update again and the
     // secondary acknowledges it; nobody else got the address.
     let sent_before = pair.p.sent_count(MsgKind::BndUpd);
     pair.set_link(true);
     reach_normal(&mut pair, 1000);
     pair.advance(5);
-    assert!(pair.p.sent_count(MsgKind::BndUpd) > sent_before, "{}", pair.tail());
-    assert!(!pair.p.node().endpoint().db().get(&lease).unwrap().update_pending);
+    assert!(
+        pair.p.sent_count(MsgKind::BndUpd) > sent_before,
+        "{}",
+        pair.tail()
+    );
+    assert!(
+        !pair
+            .p
+            .node()
+            .endpoint()
+            .db()
+            .get(&lease)
+            .unwrap()
+            .update_pending
+    );
     pair.durable_matches_memory(Role::Primary).unwrap();
     assert!(pair.duplicates.is_empty(), "{:?}", pair.duplicates);
 }
