@@ -2,6 +2,17 @@
 //! with mutual authentication, and what the secondary refuses (a wrong, expired or misnamed
 //! certificate, plain TCP, a stalled handshake, a flood of attempts) without any effect on its
 //! failover state, its lease database or its partner. Certificates are made here with rcgen.
+//!
+//! These tests were shown to catch a broken certificate check (a mutation run, 2026-12-03: each
+//! mutant of `PartnerVerifier::verify` in impl/daemon/src/tls.rs built in turn, the tests of
+//! this module run against it):
+//!
+//! | mutant | failing test |
+//! |---|---|
+//! | accept every certificate | `a_pair_reaches_normal_over_tls_...`, `a_flood_of_attempts_...` |
+//! | no comparison with the pinned certificate | `a_flood_of_attempts_...` |
+//! | no chain or validity check (`verify_for_usage` skipped) | `a_pair_reaches_normal_over_tls_...` |
+//! | no subjectAltName check | `a_pair_reaches_normal_over_tls_...` |
 
 use std::io::{Read, Write};
 use std::net::{Ipv6Addr, TcpStream};
