@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use std::net::Ipv6Addr;
 
-use crate::message::{ClientId, LeaseKey, LeaseKind, LeaseUpdate, StatusCode};
+use crate::lease::{ClientId, LeaseKey, LeaseKind};
+use crate::message::{LeaseUpdate, StatusCode};
 use crate::time::Time;
 
 /// One lease's record (RFC 8156 §7.3 times, plus the status and client of §7.2).
