@@ -196,6 +196,15 @@ pub fn partner_lifetime_for(now: Time, actual: u64, desired: u64) -> Time {
 /// different client only at or after
 /// `max(client expiry, last partner-lifetime sent, acked partner-lifetime, expiration-time,
 /// PARTNER-DOWN entry) + MCLT`.
+///
+/// R2's five inputs are seven fields here. "Last partner-lifetime sent" is two:
+/// `partner_lifetime`, the value set at a grant and not yet transmitted (the model sets its
+/// `pl_sent` at the grant too, before the BNDUPD goes), and `partner_lifetime_sent`, the value
+/// transmitted (digest A15). `state_expiration_time` is set only for an ACTIVE binding whose
+/// expiry is also folded into `client_expiry`, so it never changes the result on a record the
+/// endpoints make (property
+/// `state_expiration_time_never_changes_the_partner_down_reuse_time_of_a_reachable_record`); it
+/// is kept so that a record from elsewhere cannot lower the bound.
 pub fn pd_reuse_time(b: &Binding, pd_entry: Time, mclt: u64) -> Time {
     [
         b.client_expiry,

@@ -296,11 +296,11 @@ fn transition_out_of_conflict_done(cfg: &ModelConfig, st: &mut State, i: usize, 
     }
 }
 
-/// STARTUP step 5 (§8.3.2): communications became OK. Set CURRENT-STATE to PREVIOUS-STATE, except
+/// RFC 8156 §8.3.2 Transition out of STARTUP State, Step 5: communications became OK. Set CURRENT-STATE to PREVIOUS-STATE, except
 /// that a partner in PARTNER-DOWN since after our last recorded operation sends us to RECOVER, and
 /// one in PARTNER-DOWN since before it sends us to POTENTIAL-CONFLICT; then take the
 /// "communications OK" transition for the state we are in.
-fn leave_startup(cfg: &ModelConfig, st: &mut State, i: usize, partner: S, partner_since: Tick) {
+fn transition_out_of_startup(cfg: &ModelConfig, st: &mut State, i: usize, partner: S, partner_since: Tick) {
     let s = &st.servers[i];
     let mut current = s.prev;
     if partner == S::PartnerDown {
@@ -348,7 +348,9 @@ fn hello(st: &State, i: usize) -> Msg {
 }
 
 /// The primary's TCP connection, CONNECT and CONNECTREPLY succeed (§6.1, one abstract step; the
-/// MCLT is agreed by construction); each side then sends its STATE.
+/// MCLT is agreed by construction); each side then sends its STATE. This is §8.3.2 Step 4 for a
+/// server in STARTUP ("If the server is a primary server, attempt to create a TCP connection
+/// to the failover partner. If the server is a secondary server, listen on the failover port").
 pub fn connect(st: &mut State) {
     st.connected = true;
     for i in 0..2 {
@@ -404,7 +406,7 @@ fn on_state(cfg: &ModelConfig, st: &mut State, i: usize, state: S, startup: bool
     if s.state == S::Startup {
         // §8.3.2 step 5, using the state the partner reported (its previous state while it is
         // itself in STARTUP).
-        leave_startup(cfg, st, i, state, since);
+        transition_out_of_startup(cfg, st, i, state, since);
     } else if first || changed {
         on_partner_state(cfg, st, i);
     }
@@ -1001,6 +1003,8 @@ pub fn restart(cfg: &ModelConfig, st: &mut State, i: usize) {
     }
     s.state = S::Startup;
     s.since = now;
+    // §8.3.2 Step 3 (start the STARTUP state timer) is `startup_may_expire`, which counts from
+    // `since`; Step 4 (connect or listen) is the `connect` action once both servers are up.
     for lease in s.leases.iter_mut() {
         if lease.inflight {
             lease.inflight = false;

@@ -280,6 +280,10 @@ impl Endpoint {
         e.dns_restart(now);
         // §8.3.2 Step 3: "Start the STARTUP state timer."
         e.timers.set(Timer::Startup, now.plus(e.cfg.startup_time));
+        // §8.3.2 Step 4: "If the server is a primary server, attempt to create a TCP connection
+        // to the failover partner. If the server is a secondary server, listen on the failover
+        // port and wait for the primary server to connect." Sans-IO: the driver does either
+        // (§6.1) and reports the connection with `handle_connected`.
         e.log(&format!(
             "STARTUP ({role}); PREVIOUS-STATE={}",
             e.startup_previous

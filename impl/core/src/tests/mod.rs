@@ -2,6 +2,7 @@
 
 mod dns;
 mod modules;
+mod pd_reuse;
 mod scenarios;
 mod states;
 mod util;
