@@ -904,7 +904,8 @@ mod citations {
                     .take_while(char::is_ascii_digit)
                     .collect();
                 let end = i + 1 + digits.len();
-                let word_end = end >= b.len() || !(b[end].is_ascii_alphanumeric() || b[end] == b'_');
+                let word_end =
+                    end >= b.len() || !(b[end].is_ascii_alphanumeric() || b[end] == b'_');
                 if !word_start || !word_end || digits.is_empty() || digits.starts_with('0') {
                     continue;
                 }
@@ -922,7 +923,9 @@ mod citations {
                         .collect();
                     let sec = sec.trim_end_matches('.');
                     if !t.draft.contains(sec) {
-                        errors.push(format!("{at}: design draft §{sec} is not in docs/design-draft.md"));
+                        errors.push(format!(
+                            "{at}: design draft §{sec} is not in docs/design-draft.md"
+                        ));
                     }
                 }
             }
@@ -978,13 +981,21 @@ mod citations {
         assert!(t.a.len() >= 20 && t.r.len() >= 32 && t.d.len() >= 30 && !t.f.is_empty());
         assert!(t.draft.contains("12"), "docs/design-draft.md has §12");
         let files = cited_files(&root);
-        assert!(files.len() > 50, "the walk found the sources: {}", files.len());
+        assert!(
+            files.len() > 50,
+            "the walk found the sources: {}",
+            files.len()
+        );
         let mut errors = Vec::new();
         for f in &files {
             let rel = f.strip_prefix(&root).unwrap().to_string_lossy().to_string();
             errors.extend(unresolved(&rel, &read(f), &t));
         }
-        assert!(errors.is_empty(), "unresolved citations:\n{}", errors.join("\n"));
+        assert!(
+            errors.is_empty(),
+            "unresolved citations:\n{}",
+            errors.join("\n")
+        );
     }
 
     #[test]
@@ -994,10 +1005,16 @@ mod citations {
         assert_eq!(unresolved("x.rs", good, &t), Vec::<String>::new());
         for (bad, expected) in [
             ("// reading R99", "x.rs:1: R99 is defined nowhere"),
-            ("// ambiguity A77 of the digest", "x.rs:1: A77 is defined nowhere"),
+            (
+                "// ambiguity A77 of the digest",
+                "x.rs:1: A77 is defined nowhere",
+            ),
             ("// decision D404", "x.rs:1: D404 is defined nowhere"),
             ("// finding F9", "x.rs:1: F9 is defined nowhere"),
-            ("// design draft §9.3", "x.rs:1: design draft §9.3 is not in docs/design-draft.md"),
+            (
+                "// design draft §9.3",
+                "x.rs:1: design draft §9.3 is not in docs/design-draft.md",
+            ),
             (
                 "// see ../shared/spec/rfc8156-digest.md",
                 "x.rs:1: points outside the repository (../shared/)",
@@ -1007,7 +1024,11 @@ mod citations {
                 "x.rs:1: points outside the repository (/work/shared/)",
             ),
         ] {
-            assert_eq!(unresolved("x.rs", bad, &t), vec![expected.to_string()], "{bad}");
+            assert_eq!(
+                unresolved("x.rs", bad, &t),
+                vec![expected.to_string()],
+                "{bad}"
+            );
         }
     }
 }

@@ -300,7 +300,13 @@ fn transition_out_of_conflict_done(cfg: &ModelConfig, st: &mut State, i: usize, 
 /// that a partner in PARTNER-DOWN since after our last recorded operation sends us to RECOVER, and
 /// one in PARTNER-DOWN since before it sends us to POTENTIAL-CONFLICT; then take the
 /// "communications OK" transition for the state we are in.
-fn transition_out_of_startup(cfg: &ModelConfig, st: &mut State, i: usize, partner: S, partner_since: Tick) {
+fn transition_out_of_startup(
+    cfg: &ModelConfig,
+    st: &mut State,
+    i: usize,
+    partner: S,
+    partner_since: Tick,
+) {
     let s = &st.servers[i];
     let mut current = s.prev;
     if partner == S::PartnerDown {

@@ -14,7 +14,12 @@ use std::path::Path;
 
 /// The top-level module a source file belongs to (`endpoint/dns.rs` → `endpoint`).
 fn top_module(rel: &Path) -> String {
-    let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_string()
 }
 
@@ -152,7 +157,15 @@ fn top_level_modules_import_each_other_in_no_cycle() {
     if let Some(cycle) = find_cycle(&graph) {
         panic!("module cycle: {}", cycle.join(" -> "));
     }
-    for data in ["time", "lease", "dns", "reservation", "message", "db", "config"] {
+    for data in [
+        "time",
+        "lease",
+        "dns",
+        "reservation",
+        "message",
+        "db",
+        "config",
+    ] {
         assert!(
             !graph[data].contains("endpoint"),
             "data module {data} imports the endpoint"
@@ -165,14 +178,24 @@ fn the_cycle_check_finds_a_planted_cycle() {
     let exports = root_exports("pub use endpoint::{Endpoint, Output};\npub use db::Binding;");
     // `message` reaches `db` through the root's re-export; `db` imports `message` directly.
     let files = vec![
-        ("message".to_string(), "use crate::{Binding, Xid};".to_string()),
+        (
+            "message".to_string(),
+            "use crate::{Binding, Xid};".to_string(),
+        ),
         ("db".to_string(), "use crate::message::Xid;".to_string()),
-        ("time".to_string(), "// crate::db is only named in a comment".to_string()),
+        (
+            "time".to_string(),
+            "// crate::db is only named in a comment".to_string(),
+        ),
     ];
     let graph = dependencies(&files, &exports);
     assert_eq!(
         find_cycle(&graph),
-        Some(vec!["db".to_string(), "message".to_string(), "db".to_string()])
+        Some(vec![
+            "db".to_string(),
+            "message".to_string(),
+            "db".to_string()
+        ])
     );
     assert!(graph["time"].is_empty(), "comments are not imports");
     // Without the back edge there is none.

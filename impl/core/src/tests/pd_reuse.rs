@@ -54,7 +54,11 @@ fn role_of(x: u8) -> Role {
 
 /// The `n`th lease `role` has a record of, if any.
 fn some_lease(pair: &Pair, role: Role, n: u8) -> Option<LeaseKey> {
-    let node = if role == Role::Primary { &pair.p } else { &pair.s };
+    let node = if role == Role::Primary {
+        &pair.p
+    } else {
+        &pair.s
+    };
     let keys: Vec<LeaseKey> = node.ep.db().iter().map(|(k, _)| *k).collect();
     (!keys.is_empty()).then(|| keys[n as usize % keys.len()])
 }
@@ -142,5 +146,8 @@ fn the_reuse_check_sees_a_state_expiration_time_beyond_the_client_expiry() {
     let late = b.client_expiry.unwrap().plus(10 * 3600);
     b.state_expiration_time = Some(late);
     assert_eq!(pd_reuse_time(&b, T0, MCLT), late.plus(MCLT));
-    assert_ne!(pd_reuse_time(&b, T0, MCLT), reuse_without_state_expiration(&b));
+    assert_ne!(
+        pd_reuse_time(&b, T0, MCLT),
+        reuse_without_state_expiration(&b)
+    );
 }
