@@ -156,25 +156,9 @@ pub type ClientId = u8;
 /// Index of a lease: addresses first (`A0`, `A1`, ...), then prefixes (`P0`, ...).
 pub type LeaseId = u8;
 
-/// The two kinds of lease and their allocation algorithm (§4.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LeaseKind {
-    /// An IPv6 address (IA_NA): independent allocation, §4.2.1.
-    Address,
-    /// A delegable prefix (IA_PD): proportional allocation, §4.2.2.
-    Prefix,
-}
-
-impl LeaseKind {
-    /// "address" or "prefix", as the descriptions and coverage items write it.
-    pub fn word(self) -> &'static str {
-        match self {
-            LeaseKind::Address => "address",
-            LeaseKind::Prefix => "prefix",
-        }
-    }
-}
+/// The two kinds of lease and their allocation algorithm (§4.2): one definition, shared with
+/// the implementation, in `failover_proto`.
+pub use failover_proto::LeaseKind;
 
 /// Index of a role in the `servers` array and of the channel it sends on.
 pub fn idx(r: Role) -> usize {

@@ -42,14 +42,9 @@ impl fmt::Display for LeaseKey {
     }
 }
 
-/// Address or prefix, as asked for by a client (IA_NA or IA_PD).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum LeaseKind {
-    /// IA_NA: one address.
-    Address,
-    /// IA_PD: one prefix.
-    Prefix,
-}
+/// Address or prefix, as asked for by a client (IA_NA or IA_PD): one definition, shared with the
+/// model, in `failover_proto`.
+pub use failover_proto::LeaseKind;
 
 /// A client identity (the DUID in OPTION_CLIENTID).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
