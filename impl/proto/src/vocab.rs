@@ -230,7 +230,10 @@ mod tests {
         let s: ServerState = serde_json::from_str("\"COMMUNICATIONS-INTERRUPTED\"").unwrap();
         assert_eq!(s, ServerState::CommunicationsInterrupted);
         // The model's traces and descriptions write the lease kind in lower case.
-        assert_eq!(serde_json::to_string(&LeaseKind::Prefix).unwrap(), "\"prefix\"");
+        assert_eq!(
+            serde_json::to_string(&LeaseKind::Prefix).unwrap(),
+            "\"prefix\""
+        );
         assert_eq!(LeaseKind::Address.to_string(), "address");
     }
 }

@@ -246,7 +246,7 @@ pub(crate) fn bind(
     lease.status = B::Active;
     lease.client = Some(c);
     lease.expiry = expiry;
-    lease.cltt = now;
+    lease.clt = now;
     lease.pl_sent = partner_lifetime(cfg, now, expiry);
     lease.reclaim = false;
     changed(lease);
@@ -282,7 +282,7 @@ pub(crate) fn lockstep_exchange(cfg: &ModelConfig, st: &mut State, i: usize, l: 
     theirs.client = lease.client;
     theirs.expiry = lease.expiry;
     theirs.since = lease.since;
-    theirs.cltt = theirs.cltt.max(lease.cltt);
+    theirs.clt = theirs.clt.max(lease.clt);
     theirs.exp_time = theirs.exp_time.max(lease.pl_sent);
     theirs.pending = false;
     let mine = &mut st.servers[i].leases[l as usize];
@@ -408,7 +408,7 @@ pub fn client_release(cfg: &ModelConfig, st: &mut State, c: ClientId, decline: b
         // Figure 2 (3) RELEASED, or (9) ABANDONED.
         lease.status = if decline { B::Abandoned } else { B::Released };
         lease.since = now;
-        lease.cltt = now;
+        lease.clt = now;
         changed(lease);
     }
 }

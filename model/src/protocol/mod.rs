@@ -12,6 +12,10 @@
 mod clients;
 mod leases;
 
+/// The name the trace builder (`model/src/trace.rs`) calls, kept until the trace schema's move
+/// (issue 20 §1) lands; new code says `figure4_as_read`.
+pub use figure4_as_read as figure4;
+
 pub use clients::*;
 pub use leases::*;
 
@@ -424,13 +428,13 @@ fn on_state(cfg: &ModelConfig, st: &mut State, i: usize, state: S, startup: bool
 fn update_time(u: &Update) -> Tick {
     match u.status {
         B::Active | B::Expired | B::Released => {
-            if u.cltt > 0 {
-                u.cltt
+            if u.clt_time > 0 {
+                u.clt_time
             } else {
                 u.since
             }
         }
-        _ => u.cltt.max(u.since),
+        _ => u.clt_time.max(u.since),
     }
 }
 
@@ -444,12 +448,15 @@ fn local_time(cfg: &ModelConfig, local: &Lease) -> Tick {
     match local.status {
         B::Active | B::Expired | B::Released => local.db_time(),
         _ if cfg.is(Variant::LocalTimeCltFirst) => local.db_time(),
-        _ => local.cltt.max(local.since),
+        _ => local.clt.max(local.since),
     }
 }
 
-/// Figure 4 (§7.5.4): accept or reject an update from the partner. `None` accepts.
-pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Reject> {
+/// Figure 4 (§7.5.4) as the project reads it: accept or reject an update from the partner.
+/// `None` accepts. Not the literal table: readings R11, R18, R20 and R31 amend it (the literal
+/// rule, with decision D1, is `failover_core::db::figure4_literal`; the implementation's reading
+/// is `failover_core::db::decide`).
+pub fn figure4_as_read(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Reject> {
     if cfg.is(Variant::AcceptAllBndupd) {
         return None;
     }
@@ -481,7 +488,7 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
     // what must not be lost. Without this the two servers reject each other's update for ever.
     let same_turn = match (u.client, local.client) {
         (Some(a), Some(b)) => a == b,
-        _ => u.cltt > 0 && u.cltt == local.cltt,
+        _ => u.clt_time > 0 && u.clt_time == local.clt,
     };
     let binding_beats_free = !same_turn && u.client.is_some() && local.client.is_none();
     // FREE against FREE-BACKUP at one time: the two servers disagree about which pool the
@@ -535,7 +542,7 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
         }
     };
     // time(2): the client talked to the partner after the local start-time-of-state.
-    let time2 = || later(u.cltt, local.since);
+    let time2 = || later(u.clt_time, local.since);
     match (local.status, u.status) {
         (B::Active, B::Active) => {
             if local.client == u.client {
@@ -595,7 +602,7 @@ fn life_cycle_rank(b: B) -> u8 {
 /// changes in one tick (release, decline, reset, renewal, the free that follows an ack) are
 /// ordered by reading R11. The variant `same-tick-changes` drops the limit.
 pub fn changed_this_tick(cfg: &ModelConfig, lease: &Lease, now: Tick) -> bool {
-    !cfg.is(Variant::SameTickChanges) && (lease.since == now || lease.cltt == now)
+    !cfg.is(Variant::SameTickChanges) && (lease.since == now || lease.clt == now)
 }
 
 /// BNDUPD received (§7.5): apply Figure 4, store what is accepted (§7.5.5), reply (§7.6). The
@@ -614,13 +621,13 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
         // the secondary's FREE-BACKUP is the old announcement coming back, not a pool change.
         u.status = B::Free;
     }
-    let reject = figure4(cfg, st, i, &u);
+    let reject = figure4_as_read(cfg, st, i, &u);
     let agreeing = agrees(cfg, &st.servers[i].leases[u.lease as usize], &u);
     let lease = &mut st.servers[i].leases[u.lease as usize];
     match reject {
         None if agreeing => {
             // Nothing new but the max-monotone times (R4), and the DNS status of the binding.
-            lease.cltt = lease.cltt.max(u.cltt);
+            lease.clt = lease.clt.max(u.clt_time);
             lease.exp_time = lease.exp_time.max(u.pl);
             if cfg.dns {
                 merge_dns(cfg, lease, &u);
@@ -638,7 +645,7 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
             lease.expiry = u.expiry;
             lease.since = u.since;
             // §7.5.5: client-last-transaction-time is raised to the partner's if later.
-            lease.cltt = lease.cltt.max(u.cltt);
+            lease.clt = lease.clt.max(u.clt_time);
             // Figure 5: the partner-lifetime received becomes our expiration-time (R4: max).
             lease.exp_time = lease.exp_time.max(u.pl);
             // The partner's information replaces ours: nothing of ours is owed any more.
@@ -899,7 +906,7 @@ pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
                 client: lease.client,
                 expiry: if active { lease.expiry } else { 0 },
                 since: lease.since,
-                cltt: lease.cltt,
+                clt_time: lease.clt,
                 pl: if active { lease.pl_sent } else { 0 },
                 fqdn: if cfg.is(Variant::NameNotExchanged) {
                     None

@@ -142,8 +142,8 @@ impl Endpoint {
         // pools. The server MUST fully deplete its own pool before starting allocations from its
         // downed partner's pool." A restart re-enters PARTNER-DOWN: the MCLT counts from the
         // entry of this run (decision D7, last sentence; the model's rule).
-        let pd_entry = self.pd_entered?;
-        if now < pd_entry.plus(self.mclt) {
+        let entered = self.pd_entered_this_run?;
+        if now < entered.plus(self.mclt) {
             return None;
         }
         let theirs = db::available_status(me.partner());

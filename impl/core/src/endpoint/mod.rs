@@ -100,9 +100,12 @@ pub struct Endpoint {
     /// MCLT in use: configured on the primary, adopted from CONNECT on the secondary (§6.1.2).
     pub(crate) mclt: u64,
     pub(crate) state: ServerState,
-    pub(crate) previous_state: Option<ServerState>,
+    /// "Previous failover state" of §8.2's stable storage: the state this endpoint left last.
+    /// Not the PREVIOUS-STATE variable of §8.3.2's STARTUP algorithm (`startup_previous`).
+    pub(crate) previous_failover_state: Option<ServerState>,
     pub(crate) start_time_of_state: Time,
-    /// PREVIOUS-STATE of §8.3.2 (after step 2).
+    /// The PREVIOUS-STATE variable of §8.3.2's STARTUP algorithm (after step 2): the state
+    /// STARTUP leaves into. Not §8.2's "previous failover state" (`previous_failover_state`).
     pub(crate) startup_previous: ServerState,
     /// The state recorded in stable storage at start, with its start time.
     pub(crate) recorded: Option<(ServerState, Time)>,
@@ -120,11 +123,12 @@ pub struct Endpoint {
     pub(crate) after_storage_loss: bool,
     /// We have had communications OK with the partner at least once (C flag).
     pub(crate) communicated: bool,
-    /// Entry into PARTNER-DOWN (OPTION_F_PARTNER_DOWN_TIME).
-    pub(crate) pd_entry: Option<Time>,
+    /// Entry into PARTNER-DOWN as recorded and sent (OPTION_F_PARTNER_DOWN_TIME; kept across a
+    /// restart into the same state, decision D7).
+    pub(crate) partner_down_entry: Option<Time>,
     /// When this run entered PARTNER-DOWN (volatile): the MCLT waits of §8.4.1 count from it
-    /// (decision D7 keeps `pd_entry` for the record and the STATE message only).
-    pub(crate) pd_entered: Option<Time>,
+    /// (decision D7 keeps `partner_down_entry` for the record and the STATE message only).
+    pub(crate) pd_entered_this_run: Option<Time>,
     pub(crate) partner: PartnerView,
     pub(crate) conn: Conn,
     pub(crate) db: Db,
@@ -195,7 +199,7 @@ impl Endpoint {
         let mut e = Endpoint {
             mclt: config.mclt,
             state: ServerState::Startup,
-            previous_state: None,
+            previous_failover_state: None,
             start_time_of_state: now,
             startup_previous: ServerState::Recover,
             recorded: None,
@@ -204,8 +208,8 @@ impl Endpoint {
             no_stable_record: true,
             after_storage_loss: false,
             communicated: false,
-            pd_entry: None,
-            pd_entered: None,
+            partner_down_entry: None,
+            pd_entered_this_run: None,
             partner: PartnerView::default(),
             conn: Conn::new(keepalive),
             db: Db::default(),
@@ -242,7 +246,7 @@ impl Endpoint {
                 // failure time or a time beyond which the server could not have been operating.
                 let recorded = rec.state.unwrap_or(ServerState::Recover);
                 e.startup_previous = startup_step2(recorded);
-                e.previous_state = rec.previous_state;
+                e.previous_failover_state = rec.previous_state;
                 e.time_of_failure = Some(rec.time_of_failure.unwrap_or(rec.last_operation));
                 if rec.storage_lost {
                     // RFC 8156 §8.5.2 / reading R23: the storage was lost before the last run
@@ -258,7 +262,7 @@ impl Endpoint {
                 e.recorded = Some((recorded, rec.start_time_of_state));
                 e.no_stable_record = false;
                 e.communicated = rec.communicated;
-                e.pd_entry = rec.partner_down_entry;
+                e.partner_down_entry = rec.partner_down_entry;
                 e.partner.state = rec.partner_state;
                 e.partner.start_time = rec.partner_start_time;
                 e.partner.last_message = rec.last_partner_message;

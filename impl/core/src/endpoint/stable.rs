@@ -40,7 +40,8 @@ impl StableState {
 pub struct EndpointRecord {
     /// Current failover state (never STARTUP: STARTUP is not recorded).
     pub state: Option<ServerState>,
-    /// Previous failover state.
+    /// "Previous failover state" (§8.2): the state left last. Not the PREVIOUS-STATE variable of
+    /// §8.3.2, which STARTUP derives from `state` (step 1) and step 2.
     pub previous_state: Option<ServerState>,
     /// Start time of the current state.
     pub start_time_of_state: Time,
@@ -92,12 +93,12 @@ impl Endpoint {
             } else {
                 Some(self.state)
             },
-            previous_state: self.previous_state,
+            previous_state: self.previous_failover_state,
             start_time_of_state: self.start_time_of_state,
             partner_state: self.partner.state,
             partner_start_time: self.partner.start_time,
             last_partner_message: self.partner.last_message,
-            partner_down_entry: self.pd_entry,
+            partner_down_entry: self.partner_down_entry,
             communicated: self.communicated,
             mclt: self.mclt,
             last_operation: now,

@@ -104,12 +104,12 @@ impl Endpoint {
 
     /// Earliest PARTNER-DOWN reuse time among EXPIRED/RELEASED/RESET leases (reading R3).
     pub(crate) fn next_partner_down_free(&self) -> Option<Time> {
-        let pd_entry = self.pd_entered?;
+        let entered = self.pd_entered_this_run?;
         self.db
             .freeable()
             .iter()
             .filter_map(|k| self.db.get(k))
-            .map(|b| db::pd_reuse_time(b, pd_entry, self.mclt))
+            .map(|b| db::pd_reuse_time(b, entered, self.mclt))
             .min()
     }
 
@@ -120,7 +120,7 @@ impl Endpoint {
         if self.state != ServerState::PartnerDown {
             return;
         }
-        let Some(pd_entry) = self.pd_entered else {
+        let Some(entered) = self.pd_entered_this_run else {
             return;
         };
         let due: Vec<LeaseKey> = self
@@ -130,7 +130,7 @@ impl Endpoint {
             .filter(|k| {
                 self.db
                     .get(k)
-                    .is_some_and(|b| db::pd_reuse_time(b, pd_entry, self.mclt) <= now)
+                    .is_some_and(|b| db::pd_reuse_time(b, entered, self.mclt) <= now)
             })
             .copied()
             .collect();
