@@ -1,5 +1,19 @@
 //! The sans-IO [`Endpoint`]: inputs `handle_*`, outputs `poll_*`, the lease-update machinery of
 //! RFC 8156 §7 and client service per §8 responsiveness.
+//!
+//! Every `impl Endpoint` is in this module tree; the data it works on (`crate::db`,
+//! `crate::dns`, `crate::message`, ...) imports nothing from here (`tests/modules.rs`). This file
+//! holds the struct, its construction (§8.2, §8.3.2 steps 1-4) and the `handle_*`/`poll_*`
+//! surface; the rest follows the RFC:
+//! * `outputs`: what the driver drains (outputs, events, commands) and transaction-ids (§5.2);
+//! * `stable`: stable storage (§8.2) and the persisted lease writes (§7.5.2);
+//! * `timers`: timers (§6.5, §8) and what firing them does (expiry, PARTNER-DOWN frees, §8.4.1);
+//! * `bndupd`: binding updates (§7), UPDREQ/UPDREQALL/UPDDONE, POOLREQ;
+//! * `clients`: client service (§4, §8 responsiveness);
+//! * `conn`: connection management, CONNECT/CONNECTREPLY, STATE (§6);
+//! * `state`: the endpoint state machine, one function per "Transition out of X" (§8);
+//! * `dns`, `reservation`: DNS update behaviour (§9) and reservations (design draft §12);
+//! * `observe`: the observation the conformance suite compares.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
