@@ -5,9 +5,13 @@
 //! the digest and every RFC 7031 §7 item 1..10 must have a row; the summary must match the rows.
 //! The checker is itself tested on broken copies of the real table.
 //!
-//! The RFC is read from `docs/spec/rfc8156.txt` (a copy kept in the repository), the digest of
-//! ambiguities from `../shared/spec/` next to the workspace when it is there (else A1..A19), or
-//! both from the files named by `RFC8156_TXT` and `RFC8156_DIGEST`.
+//! The RFC is read from `docs/spec/rfc8156.txt` (a copy kept in the repository) and the digest's
+//! ambiguities from `docs/digest.md`, or both from the files named by `RFC8156_TXT` and
+//! `RFC8156_DIGEST`.
+//!
+//! Citations (issue 20 §4): every `A<n>`, `R<n>`, `D<n>`, `F<n>` and "design draft §" cited in
+//! the sources, scripts and docs must resolve to a file of the repository, and nothing may point
+//! outside it (`../shared/`, `/work/shared/`); see `mod citations` at the end.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -26,18 +30,13 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// A specification file: the one named by `var`, else the copy in `docs/spec/` (RFC 8156 is
-/// kept in the repository so that a clean clone can run this test), else `../shared/spec/`.
-fn spec_file(var: &str, name: &str) -> Option<PathBuf> {
+/// A specification file: the one named by `var`, else the copy kept in the repository (so that
+/// a clean clone can run this test).
+fn spec_file(var: &str, in_repo: &str) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(var) {
         return Some(PathBuf::from(p));
     }
-    [
-        root().join("docs/spec").join(name),
-        root().join("../shared/spec").join(name),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
+    Some(root().join(in_repo)).filter(|p| p.exists())
 }
 
 /// Everything the table is checked against.
@@ -134,7 +133,7 @@ fn test_functions(text: &str) -> Vec<String> {
 impl Ctx {
     fn load() -> Ctx {
         let root = root();
-        let rfc_path = spec_file("RFC8156_TXT", "rfc8156.txt")
+        let rfc_path = spec_file("RFC8156_TXT", "docs/spec/rfc8156.txt")
             .expect("docs/spec/rfc8156.txt is part of the repository");
         let rfc: Vec<String> = read(&rfc_path).lines().map(str::to_string).collect();
         let mut section_of = Vec::with_capacity(rfc.len());
@@ -145,17 +144,15 @@ impl Ctx {
             }
             section_of.push(current.clone());
         }
-        // The digest is the project's working notes beside the repository; where it is not
-        // (a clean clone in CI), its list is A1..A19.
-        let ambiguities = match spec_file("RFC8156_DIGEST", "rfc8156-digest.md") {
-            Some(p) => read(&p)
-                .lines()
-                .skip_while(|l| !(l.starts_with("## ") && l.contains("Ambiguities")))
-                .filter_map(|l| l.strip_prefix("**A"))
-                .filter_map(|l| l.split('.').next()?.parse().ok())
-                .collect(),
-            None => (1..=19).collect(),
-        };
+        // The digest's ambiguities, as copied into `docs/digest.md`.
+        let digest = spec_file("RFC8156_DIGEST", "docs/digest.md")
+            .expect("docs/digest.md (the digest's ambiguities A1-A19) is missing");
+        let ambiguities = read(&digest)
+            .lines()
+            .skip_while(|l| !(l.starts_with("## ") && l.contains("Ambiguities")))
+            .filter_map(|l| l.strip_prefix("**A"))
+            .filter_map(|l| l.split('.').next()?.parse().ok())
+            .collect();
         let readings = read(&root.join("docs/readings.md"))
             .lines()
             .filter_map(|l| l.strip_prefix('|'))
@@ -823,4 +820,215 @@ fn the_checker_rejects_broken_tables() {
         &with_line(k, Some(drifted)),
         &["summary row \"all\""],
     );
+}
+
+/// Citations a clean clone can follow (issue 20 §4). The code and the docs cite the digest's
+/// ambiguities and the project's findings (`A<n>`: `docs/digest.md`, `docs/findings.md`), its
+/// readings (`R<n>`: `docs/readings.md`), the core's decisions (`D<n>`:
+/// `impl/core/DECISIONS.md`), findings `F<n>` (`docs/findings.md`) and the design draft
+/// ("design draft §12": `docs/design-draft.md`). Each must resolve to a definition in the
+/// repository, and no file may send the reader outside it (`../shared/`, `/work/shared/`).
+mod citations {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::{read, root};
+
+    /// What a citation can name, read from the files that define it.
+    #[derive(Default)]
+    pub(super) struct Targets {
+        /// `A<n>`: `**A<n>.` in docs/digest.md or a `| A<n> |` row of docs/findings.md.
+        pub(super) a: BTreeSet<u32>,
+        /// `R<n>`: a `| R<n> |` row of docs/readings.md.
+        pub(super) r: BTreeSet<u32>,
+        /// `D<n>`: a `| D<n> |` row of impl/core/DECISIONS.md.
+        pub(super) d: BTreeSet<u32>,
+        /// `F<n>`: a `| F<n> |` row of docs/findings.md.
+        pub(super) f: BTreeSet<u32>,
+        /// "design draft §x": a `## §x` heading of docs/design-draft.md.
+        pub(super) draft: BTreeSet<String>,
+    }
+
+    /// The numbers `n` of the table rows `| <letter><n> |` in `text`.
+    fn row_ids(text: &str, letter: char) -> BTreeSet<u32> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("| ")?.strip_prefix(letter))
+            .filter_map(|l| l.split(' ').next()?.parse().ok())
+            .collect()
+    }
+
+    pub(super) fn targets(root: &Path) -> Targets {
+        let findings = read(&root.join("docs/findings.md"));
+        let mut a = row_ids(&findings, 'A');
+        a.extend(
+            read(&root.join("docs/digest.md"))
+                .lines()
+                .filter_map(|l| l.strip_prefix("**A"))
+                .filter_map(|l| l.split('.').next()?.parse::<u32>().ok()),
+        );
+        Targets {
+            a,
+            r: row_ids(&read(&root.join("docs/readings.md")), 'R'),
+            d: row_ids(&read(&root.join("impl/core/DECISIONS.md")), 'D'),
+            f: row_ids(&findings, 'F'),
+            draft: read(&root.join("docs/design-draft.md"))
+                .lines()
+                .filter_map(|l| l.strip_prefix("## §"))
+                .map(|s| s.trim().to_string())
+                .collect(),
+        }
+    }
+
+    /// The citations of `text` that resolve to nothing, as `"<where>:<line>: <what>"`.
+    pub(super) fn unresolved(place: &str, text: &str, t: &Targets) -> Vec<String> {
+        let mut errors = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let at = format!("{place}:{}", n + 1);
+            for outside in ["../shared/", "/work/shared/"] {
+                if line.contains(outside) {
+                    errors.push(format!("{at}: points outside the repository ({outside})"));
+                }
+            }
+            let b = line.as_bytes();
+            for (i, &c) in b.iter().enumerate() {
+                let set = match c {
+                    b'A' => &t.a,
+                    b'R' => &t.r,
+                    b'D' => &t.d,
+                    b'F' => &t.f,
+                    _ => continue,
+                };
+                let word_start = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+                let digits: String = line[i + 1..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                let end = i + 1 + digits.len();
+                let word_end =
+                    end >= b.len() || !(b[end].is_ascii_alphanumeric() || b[end] == b'_');
+                if !word_start || !word_end || digits.is_empty() || digits.starts_with('0') {
+                    continue;
+                }
+                let num: u32 = digits.parse().unwrap_or(u32::MAX);
+                if !set.contains(&num) {
+                    errors.push(format!("{at}: {}{digits} is defined nowhere", c as char));
+                }
+            }
+            let lower = line.to_lowercase();
+            for key in ["design draft §", "design-draft §"] {
+                for (i, _) in lower.match_indices(key) {
+                    let sec: String = line[i + key.len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || *c == '.')
+                        .collect();
+                    let sec = sec.trim_end_matches('.');
+                    if !t.draft.contains(sec) {
+                        errors.push(format!(
+                            "{at}: design draft §{sec} is not in docs/design-draft.md"
+                        ));
+                    }
+                }
+            }
+        }
+        errors
+    }
+
+    /// The files whose citations are checked: sources, scripts and docs, not the texts copied in
+    /// (the RFC, the draft, the notes: they are what is cited) nor this checker's own tests.
+    pub(super) fn cited_files(root: &Path) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                let name = e.file_name().to_string_lossy().to_string();
+                if p.is_dir() {
+                    if !matches!(name.as_str(), "target" | "traces" | "snapshots" | "spec")
+                        && !name.starts_with('.')
+                    {
+                        walk(&p, root, out);
+                    }
+                    continue;
+                }
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+                let copied = [
+                    "docs/digest.md",
+                    "docs/design-draft.md",
+                    "docs/stateright-notes.md",
+                    "docs/network-lab.md",
+                    "tests/traceability.rs",
+                    "HANDOFF.md",
+                ];
+                let kind = ["rs", "md", "sh", "py", "toml"];
+                if !copied.contains(&rel.as_str())
+                    && p.extension().is_some_and(|x| kind.iter().any(|k| x == *k))
+                {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(root, root, &mut out);
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn every_citation_resolves_inside_the_repository() {
+        let root = root();
+        let t = targets(&root);
+        assert!(t.a.len() >= 20 && t.r.len() >= 32 && t.d.len() >= 30 && !t.f.is_empty());
+        assert!(t.draft.contains("12"), "docs/design-draft.md has §12");
+        let files = cited_files(&root);
+        assert!(
+            files.len() > 50,
+            "the walk found the sources: {}",
+            files.len()
+        );
+        let mut errors = Vec::new();
+        for f in &files {
+            let rel = f.strip_prefix(&root).unwrap().to_string_lossy().to_string();
+            errors.extend(unresolved(&rel, &read(f), &t));
+        }
+        assert!(
+            errors.is_empty(),
+            "unresolved citations:\n{}",
+            errors.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_citation_check_rejects_planted_bad_citations() {
+        let t = targets(&root());
+        let good = "// reading R2 (A2), decision D8, finding F1, A20; design draft §12. Lease A0.";
+        assert_eq!(unresolved("x.rs", good, &t), Vec::<String>::new());
+        for (bad, expected) in [
+            ("// reading R99", "x.rs:1: R99 is defined nowhere"),
+            (
+                "// ambiguity A77 of the digest",
+                "x.rs:1: A77 is defined nowhere",
+            ),
+            ("// decision D404", "x.rs:1: D404 is defined nowhere"),
+            ("// finding F9", "x.rs:1: F9 is defined nowhere"),
+            (
+                "// design draft §9.3",
+                "x.rs:1: design draft §9.3 is not in docs/design-draft.md",
+            ),
+            (
+                "// see ../shared/spec/rfc8156-digest.md",
+                "x.rs:1: points outside the repository (../shared/)",
+            ),
+            (
+                "# facts: /work/shared/guides/network-lab.md",
+                "x.rs:1: points outside the repository (/work/shared/)",
+            ),
+        ] {
+            assert_eq!(
+                unresolved("x.rs", bad, &t),
+                vec![expected.to_string()],
+                "{bad}"
+            );
+        }
+    }
 }

@@ -491,7 +491,7 @@ impl FailoverModel {
             Action::Restart(r) => format!("{r} restarts into STARTUP (and connects if it can)"),
             Action::PartnerDownCommand(r) => format!("operator tells {r} its partner is down"),
             Action::ResetLease(r, l) => format!("operator resets {} on {r}", self.lease_name(*l)),
-            Action::Request(c, r, k) => format!("c{c} asks {r} for a new {}", k.word()),
+            Action::Request(c, r, k) => format!("c{c} asks {r} for a new {}", k.token()),
             Action::Renew(c) => format!("c{c} renews with its server"),
             Action::Rebind(c) => format!("c{c} rebinds with the other server"),
             Action::Release(c) => format!("c{c} releases its lease"),

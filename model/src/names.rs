@@ -30,8 +30,8 @@ pub fn update(addresses: Option<u8>, u: &Update) -> String {
         s += &format!(" until t{}", u.expiry);
     }
     s += &format!(" since t{}", u.since);
-    if u.cltt > 0 {
-        s += &format!(" clt t{}", u.cltt);
+    if u.clt_time > 0 {
+        s += &format!(" clt t{}", u.clt_time);
     }
     if u.pl > 0 {
         s += &format!(" PL t{}", u.pl);

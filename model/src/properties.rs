@@ -6,7 +6,7 @@
 //!   advancing only when nothing else can happen) and whose settle clock has run out. Because
 //!   every path is finite and ends in such a state, "P holds at every settled end" is exactly
 //!   "P eventually holds within the bound" (stateright's own `eventually` is unsound on joins,
-//!   see `../shared/guides/stateright-notes.md`, so it is not used).
+//!   see `docs/stateright-notes.md`, so it is not used).
 //! - Reachability properties are `sometimes`: a model that never reaches a state or a
 //!   binding-status fails loudly instead of passing vacuously.
 //! - [`EVERY_PATH_ENDS`] is a property of the graph, not of a state: the bounded-liveness

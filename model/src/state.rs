@@ -156,25 +156,9 @@ pub type ClientId = u8;
 /// Index of a lease: addresses first (`A0`, `A1`, ...), then prefixes (`P0`, ...).
 pub type LeaseId = u8;
 
-/// The two kinds of lease and their allocation algorithm (§4.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LeaseKind {
-    /// An IPv6 address (IA_NA): independent allocation, §4.2.1.
-    Address,
-    /// A delegable prefix (IA_PD): proportional allocation, §4.2.2.
-    Prefix,
-}
-
-impl LeaseKind {
-    /// "address" or "prefix", as the descriptions and coverage items write it.
-    pub fn word(self) -> &'static str {
-        match self {
-            LeaseKind::Address => "address",
-            LeaseKind::Prefix => "prefix",
-        }
-    }
-}
+/// The two kinds of lease and their allocation algorithm (§4.2): one definition, shared with
+/// the implementation, in `failover_proto`.
+pub use failover_proto::LeaseKind;
 
 /// Index of a role in the `servers` array and of the channel it sends on.
 pub fn idx(r: Role) -> usize {
@@ -253,7 +237,7 @@ pub struct Lease {
     /// start-time-of-state: when the binding-status last changed.
     pub since: Tick,
     /// client-last-transaction-time (raised from the partner's, §7.5.5).
-    pub cltt: Tick,
+    pub clt: Tick,
     /// acked-partner-lifetime: the greatest partner-lifetime the partner acked (reading R4).
     pub acked_pl: Tick,
     /// The most recently transmitted partner-lifetime (digest A15), used by the §8.4.1 wait.
@@ -294,7 +278,7 @@ impl Lease {
             client: None,
             expiry: 0,
             since: 0,
-            cltt: 0,
+            clt: 0,
             acked_pl: 0,
             pl_sent: 0,
             exp_time: 0,
@@ -313,8 +297,8 @@ impl Lease {
     /// The time Figure 4 compares an incoming update against: client-last-transaction-time if
     /// present, else start-time-of-state (§7.5.4).
     pub fn db_time(&self) -> Tick {
-        if self.cltt > 0 {
-            self.cltt
+        if self.clt > 0 {
+            self.clt
         } else {
             self.since
         }
@@ -438,7 +422,7 @@ pub struct Update {
     /// OPTION_F_START_TIME_OF_STATE.
     pub since: Tick,
     /// OPTION_CLT_TIME (as an absolute tick; digest A5).
-    pub cltt: Tick,
+    pub clt_time: Tick,
     /// OPTION_F_PARTNER_LIFETIME.
     pub pl: Tick,
     /// DNS (§9.2, §5.5.3): the binding's FQDN.

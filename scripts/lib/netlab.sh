@@ -1,6 +1,6 @@
 # Shell functions shared by the scripts that run servers in network namespaces
 # (scripts/compare-kea.sh; scripts/bench-serve.sh uses lib/perfdhcp_stats.py). Source it.
-# Facts behind them: /work/shared/guides/network-lab.md of the project (DAD off, a bridge with
+# Facts behind them: docs/network-lab.md (DAD off, a bridge with
 # mcast_snooping 0 so ff02::1:2 reaches every leg, perfdhcp's DUIDs are time-based).
 
 # nsx NS CMD...: run CMD inside namespace NS.

@@ -7,7 +7,7 @@ use std::net::Ipv6Addr;
 use failover_proto::Role;
 
 use crate::dns::DnsConfig;
-use crate::message::{ClientId, LeaseKey};
+use crate::lease::{ClientId, LeaseKey};
 
 /// Minimum valid lifetime for new leases: "failover MUST NOT be used for new leases shorter than
 /// 30 seconds" (RFC 8156 §1).

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use std::net::Ipv6Addr;
 
-use crate::message::{ClientId, LeaseKey, LeaseKind, LeaseUpdate, StatusCode};
+use crate::lease::{ClientId, LeaseKey, LeaseKind};
+use crate::message::{LeaseUpdate, StatusCode};
 use crate::time::Time;
 
 /// One lease's record (RFC 8156 §7.3 times, plus the status and client of §7.2).
@@ -195,7 +196,16 @@ pub fn partner_lifetime_for(now: Time, actual: u64, desired: u64) -> Time {
 /// different client only at or after
 /// `max(client expiry, last partner-lifetime sent, acked partner-lifetime, expiration-time,
 /// PARTNER-DOWN entry) + MCLT`.
-pub fn pd_reuse_time(b: &Binding, pd_entry: Time, mclt: u64) -> Time {
+///
+/// R2's five inputs are seven fields here. "Last partner-lifetime sent" is two:
+/// `partner_lifetime`, the value set at a grant and not yet transmitted (the model sets its
+/// `pl_sent` at the grant too, before the BNDUPD goes), and `partner_lifetime_sent`, the value
+/// transmitted (digest A15). `state_expiration_time` is set only for an ACTIVE binding whose
+/// expiry is also folded into `client_expiry`, so it never changes the result on a record the
+/// endpoints make (property
+/// `state_expiration_time_never_changes_the_partner_down_reuse_time_of_a_reachable_record`); it
+/// is kept so that a record from elsewhere cannot lower the bound.
+pub fn pd_reuse_time(b: &Binding, pd_entered: Time, mclt: u64) -> Time {
     [
         b.client_expiry,
         b.state_expiration_time,
@@ -203,12 +213,12 @@ pub fn pd_reuse_time(b: &Binding, pd_entry: Time, mclt: u64) -> Time {
         b.partner_lifetime,
         b.acked_partner_lifetime,
         b.expiration_time,
-        Some(pd_entry),
+        Some(pd_entered),
     ]
     .into_iter()
     .flatten()
     .max()
-    .unwrap_or(pd_entry)
+    .unwrap_or(pd_entered)
     .plus(mclt)
 }
 
@@ -453,7 +463,7 @@ struct Rules {
 /// RFC 8156 §7.5.4 Figure 4 applied to one received lease update, literally: times within ±5 s
 /// are equal (§7.5.1), so "later" means clearly later, and a tie rejects. `Err` carries the
 /// status code of the rejection. The endpoint uses [`decide`].
-pub fn figure4(
+pub fn figure4_literal(
     local: &Binding,
     received_client: Option<&ClientId>,
     u: &LeaseUpdate,
@@ -924,7 +934,7 @@ mod tests {
                                     base.plus(50)
                                 };
                                 let rc = ClientId::from(if same_client { 1 } else { 2 });
-                                let got = figure4(&lb, Some(&rc), &u, now, me, false);
+                                let got = figure4_literal(&lb, Some(&rc), &u, now, me, false);
                                 let later = matches!(rel, Rel::Later);
                                 let expect = match (l, r) {
                                     // accept(3)
@@ -976,7 +986,7 @@ mod tests {
         let lb = local(Reset, 1, base, None);
         let u = upd(Active, base.plus(100), None);
         assert_eq!(
-            figure4(&lb, None, &u, base, Role::Primary, false),
+            figure4_literal(&lb, None, &u, base, Role::Primary, false),
             Err(OutdatedBindingInformation)
         );
     }
@@ -989,7 +999,7 @@ mod tests {
         // and rejects; reading R11 accepts it (it contradicts nothing).
         let u = upd(BindingStatus::Expired, Time(998), Some(Time(997)));
         assert_eq!(
-            figure4(&lb, Some(&c), &u, Time(2000), Role::Primary, false),
+            figure4_literal(&lb, Some(&c), &u, Time(2000), Role::Primary, false),
             Err(StatusCode::OutdatedBindingInformation)
         );
         assert_eq!(

@@ -11,14 +11,12 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod config;
-mod conn;
 pub mod db;
 mod dns;
 mod endpoint;
+mod lease;
 mod message;
-mod observe;
 mod reservation;
-mod state;
 pub mod testkit;
 mod time;
 
@@ -34,16 +32,17 @@ pub use dns::{
     DnsConfig, DnsInfo, DnsOp, DnsRequest, Fqdn, LeaseDns, FLAG_FWD_UPTODATE, FLAG_REV_UPTODATE,
     FLAG_SYNTHESIZED_NAME, FLAG_USING_REQUESTED_FQDN,
 };
+pub use endpoint::observe::{DnsOpKind, LeaseView, Observation, OwedDns};
+pub use endpoint::state::{responsiveness, Responsiveness};
 pub use endpoint::{
     Command, DisconnectReason, Endpoint, EndpointRecord, Event, Output, PersistRecord, StableState,
 };
 pub use failover_proto::{BindingStatus, MsgKind, Role, ServerState};
+pub use lease::{ClientId, LeaseKey, LeaseKind};
 pub use message::{
-    BndReply, BndUpd, Body, ClientId, ClientOp, ClientReply, ClientRequest, ConnectParams,
-    ConnectReply, Disconnect, LeaseKey, LeaseKind, LeaseReply, LeaseUpdate, Message, ReplyKind,
-    ServerFlags, StateMsg, StatusCode, Xid,
+    BndReply, BndUpd, Body, ClientOp, ClientReply, ClientRequest, ConnectParams, ConnectReply,
+    Disconnect, LeaseReply, LeaseUpdate, Message, ReplyKind, ServerFlags, StateMsg, StatusCode,
+    Xid,
 };
-pub use observe::{DnsOpKind, LeaseView, Observation, OwedDns};
 pub use reservation::Reservation;
-pub use state::{responsiveness, Responsiveness};
 pub use time::{Time, SKEW_TOLERANCE};

@@ -6,77 +6,15 @@
 //! relative OPTION_CLT_TIME only at the wire boundary (digest A5).
 
 use std::fmt;
-use std::net::Ipv6Addr;
 
 use failover_proto::{BindingStatus, MsgKind, ServerState};
 use serde::{Deserialize, Serialize};
 
+use crate::lease::{ClientId, LeaseKey, LeaseKind};
 use crate::time::Time;
 
 /// A 24-bit transaction-id (RFC 8156 §5.4).
 pub type Xid = u32;
-
-/// One lease: an address (independent allocation, §4.2.1) or a delegable/delegated prefix
-/// (proportional allocation, §4.2.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum LeaseKey {
-    /// An IPv6 address (IAADDR).
-    Addr(Ipv6Addr),
-    /// An IPv6 prefix with its length (IAPREFIX).
-    Prefix(Ipv6Addr, u8),
-}
-
-impl LeaseKey {
-    /// Is this a prefix (proportional allocation)?
-    pub const fn is_prefix(&self) -> bool {
-        matches!(self, LeaseKey::Prefix(..))
-    }
-
-    /// The kind of lease.
-    pub const fn kind(&self) -> LeaseKind {
-        match self {
-            LeaseKey::Addr(_) => LeaseKind::Address,
-            LeaseKey::Prefix(..) => LeaseKind::Prefix,
-        }
-    }
-}
-
-impl fmt::Display for LeaseKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LeaseKey::Addr(a) => write!(f, "{a}"),
-            LeaseKey::Prefix(a, l) => write!(f, "{a}/{l}"),
-        }
-    }
-}
-
-/// Address or prefix, as asked for by a client (IA_NA or IA_PD).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum LeaseKind {
-    /// IA_NA: one address.
-    Address,
-    /// IA_PD: one prefix.
-    Prefix,
-}
-
-/// A client identity (the DUID in OPTION_CLIENTID).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ClientId(pub Vec<u8>);
-
-impl From<u64> for ClientId {
-    fn from(n: u64) -> ClientId {
-        ClientId(n.to_be_bytes().to_vec())
-    }
-}
-
-impl fmt::Display for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in &self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
 
 /// Status codes used between partners (RFC 8156 §5.6, plus RFC 3315 Success and RFC 7653
 /// NotSupported).

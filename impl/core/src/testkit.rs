@@ -268,7 +268,7 @@ impl EndpointBuilder {
             // restart the recipe uses to get there (which, by decision D7, would count as a new
             // entry into PARTNER-DOWN).
             if self.state == ServerState::PartnerDown {
-                ep.pd_entered = self.partner_down_entry.or(Some(now));
+                ep.pd_entered_this_run = self.partner_down_entry.or(Some(now));
             }
         }
         outs.extend(drain(&mut ep));

@@ -1,7 +1,7 @@
 //! `failover-proto`: the nouns of RFC 8156 (DHCPv6 Failover Protocol).
 //!
 //! This crate holds the *vocabulary* shared by the model, the implementation and the conformance
-//! harness ([`ServerState`], [`BindingStatus`], [`MsgKind`], [`Role`]), and the wire codec
+//! harness ([`ServerState`], [`BindingStatus`], [`MsgKind`], [`Role`], [`LeaseKind`]), and the wire codec
 //! ([`wire`]). It contains no I/O, no clock and no transition logic: the model (`failover-model`)
 //! and the implementation (`failover-core`) each decide transitions on their own, so that a
 //! conformance run compares two independent readings of the RFC rather than one reading twice.
@@ -16,4 +16,4 @@
 mod vocab;
 pub mod wire;
 
-pub use vocab::{BindingStatus, MsgKind, Role, ServerState, UnknownCode};
+pub use vocab::{BindingStatus, LeaseKind, MsgKind, Role, ServerState, UnknownCode};

@@ -151,6 +151,27 @@ rfc_enum! {
     }
 }
 
+rfc_enum! {
+    /// The two kinds of lease (RFC 8156 §4.2), by the client option that asks for one: an
+    /// address (IA_NA, option 3) is allocated independently (§4.2.1), a delegable prefix (IA_PD,
+    /// option 25) proportionally (§4.2.2). The code is that option's code; the token is the word
+    /// traces, descriptions and coverage items use.
+    LeaseKind: u16 {
+        /// An IPv6 address (IA_NA): independent allocation, §4.2.1.
+        Address = 3 => "address",
+        /// A delegable prefix (IA_PD): proportional allocation, §4.2.2.
+        Prefix = 25 => "prefix",
+    }
+}
+
+impl LeaseKind {
+    /// The same as [`LeaseKind::token`], under the name the model's trace builder calls (kept
+    /// until the trace schema's move, issue 20 §1, lands; then callers use `token`).
+    pub const fn word(self) -> &'static str {
+        self.token()
+    }
+}
+
 /// The two roles of a failover relationship (RFC 8156 §3, §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -198,6 +219,8 @@ mod tests {
         assert_eq!(MsgKind::Contact.code(), 35);
         assert!(ServerState::from_code(11).is_err());
         assert!(BindingStatus::from_code(0).is_err());
+        assert_eq!(LeaseKind::Address.code(), 3);
+        assert_eq!(LeaseKind::Prefix.code(), 25);
     }
 
     #[test]
@@ -206,5 +229,11 @@ mod tests {
         assert_eq!(json, "\"FREE-BACKUP\"");
         let s: ServerState = serde_json::from_str("\"COMMUNICATIONS-INTERRUPTED\"").unwrap();
         assert_eq!(s, ServerState::CommunicationsInterrupted);
+        // The model's traces and descriptions write the lease kind in lower case.
+        assert_eq!(
+            serde_json::to_string(&LeaseKind::Prefix).unwrap(),
+            "\"prefix\""
+        );
+        assert_eq!(LeaseKind::Address.to_string(), "address");
     }
 }

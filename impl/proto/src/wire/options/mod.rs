@@ -34,139 +34,176 @@ pub const MAX_DEPTH: usize = 8;
 /// Length of an option's code and option-len fields (RFC 3315 §22.1).
 pub const OPTION_HEADER_LEN: usize = 4;
 
-/// One option, typed by its code.
-///
-/// Times are `u32` seconds as on the wire: absolute times count from 2000-01-01T00:00:00Z modulo
-/// 2^32 (RFC 8156 §3), except OPTION_CLT_TIME, which is relative to OPTION_LQ_BASE_TIME (RFC 5007
-/// §4.1.2.3, RFC 7653 §6.3.1). Converting to the project's `Time` is the caller's job.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum DhcpOption {
+/// The option table: one row per option this crate types, `Variant(payload) = RFC name = code,
+/// kind;` in code order. It defines the [`DhcpOption`] variant, the [`OptionCode`] constant and
+/// name, [`DhcpOption::code`], and for the 4-octet integer options (kind `u32`: the OPTION_F_*
+/// times and intervals, OPTION_CLT_TIME, OPTION_LQ_BASE_TIME) their whole encoding and decoding
+/// ([`DhcpOption::as_u32`], `four_octet`). Adding an option is one row here, plus, for an option
+/// with a structured payload, its arm in `encode_unchecked` and `read_option`.
+macro_rules! dhcp_options {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $name:ident = $code:literal, $kind:ident; )+) => {
+        /// One option, typed by its code.
+        ///
+        /// Times are `u32` seconds as on the wire: absolute times count from
+        /// 2000-01-01T00:00:00Z modulo 2^32 (RFC 8156 §3), except OPTION_CLT_TIME, which is
+        /// relative to OPTION_LQ_BASE_TIME (RFC 5007 §4.1.2.3, RFC 7653 §6.3.1). Converting to
+        /// the project's `Time` is the caller's job.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum DhcpOption {
+            $( $(#[$doc])* $variant($ty), )+
+            /// Any other code, kept verbatim so that it re-encodes byte for byte (RFC 3315:
+            /// unknown options are ignored, not an error).
+            ///
+            /// Building an `Unknown` with a code listed in [`OptionCode::KNOWN`] is allowed
+            /// (negative tests need malformed options), but its bytes then decode to the typed
+            /// variant, or fail.
+            Unknown {
+                /// The option code.
+                code: u16,
+                /// The option data.
+                data: Vec<u8>,
+            },
+        }
+
+        impl OptionCode {
+            $( $(#[$doc])* pub const $name: OptionCode = OptionCode($code); )+
+
+            /// Every code this crate decodes into a typed [`DhcpOption`], in code order.
+            pub const KNOWN: &'static [OptionCode] = &[$(OptionCode::$name),+];
+
+            /// The RFC name (`"OPTION_F_MCLT"`), if this crate knows the code.
+            pub const fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $( $code => Some(stringify!($name)), )+
+                    _ => None,
+                }
+            }
+        }
+
+        impl DhcpOption {
+            /// The option's code.
+            pub fn code(&self) -> OptionCode {
+                match self {
+                    $( DhcpOption::$variant(_) => OptionCode::$name, )+
+                    DhcpOption::Unknown { code, .. } => OptionCode(*code),
+                }
+            }
+
+            /// The value of a 4-octet integer option (the OPTION_F_* times and intervals,
+            /// OPTION_CLT_TIME, OPTION_LQ_BASE_TIME), whichever it is; `None` for every other
+            /// option.
+            pub fn as_u32(&self) -> Option<u32> {
+                match self {
+                    $( DhcpOption::$variant(_v) => four_octet_value!($kind, _v), )+
+                    DhcpOption::Unknown { .. } => None,
+                }
+            }
+
+            /// The constructor of the 4-octet integer option with this code, if it is one.
+            fn four_octet(code: OptionCode) -> Option<fn(u32) -> DhcpOption> {
+                match code {
+                    $( OptionCode::$name => four_octet_constructor!($kind, $variant), )+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+/// `as_u32` for one row of the table.
+macro_rules! four_octet_value {
+    (u32, $v:ident) => {
+        Some(*$v)
+    };
+    (typed, $v:ident) => {
+        None
+    };
+}
+
+/// `four_octet` for one row of the table.
+macro_rules! four_octet_constructor {
+    (u32, $variant:ident) => {
+        Some(DhcpOption::$variant as fn(u32) -> DhcpOption)
+    };
+    (typed, $variant:ident) => {
+        None
+    };
+}
+
+dhcp_options! {
     /// 1 — OPTION_CLIENTID, RFC 3315 §22.2: the client's DUID, uninterpreted (RFC 8156 §7.4: MUST
     /// appear in CLIENT_DATA).
-    ClientId(Vec<u8>),
+    ClientId(Vec<u8>) = OPTION_CLIENTID = 1, typed;
     /// 3 — OPTION_IA_NA, RFC 3315 §22.4
-    IaNa(IaNa),
+    IaNa(IaNa) = OPTION_IA_NA = 3, typed;
     /// 4 — OPTION_IA_TA, RFC 3315 §22.5
-    IaTa(IaTa),
+    IaTa(IaTa) = OPTION_IA_TA = 4, typed;
     /// 5 — OPTION_IAADDR, RFC 3315 §22.6
-    IaAddr(IaAddr),
+    IaAddr(IaAddr) = OPTION_IAADDR = 5, typed;
     /// 13 — OPTION_STATUS_CODE, RFC 3315 §22.13 (codes of RFC 8156 §5.6)
-    StatusCode(Status),
+    StatusCode(Status) = OPTION_STATUS_CODE = 13, typed;
     /// 25 — OPTION_IA_PD, RFC 3633 §9
-    IaPd(IaPd),
+    IaPd(IaPd) = OPTION_IA_PD = 25, typed;
     /// 26 — OPTION_IAPREFIX, RFC 3633 §10 (also bare in a BNDUPD, RFC 8156 §7.4)
-    IaPrefix(IaPrefix),
+    IaPrefix(IaPrefix) = OPTION_IAPREFIX = 26, typed;
     /// 39 — OPTION_CLIENT_FQDN, RFC 4704 §4
-    ClientFqdn(ClientFqdn),
+    ClientFqdn(ClientFqdn) = OPTION_CLIENT_FQDN = 39, typed;
     /// 45 — OPTION_CLIENT_DATA, RFC 5007 §4.1.2.2: all data about one client (RFC 8156 §7.4).
-    ClientData(Vec<DhcpOption>),
+    ClientData(Vec<DhcpOption>) = OPTION_CLIENT_DATA = 45, typed;
     /// 46 — OPTION_CLT_TIME, RFC 5007 §4.1.2.3: seconds since the last client transaction,
     /// *relative* to OPTION_LQ_BASE_TIME.
-    CltTime(u32),
+    CltTime(u32) = OPTION_CLT_TIME = 46, u32;
     /// 47 — OPTION_LQ_RELAY_DATA, RFC 5007 §4.1.2.4
-    LqRelayData(LqRelayData),
+    LqRelayData(LqRelayData) = OPTION_LQ_RELAY_DATA = 47, typed;
     /// 68 — OPTION_VSS, RFC 6607 §3.4
-    Vss(Vss),
+    Vss(Vss) = OPTION_VSS = 68, typed;
     /// 100 — OPTION_LQ_BASE_TIME, RFC 7653 §6.3.1: absolute time the data was put in the option.
-    LqBaseTime(u32),
+    LqBaseTime(u32) = OPTION_LQ_BASE_TIME = 100, u32;
     /// 114 — OPTION_F_BINDING_STATUS, RFC 8156 §5.5.1
-    BindingStatus(BindingStatus),
+    BindingStatus(BindingStatus) = OPTION_F_BINDING_STATUS = 114, typed;
     /// 115 — OPTION_F_CONNECT_FLAGS, RFC 8156 §5.5.2
-    ConnectFlags(ConnectFlags),
+    ConnectFlags(ConnectFlags) = OPTION_F_CONNECT_FLAGS = 115, typed;
     /// 116 — OPTION_F_DNS_REMOVAL_INFO, RFC 8156 §5.5.3: encapsulates 117, 118, 119.
-    DnsRemovalInfo(Vec<DhcpOption>),
+    DnsRemovalInfo(Vec<DhcpOption>) = OPTION_F_DNS_REMOVAL_INFO = 116, typed;
     /// 117 — OPTION_F_DNS_HOST_NAME, RFC 8156 §5.5.3.1: RFC 1035 wire form, uninterpreted.
-    DnsHostName(Vec<u8>),
+    DnsHostName(Vec<u8>) = OPTION_F_DNS_HOST_NAME = 117, typed;
     /// 118 — OPTION_F_DNS_ZONE_NAME, RFC 8156 §5.5.3.2: RFC 1035 wire form, uninterpreted.
-    DnsZoneName(Vec<u8>),
+    DnsZoneName(Vec<u8>) = OPTION_F_DNS_ZONE_NAME = 118, typed;
     /// 119 — OPTION_F_DNS_FLAGS, RFC 8156 §5.5.3.3
-    DnsFlags(DnsFlags),
+    DnsFlags(DnsFlags) = OPTION_F_DNS_FLAGS = 119, typed;
     /// 120 — OPTION_F_EXPIRATION_TIME, RFC 8156 §5.5.4 (absolute)
-    ExpirationTime(u32),
+    ExpirationTime(u32) = OPTION_F_EXPIRATION_TIME = 120, u32;
     /// 121 — OPTION_F_MAX_UNACKED_BNDUPD, RFC 8156 §5.5.5
-    MaxUnackedBndupd(u32),
+    MaxUnackedBndupd(u32) = OPTION_F_MAX_UNACKED_BNDUPD = 121, u32;
     /// 122 — OPTION_F_MCLT, RFC 8156 §5.5.6 (an interval, seconds)
-    Mclt(u32),
+    Mclt(u32) = OPTION_F_MCLT = 122, u32;
     /// 123 — OPTION_F_PARTNER_LIFETIME, RFC 8156 §5.5.7 (absolute)
-    PartnerLifetime(u32),
+    PartnerLifetime(u32) = OPTION_F_PARTNER_LIFETIME = 123, u32;
     /// 124 — OPTION_F_PARTNER_LIFETIME_SENT, RFC 8156 §5.5.8 (absolute, an exact echo of 123)
-    PartnerLifetimeSent(u32),
+    PartnerLifetimeSent(u32) = OPTION_F_PARTNER_LIFETIME_SENT = 124, u32;
     /// 125 — OPTION_F_PARTNER_DOWN_TIME, RFC 8156 §5.5.9 (absolute)
-    PartnerDownTime(u32),
+    PartnerDownTime(u32) = OPTION_F_PARTNER_DOWN_TIME = 125, u32;
     /// 126 — OPTION_F_PARTNER_RAW_CLT_TIME, RFC 8156 §5.5.10 (absolute)
-    PartnerRawCltTime(u32),
+    PartnerRawCltTime(u32) = OPTION_F_PARTNER_RAW_CLT_TIME = 126, u32;
     /// 127 — OPTION_F_PROTOCOL_VERSION, RFC 8156 §5.5.11
-    ProtocolVersion(ProtocolVersion),
+    ProtocolVersion(ProtocolVersion) = OPTION_F_PROTOCOL_VERSION = 127, typed;
     /// 128 — OPTION_F_KEEPALIVE_TIME, RFC 8156 §5.5.12 (an interval, seconds)
-    KeepaliveTime(u32),
+    KeepaliveTime(u32) = OPTION_F_KEEPALIVE_TIME = 128, u32;
     /// 129 — OPTION_F_RECONFIGURE_DATA, RFC 8156 §5.5.13
-    ReconfigureData(ReconfigureData),
+    ReconfigureData(ReconfigureData) = OPTION_F_RECONFIGURE_DATA = 129, typed;
     /// 130 — OPTION_F_RELATIONSHIP_NAME, RFC 8156 §5.5.14 (UTF-8, not NUL-terminated)
-    RelationshipName(String),
+    RelationshipName(String) = OPTION_F_RELATIONSHIP_NAME = 130, typed;
     /// 131 — OPTION_F_SERVER_FLAGS, RFC 8156 §5.5.15
-    ServerFlags(ServerFlags),
+    ServerFlags(ServerFlags) = OPTION_F_SERVER_FLAGS = 131, typed;
     /// 132 — OPTION_F_SERVER_STATE, RFC 8156 §5.5.16
-    ServerState(ServerState),
+    ServerState(ServerState) = OPTION_F_SERVER_STATE = 132, typed;
     /// 133 — OPTION_F_START_TIME_OF_STATE, RFC 8156 §5.5.17 (absolute)
-    StartTimeOfState(u32),
+    StartTimeOfState(u32) = OPTION_F_START_TIME_OF_STATE = 133, u32;
     /// 134 — OPTION_F_STATE_EXPIRATION_TIME, RFC 8156 §5.5.18 (absolute)
-    StateExpirationTime(u32),
-    /// Any other code, kept verbatim so that it re-encodes byte for byte (RFC 3315: unknown options
-    /// are ignored, not an error).
-    ///
-    /// Building an `Unknown` with a code listed in [`OptionCode::KNOWN`] is allowed (negative tests
-    /// need malformed options), but its bytes then decode to the typed variant, or fail.
-    Unknown {
-        /// The option code.
-        code: u16,
-        /// The option data.
-        data: Vec<u8>,
-    },
+    StateExpirationTime(u32) = OPTION_F_STATE_EXPIRATION_TIME = 134, u32;
 }
 
 impl DhcpOption {
-    /// The option's code.
-    pub fn code(&self) -> OptionCode {
-        use DhcpOption as O;
-        OptionCode(match self {
-            O::ClientId(_) => 1,
-            O::IaNa(_) => 3,
-            O::IaTa(_) => 4,
-            O::IaAddr(_) => 5,
-            O::StatusCode(_) => 13,
-            O::IaPd(_) => 25,
-            O::IaPrefix(_) => 26,
-            O::ClientFqdn(_) => 39,
-            O::ClientData(_) => 45,
-            O::CltTime(_) => 46,
-            O::LqRelayData(_) => 47,
-            O::Vss(_) => 68,
-            O::LqBaseTime(_) => 100,
-            O::BindingStatus(_) => 114,
-            O::ConnectFlags(_) => 115,
-            O::DnsRemovalInfo(_) => 116,
-            O::DnsHostName(_) => 117,
-            O::DnsZoneName(_) => 118,
-            O::DnsFlags(_) => 119,
-            O::ExpirationTime(_) => 120,
-            O::MaxUnackedBndupd(_) => 121,
-            O::Mclt(_) => 122,
-            O::PartnerLifetime(_) => 123,
-            O::PartnerLifetimeSent(_) => 124,
-            O::PartnerDownTime(_) => 125,
-            O::PartnerRawCltTime(_) => 126,
-            O::ProtocolVersion(_) => 127,
-            O::KeepaliveTime(_) => 128,
-            O::ReconfigureData(_) => 129,
-            O::RelationshipName(_) => 130,
-            O::ServerFlags(_) => 131,
-            O::ServerState(_) => 132,
-            O::StartTimeOfState(_) => 133,
-            O::StateExpirationTime(_) => 134,
-            O::Unknown { code, .. } => *code,
-        })
-    }
-
     /// The RFC name of the option's code, or `"unknown option"`.
     pub fn name(&self) -> &'static str {
         self.code().name_or_unknown()
@@ -175,27 +212,6 @@ impl DhcpOption {
     /// OPTION_STATUS_CODE with a code and message (RFC 3315 §22.13).
     pub fn status(code: StatusCode, message: impl Into<String>) -> DhcpOption {
         DhcpOption::StatusCode(Status::new(code, message))
-    }
-
-    /// The value of a 4-octet integer option (the OPTION_F_* times and intervals, OPTION_CLT_TIME,
-    /// OPTION_LQ_BASE_TIME), whichever it is; `None` for every other option.
-    pub fn as_u32(&self) -> Option<u32> {
-        use DhcpOption as O;
-        match self {
-            O::CltTime(t)
-            | O::LqBaseTime(t)
-            | O::ExpirationTime(t)
-            | O::MaxUnackedBndupd(t)
-            | O::Mclt(t)
-            | O::PartnerLifetime(t)
-            | O::PartnerLifetimeSent(t)
-            | O::PartnerDownTime(t)
-            | O::PartnerRawCltTime(t)
-            | O::KeepaliveTime(t)
-            | O::StartTimeOfState(t)
-            | O::StateExpirationTime(t) => Some(*t),
-            _ => None,
-        }
     }
 
     /// The encapsulated options, for the options that have some (IA_NA, IA_TA, IA_PD, IAADDR,
@@ -243,6 +259,11 @@ impl DhcpOption {
         out.extend_from_slice(&code.0.to_be_bytes());
         let len_at = out.len();
         out.extend_from_slice(&[0, 0]);
+        if let Some(t) = self.as_u32() {
+            // A 4-octet integer option: encoded from the table.
+            put_u32s(out, &[t]);
+            return finish_option(self, out, len_at);
+        }
         match self {
             O::ClientId(b) | O::DnsHostName(b) | O::DnsZoneName(b) => out.extend_from_slice(b),
             O::Unknown { data, .. } => out.extend_from_slice(data),
@@ -294,18 +315,6 @@ impl DhcpOption {
                 out.push(v.vss_type);
                 out.extend_from_slice(&v.info);
             }
-            O::CltTime(t)
-            | O::LqBaseTime(t)
-            | O::ExpirationTime(t)
-            | O::MaxUnackedBndupd(t)
-            | O::Mclt(t)
-            | O::PartnerLifetime(t)
-            | O::PartnerLifetimeSent(t)
-            | O::PartnerDownTime(t)
-            | O::PartnerRawCltTime(t)
-            | O::KeepaliveTime(t)
-            | O::StartTimeOfState(t)
-            | O::StateExpirationTime(t) => put_u32s(out, &[*t]),
             O::BindingStatus(s) => out.push(s.code()),
             O::ServerState(s) => out.push(s.code()),
             O::ServerFlags(f) => out.push(f.0),
@@ -320,16 +329,23 @@ impl DhcpOption {
                 out.extend_from_slice(&d.key);
             }
             O::RelationshipName(s) => out.extend_from_slice(s.as_bytes()),
+            // The 4-octet integer options were written above (`as_u32`).
+            _ => debug_assert!(self.as_u32().is_some(), "{} has no encoder", self.name()),
         }
-        let len = out.len() - len_at - 2;
-        let len16 = u16::try_from(len).map_err(|_| EncodeError::OptionTooLong {
-            option: self.name(),
-            code: code.0,
-            len,
-        })?;
-        patch_u16(out, len_at, len16);
-        Ok(())
+        finish_option(self, out, len_at)
     }
+}
+
+/// Patch the option-len of an option whose data ends `out` (RFC 3315 §22.1).
+fn finish_option(opt: &DhcpOption, out: &mut [u8], len_at: usize) -> Result<(), EncodeError> {
+    let len = out.len() - len_at - 2;
+    let len16 = u16::try_from(len).map_err(|_| EncodeError::OptionTooLong {
+        option: opt.name(),
+        code: opt.code().0,
+        len,
+    })?;
+    patch_u16(out, len_at, len16);
+    Ok(())
 }
 
 /// Append a list of options in order. On error nothing is appended.
@@ -475,9 +491,9 @@ fn read_option(r: &mut Reader<'_>, depth: usize) -> Result<DhcpOption, DecodeErr
         offset,
         len,
     };
-    let opt = match code {
-        1 => O::ClientId(d.rest().to_vec()),
-        3 => {
+    let opt = match OptionCode(code) {
+        OptionCode::OPTION_CLIENTID => O::ClientId(d.rest().to_vec()),
+        OptionCode::OPTION_IA_NA => {
             cx.min(12)?;
             O::IaNa(IaNa {
                 iaid: d.u32("IAID")?,
@@ -486,14 +502,14 @@ fn read_option(r: &mut Reader<'_>, depth: usize) -> Result<DhcpOption, DecodeErr
                 options: cx.nested(d, depth)?,
             })
         }
-        4 => {
+        OptionCode::OPTION_IA_TA => {
             cx.min(4)?;
             O::IaTa(IaTa {
                 iaid: d.u32("IAID")?,
                 options: cx.nested(d, depth)?,
             })
         }
-        5 => {
+        OptionCode::OPTION_IAADDR => {
             cx.min(24)?;
             O::IaAddr(IaAddr {
                 addr: Ipv6Addr::from(d.array16("IPv6-address")?),
@@ -502,7 +518,7 @@ fn read_option(r: &mut Reader<'_>, depth: usize) -> Result<DhcpOption, DecodeErr
                 options: cx.nested(d, depth)?,
             })
         }
-        13 => {
+        OptionCode::OPTION_STATUS_CODE => {
             cx.min(2)?;
             let status = StatusCode(d.u16("status-code")?);
             O::StatusCode(Status {
@@ -510,7 +526,7 @@ fn read_option(r: &mut Reader<'_>, depth: usize) -> Result<DhcpOption, DecodeErr
                 message: cx.text(d)?,
             })
         }
-        25 => {
+        OptionCode::OPTION_IA_PD => {
             cx.min(12)?;
             O::IaPd(IaPd {
                 iaid: d.u32("IAID")?,
@@ -519,7 +535,7 @@ fn read_option(r: &mut Reader<'_>, depth: usize) -> Result<DhcpOption, DecodeErr
                 options: cx.nested(d, depth)?,
             })
         }
-        26 => {
+        OptionCode::OPTION_IAPREFIX => {
             cx.min(25)?;
             let preferred_lifetime = d.u32("preferred-lifetime")?;
             let valid_lifetime = d.u32("valid-lifetime")?;
@@ -536,29 +552,29 @@ fn read_option(r: &mut Reader<'_>, depth: usize) -> Result<DhcpOption, DecodeErr
                 options: cx.nested(d, depth)?,
             })
         }
-        39 => {
+        OptionCode::OPTION_CLIENT_FQDN => {
             cx.min(1)?;
             O::ClientFqdn(ClientFqdn {
                 flags: d.u8("flags")?,
                 domain_name: d.rest().to_vec(),
             })
         }
-        45 => O::ClientData(cx.nested(d, depth)?),
-        47 => {
+        OptionCode::OPTION_CLIENT_DATA => O::ClientData(cx.nested(d, depth)?),
+        OptionCode::OPTION_LQ_RELAY_DATA => {
             cx.min(16)?;
             O::LqRelayData(LqRelayData {
                 peer_address: Ipv6Addr::from(d.array16("peer-address")?),
                 relay_message: d.rest().to_vec(),
             })
         }
-        68 => {
+        OptionCode::OPTION_VSS => {
             cx.min(1)?;
             O::Vss(Vss {
                 vss_type: d.u8("type")?,
                 info: d.rest().to_vec(),
             })
         }
-        114 => {
+        OptionCode::OPTION_F_BINDING_STATUS => {
             cx.fixed(1)?;
             let at = d.offset();
             let v = d.u8("binding-status")?;
@@ -567,37 +583,37 @@ fn read_option(r: &mut Reader<'_>, depth: usize) -> Result<DhcpOption, DecodeErr
                     .map_err(|_| cx.bad_value("binding-status", v.into(), at))?,
             )
         }
-        115 => {
+        OptionCode::OPTION_F_CONNECT_FLAGS => {
             cx.fixed(2)?;
             O::ConnectFlags(ConnectFlags(d.u16("flags")?))
         }
-        116 => O::DnsRemovalInfo(cx.nested(d, depth)?),
-        117 => O::DnsHostName(d.rest().to_vec()),
-        118 => O::DnsZoneName(d.rest().to_vec()),
-        119 => {
+        OptionCode::OPTION_F_DNS_REMOVAL_INFO => O::DnsRemovalInfo(cx.nested(d, depth)?),
+        OptionCode::OPTION_F_DNS_HOST_NAME => O::DnsHostName(d.rest().to_vec()),
+        OptionCode::OPTION_F_DNS_ZONE_NAME => O::DnsZoneName(d.rest().to_vec()),
+        OptionCode::OPTION_F_DNS_FLAGS => {
             cx.fixed(2)?;
             O::DnsFlags(DnsFlags(d.u16("flags")?))
         }
-        127 => {
+        OptionCode::OPTION_F_PROTOCOL_VERSION => {
             cx.fixed(4)?;
             O::ProtocolVersion(ProtocolVersion {
                 major: d.u16("major-version")?,
                 minor: d.u16("minor-version")?,
             })
         }
-        129 => {
+        OptionCode::OPTION_F_RECONFIGURE_DATA => {
             cx.min(4)?;
             O::ReconfigureData(ReconfigureData {
                 reconfigure_time: d.u32("reconfigure-time")?,
                 key: d.rest().to_vec(),
             })
         }
-        130 => O::RelationshipName(cx.text(d)?),
-        131 => {
+        OptionCode::OPTION_F_RELATIONSHIP_NAME => O::RelationshipName(cx.text(d)?),
+        OptionCode::OPTION_F_SERVER_FLAGS => {
             cx.fixed(1)?;
             O::ServerFlags(ServerFlags(d.u8("server-flags")?))
         }
-        132 => {
+        OptionCode::OPTION_F_SERVER_STATE => {
             cx.fixed(1)?;
             let at = d.offset();
             let v = d.u8("server-state")?;
@@ -606,27 +622,16 @@ fn read_option(r: &mut Reader<'_>, depth: usize) -> Result<DhcpOption, DecodeErr
                     .map_err(|_| cx.bad_value("server-state", v.into(), at))?,
             )
         }
-        46 | 100 | 120..=126 | 128 | 133 | 134 => {
-            cx.fixed(4)?;
-            let t = d.u32(name)?;
-            match code {
-                46 => O::CltTime(t),
-                100 => O::LqBaseTime(t),
-                120 => O::ExpirationTime(t),
-                121 => O::MaxUnackedBndupd(t),
-                122 => O::Mclt(t),
-                123 => O::PartnerLifetime(t),
-                124 => O::PartnerLifetimeSent(t),
-                125 => O::PartnerDownTime(t),
-                126 => O::PartnerRawCltTime(t),
-                128 => O::KeepaliveTime(t),
-                133 => O::StartTimeOfState(t),
-                _ => O::StateExpirationTime(t),
+        // The 4-octet integer options (from the table), then every code this crate does not type.
+        other => match DhcpOption::four_octet(other) {
+            Some(make) => {
+                cx.fixed(4)?;
+                make(d.u32(name)?)
             }
-        }
-        _ => O::Unknown {
-            code,
-            data: d.rest().to_vec(),
+            None => O::Unknown {
+                code,
+                data: d.rest().to_vec(),
+            },
         },
     };
     debug_assert_eq!(d.remaining(), 0, "every arm consumes its whole option");
@@ -658,7 +663,8 @@ mod tests {
                 47 => vec![0; 16],
                 114 | 132 => vec![2],
                 131 => vec![0],
-                127 | 129 | 46 | 100 | 120..=126 | 128 | 133 | 134 => vec![0; 4],
+                127 | 129 => vec![0; 4],
+                _ if DhcpOption::four_octet(*code).is_some() => vec![0; 4],
                 _ => vec![],
             };
             let mut wire = code.0.to_be_bytes().to_vec();

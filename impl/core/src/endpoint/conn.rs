@@ -323,7 +323,7 @@ impl Endpoint {
             start_time_of_state: self.start_time_of_state,
             // "OPTION_F_PARTNER_DOWN_TIME ... if this server is in PARTNER-DOWN state"
             partner_down_time: if self.state == ServerState::PartnerDown {
-                self.pd_entry
+                self.partner_down_entry
             } else {
                 None
             },

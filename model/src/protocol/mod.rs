@@ -9,6 +9,16 @@
 //! separately, and the conformance suite compares the two. Readings of ambiguous text are named
 //! `R<n>` and listed in `docs/readings.md`.
 
+mod clients;
+mod leases;
+
+/// The name the trace builder (`model/src/trace.rs`) calls, kept until the trace schema's move
+/// (issue 20 §1) lands; new code says `figure4_as_read`.
+pub use figure4_as_read as figure4;
+
+pub use clients::*;
+pub use leases::*;
+
 use failover_proto::{BindingStatus as B, Role, ServerState as S};
 
 use crate::config::{ModelConfig, Tick, Variant};
@@ -16,301 +26,6 @@ use crate::state::{
     idx, role, ClientId, DnsOp, Fqdn, Holding, Lease, LeaseId, LeaseKind, Msg, Reject, State,
     Update,
 };
-
-// ---------------------------------------------------------------------------------------------
-// Leases: ownership, the MCLT rule, freeing.
-// ---------------------------------------------------------------------------------------------
-
-/// The kind of a lease: addresses come first in the database.
-pub fn kind(cfg: &ModelConfig, l: LeaseId) -> LeaseKind {
-    if l < cfg.addresses {
-        LeaseKind::Address
-    } else {
-        LeaseKind::Prefix
-    }
-}
-
-/// Owner of an address under independent allocation, RFC 8156 §4.2.1.1: the primary owns
-/// addresses whose bit 127 is 1 (odd `A<i>`), the secondary those whose bit 127 is 0.
-pub fn address_owner(l: LeaseId) -> Role {
-    if l & 1 == 1 {
-        Role::Primary
-    } else {
-        Role::Secondary
-    }
-}
-
-/// The binding-status that means "available to this role" (§3 glossary, §7.2): FREE for the
-/// primary, FREE-BACKUP for the secondary.
-pub fn available_status(r: Role) -> B {
-    match r {
-        Role::Primary => B::Free,
-        Role::Secondary => B::FreeBackup,
-    }
-}
-
-/// Where a lease goes when it leaves PENDING-FREE, RFC 8156 §7.2 transitions (5) and (6)
-/// (reading R1): FREE for delegable prefixes (they return to the primary, §4.2.2) and for
-/// primary-owned addresses; FREE-BACKUP for secondary-owned addresses. The variant
-/// `figure3-pending-free` follows Figure 3 as printed instead (ambiguity A1).
-pub fn pending_free_destination(cfg: &ModelConfig, l: LeaseId, freed_by: Role) -> B {
-    let k = kind(cfg, l);
-    if cfg.is(Variant::Figure3PendingFree) {
-        // Figure 3: proportional, owner secondary -> FREE-BACKUP; independent -> FREE always.
-        return match (k, freed_by) {
-            (LeaseKind::Prefix, Role::Secondary) => B::FreeBackup,
-            _ => B::Free,
-        };
-    }
-    match k {
-        LeaseKind::Prefix => B::Free,
-        LeaseKind::Address => available_status(address_owner(l)),
-    }
-}
-
-/// The client expiry a grant or renewal gives, RFC 8156 §4.4: outside PARTNER-DOWN the valid
-/// lifetime "MUST NOT exceed the MCLT beyond the later of the partner lifetime already
-/// acknowledged by the other server or now" (§8.9.1, §8.11.1); in PARTNER-DOWN the server "is not
-/// restricted by the MCLT" (§8.4.1).
-pub fn granted_expiry(cfg: &ModelConfig, state: S, lease: &Lease, now: Tick) -> Tick {
-    let desired = now + cfg.lifetime;
-    if state == S::PartnerDown || cfg.is(Variant::NoMcltCap) {
-        return desired;
-    }
-    let cap = lease.acked_pl.max(now) + cfg.mclt;
-    desired.min(cap)
-}
-
-/// The partner-lifetime sent with a grant, RFC 8156 §4.4.1: now + T1 x actual + desired, with T1
-/// half the actual lifetime. Any value keeps the invariant (§8.8.1); this one lets the client's
-/// next renewal get the full desired lifetime once the partner has acked.
-pub fn partner_lifetime(cfg: &ModelConfig, now: Tick, expiry: Tick) -> Tick {
-    now + (expiry - now) / 2 + cfg.lifetime
-}
-
-/// When a server in PARTNER-DOWN may hand a lease that was bound to a client to anyone else,
-/// RFC 8156 §8.4.1 and §4.2.2.1 (reading R2): the MCLT beyond the latest of the client's
-/// expiration, the last partner-lifetime sent, the acked partner-lifetime, the expiration-time
-/// acked to the partner, and the entry into PARTNER-DOWN.
-pub fn pd_reuse_time(cfg: &ModelConfig, lease: &Lease, pd_since: Tick, now: Tick) -> Tick {
-    let latest = lease
-        .expiry
-        .max(lease.pl_sent)
-        .max(lease.acked_pl)
-        .max(lease.exp_time);
-    if cfg.is(Variant::PdNoMcltWait) {
-        return latest.max(pd_since);
-    }
-    if cfg.is(Variant::PdReuseLiteral) {
-        // §8.4.1 as printed: "If this time would be earlier than the current time plus the MCLT,
-        // then the time the server entered PARTNER-DOWN state plus the MCLT is used."
-        let t = latest + cfg.mclt;
-        return if t < now + cfg.mclt {
-            pd_since + cfg.mclt
-        } else {
-            t
-        };
-    }
-    latest.max(pd_since) + cfg.mclt
-}
-
-/// Whether a lease in EXPIRED, RELEASED or RESET may pass PENDING-FREE while in PARTNER-DOWN
-/// without the partner's ack (Figure 2 transition (4), second sentence; reading R3).
-fn pd_may_free(cfg: &ModelConfig, lease: &Lease, pd_since: Tick, now: Tick) -> bool {
-    if !matches!(lease.status, B::Expired | B::Released | B::Reset) {
-        return false;
-    }
-    if cfg.is(Variant::PdFreeAfterStateMclt) {
-        return now >= lease.since + cfg.mclt;
-    }
-    now >= pd_reuse_time(cfg, lease, pd_since, now)
-}
-
-/// Take a lease through PENDING-FREE to its free status (transitions (4) then (5)/(6)). The
-/// partner is told with a BNDUPD of the new status.
-fn pass_pending_free(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
-    let now = st.now;
-    let mut to = pending_free_destination(cfg, l, role(i));
-    let lease = &mut st.servers[i].leases[l as usize];
-    if role(i) == Role::Primary && lease.reserved.is_some() {
-        // Design draft §12: a reserved lease that becomes free is FREE on the primary, which
-        // announces it to the secondary as FREE-BACKUP flagged reserved ([`flush`]).
-        to = B::Free;
-    }
-    lease.status = to;
-    lease.client = None;
-    lease.since = now;
-    lease.expiry = 0;
-    changed(lease);
-    if cfg.dns {
-        // §9.4: "The failover server that makes a lease PENDING-FREE SHOULD initiate any DNS
-        // deletes". Reading R25: whatever name it knows for the binding, recorded as added or
-        // not (the partner's add may be done and its BNDUPD saying so not yet arrived). The owed
-        // delete is in stable storage with the lease (§9.4 last paragraph). Reading R26: an add
-        // still owed for the ended binding is dropped.
-        if !cfg.is(Variant::StaleDnsAdd) {
-            lease.dns_ops.retain(|op| matches!(op, DnsOp::Remove(_)));
-        }
-        if let Some(n) = lease.fqdn {
-            let recorded = lease.dns_added || !cfg.is(Variant::DeleteOnlyIfRecorded);
-            if recorded && !cfg.is(Variant::DeleteOnLocalExpiry) {
-                lease.dns_ops.push(DnsOp::Remove(n));
-            }
-        }
-        lease.fqdn = None;
-        lease.dns_added = false;
-    }
-}
-
-/// DNS (reading R27): a DNS delete is still owed for the lease. Until it is done the lease is
-/// not allocated and its free status is not sent to the partner, so that no one adds records
-/// for a new binding while the old ones may still be in DNS.
-pub fn dns_remove_owed(cfg: &ModelConfig, lease: &Lease) -> bool {
-    !cfg.is(Variant::FreeBeforeDnsRemove)
-        && lease
-            .dns_ops
-            .iter()
-            .any(|op| matches!(op, DnsOp::Remove(_)))
-}
-
-/// The environment answers the oldest DNS update server `i` owes for lease `l` (RFC 2136,
-/// RFC 4703 as an abstract DNS server holding one name per lease). An add is performed only
-/// for a binding still ACTIVE and unexpired in the server's database (reading R26), and only if
-/// no other binding's records are in place (RFC 4703 conflict detection); once done, the
-/// partner is owed a BNDUPD with the new DNS status (§9.2). A delete removes the records of
-/// the name it carries, if they are there.
-pub fn dns_answer(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
-    let now = st.now;
-    let l = l as usize;
-    if st.servers[i].leases[l].dns_ops.is_empty() {
-        return;
-    }
-    let op = st.servers[i].leases[l].dns_ops.remove(0);
-    match op {
-        DnsOp::Add(n) => {
-            let lease = &mut st.servers[i].leases[l];
-            let live = lease.status == B::Active && lease.fqdn == Some(n) && now < lease.expiry;
-            if !live && !cfg.is(Variant::StaleDnsAdd) {
-                return;
-            }
-            match st.dns[l] {
-                Some(x) if x != n => st.monitor.dns_conflict = true,
-                _ => {
-                    st.dns[l] = Some(n);
-                    if live {
-                        lease.dns_added = true;
-                        changed(lease);
-                    }
-                }
-            }
-        }
-        DnsOp::Remove(n) => {
-            if st.dns[l] == Some(n) {
-                st.dns[l] = None;
-            }
-        }
-    }
-}
-
-/// Mark a lease as changed locally: the partner is owed a BNDUPD (§7.4). A change is new
-/// information, not the disagreement that a held update waits out (§7.5.4), so it goes at once.
-fn changed(lease: &mut Lease) {
-    lease.pending = true;
-    lease.hold = false;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Timers.
-// ---------------------------------------------------------------------------------------------
-
-/// Whether any timer of server `i` is due: STARTUP (§8.3.2 step 6), RECOVER-WAIT (§8.6.2),
-/// auto-partner-down (§8.9.2), lease expiry (Figure 2 (8)), and the PARTNER-DOWN free of
-/// Figure 2 (4). The clock does not advance past a due timer: timers fire in the tick they are
-/// due, in any order with the other events of that tick.
-pub fn timer_due(cfg: &ModelConfig, st: &State, i: usize) -> bool {
-    let s = &st.servers[i];
-    if !s.up {
-        return false;
-    }
-    let now = st.now;
-    match s.state {
-        S::Startup if startup_may_expire(cfg, st, i) => return true,
-        S::RecoverWait if now >= s.recover_wait_until => return true,
-        S::CommunicationsInterrupted => {
-            if let Some(p) = cfg.auto_partner_down {
-                if now >= s.since + p {
-                    return true;
-                }
-            }
-        }
-        _ => {}
-    }
-    s.leases.iter().any(|lease| {
-        (lease.status == B::Active && now >= lease.expiry)
-            || (s.state == S::PartnerDown && pd_may_free(cfg, lease, s.since, now))
-    })
-}
-
-/// Whether the STARTUP timer of server `i` may expire. §8.3.2 step 3: the STARTUP period
-/// "SHOULD be long enough for a TCP connection to a heavily loaded partner to be created across a
-/// slow network". The model takes that as an assumption about the environment: while the partner
-/// is running, STARTUP lasts until its STATE arrives, even across a partition; the timer only
-/// expires when the partner is down. The variant `startup-timeout-while-partner-alive` drops the
-/// assumption (and the checker finds a duplicate: a server back from a crash serves in
-/// COMMUNICATIONS-INTERRUPTED while its partner, told it was down, is in PARTNER-DOWN). Reading R19.
-fn startup_may_expire(cfg: &ModelConfig, st: &State, i: usize) -> bool {
-    let s = &st.servers[i];
-    s.state == S::Startup
-        && st.now >= s.since + cfg.startup_ticks
-        && (!st.servers[1 - i].up || cfg.is(Variant::StartupTimeoutWhilePartnerAlive))
-}
-
-/// Fire every due timer of server `i`.
-pub fn fire_timers(cfg: &ModelConfig, st: &mut State, i: usize) {
-    let now = st.now;
-    // Lease expiry, Figure 2 transition (8).
-    for lease in st.servers[i].leases.iter_mut() {
-        if lease.status == B::Active && now >= lease.expiry {
-            lease.status = B::Expired;
-            lease.since = now;
-            changed(lease);
-            if cfg.is(Variant::DeleteOnLocalExpiry) {
-                if let Some(n) = lease.fqdn {
-                    lease.dns_ops.push(DnsOp::Remove(n));
-                }
-            }
-        }
-    }
-    // PARTNER-DOWN: EXPIRED/RELEASED/RESET pass PENDING-FREE without an ack, §8.4.1 (R3).
-    if st.servers[i].state == S::PartnerDown {
-        let pd_since = st.servers[i].since;
-        for l in 0..st.servers[i].leases.len() {
-            if pd_may_free(cfg, &st.servers[i].leases[l], pd_since, now) {
-                pass_pending_free(cfg, st, i, l as LeaseId);
-            }
-        }
-    }
-    let s = &st.servers[i];
-    match s.state {
-        // §8.3.2 step 6: "If the startup time expires prior to communications becoming OK, the
-        // server SHOULD transition to PREVIOUS-STATE."
-        S::Startup if startup_may_expire(cfg, st, i) => {
-            let prev = s.prev;
-            set_state(cfg, st, i, prev);
-        }
-        // §8.6.2: when the RECOVER-WAIT timer expires, go to RECOVER-DONE, whatever the
-        // communications status.
-        S::RecoverWait if now >= s.recover_wait_until => set_state(cfg, st, i, S::RecoverDone),
-        // §8.9.2: "If the auto-partner-down timer expires while a server is in
-        // COMMUNICATIONS-INTERRUPTED state, it will transition immediately into PARTNER-DOWN."
-        S::CommunicationsInterrupted
-            if cfg.auto_partner_down.is_some_and(|p| now >= s.since + p) =>
-        {
-            set_state(cfg, st, i, S::PartnerDown)
-        }
-        _ => {}
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The endpoint state machine (§8).
@@ -585,11 +300,17 @@ fn transition_out_of_conflict_done(cfg: &ModelConfig, st: &mut State, i: usize, 
     }
 }
 
-/// STARTUP step 5 (§8.3.2): communications became OK. Set CURRENT-STATE to PREVIOUS-STATE, except
+/// RFC 8156 §8.3.2 Transition out of STARTUP State, Step 5: communications became OK. Set CURRENT-STATE to PREVIOUS-STATE, except
 /// that a partner in PARTNER-DOWN since after our last recorded operation sends us to RECOVER, and
 /// one in PARTNER-DOWN since before it sends us to POTENTIAL-CONFLICT; then take the
 /// "communications OK" transition for the state we are in.
-fn leave_startup(cfg: &ModelConfig, st: &mut State, i: usize, partner: S, partner_since: Tick) {
+fn transition_out_of_startup(
+    cfg: &ModelConfig,
+    st: &mut State,
+    i: usize,
+    partner: S,
+    partner_since: Tick,
+) {
     let s = &st.servers[i];
     let mut current = s.prev;
     if partner == S::PartnerDown {
@@ -637,7 +358,9 @@ fn hello(st: &State, i: usize) -> Msg {
 }
 
 /// The primary's TCP connection, CONNECT and CONNECTREPLY succeed (§6.1, one abstract step; the
-/// MCLT is agreed by construction); each side then sends its STATE.
+/// MCLT is agreed by construction); each side then sends its STATE. This is §8.3.2 Step 4 for a
+/// server in STARTUP ("If the server is a primary server, attempt to create a TCP connection
+/// to the failover partner. If the server is a secondary server, listen on the failover port").
 pub fn connect(st: &mut State) {
     st.connected = true;
     for i in 0..2 {
@@ -693,7 +416,7 @@ fn on_state(cfg: &ModelConfig, st: &mut State, i: usize, state: S, startup: bool
     if s.state == S::Startup {
         // §8.3.2 step 5, using the state the partner reported (its previous state while it is
         // itself in STARTUP).
-        leave_startup(cfg, st, i, state, since);
+        transition_out_of_startup(cfg, st, i, state, since);
     } else if first || changed {
         on_partner_state(cfg, st, i);
     }
@@ -705,13 +428,13 @@ fn on_state(cfg: &ModelConfig, st: &mut State, i: usize, state: S, startup: bool
 fn update_time(u: &Update) -> Tick {
     match u.status {
         B::Active | B::Expired | B::Released => {
-            if u.cltt > 0 {
-                u.cltt
+            if u.clt_time > 0 {
+                u.clt_time
             } else {
                 u.since
             }
         }
-        _ => u.cltt.max(u.since),
+        _ => u.clt_time.max(u.since),
     }
 }
 
@@ -725,12 +448,15 @@ fn local_time(cfg: &ModelConfig, local: &Lease) -> Tick {
     match local.status {
         B::Active | B::Expired | B::Released => local.db_time(),
         _ if cfg.is(Variant::LocalTimeCltFirst) => local.db_time(),
-        _ => local.cltt.max(local.since),
+        _ => local.clt.max(local.since),
     }
 }
 
-/// Figure 4 (§7.5.4): accept or reject an update from the partner. `None` accepts.
-pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Reject> {
+/// Figure 4 (§7.5.4) as the project reads it: accept or reject an update from the partner.
+/// `None` accepts. Not the literal table: readings R11, R18, R20 and R31 amend it (the literal
+/// rule, with decision D1, is `failover_core::db::figure4_literal`; the implementation's reading
+/// is `failover_core::db::decide`).
+pub fn figure4_as_read(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Reject> {
     if cfg.is(Variant::AcceptAllBndupd) {
         return None;
     }
@@ -762,7 +488,7 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
     // what must not be lost. Without this the two servers reject each other's update for ever.
     let same_turn = match (u.client, local.client) {
         (Some(a), Some(b)) => a == b,
-        _ => u.cltt > 0 && u.cltt == local.cltt,
+        _ => u.clt_time > 0 && u.clt_time == local.clt,
     };
     let binding_beats_free = !same_turn && u.client.is_some() && local.client.is_none();
     // FREE against FREE-BACKUP at one time: the two servers disagree about which pool the
@@ -816,7 +542,7 @@ pub fn figure4(cfg: &ModelConfig, st: &State, i: usize, u: &Update) -> Option<Re
         }
     };
     // time(2): the client talked to the partner after the local start-time-of-state.
-    let time2 = || later(u.cltt, local.since);
+    let time2 = || later(u.clt_time, local.since);
     match (local.status, u.status) {
         (B::Active, B::Active) => {
             if local.client == u.client {
@@ -876,7 +602,7 @@ fn life_cycle_rank(b: B) -> u8 {
 /// changes in one tick (release, decline, reset, renewal, the free that follows an ack) are
 /// ordered by reading R11. The variant `same-tick-changes` drops the limit.
 pub fn changed_this_tick(cfg: &ModelConfig, lease: &Lease, now: Tick) -> bool {
-    !cfg.is(Variant::SameTickChanges) && (lease.since == now || lease.cltt == now)
+    !cfg.is(Variant::SameTickChanges) && (lease.since == now || lease.clt == now)
 }
 
 /// BNDUPD received (§7.5): apply Figure 4, store what is accepted (§7.5.5), reply (§7.6). The
@@ -895,13 +621,13 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
         // the secondary's FREE-BACKUP is the old announcement coming back, not a pool change.
         u.status = B::Free;
     }
-    let reject = figure4(cfg, st, i, &u);
+    let reject = figure4_as_read(cfg, st, i, &u);
     let agreeing = agrees(cfg, &st.servers[i].leases[u.lease as usize], &u);
     let lease = &mut st.servers[i].leases[u.lease as usize];
     match reject {
         None if agreeing => {
             // Nothing new but the max-monotone times (R4), and the DNS status of the binding.
-            lease.cltt = lease.cltt.max(u.cltt);
+            lease.clt = lease.clt.max(u.clt_time);
             lease.exp_time = lease.exp_time.max(u.pl);
             if cfg.dns {
                 merge_dns(cfg, lease, &u);
@@ -919,7 +645,7 @@ fn on_bndupd(cfg: &ModelConfig, st: &mut State, i: usize, u: Update) {
             lease.expiry = u.expiry;
             lease.since = u.since;
             // §7.5.5: client-last-transaction-time is raised to the partner's if later.
-            lease.cltt = lease.cltt.max(u.cltt);
+            lease.clt = lease.clt.max(u.clt_time);
             // Figure 5: the partner-lifetime received becomes our expiration-time (R4: max).
             lease.exp_time = lease.exp_time.max(u.pl);
             // The partner's information replaces ours: nothing of ours is owed any more.
@@ -1180,7 +906,7 @@ pub fn flush(cfg: &ModelConfig, st: &mut State, i: usize) {
                 client: lease.client,
                 expiry: if active { lease.expiry } else { 0 },
                 since: lease.since,
-                cltt: lease.cltt,
+                clt_time: lease.clt,
                 pl: if active { lease.pl_sent } else { 0 },
                 fqdn: if cfg.is(Variant::NameNotExchanged) {
                     None
@@ -1290,6 +1016,8 @@ pub fn restart(cfg: &ModelConfig, st: &mut State, i: usize) {
     }
     s.state = S::Startup;
     s.since = now;
+    // §8.3.2 Step 3 (start the STARTUP state timer) is `startup_may_expire`, which counts from
+    // `since`; Step 4 (connect or listen) is the `connect` action once both servers are up.
     for lease in s.leases.iter_mut() {
         if lease.inflight {
             lease.inflight = false;
@@ -1304,479 +1032,5 @@ pub fn initial_status(cfg: &ModelConfig, l: LeaseId, _me: Role) -> B {
     match kind(cfg, l) {
         LeaseKind::Address => available_status(address_owner(l)),
         LeaseKind::Prefix => B::Free,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Clients (§3 responsiveness, §4.2 allocation, §8.x "Operation in X").
-// ---------------------------------------------------------------------------------------------
-
-/// How a server answers clients (§3, §8.x.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Responsiveness {
-    /// Answers every valid client message.
-    Responsive,
-    /// Answers only messages that name it as the server: RENEW, RELEASE, DECLINE (R10).
-    RenewResponsive,
-    /// Answers nothing.
-    Unresponsive,
-}
-
-/// Responsiveness of a server in its current state.
-pub fn responsiveness(cfg: &ModelConfig, st: &State, i: usize) -> Responsiveness {
-    use Responsiveness::*;
-    let s = &st.servers[i];
-    if !s.up {
-        return Unresponsive;
-    }
-    match s.state {
-        // §8.3.1, §8.5.1, §8.6.1: MUST NOT be responsive.
-        S::Startup | S::Recover | S::RecoverWait => Unresponsive,
-        // §8.10.1: MUST NOT process any incoming DHCP requests.
-        S::PotentialConflict => {
-            if cfg.is(Variant::ResponsiveInPotentialConflict) {
-                Responsive
-            } else {
-                Unresponsive
-            }
-        }
-        // §8.8.1: the primary is responsive, the secondary renew-responsive.
-        S::Normal => match role(i) {
-            Role::Primary => Responsive,
-            Role::Secondary => RenewResponsive,
-        },
-        // §8.7.1 (reading R6).
-        S::RecoverDone => RenewResponsive,
-        // §8.4.1, §8.9.1, §8.11.1, §8.12.1: MUST respond.
-        S::PartnerDown
-        | S::CommunicationsInterrupted
-        | S::ResolutionInterrupted
-        | S::ConflictDone => Responsive,
-    }
-}
-
-/// Whether server `i` may allocate lease `l` to a new client right now (§4.2, §8.x.1).
-fn may_allocate(
-    cfg: &ModelConfig,
-    st: &State,
-    i: usize,
-    l: LeaseId,
-    c: ClientId,
-    own_only: bool,
-) -> bool {
-    let s = &st.servers[i];
-    let lease = &s.leases[l as usize];
-    let me = role(i);
-    if lease.reclaim || changed_this_tick(cfg, lease, st.now) || dns_remove_owed(cfg, lease) {
-        return false;
-    }
-    // Reading R29: a cancelled reservation's lease goes to no client until the partner acked
-    // the BNDUPD FREE "no longer reserved".
-    if lease.cancelling && !cfg.is(Variant::CancelReservationWithoutAck) {
-        return false;
-    }
-    // Design draft §12: a reserved lease is offered to its client only, by the primary (FREE)
-    // and by the secondary (FREE-BACKUP, flagged reserved by the primary).
-    match lease.reserved {
-        Some(x) if x == c => return lease.status == available_status(me),
-        Some(_) if me == Role::Secondary && cfg.is(Variant::SecondaryIgnoresReservedFlag) => {
-            return lease.status == B::FreeBackup;
-        }
-        Some(_) if me == Role::Primary && cfg.is(Variant::ReservedLeaseInPool) => {}
-        Some(_) => return false,
-        None => {}
-    }
-    let own = match kind(cfg, l) {
-        // §4.2.1.1: by bit 127; the status agrees under R1.
-        LeaseKind::Address => address_owner(l) == me && lease.status == available_status(me),
-        // §4.2.2: the primary allocates FREE prefixes, the secondary FREE-BACKUP ones.
-        LeaseKind::Prefix => lease.status == available_status(me),
-    };
-    if own {
-        return true;
-    }
-    if own_only {
-        return false;
-    }
-    let partners = match kind(cfg, l) {
-        // §4.2.1: "in PARTNER-DOWN state ... MUST NOT" use the partner's addresses (and §8.4.1
-        // SHOULD NOT); the model never does.
-        LeaseKind::Address => {
-            cfg.is(Variant::SecondaryUsesPrimaryPool)
-                && s.state == S::CommunicationsInterrupted
-                && me == Role::Secondary
-                && address_owner(l) == Role::Primary
-                && lease.status == B::Free
-        }
-        LeaseKind::Prefix => lease.status == available_status(me.partner()),
-    };
-    if !partners {
-        return false;
-    }
-    match s.state {
-        // §8.4.1: partner's prefixes only MCLT after entry into PARTNER-DOWN, and only once the
-        // own pool is depleted (checked by the caller).
-        S::PartnerDown => cfg.is(Variant::PdNoMcltWait) || st.now >= s.since + cfg.mclt,
-        S::CommunicationsInterrupted => {
-            cfg.is(Variant::SecondaryUsesPrimaryPool) && me == Role::Secondary
-        }
-        _ => false,
-    }
-}
-
-/// The lease server `i` would allocate for a new client: the lowest one of its own pool, else
-/// (PARTNER-DOWN, §8.4.1 "MUST fully deplete its own pool" first) the lowest usable one of the
-/// partner's pool.
-fn choose_lease(
-    cfg: &ModelConfig,
-    st: &State,
-    i: usize,
-    k: LeaseKind,
-    c: ClientId,
-) -> Option<LeaseId> {
-    let of_kind = (0..cfg.leases() as LeaseId).filter(|&l| kind(cfg, l) == k);
-    // Design draft §12: a client with a reservation (as this server's records have it) is
-    // offered its reserved lease, and no other.
-    if let Some(l) = reservation_of(cfg, st, i, k, c) {
-        return may_allocate(cfg, st, i, l, c, true).then_some(l);
-    }
-    let own = of_kind
-        .clone()
-        .find(|&l| may_allocate(cfg, st, i, l, c, true));
-    own.or_else(|| {
-        of_kind
-            .clone()
-            .find(|&l| may_allocate(cfg, st, i, l, c, false))
-    })
-}
-
-/// The lease of kind `k` server `i`'s records reserve for client `c`, if any.
-pub fn reservation_of(
-    cfg: &ModelConfig,
-    st: &State,
-    i: usize,
-    k: LeaseKind,
-    c: ClientId,
-) -> Option<LeaseId> {
-    (0..cfg.leases() as LeaseId)
-        .find(|&l| kind(cfg, l) == k && st.servers[i].leases[l as usize].reserved == Some(c))
-}
-
-/// Operator command: cancel the reservation of lease `l` on server `i` (design draft §12). "If
-/// the resource is currently FREE and the server is the primary, or BACKUP and the server is
-/// the secondary, the server MUST send a BNDUPD to the other server with the binding-status
-/// FREE and an indication that the resource is no longer reserved." Reading R29: the lease then
-/// goes to no client until that BNDUPD is acked (the partner may still offer it to the reserved
-/// client). A reservation cancelled while the lease is bound only stops being reserved.
-pub fn cancel_reservation(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
-    let now = st.now;
-    let lease = &mut st.servers[i].leases[l as usize];
-    if lease.reserved.is_none() {
-        return;
-    }
-    lease.reserved = None;
-    let _ = cfg;
-    match (role(i), lease.status) {
-        (Role::Primary, B::Free) => {
-            lease.since = now;
-            lease.cancelling = true;
-            changed(lease);
-        }
-        (Role::Secondary, B::FreeBackup) => {
-            // The secondary gives the lease back to the primary.
-            lease.status = B::Free;
-            lease.since = now;
-            changed(lease);
-        }
-        _ => {}
-    }
-}
-
-/// Grant or extend lease `l` for client `c` at server `i`, answer the client, owe the partner a
-/// BNDUPD. Records the MCLT monitor (§4.4).
-fn bind(
-    cfg: &ModelConfig,
-    st: &mut State,
-    i: usize,
-    l: LeaseId,
-    c: ClientId,
-    extend: Option<Option<Fqdn>>,
-) {
-    let now = st.now;
-    let name = cfg.dns.then(|| {
-        let own = Fqdn {
-            client: c,
-            by: role(i),
-        };
-        let lease = &st.servers[i].leases[l as usize];
-        let known = if lease.client == Some(c) {
-            lease.fqdn
-        } else {
-            None
-        };
-        match extend {
-            // §9.3: the server that grants a new lease synthesizes the name and adds it.
-            None => own,
-            // A renewal keeps the binding's name (§9.5: the partner learnt it from BNDUPD).
-            // Reading R28: a server with no name for the binding takes the one the client
-            // presents (its FQDN option), i.e. the one it was given.
-            Some(presented) => match known {
-                Some(n) => n,
-                None if cfg.is(Variant::NameSynthesizedOnRenewal)
-                    || cfg.is(Variant::NameNotExchanged) =>
-                {
-                    own
-                }
-                None => presented.unwrap_or(own),
-            },
-        }
-    });
-    if let (Some(n), Some(Some(held))) = (name, extend) {
-        if n != held {
-            st.monitor.name_changed = true;
-        }
-    }
-    let state = st.servers[i].state;
-    let lease = &st.servers[i].leases[l as usize];
-    let expiry = granted_expiry(cfg, state, lease, now);
-    if state != S::PartnerDown && expiry > lease.acked_pl.max(now) + cfg.mclt {
-        st.monitor.mclt_exceeded = true;
-    }
-    let lease = &mut st.servers[i].leases[l as usize];
-    let renewal = lease.status == B::Active && lease.client == Some(c);
-    if !renewal {
-        lease.since = now;
-    }
-    lease.status = B::Active;
-    lease.client = Some(c);
-    lease.expiry = expiry;
-    lease.cltt = now;
-    lease.pl_sent = partner_lifetime(cfg, now, expiry);
-    lease.reclaim = false;
-    changed(lease);
-    if let Some(n) = name {
-        if lease.fqdn != Some(n) {
-            lease.fqdn = Some(n);
-            lease.dns_added = false;
-        }
-        // §9.3: adds at a grant only; renewals do not add (reading R24: not even the MAY of
-        // §9.3 (2) in PARTNER-DOWN, whose partner will add on its own if it still owes it).
-        if extend.is_none() {
-            lease.dns_ops.push(DnsOp::Add(n));
-        }
-    }
-    st.clients[c as usize] = Some(Holding {
-        lease: l,
-        expiry,
-        server: role(i),
-        fqdn: name,
-    });
-    if cfg.is(Variant::Lockstep) {
-        lockstep_exchange(cfg, st, i, l);
-    }
-}
-
-/// Lock-step (variant): the partner learns the binding before the client is answered; modelled
-/// as the BNDUPD and its BNDREPLY happening atomically with the grant.
-fn lockstep_exchange(cfg: &ModelConfig, st: &mut State, i: usize, l: LeaseId) {
-    let p = 1 - i;
-    let lease = st.servers[i].leases[l as usize].clone();
-    let theirs = &mut st.servers[p].leases[l as usize];
-    theirs.status = lease.status;
-    theirs.client = lease.client;
-    theirs.expiry = lease.expiry;
-    theirs.since = lease.since;
-    theirs.cltt = theirs.cltt.max(lease.cltt);
-    theirs.exp_time = theirs.exp_time.max(lease.pl_sent);
-    theirs.pending = false;
-    let mine = &mut st.servers[i].leases[l as usize];
-    mine.acked_pl = mine.acked_pl.max(lease.pl_sent);
-    mine.pending = false;
-    let _ = cfg;
-}
-
-/// A client with no lease solicits and requests one of kind `k` from server `i` (SOLICIT,
-/// ADVERTISE, REQUEST, REPLY as one exchange).
-pub fn client_request(cfg: &ModelConfig, st: &mut State, c: ClientId, i: usize, k: LeaseKind) {
-    let resp = responsiveness(cfg, st, i);
-    if resp != Responsiveness::Responsive {
-        return; // SOLICIT carries no server id: a renew-responsive server ignores it (R10).
-    }
-    if !responsive_allowed(st.servers[i].state, role(i), false) {
-        st.monitor.unresponsive_answered = true;
-    }
-    let has_own_free = (0..cfg.leases() as LeaseId)
-        .filter(|&l| kind(cfg, l) == k)
-        .any(|l| own_free(cfg, st, i, l, c));
-    if cfg.is(Variant::Lockstep) && !(st.servers[i].comm_ok && st.connected) {
-        // Lock-step cannot answer until the partner acks, and the partner is unreachable.
-        if has_own_free {
-            st.monitor.refused_with_free_lease = true;
-        }
-        return;
-    }
-    match choose_lease(cfg, st, i, k, c) {
-        Some(l) => {
-            if !pool_allowed(cfg, st, i, l, c) {
-                st.monitor.foreign_pool = true;
-            }
-            bind(cfg, st, i, l, c, None);
-        }
-        None => {
-            if has_own_free {
-                st.monitor.refused_with_free_lease = true;
-            }
-        }
-    }
-}
-
-/// Whether server `i` may extend client `c`'s current lease `l` (RENEW or REBIND).
-fn may_extend(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, c: ClientId) -> bool {
-    let s = &st.servers[i];
-    let lease = &s.leases[l as usize];
-    if lease.status == B::Active && lease.client == Some(c) {
-        return true;
-    }
-    // RECOVER-DONE renews "only ... where it already has a record of the lease" (§8.7.1).
-    if s.state == S::RecoverDone {
-        return false;
-    }
-    if cfg.is(Variant::RenewOwnLeasesOnly) && s.state == S::CommunicationsInterrupted {
-        return false;
-    }
-    // §8.9.1, §8.11.1: a responsive server renews "a DHCP client's current lease, regardless of
-    // whether that lease was given out by the receiving server or not" -- unless its database
-    // shows the lease bound to another client.
-    !bound_to_other(lease, c)
-}
-
-/// The database binds the lease to a client other than `c`.
-fn bound_to_other(lease: &Lease, c: ClientId) -> bool {
-    matches!(
-        lease.status,
-        B::Active | B::Expired | B::Released | B::Abandoned
-    ) && lease.client.is_some_and(|x| x != c)
-}
-
-/// RENEW (to the server that granted the lease) or REBIND (to `i`, any server).
-pub fn client_extend(cfg: &ModelConfig, st: &mut State, c: ClientId, i: usize, rebind: bool) {
-    let Some(h) = st.clients[c as usize] else {
-        return;
-    };
-    let resp = responsiveness(cfg, st, i);
-    let answers = match resp {
-        Responsiveness::Responsive => true,
-        // A REBIND carries no server id (R10).
-        Responsiveness::RenewResponsive => !rebind,
-        Responsiveness::Unresponsive => false,
-    };
-    let granter_down = !st.servers[idx(h.server)].up;
-    if !answers {
-        return;
-    }
-    if !responsive_allowed(st.servers[i].state, role(i), !rebind) {
-        st.monitor.unresponsive_answered = true;
-    }
-    if cfg.is(Variant::Lockstep) && !(st.servers[i].comm_ok && st.connected) {
-        return;
-    }
-    if may_extend(cfg, st, i, h.lease, c) {
-        bind(cfg, st, i, h.lease, c, Some(h.fqdn));
-    } else if rebind
-        && granter_down
-        && resp == Responsiveness::Responsive
-        && !bound_to_other(&st.servers[i].leases[h.lease as usize], c)
-    {
-        // (i) lease stability: the partner of a crashed server should keep the client's lease.
-        st.monitor.lease_lost_on_failover = true;
-    }
-}
-
-/// RELEASE (`decline == false`) or DECLINE to the server that granted the lease. The client
-/// stops using the lease at once either way.
-pub fn client_release(cfg: &ModelConfig, st: &mut State, c: ClientId, decline: bool) {
-    let Some(h) = st.clients[c as usize] else {
-        return;
-    };
-    st.clients[c as usize] = None;
-    let i = idx(h.server);
-    if responsiveness(cfg, st, i) == Responsiveness::Unresponsive {
-        return;
-    }
-    if !responsive_allowed(st.servers[i].state, role(i), true) {
-        st.monitor.unresponsive_answered = true;
-    }
-    let now = st.now;
-    let lease = &mut st.servers[i].leases[h.lease as usize];
-    if lease.status == B::Active && lease.client == Some(c) {
-        // Figure 2 (3) RELEASED, or (9) ABANDONED.
-        lease.status = if decline { B::Abandoned } else { B::Released };
-        lease.since = now;
-        lease.cltt = now;
-        changed(lease);
-    }
-}
-
-/// Operator command: reset an ABANDONED lease (Figure 2 (10)).
-pub fn reset_lease(st: &mut State, i: usize, l: LeaseId) {
-    let now = st.now;
-    let lease = &mut st.servers[i].leases[l as usize];
-    if lease.status == B::Abandoned {
-        lease.status = B::Reset;
-        lease.since = now;
-        changed(lease);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Independent statements of the rules, for the monitors (kept apart from the allocation code
-// above so that a slip in one is caught by the other).
-// ---------------------------------------------------------------------------------------------
-
-/// The lease is free and in this server's own pool (§4.2): used by the "a responsive server with
-/// a free lease of its own grants it" property.
-pub fn own_free(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, c: ClientId) -> bool {
-    let lease = &st.servers[i].leases[l as usize];
-    let me = role(i);
-    let in_my_half = match kind(cfg, l) {
-        LeaseKind::Address => address_owner(l) == me,
-        LeaseKind::Prefix => true,
-    };
-    // Design draft §12: a reserved lease is in the reach of its client only, at both servers;
-    // a client with a reservation is offered nothing else.
-    let reservation_ok = match lease.reserved {
-        Some(x) => x == c,
-        None => reservation_of(cfg, st, i, kind(cfg, l), c).is_none(),
-    };
-    (in_my_half || lease.reserved == Some(c))
-        && reservation_ok
-        && (!lease.cancelling || cfg.is(Variant::CancelReservationWithoutAck))
-        && !lease.reclaim
-        && !dns_remove_owed(cfg, lease)
-        && lease.status == available_status(me)
-        && !changed_this_tick(cfg, lease, st.now)
-}
-
-/// Pool ownership (§4.2, §8.4.1, §8.9.1): the lease about to be allocated is in the server's own
-/// pool, or the server is in PARTNER-DOWN, the MCLT since entry has passed, and it is a prefix.
-fn pool_allowed(cfg: &ModelConfig, st: &State, i: usize, l: LeaseId, c: ClientId) -> bool {
-    if own_free(cfg, st, i, l, c) {
-        return true;
-    }
-    let s = &st.servers[i];
-    s.state == S::PartnerDown && kind(cfg, l) == LeaseKind::Prefix && st.now >= s.since + cfg.mclt
-}
-
-/// Which states may answer which client messages, as a table taken from §3 and §8.x.1 (the
-/// responsiveness monitor checks the server logic against it).
-pub fn responsive_allowed(state: S, r: Role, names_server: bool) -> bool {
-    match state {
-        S::Startup | S::Recover | S::RecoverWait | S::PotentialConflict => false,
-        S::Normal => r == Role::Primary || names_server,
-        S::RecoverDone => names_server,
-        S::PartnerDown
-        | S::CommunicationsInterrupted
-        | S::ResolutionInterrupted
-        | S::ConflictDone => true,
     }
 }

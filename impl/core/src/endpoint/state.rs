@@ -370,7 +370,7 @@ impl Endpoint {
         if from == to {
             return;
         }
-        self.previous_state = Some(if from == Startup {
+        self.previous_failover_state = Some(if from == Startup {
             self.startup_previous
         } else {
             from
@@ -398,9 +398,9 @@ impl Endpoint {
             Recover => self.timers.stop(Timer::RecoverProgress),
             _ => {}
         }
-        if to == PartnerDown && !(resumed && self.pd_entry.is_some()) {
+        if to == PartnerDown && !(resumed && self.partner_down_entry.is_some()) {
             // OPTION_F_PARTNER_DOWN_TIME / the PARTNER-DOWN entry of §4.2.2.1 and reading R2.
-            self.pd_entry = Some(now);
+            self.partner_down_entry = Some(now);
         }
         if to == PartnerDown {
             // RFC 8156 §8.4.1: "after ... the MCLT interval has elapsed from entry into
@@ -408,7 +408,7 @@ impl Endpoint {
             // MCLT waits (the partner's prefixes, reading R3's reuse of EXPIRED/RELEASED/RESET)
             // count from this entry, whatever D7 keeps for the record (conservative: waiting
             // longer is always allowed; the model counts from the start of the current state).
-            self.pd_entered = Some(now);
+            self.pd_entered_this_run = Some(now);
         }
         // RFC 8156 §8.1: "it MUST record the new state, its current understanding of its
         // partner's state, and the time at which it entered the new state in stable storage."

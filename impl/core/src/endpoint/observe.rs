@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dns::{DnsOp, Fqdn};
 use crate::endpoint::Endpoint;
-use crate::message::{ClientId, LeaseKey};
+use crate::lease::{ClientId, LeaseKey};
 use crate::reservation::Reservation;
 use crate::time::Time;
 
