@@ -824,3 +824,6 @@ fn the_checker_rejects_broken_tables() {
         &["summary row \"all\""],
     );
 }
+
+#[path = "traceability/dependencies.rs"]
+mod dependencies;

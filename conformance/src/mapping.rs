@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
-use failover_model::trace::{
+use failover_trace::{
     ClientObs, DnsOpObs, DnsRecordObs, Event, Kind, LeaseObs, Observation, SentMsg, ServerObs,
     TraceConfig,
 };

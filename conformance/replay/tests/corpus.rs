@@ -7,7 +7,7 @@ use failover_conformance::runner;
 use failover_model::trace;
 
 fn traces_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../traces")
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn a_malformed_trace_is_named_by_field() {
 fn itf_export_has_one_state_per_step_plus_the_initial_one() {
     let t = runner::load_file(&traces_dir().join("negative/s4.4-variant-no-mclt-cap.json"))
         .expect("a committed trace");
-    let itf = trace::to_itf(&t.trace);
+    let itf = failover_trace::to_itf(&t.trace);
     let states = itf["states"].as_array().expect("states");
     assert_eq!(states.len(), t.trace.steps.len() + 1);
     assert_eq!(itf["vars"].as_array().map(|v| v.len()), Some(4));

@@ -6,11 +6,11 @@ use std::path::Path;
 
 use failover_conformance::runner;
 use failover_conformance::scenario::{self, Outcome};
-use failover_conformance::scenario_core::CoreTarget;
 use failover_model::Variant;
+use failover_replay::scenario_core::CoreTarget;
 
 fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 /// Table rows of findings.md: (id, cells).
@@ -158,7 +158,7 @@ fn readme_shortest() -> Vec<(String, usize)> {
 /// --check` (minutes: `scripts/check-findings-traces.sh`).
 #[test]
 fn findings_cite_counterexample_traces_of_their_variants() {
-    use failover_model::trace::TraceKind;
+    use failover_trace::TraceKind;
     let shortest = readme_shortest();
     assert!(shortest.len() >= 30, "README's variant table parsed");
     let mut cited = 0;
