@@ -154,7 +154,7 @@ fn readme_shortest() -> Vec<(String, usize)> {
 /// of a variant the row cites, and has the length the row states; a stated shortest length is
 /// README's; and every cited variant that claims a break has its trace cited (a probe has none).
 /// That the model still produces these traces is checked for `traces/negative/` by
-/// `conformance/tests/corpus.rs`, and for `traces/findings/` by `failover traces findings
+/// `conformance/replay/tests/corpus.rs`, and for `traces/findings/` by `failover traces findings
 /// --check` (minutes: `scripts/check-findings-traces.sh`).
 #[test]
 fn findings_cite_counterexample_traces_of_their_variants() {
