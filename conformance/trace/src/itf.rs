@@ -54,3 +54,24 @@ pub fn to_itf(t: &Trace) -> serde_json::Value {
         "states": states,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::to_itf;
+    use crate::load_file;
+
+    fn traces_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../traces")
+    }
+
+    #[test]
+    fn itf_export_has_one_state_per_step_plus_the_initial_one() {
+        let t = load_file(&traces_dir().join("negative/s4.4-variant-no-mclt-cap.json"))
+            .expect("a committed trace");
+        let itf = to_itf(&t.trace);
+        let states = itf["states"].as_array().expect("states");
+        assert_eq!(states.len(), t.trace.steps.len() + 1);
+        assert_eq!(itf["vars"].as_array().map(|v| v.len()), Some(4));
+        assert!(states[1]["time"]["#bigint"].is_string());
+    }
+}

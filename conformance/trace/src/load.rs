@@ -175,3 +175,28 @@ fn check_bounds(t: &Trace) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    fn traces_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../traces")
+    }
+
+    #[test]
+    fn a_malformed_trace_is_named_by_field() {
+        let e = parse(r#"{"format": "rfc8156-failover-trace", "version": 9}"#).unwrap_err();
+        assert!(e.contains("version 9"), "{e}");
+        let e = parse(r#"{"format": "other"}"#).unwrap_err();
+        assert!(e.contains("\"format\""), "{e}");
+        let good = std::fs::read_to_string(
+            traces_dir().join("coverage/s8.3-normal-state-startup-normal.json"),
+        )
+        .expect("a committed trace");
+        let bad = good.replacen("\"type\":\"crash\"", "\"type\":\"explode\"", 1);
+        assert_ne!(good, bad, "the trace has a crash step to spoil");
+        let e = parse(&bad).unwrap_err();
+        assert!(e.starts_with("field \"steps["), "{e}");
+    }
+}
