@@ -7,8 +7,9 @@
 //! choice picks one, modulo their number. Any list of choices is therefore a valid path, and
 //! quickcheck's shrinking of the list (dropping choices, lowering them toward 0) only ever
 //! produces valid paths, which is what makes the minimal case meaningful. The path becomes a
-//! trace exactly as the corpus's random walks do ([`failover_model::trace::build`]) and is
-//! replayed with [`failover_conformance::runner::run_trace`], so "agree" means what it means for the corpus.
+//! trace exactly as the corpus's random walks do
+//! ([`failover_model::trace::build`](fn@failover_model::trace::build)) and is replayed with
+//! [`failover_conformance::runner::run_trace`], so "agree" means what it means for the corpus.
 //!
 //! Deterministic: quickcheck's generator is seeded ([`quickcheck::Gen::from_size_and_seed`]).
 
