@@ -460,7 +460,7 @@ pub fn run_check(cfg: ModelConfig, args: &RunArgs, config_flags: &str) -> ExitCo
             }
             if let Some(dir) = &args.json {
                 let file = dir.join(format!("{}.json", slug(name)));
-                let body = trace::to_text(&counterexample_trace(&model, name, path));
+                let body = failover_trace::to_text(&counterexample_trace(&model, name, path));
                 if let Err(e) = std::fs::write(&file, body) {
                     eprintln!("error: cannot write {}: {e}", file.display());
                     return ExitCode::from(2);
@@ -502,7 +502,7 @@ fn counterexample_trace(
     model: &FailoverModel,
     property: &str,
     path: &Path<failover_model::State, failover_model::Action>,
-) -> trace::Trace {
+) -> failover_trace::Trace {
     let actions = path.clone().into_actions();
     let id = format!("counterexample-{}", slug(property));
     match model.cfg.variant {

@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use failover_conformance::differential;
-use failover_conformance::inproc::{Breakage, InProc};
 use failover_conformance::mapping::Compare;
 use failover_conformance::runner::{self, Outcome};
 use failover_conformance::stdio::Stdio;
 use failover_conformance::sut::{Sut, SutConfig, SutError, SutEvent, SutObservation};
-use failover_model::{trace, FailoverModel};
+use failover_model::FailoverModel;
+use failover_replay::differential;
+use failover_replay::inproc::{Breakage, InProc};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -262,8 +262,8 @@ pub fn differential(a: DifferentialArgs) -> ExitCode {
             if let Some(dir) = &a.save {
                 let mut t = differential::trace_of(&model, &d.schedule).trace;
                 t.id = format!("differential-{}-seed-{}", a.config, a.seed);
-                let file = dir.join(trace::file_name(&t));
-                if let Err(e) = fs::write(&file, trace::to_text(&t)) {
+                let file = dir.join(failover_trace::file_name(&t));
+                if let Err(e) = fs::write(&file, failover_trace::to_text(&t)) {
                     eprintln!("error: cannot write {}: {e}", file.display());
                     return ExitCode::from(2);
                 }

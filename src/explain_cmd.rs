@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use failover_model::chart;
-use failover_model::trace::Trace;
+use failover_trace::Trace;
 
 /// Output formats of a chart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

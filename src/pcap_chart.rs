@@ -15,11 +15,11 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use failover_conformance::capture::{Capture, CapturedMessage, EPOCH_2000_UNIX};
-use failover_model::trace::{
-    Event, Observation, SentMsg, ServerObs, Step, Trace, TraceConfig, TraceKind, FORMAT, VERSION,
-};
 use failover_proto::wire::{DhcpOption, Message, OptionCode};
 use failover_proto::{MsgKind, Role};
+use failover_trace::{
+    Event, Observation, SentMsg, ServerObs, Step, Trace, TraceConfig, TraceKind, FORMAT, VERSION,
+};
 
 /// The subsection of RFC 8156 §5.3 that defines a message.
 pub fn section(kind: MsgKind) -> &'static str {

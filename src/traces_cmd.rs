@@ -12,7 +12,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use failover_model::trace::{self, Trace};
+use failover_model::trace;
+use failover_trace::Trace;
 
 /// `failover traces ...`
 #[derive(Args)]
@@ -234,7 +235,7 @@ fn itf(file: &Path, out: Option<&Path>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let json = serde_json::to_string_pretty(&trace::to_itf(&t)).unwrap_or_default() + "\n";
+    let json = serde_json::to_string_pretty(&failover_trace::to_itf(&t)).unwrap_or_default() + "\n";
     match out {
         Some(p) => {
             if let Err(e) = fs::write(p, json) {

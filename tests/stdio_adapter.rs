@@ -7,11 +7,11 @@
 
 use std::path::PathBuf;
 
-use failover_conformance::inproc::{Breakage, InProc};
 use failover_conformance::mapping::Compare;
 use failover_conformance::runner::{self, Loaded, Outcome, TraceResult};
 use failover_conformance::stdio::Stdio;
 use failover_conformance::sut::Sut;
+use failover_replay::inproc::{Breakage, InProc};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1032,3 +1032,6 @@ mod citations {
         }
     }
 }
+
+#[path = "traceability/dependencies.rs"]
+mod dependencies;

@@ -26,11 +26,11 @@
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
-use failover_model::trace::{
+use failover_proto::{BindingStatus, Role};
+use failover_trace::{
     ClientObs, DnsOpObs, DnsRecordObs, Event, Kind, LeaseObs, Observation, SentMsg, ServerObs,
     TraceConfig,
 };
-use failover_proto::{BindingStatus, Role};
 
 use crate::sut::{
     ClientOpKind, SutConfig, SutDns, SutEvent, SutObservation, SutReply, SutReservation,

@@ -6,7 +6,7 @@
 //!
 //! The harness knows no implementation: a target implements [`ScenarioTarget`] (put an endpoint
 //! in the `given` state, apply the `when` event, report what it did as an [`Observed`]). Our
-//! own implementation is [`crate::scenario_core::CoreTarget`].
+//! own implementation is `failover_replay::scenario_core::CoreTarget`.
 //!
 //! **Readings.** A case with `reading = "Rn"` states in `then` what the RFC text, taken
 //! literally, requires, and in `then_reading` what the project's reading Rn

@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 use failover_proto::Role;
 
 use crate::config::Tick;
-use crate::trace::{ClientObs, Event, Kind, LeaseObs, Observation, SentMsg, Trace};
+use failover_trace::{ClientObs, Event, Kind, LeaseObs, Observation, SentMsg, Trace};
 
 /// A lane of the chart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,9 +4,10 @@
 //! violated, where a variant diverges).
 
 use failover_model::chart::{self, Lane, MarkKind, Row, Undelivered, Violation};
-use failover_model::trace::{self, Trace};
+use failover_model::trace;
 use failover_model::{properties, Action, FailoverModel, LeaseKind, ModelConfig, Variant};
 use failover_proto::Role;
+use failover_trace::Trace;
 
 fn small_trace() -> Trace {
     // A prefix granted in NORMAL and left to expire: request, BNDUPD, tick, expiry.

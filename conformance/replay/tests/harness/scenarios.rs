@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use failover_conformance::scenario::{self, CaseResult, Outcome};
-use failover_conformance::scenario_core::{CoreBreakage, CoreTarget};
+use failover_replay::scenario_core::{CoreBreakage, CoreTarget};
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
 }
 
 fn run_all(breakage: Option<CoreBreakage>) -> Vec<CaseResult> {

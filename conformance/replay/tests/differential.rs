@@ -3,11 +3,11 @@
 //! implementation on a case where the correct one agrees, and shrinks what it catches to a
 //! minimal case; the same seed gives the same cases.
 
-use failover_conformance::differential::{self, agree, Options, Schedule};
-use failover_conformance::inproc::{Breakage, InProc};
 use failover_conformance::mapping::Compare;
 use failover_conformance::sut::Sut;
 use failover_model::{FailoverModel, ModelConfig};
+use failover_replay::differential::{self, agree, Options, Schedule};
+use failover_replay::inproc::{Breakage, InProc};
 
 fn options(seed: u64, tests: u64) -> Options {
     Options {

@@ -5,6 +5,10 @@
 //!
 //! Scenario times are relative; here zero is [`EPOCH`] seconds.
 
+use failover_conformance::scenario::{
+    client_duid, Case, ClientObs, LeaseRecord, LeaseRef, Observed, ScenarioTarget, SentLease,
+    SentMsg, Status, StoredLease,
+};
 use failover_core::testkit::{self, EndpointBuilder};
 use failover_core::{
     Binding, BindingStatus, BndUpd, Body, ClientId, ClientOp, ClientRequest, Command, Config,
@@ -12,11 +16,6 @@ use failover_core::{
     Output, ReplyKind, ServerFlags, StateMsg, StatusCode, Time,
 };
 use failover_proto::ServerState;
-
-use crate::scenario::{
-    client_duid, Case, ClientObs, LeaseRecord, LeaseRef, Observed, ScenarioTarget, SentLease,
-    SentMsg, Status, StoredLease,
-};
 
 /// Scenario time zero, in seconds.
 pub const EPOCH: u64 = 1_000_000_000;
@@ -103,7 +102,7 @@ fn binding(r: &LeaseRecord) -> Result<Binding, String> {
     Ok(b)
 }
 
-fn connect_params(mclt: u64, c: &crate::scenario::ConnectGiven) -> ConnectParams {
+fn connect_params(mclt: u64, c: &failover_conformance::scenario::ConnectGiven) -> ConnectParams {
     ConnectParams {
         protocol_version: c
             .version

@@ -7,21 +7,21 @@
 //! choice picks one, modulo their number. Any list of choices is therefore a valid path, and
 //! quickcheck's shrinking of the list (dropping choices, lowering them toward 0) only ever
 //! produces valid paths, which is what makes the minimal case meaningful. The path becomes a
-//! trace exactly as the corpus's random walks do ([`failover_model::trace::build`]) and is
-//! replayed with [`crate::runner::run_trace`], so "agree" means what it means for the corpus.
+//! trace exactly as the corpus's random walks do
+//! ([`failover_model::trace::build`](fn@failover_model::trace::build)) and is replayed with
+//! [`failover_conformance::runner::run_trace`], so "agree" means what it means for the corpus.
 //!
 //! Deterministic: quickcheck's generator is seeded ([`quickcheck::Gen::from_size_and_seed`]).
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 
+use failover_conformance::mapping::Compare;
+use failover_conformance::runner::{self, Loaded};
+use failover_conformance::sut::Sut;
 use failover_model::trace;
 use failover_model::{Action, FailoverModel, ModelConfig};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
-
-use crate::mapping::Compare;
-use crate::runner::{self, Loaded};
-use crate::sut::Sut;
 
 /// The choices of a random path (see the module documentation).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,11 +6,11 @@ use std::path::Path;
 
 use failover_conformance::runner;
 use failover_conformance::scenario::{self, Outcome};
-use failover_conformance::scenario_core::CoreTarget;
 use failover_model::Variant;
+use failover_replay::scenario_core::CoreTarget;
 
 fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 /// Table rows of findings.md: (id, cells).
@@ -154,11 +154,11 @@ fn readme_shortest() -> Vec<(String, usize)> {
 /// of a variant the row cites, and has the length the row states; a stated shortest length is
 /// README's; and every cited variant that claims a break has its trace cited (a probe has none).
 /// That the model still produces these traces is checked for `traces/negative/` by
-/// `conformance/tests/corpus.rs`, and for `traces/findings/` by `failover traces findings
+/// `conformance/replay/tests/corpus.rs`, and for `traces/findings/` by `failover traces findings
 /// --check` (minutes: `scripts/check-findings-traces.sh`).
 #[test]
 fn findings_cite_counterexample_traces_of_their_variants() {
-    use failover_model::trace::TraceKind;
+    use failover_trace::TraceKind;
     let shortest = readme_shortest();
     assert!(shortest.len() >= 30, "README's variant table parsed");
     let mut cited = 0;

@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use failover_conformance::inproc::{Breakage, InProc};
 use failover_conformance::mapping::Compare;
 use failover_conformance::runner::{self, Loaded, Outcome};
+use failover_replay::inproc::{Breakage, InProc};
 
 fn corpus() -> Vec<Loaded> {
-    runner::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces")).expect("corpus")
+    runner::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../traces")).expect("corpus")
 }
 
 fn result(sut: &mut InProc, all: &[Loaded], id: &str) -> Outcome {

@@ -8,17 +8,16 @@
 use std::collections::VecDeque;
 use std::net::Ipv6Addr;
 
+use failover_conformance::sut::{
+    ClientOpKind, Sut, SutConfig, SutDnsOp, SutDnsRecord, SutError, SutEvent, SutLease, SutMsg,
+    SutObservation, SutReply, SutServer,
+};
 use failover_core::{
     BindingStatus, Body, ClientId, ClientOp, ClientRequest, Command, Config, DnsOpKind, DnsRequest,
     Endpoint, EndpointRecord, Fqdn, LeaseKey, LeaseKind, Message, Output, ReplyKind, Role,
     ServerState, StableState, StatusCode, Time,
 };
 use failover_dns::Recorder;
-
-use crate::sut::{
-    ClientOpKind, Sut, SutConfig, SutDnsOp, SutDnsRecord, SutError, SutEvent, SutLease, SutMsg,
-    SutObservation, SutReply, SutServer,
-};
 
 /// A deliberate mistake, to prove the harness can fail (never use outside tests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,7 +193,7 @@ impl InProc {
         c.recover_timeout = NEVER;
         c.startup_time = cfg.startup_time;
         c.auto_partner_down = cfg.auto_partner_down;
-        c.update_retry = crate::mapping::TICK_SECS;
+        c.update_retry = failover_conformance::mapping::TICK_SECS;
         // The model keeps one client-last-transaction time per lease, raised to the partner's
         // when an update is accepted (§7.5.5), and Figure 4 compares against it: that is
         // decision D8's opt-in (the latest client transaction known, ours or the partner's).
@@ -545,7 +544,10 @@ impl Sut for InProc {
                     .iter()
                     .map(|p| lease_key(p))
                     .collect::<Result<_, _>>()?;
-                let t0 = Time(cfg.start_time.saturating_sub(crate::mapping::TICK_SECS));
+                let t0 = Time(
+                    cfg.start_time
+                        .saturating_sub(failover_conformance::mapping::TICK_SECS),
+                );
                 for i in 0..2 {
                     let c = &self.cfgs[i];
                     let mut st = StableState {
