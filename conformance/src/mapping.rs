@@ -28,7 +28,7 @@ use std::net::Ipv6Addr;
 
 use failover_proto::{BindingStatus, Role};
 use failover_trace::{
-    ClientObs, DnsOpObs, DnsRecordObs, Event, Kind, LeaseObs, Observation, SentMsg, ServerObs,
+    ClientObs, DnsOpObs, DnsRecordObs, Event, LeaseObs, Observation, SentMsg, ServerObs,
     TraceConfig,
 };
 
@@ -268,13 +268,7 @@ impl Mapping {
                     server: *server,
                     client: duid(*client),
                     op: ClientOpKind::Request,
-                    kind: Some(
-                        match kind {
-                            Kind::Address => "address",
-                            Kind::Prefix => "prefix",
-                        }
-                        .into(),
-                    ),
+                    kind: Some(kind.token().into()),
                     lease: None,
                     fqdn: None,
                 }

@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 use failover_proto::Role;
 
 use crate::config::Tick;
-use failover_trace::{ClientObs, Event, Kind, LeaseObs, Observation, SentMsg, Trace};
+use failover_trace::{ClientObs, Event, LeaseObs, Observation, SentMsg, Trace};
 
 /// A lane of the chart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -401,10 +401,7 @@ fn event_rows(e: &Event, before: &Observation, after: &Observation, out: &mut Ve
             server,
             kind,
         } => {
-            let k = match kind {
-                Kind::Address => "address",
-                Kind::Prefix => "prefix",
-            };
+            let k = kind.token();
             client_exchange(*client, Some(*server), format!("SOLICIT/REQUEST {k}"), out);
         }
         Event::Renew { client } => {

@@ -5,10 +5,11 @@ use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
-/// Model time, in abstract ticks. A tick is long compared with the ±5 s "equal times" window of
-/// RFC 8156 §7.1 (the conformance mapping uses 60 s per tick), so two events in different ticks
-/// are never "equal" in the sense of §7.5.4.
-pub type Tick = u8;
+/// Model time, in abstract ticks: the trace format's [`failover_trace::Tick`], one definition.
+/// A tick is long compared with the ±5 s "equal times" window of RFC 8156 §7.1 (the conformance
+/// mapping uses 60 s per tick), so two events in different ticks are never "equal" in the sense
+/// of §7.5.4.
+pub use failover_trace::Tick;
 
 /// How the two servers start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

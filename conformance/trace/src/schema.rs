@@ -1,7 +1,7 @@
 //! The types of a trace: the configuration in abstract units, the events, and what is observed
 //! after each (`traces/README.md` explains each field, `traces/schema.json` is the JSON Schema).
 
-use failover_proto::{BindingStatus as B, Role, ServerState as S};
+use failover_proto::{BindingStatus as B, LeaseKind, Role, ServerState as S};
 use serde::{Deserialize, Serialize};
 
 /// A tick of the trace's clock: the model's unit of time, which the harness maps to seconds
@@ -183,7 +183,7 @@ pub enum Event {
         /// The server asked.
         server: Role,
         /// Address (IA_NA) or prefix (IA_PD).
-        kind: Kind,
+        kind: LeaseKind,
     },
     /// The client renews with the server that granted its lease (RENEW).
     Renew {
@@ -224,16 +224,6 @@ pub enum Event {
         /// Which lease (`A0`, ...).
         lease: String,
     },
-}
-
-/// The kind of lease a client asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// An address (IA_NA).
-    Address,
-    /// A delegated prefix (IA_PD).
-    Prefix,
 }
 
 /// What is observed of the whole system at one point.

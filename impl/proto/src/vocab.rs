@@ -164,14 +164,6 @@ rfc_enum! {
     }
 }
 
-impl LeaseKind {
-    /// The same as [`LeaseKind::token`], under the name the model's trace builder calls (kept
-    /// until the trace schema's move, issue 20 §1, lands; then callers use `token`).
-    pub const fn word(self) -> &'static str {
-        self.token()
-    }
-}
-
 /// The two roles of a failover relationship (RFC 8156 §3, §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -12,10 +12,6 @@
 mod clients;
 mod leases;
 
-/// The name the trace builder (`model/src/trace.rs`) calls, kept until the trace schema's move
-/// (issue 20 §1) lands; new code says `figure4_as_read`.
-pub use figure4_as_read as figure4;
-
 pub use clients::*;
 pub use leases::*;
 

@@ -46,7 +46,7 @@ pub fn coverage_items(cfg: &ModelConfig, before: &State, after: &State, a: Actio
         let i = idx(r);
         if let Some(Msg::BndUpd(u)) = before.chan[1 - i].first() {
             let local = before.servers[i].leases[u.lease as usize].status;
-            let verdict = match p::figure4(cfg, before, i, u) {
+            let verdict = match p::figure4_as_read(cfg, before, i, u) {
                 None => "accept",
                 Some(Reject::AddressInUse) => "reject AddressInUse",
                 Some(Reject::Outdated) => "reject Outdated",
@@ -127,7 +127,7 @@ fn reservation_coverage_items(
                 (None, Some(h))
                     if before.servers[i].leases[h.lease as usize].reserved == Some(c) =>
                 {
-                    let what = p::kind(cfg, h.lease).word();
+                    let what = p::kind(cfg, h.lease).token();
                     out.push(format!("resv reserved {what} granted to its client by {r}"));
                 }
                 (None, None) => {
@@ -138,7 +138,7 @@ fn reservation_coverage_items(
                     let responsive =
                         p::responsiveness(cfg, before, i) == p::Responsiveness::Responsive;
                     if let (true, Some(l)) = (responsive, other_reserved_free) {
-                        let what = p::kind(cfg, l as LeaseId).word();
+                        let what = p::kind(cfg, l as LeaseId).token();
                         out.push(format!(
                             "resv reserved {what} refused to another client by {r}"
                         ));
@@ -152,7 +152,7 @@ fn reservation_coverage_items(
             let free = s.leases[l as usize].status == p::available_status(r);
             let what = format!(
                 "with the {} {}",
-                p::kind(cfg, l).word(),
+                p::kind(cfg, l).token(),
                 if free { "free" } else { "bound" }
             );
             let when = if !before.net_up {

@@ -3,14 +3,14 @@
 
 use failover_proto::{BindingStatus as B, Role};
 use failover_trace::{
-    ClientObs, DnsOpObs, DnsRecordObs, Event, Kind, LeaseObs, Observation, ReservationObs, SentMsg,
+    ClientObs, DnsOpObs, DnsRecordObs, Event, LeaseObs, Observation, ReservationObs, SentMsg,
     ServerObs, TraceConfig,
 };
 
 use crate::config::{Init, ModelConfig};
 use crate::model::Action;
 use crate::names;
-use crate::state::{idx, role, DnsOp, LeaseId, LeaseKind, Msg, Reject, State};
+use crate::state::{idx, role, DnsOp, LeaseId, Msg, Reject, State};
 
 /// The abstract name of a lease.
 pub fn lease_name(cfg: &ModelConfig, l: LeaseId) -> String {
@@ -68,10 +68,7 @@ pub fn event(cfg: &ModelConfig, a: Action) -> Event {
         Action::Request(c, r, k) => Event::Request {
             client: c,
             server: r,
-            kind: match k {
-                LeaseKind::Address => Kind::Address,
-                LeaseKind::Prefix => Kind::Prefix,
-            },
+            kind: k,
         },
         Action::Renew(c) => Event::Renew { client: c },
         Action::Rebind(c) => Event::Rebind { client: c },
