@@ -19,6 +19,7 @@ use std::rc::Rc;
 
 /// `failover conform ...`
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("net").args(["wire", "interop"]).multiple(true)))]
 pub struct ConformArgs {
     /// The built-in system under test: `reference` is our implementation (failover-core)
     /// in-process.
@@ -67,28 +68,28 @@ pub struct ConformArgs {
     wire: bool,
     /// With --wire: the TOML file describing the server under test (role, addresses, MCLT,
     /// keepalive, pool, lifetime). --role, --target, --listen and --dhcp override its fields.
-    #[arg(long, value_name = "FILE", requires = "wire")]
+    #[arg(long, value_name = "FILE", requires = "net")]
     sut_config: Option<PathBuf>,
     /// With --wire: the role of the server under test (primary or secondary).
-    #[arg(long, requires = "wire")]
+    #[arg(long, requires = "net")]
     role: Option<String>,
     /// With --wire and --role secondary: the server's partner address, HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    #[arg(long, value_name = "HOST:PORT", requires = "net")]
     target: Option<std::net::SocketAddr>,
     /// With --wire and --role primary: where the harness listens for the server (its
     /// configured partner address), HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    #[arg(long, value_name = "HOST:PORT", requires = "net")]
     listen: Option<std::net::SocketAddr>,
     /// With --wire: the server's DHCPv6 address (UDP), for the tests that play clients.
-    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    #[arg(long, value_name = "HOST:PORT", requires = "net")]
     dhcp: Option<std::net::SocketAddr>,
     /// With --wire: write every octet exchanged with the server as a pcap file (Wireshark).
-    #[arg(long, value_name = "FILE", requires = "wire")]
+    #[arg(long, value_name = "FILE", requires = "net")]
     pcap: Option<PathBuf>,
     /// With --wire: a shell command that crashes the server (no orderly shutdown: SIGKILL)
     /// and starts it again, for the tests of what must survive a crash (7.5.2). Without it
     /// those are reported as not wire-testable.
-    #[arg(long, value_name = "CMD", requires = "wire")]
+    #[arg(long, value_name = "CMD", requires = "net")]
     sut_restart: Option<String>,
     /// With --wire: start the server(s) under test with this shell command, `--jobs` instances
     /// with ports of their own, and share the tests among them. `{port}` is the partner port,
@@ -97,6 +98,39 @@ pub struct ConformArgs {
     /// wrapper); it is killed at the end, and killed and started again for the crash tests.
     #[arg(long, value_name = "CMD", requires = "wire", conflicts_with_all = ["sut_restart", "pcap"])]
     sut_start: Option<String>,
+    /// Interop mode: our `failover serve` runs as the real partner of the server under test
+    /// (--sut-config, as for --wire: its role, DHCPv6 address, MCLT, pool, lifetime), through a
+    /// relay of the harness that cuts and heals their connection; the harness plays DHCPv6
+    /// clients against both and judges the safety properties (no address held by two clients,
+    /// the MCLT bound, NORMAL again) over a seeded schedule of partitions and restarts
+    /// (conformance/README.md, "Interop mode").
+    #[arg(long, conflicts_with_all = ["wire", "sut_start"])]
+    interop: bool,
+    /// With --interop: rounds in the schedule.
+    #[arg(long, default_value_t = 6, requires = "interop")]
+    rounds: u32,
+    /// With --interop: the schedule's seed (the same seed, the same schedule).
+    #[arg(long, default_value_t = 1, requires = "interop")]
+    seed: u64,
+    /// With --interop: new clients per server per round.
+    #[arg(long, default_value_t = 2, requires = "interop")]
+    clients: u32,
+    /// With --interop: seconds each round lasts (a partition lasts this long); default: twice
+    /// the MCLT plus the keepalive, at least 4.
+    #[arg(long, value_name = "SECONDS", requires = "interop")]
+    round_seconds: Option<f64>,
+    /// With --interop: the longest wait, seconds, for the pair to be in NORMAL (at the start,
+    /// after each round).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30.0,
+        requires = "interop"
+    )]
+    settle_seconds: f64,
+    /// With --interop: keep our server's files (configuration, log, database) in this folder.
+    #[arg(long, value_name = "DIR", requires = "interop")]
+    partner_dir: Option<PathBuf>,
     /// With --sut-start: how many instances to run at once.
     #[arg(long, default_value_t = 2, requires = "sut_start")]
     jobs: usize,
@@ -318,6 +352,25 @@ pub fn sut_stdio(a: SutStdioArgs) -> ExitCode {
 
 /// Run `failover conform`.
 pub fn run(a: ConformArgs) -> ExitCode {
+    if a.interop {
+        let cfg = match wire_config(&a) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        return crate::interop_cmd::run(crate::interop_cmd::Interop {
+            cfg,
+            rounds: a.rounds,
+            seed: a.seed,
+            clients: a.clients,
+            round_seconds: a.round_seconds,
+            settle_seconds: a.settle_seconds,
+            partner_dir: a.partner_dir,
+            sut_restart: a.sut_restart,
+            json: a.json,
+            report: a.report,
+            pcap: a.pcap,
+        });
+    }
     if a.wire {
         return run_wire(a);
     }
@@ -460,23 +513,26 @@ pub fn run(a: ConformArgs) -> ExitCode {
 /// How often `conform` writes a progress line when standard error is not a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-/// `failover conform --wire`: the wire tests against a running server.
-fn run_wire(a: ConformArgs) -> ExitCode {
-    use failover_conformance::wire::{self, Ctx, WireConfig};
+/// The SUT's configuration of `--wire` and `--interop`: `--sut-config`, then the overrides
+/// (`--role`, `--target`, `--listen`, `--dhcp`).
+pub(crate) fn wire_config(
+    a: &ConformArgs,
+) -> Result<failover_conformance::wire::WireConfig, ExitCode> {
+    use failover_conformance::wire::WireConfig;
     let mut cfg = match &a.sut_config {
         Some(path) => match WireConfig::load(path) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {e}");
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
         },
         None => {
             eprintln!(
-                "error: --wire needs --sut-config FILE: the MCLT, keepalive, pool and lifetime the \
+                "error: --wire and --interop need --sut-config FILE: the MCLT, keepalive, pool and lifetime the \
                  server was started with (conformance/README.md, \"Test your server over the network\")"
             );
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     if let Some(r) = &a.role {
@@ -485,7 +541,7 @@ fn run_wire(a: ConformArgs) -> ExitCode {
             "secondary" => failover_proto::Role::Secondary,
             other => {
                 eprintln!("error: --role {other:?}: expected primary or secondary");
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
         };
     }
@@ -500,8 +556,18 @@ fn run_wire(a: ConformArgs) -> ExitCode {
     }
     if let Err(e) = cfg.check() {
         eprintln!("error: {e}");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
+    Ok(cfg)
+}
+
+/// `failover conform --wire`: the wire tests against a running server.
+fn run_wire(a: ConformArgs) -> ExitCode {
+    use failover_conformance::wire::{self, Ctx};
+    let cfg = match wire_config(&a) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let name = match (cfg.role, cfg.target, cfg.listen) {
         (failover_proto::Role::Secondary, Some(t), _) => format!("secondary at {t}"),
         (_, _, Some(l)) => format!("primary connecting to {l}"),

@@ -9,6 +9,7 @@ mod check_cmd;
 mod conform_cmd;
 mod explain_cmd;
 mod huge_pages;
+mod interop_cmd;
 mod pcap_chart;
 mod scenarios_cmd;
 mod serve_cmd;

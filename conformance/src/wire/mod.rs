@@ -20,6 +20,7 @@
 
 pub mod cases;
 pub mod dhcp;
+pub mod interop;
 pub mod peer;
 
 use std::fmt::Write as _;
@@ -487,11 +488,16 @@ pub fn pcap(ctx: &Ctx) -> Result<Vec<u8>, String> {
         .transcript
         .lock()
         .map_err(|_| "transcript lock poisoned")?;
+    pcap_of(&t.records)
+}
+
+/// [`pcap`] of given records.
+pub(crate) fn pcap_of(records: &[crate::capture::WireRecord]) -> Result<Vec<u8>, String> {
     let opts = WriteOptions {
         segmenting: Segmenting::Coalesce { mss: 1440 },
         ..WriteOptions::default()
     };
-    write_capture(&t.records, &opts).map_err(|e| e.to_string())
+    write_capture(records, &opts).map_err(|e| e.to_string())
 }
 
 // ---- several SUT instances the harness starts itself (--sut-start) ---------------------------
@@ -550,7 +556,7 @@ impl Drop for Started {
 }
 
 /// A free TCP port on `ip` (the same number is, by luck, free for UDP too).
-fn free_port(ip: std::net::IpAddr) -> Result<u16, String> {
+pub(crate) fn free_port(ip: std::net::IpAddr) -> Result<u16, String> {
     let l = TcpListener::bind(SocketAddr::new(ip, 0))
         .map_err(|e| format!("a free port on {ip}: {e}"))?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
