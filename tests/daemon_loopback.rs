@@ -21,6 +21,9 @@ mod tls;
 #[path = "daemon_loopback/wire.rs"]
 mod wire;
 
+#[path = "daemon_loopback/interop.rs"]
+mod interop;
+
 const BIN: &str = env!("CARGO_BIN_EXE_failover");
 const DEADLINE: Duration = Duration::from_secs(20);
 

@@ -18,11 +18,11 @@ use failover_proto::Role;
 use super::{free_port, BIN};
 
 /// A `failover serve` under test, killed when dropped.
-struct Sut {
-    _dir: tempfile::TempDir,
-    child: Arc<Mutex<Option<Child>>>,
-    cfg: WireConfig,
-    spawn: Arc<dyn Fn() -> Child + Send + Sync>,
+pub(super) struct Sut {
+    pub(super) _dir: tempfile::TempDir,
+    pub(super) child: Arc<Mutex<Option<Child>>>,
+    pub(super) cfg: WireConfig,
+    pub(super) spawn: Arc<dyn Fn() -> Child + Send + Sync>,
 }
 
 impl Drop for Sut {
@@ -38,7 +38,7 @@ impl Drop for Sut {
 
 /// Start `failover serve` in `role` with `FAILOVER_BREAK=breakage` (if any); the wire config
 /// that describes it.
-fn start(role: Role, breakage: Option<&str>) -> Sut {
+pub(super) fn start(role: Role, breakage: Option<&str>) -> Sut {
     let dir = tempfile::tempdir().unwrap();
     let partner_port = free_port();
     let dhcp_port = free_port();

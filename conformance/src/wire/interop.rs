@@ -1043,3 +1043,179 @@ pub fn json_report(sut: &str, run: &InteropRun) -> serde_json::Value {
     v["overlap_slack_seconds"] = OVERLAP_SLACK.into();
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(server: &'static str, client: &str, addr: &str, at: f64, valid: u32) -> Grant {
+        Grant {
+            round: 0,
+            server,
+            role: role_of(Role::Secondary, server),
+            client: client.into(),
+            address: addr.parse().unwrap(),
+            valid,
+            at,
+        }
+    }
+
+    #[test]
+    fn two_clients_holding_one_address_at_once_fail_no_duplicate_and_are_named() {
+        let a = grant("sut", "aa", "2001:db8::5", 100.0, 30);
+        let b = grant("partner", "bb", "2001:db8::5", 110.0, 2);
+        let r = duplicate_verdict(&[a.clone(), b], None, 0.0);
+        match &r.verdict {
+            Verdict::Fail { observed, .. } => {
+                assert!(
+                    observed.contains("2001:db8::5: client aa (from sut"),
+                    "{observed}"
+                );
+                assert!(observed.contains("client bb (from partner"), "{observed}");
+            }
+            v => panic!("{v:?}"),
+        }
+        // After the first holding ended (beyond the slack), the address may go to another.
+        let later = grant("partner", "bb", "2001:db8::5", 130.5, 2);
+        assert_eq!(
+            duplicate_verdict(&[a.clone(), later], None, 0.0).verdict,
+            Verdict::Pass
+        );
+        // The same client renewing is no conflict.
+        let again = grant("partner", "aa", "2001:db8::5", 110.0, 30);
+        assert_eq!(
+            duplicate_verdict(&[a, again], None, 0.0).verdict,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn our_database_binding_an_address_another_client_holds_fails_no_duplicate() {
+        let a = grant("sut", "aa", "2001:db8::5", 100.0, 30);
+        let now = 105.0;
+        let until = (EPOCH_2000_UNIX as f64 + 125.0) as u64;
+        let db = serde_json::json!([
+            {"lease": "2001:db8::5", "status": "ACTIVE", "client": "cc", "expires": until},
+        ]);
+        match duplicate_verdict(std::slice::from_ref(&a), Some(&db), now).verdict {
+            Verdict::Fail { observed, .. } => {
+                assert!(
+                    observed.contains("database has it ACTIVE for client cc"),
+                    "{observed}"
+                )
+            }
+            v => panic!("{v:?}"),
+        }
+        // The same client in the database, or the address not ACTIVE there: fine.
+        let db = serde_json::json!([
+            {"lease": "2001:db8::5", "status": "ACTIVE", "client": "aa", "expires": until},
+            {"lease": "2001:db8::6", "status": "FREE", "client": null, "expires": null},
+        ]);
+        assert_eq!(
+            duplicate_verdict(&[a], Some(&db), now).verdict,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn mclt_bound_counts_only_acknowledgements_seen_before_the_reply() {
+        let addr: Ipv6Addr = "2001:db8::5".parse().unwrap();
+        // The SUT (secondary here) gives 30 s at t=100 with MCLT 2.
+        let g = grant("sut", "aa", "2001:db8::5", 100.0, 30);
+        let none = BTreeMap::new();
+        assert!(matches!(
+            mclt_check(2, std::slice::from_ref(&g), &none).verdict,
+            Verdict::Fail { .. }
+        ));
+        // Its partner had acknowledged a partner lifetime of 128 at t=90: 130 ≤ 128 + 2.
+        let mut acked = BTreeMap::new();
+        acked.insert((Role::Secondary, addr), vec![(90.0, 128u32)]);
+        assert_eq!(
+            mclt_check(2, std::slice::from_ref(&g), &acked).verdict,
+            Verdict::Pass
+        );
+        // The same acknowledgement seen only after the reply does not count.
+        acked.insert((Role::Secondary, addr), vec![(101.0, 128u32)]);
+        assert!(matches!(
+            mclt_check(2, std::slice::from_ref(&g), &acked).verdict,
+            Verdict::Fail { .. }
+        ));
+        // Nor one for the other server's updates.
+        let mut other_side = BTreeMap::new();
+        other_side.insert((Role::Primary, addr), vec![(90.0, 128u32)]);
+        assert!(matches!(
+            mclt_check(2, &[g], &other_side).verdict,
+            Verdict::Fail { .. }
+        ));
+    }
+
+    #[test]
+    fn acknowledged_lifetimes_come_from_accepted_bndupds_matched_by_transaction_id() {
+        use failover_proto::wire::{IaAddr, IaNa, Status, StatusCode};
+        let data = |client: u8, addr: &str, pl: u32, status: Option<StatusCode>| {
+            let mut inner = vec![
+                DhcpOption::ClientId(vec![0, 3, client]),
+                DhcpOption::IaNa(IaNa {
+                    iaid: 0,
+                    t1: 0,
+                    t2: 0,
+                    options: vec![DhcpOption::IaAddr(IaAddr {
+                        addr: addr.parse().unwrap(),
+                        preferred_lifetime: 0,
+                        valid_lifetime: 0,
+                        options: vec![DhcpOption::PartnerLifetime(pl)],
+                    })],
+                }),
+            ];
+            if let Some(c) = status {
+                inner.push(DhcpOption::StatusCode(Status::new(c, "no")));
+            }
+            DhcpOption::ClientData(inner)
+        };
+        let upd = Message::new(MsgKind::BndUpd, 9, 0)
+            .with(data(1, "2001:db8::1", 500, None))
+            .with(data(2, "2001:db8::2", 600, None));
+        let reply = Message::new(MsgKind::BndReply, 9, 0)
+            .with(data(1, "2001:db8::1", 500, None))
+            .with(data(
+                2,
+                "2001:db8::2",
+                600,
+                Some(StatusCode::CONFIGURATION_CONFLICT),
+            ));
+        let stray = Message::new(MsgKind::BndReply, 10, 0).with(data(3, "2001:db8::3", 9, None));
+        let seen = vec![
+            Observed {
+                at: 1.0,
+                from: Role::Primary,
+                msg: upd,
+            },
+            Observed {
+                at: 2.0,
+                from: Role::Secondary,
+                msg: reply,
+            },
+            Observed {
+                at: 3.0,
+                from: Role::Secondary,
+                msg: stray,
+            },
+        ];
+        let acked = acked_lifetimes(&seen);
+        let a1: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        assert_eq!(acked.get(&(Role::Primary, a1)), Some(&vec![(2.0, 500)]));
+        // Rejected, and answered without an update: nothing.
+        assert_eq!(acked.len(), 1, "{acked:?}");
+    }
+
+    #[test]
+    fn every_schedule_holds_a_partition_and_the_seed_fixes_it() {
+        for seed in 0..50 {
+            let s = schedule(4, seed, false);
+            assert!(s.contains(&Event::Partition), "{s:?}");
+            assert!(!s.contains(&Event::RestartSut), "{s:?}");
+            assert_eq!(s, schedule(4, seed, false));
+        }
+        assert_ne!(schedule(8, 1, true), schedule(8, 2, true));
+    }
+}
