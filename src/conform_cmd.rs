@@ -96,15 +96,38 @@ pub struct ConformArgs {
     /// `{dhcp}` the DHCPv6 port, `{dir}` an empty folder for the instance, `{config}` the
     /// tester's TOML for it. The command runs the server in the foreground (`exec` it from a
     /// wrapper); it is killed at the end, and killed and started again for the crash tests.
-    #[arg(long, value_name = "CMD", requires = "wire", conflicts_with_all = ["sut_restart", "pcap"])]
+    #[arg(long, value_name = "CMD", requires = "wire", conflicts_with_all = ["sut_restart"])]
     sut_start: Option<String>,
+    /// With --wire: speak STARTTLS and TLS to a server whose partner link requires it (RFC 8156
+    /// §10): the harness's certificate (PEM; chain first), as `tls.cert` of `failover serve`.
+    #[arg(long, value_name = "FILE", requires_all = ["wire", "tls_key"])]
+    tls_cert: Option<PathBuf>,
+    /// With --tls-cert: the harness's private key (PEM), as `tls.key`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// With --tls-cert: the CA certificates (PEM) the server's certificate must chain to, as
+    /// `tls.ca`; its subjectAltName must hold the server's IP address (or --tls-partner-name).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        conflicts_with = "tls_partner_cert"
+    )]
+    tls_ca: Option<PathBuf>,
+    /// With --tls-cert: the server's own self-signed certificate (PEM), pinned, as
+    /// `tls.partner_cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_partner_cert: Option<PathBuf>,
+    /// With --tls-ca: the DNS name the server's certificate must carry, as `tls.partner_name`.
+    #[arg(long, value_name = "NAME", requires = "tls_ca")]
+    tls_partner_name: Option<String>,
     /// Interop mode: our `failover serve` runs as the real partner of the server under test
     /// (--sut-config, as for --wire: its role, DHCPv6 address, MCLT, pool, lifetime), through a
     /// relay of the harness that cuts and heals their connection; the harness plays DHCPv6
     /// clients against both and judges the safety properties (no address held by two clients,
     /// the MCLT bound, NORMAL again) over a seeded schedule of partitions and restarts
     /// (conformance/README.md, "Interop mode").
-    #[arg(long, conflicts_with_all = ["wire", "sut_start"])]
+    #[arg(long, conflicts_with_all = ["wire", "sut_start", "tls_cert"])]
     interop: bool,
     /// With --interop: rounds in the schedule.
     #[arg(long, default_value_t = 6, requires = "interop")]
@@ -561,6 +584,58 @@ pub(crate) fn wire_config(
     Ok(cfg)
 }
 
+/// The harness's TLS from `--tls-*`, loaded by `failover serve`'s own `[tls]` code (the same
+/// checks: a CA and the partner's name, or a pinned certificate; mutual authentication), for the
+/// role the harness plays opposite the SUT. The SUT's address is `target` (SUT secondary) or
+/// `listen` (SUT primary: it connects from that host).
+fn wire_tls(
+    a: &ConformArgs,
+    cfg: &failover_conformance::wire::WireConfig,
+) -> Result<Option<failover_conformance::wire::tls::WireTls>, String> {
+    use failover_conformance::wire::tls::WireTls;
+    use failover_daemon::config::{TlsConfig, TlsTrust};
+    use failover_daemon::tls::PartnerTls;
+    let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) else {
+        return Ok(None);
+    };
+    let trust = match (&a.tls_ca, &a.tls_partner_cert) {
+        (Some(ca), None) => TlsTrust::Ca(ca.clone()),
+        (None, Some(pin)) => TlsTrust::Pin(pin.clone()),
+        _ => {
+            return Err(
+                "--tls-cert needs one of --tls-ca (the CA of the server's certificate) or \
+                 --tls-partner-cert (its pinned self-signed certificate)"
+                    .into(),
+            )
+        }
+    };
+    let tls_cfg = TlsConfig {
+        cert: cert.clone(),
+        key: key.clone(),
+        trust,
+        partner_name: a.tls_partner_name.clone(),
+    };
+    let (harness, sut_addr) = match cfg.role {
+        failover_proto::Role::Secondary => (failover_proto::Role::Primary, cfg.target),
+        failover_proto::Role::Primary => (failover_proto::Role::Secondary, cfg.listen),
+    };
+    let sut_ip = sut_addr
+        .map(|a| a.ip())
+        .ok_or("TLS needs the server's address (target or listen)")?;
+    let loaded = PartnerTls::load(&tls_cfg, harness, sut_ip)
+        .map_err(|e| format!("TLS: --tls-* ({}): {}", e.field, e.message))?;
+    for w in &loaded.warnings {
+        eprintln!("warning: TLS: {w}");
+    }
+    Ok(Some(
+        match (loaded.client_config(), loaded.server_config()) {
+            (Some((config, name)), _) => WireTls::Client { config, name },
+            (None, Some(config)) => WireTls::Server(config),
+            (None, None) => return Err("TLS: no configuration for the harness's role".into()),
+        },
+    ))
+}
+
 /// `failover conform --wire`: the wire tests against a running server.
 fn run_wire(a: ConformArgs) -> ExitCode {
     use failover_conformance::wire::{self, Ctx};
@@ -573,21 +648,34 @@ fn run_wire(a: ConformArgs) -> ExitCode {
         (_, _, Some(l)) => format!("primary connecting to {l}"),
         _ => "the server".to_string(),
     };
+    let tls = match wire_tls(&a, &cfg) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if let Some(cmd) = &a.sut_start {
         eprintln!(
             "wire tests against {} instance(s) started by {cmd:?}",
             a.jobs
         );
         let t0 = Instant::now();
-        let results = match wire::run_started(&cfg, cmd, a.jobs, a.only.as_deref(), |r| {
-            eprintln!("  {:<30} {:.1} s  {:?}", r.id, r.seconds, r.verdict);
-        }) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+        let opts = wire::StartedOptions {
+            tls: tls.clone(),
+            pcap_dir: a.pcap.clone(),
         };
+        let results =
+            match wire::run_started_with(&cfg, cmd, a.jobs, a.only.as_deref(), &opts, |r| {
+                eprintln!("  {:<30} {:.1} s  {:?}", r.id, r.seconds, r.verdict);
+            }) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+        // --pcap was a folder of captures, one per test, written as the tests ran.
         return finish_wire(&a, &format!("{name} (--sut-start)"), &results, t0, None);
     }
     let mut ctx = match Ctx::new(cfg) {
@@ -597,6 +685,7 @@ fn run_wire(a: ConformArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    ctx.tls = tls;
     if let Some(cmd) = a.sut_restart.clone() {
         ctx.restart = Some(Box::new(move || {
             let st = std::process::Command::new("sh")

@@ -24,6 +24,9 @@ mod wire;
 #[path = "daemon_loopback/interop.rs"]
 mod interop;
 
+#[path = "daemon_loopback/wire_tls.rs"]
+mod wire_tls;
+
 const BIN: &str = env!("CARGO_BIN_EXE_failover");
 const DEADLINE: Duration = Duration::from_secs(20);
 
