@@ -16,15 +16,17 @@ use failover_proto::Role;
 use super::wire::{start, Sut};
 use super::BIN;
 
-/// A seed whose schedule of `rounds` has a partition and a crash of the SUT (the schedule is a
-/// pure function of the seed, so this is the same seed on every run).
-fn seed_with_partition_and_sut_crash(rounds: u32) -> u64 {
+/// A seed whose schedule of `rounds` has a partition, a crash of the SUT and a connected round
+/// (the schedule is a pure function of the seed, so this is the same seed on every run).
+fn seed_with_partition_crash_and_calm(rounds: u32) -> u64 {
     (0..1000)
         .find(|&s| {
             let sch = interop::schedule(rounds, s, true);
-            sch.contains(&Event::Partition) && sch.contains(&Event::RestartSut)
+            [Event::Partition, Event::RestartSut, Event::Connected]
+                .iter()
+                .all(|e| sch.contains(e))
         })
-        .expect("some seed draws both")
+        .expect("some seed draws all three")
 }
 
 fn interop_run(sut: &Sut, rounds: u32, seed: u64) -> InteropRun {
@@ -57,6 +59,10 @@ fn interop_run(sut: &Sut, rounds: u32, seed: u64) -> InteropRun {
     .unwrap()
 }
 
+fn sut_mclt(sut: &Sut) -> u32 {
+    sut.cfg.mclt
+}
+
 fn verdict<'a>(run: &'a InteropRun, id: &str) -> &'a Verdict {
     &run.results
         .iter()
@@ -70,7 +76,7 @@ fn interop_passes_with_a_correct_server_and_catches_one_that_ignores_the_mclt_wh
     // The SUT is the secondary: our serve (primary) connects to the relay, the relay to it.
     let good = start(Role::Secondary, None);
     let bad = start(Role::Secondary, Some("no-mclt-cap-when-interrupted"));
-    let seed = seed_with_partition_and_sut_crash(3);
+    let seed = seed_with_partition_crash_and_calm(3);
     let (good_run, bad_run) = std::thread::scope(|s| {
         let g = s.spawn(|| interop_run(&good, 3, seed));
         // One round: the schedule always holds a partition.
@@ -93,6 +99,16 @@ fn interop_passes_with_a_correct_server_and_catches_one_that_ignores_the_mclt_wh
         "{events:?}"
     );
     assert!(good_run.connections >= 2, "{text}");
+    // In the connected round a RENEW after the acknowledged BNDUPD got more than the MCLT: the
+    // bound was judged against an acknowledged partner lifetime, not only against "now + MCLT".
+    assert!(
+        good_run
+            .grants
+            .iter()
+            .any(|g| g.valid > sut_mclt(&good) + 2),
+        "{text}\n{:?}",
+        good_run.grants
+    );
     // --pcap: the relayed octets read back as failover messages.
     let cap = failover_conformance::capture::read_capture(&good_run.pcap().unwrap(), 647).unwrap();
     assert!(cap.messages.len() >= 20, "{} messages", cap.messages.len());

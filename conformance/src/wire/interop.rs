@@ -60,6 +60,9 @@ pub const OVERLAP_SLACK: f64 = 1.0;
 /// §8, stays silent: that is not a failure).
 const CLIENT_WAIT: Duration = Duration::from_millis(600);
 
+/// How long after its SOLICIT a client sends RENEW: time for the BNDUPD and its BNDREPLY.
+const RENEW_AFTER: Duration = Duration::from_millis(800);
+
 /// The wall clock as the protocol's: seconds since 2000-01-01, with fractions.
 fn wire_secs() -> f64 {
     SystemTime::now()
@@ -648,23 +651,50 @@ pub fn run(cfg: &WireConfig, mut opts: InteropOptions) -> Result<InteropRun, Str
             }
         }
         let mut refused = Vec::new();
+        // New clients: SOLICIT with Rapid Commit to each server.
+        let mut held = Vec::new();
         for (server, addr) in [("sut", sut_dhcp), ("partner", partner.dhcp)] {
             for i in 0..opts.clients {
                 let duid = client_duid(opts.seed, k, server, i);
                 let hex: String = duid.iter().map(|b| format!("{b:02x}")).collect();
-                match dhcp::solicit_rapid_commit(addr, link, &duid, CLIENT_WAIT) {
-                    Ok(Granted::Address { addr: a, valid }) => grants.push(Grant {
-                        round: k,
-                        server,
-                        role: role_of(cfg.role, server),
-                        client: hex,
-                        address: a,
-                        valid,
-                        at: wire_secs(),
-                    }),
-                    Ok(other) => refused.push(format!("{server} to {hex}: {other:?}")),
+                match dhcp::solicit_rapid_commit_from(addr, link, &duid, CLIENT_WAIT) {
+                    Ok((Granted::Address { addr: a, valid }, sid)) => {
+                        grants.push(Grant {
+                            round: k,
+                            server,
+                            role: role_of(cfg.role, server),
+                            client: hex,
+                            address: a,
+                            valid,
+                            at: wire_secs(),
+                        });
+                        if let Some(sid) = sid {
+                            held.push((server, addr, duid, sid, a));
+                        }
+                    }
+                    Ok((other, _)) => refused.push(format!("{server} to {hex}: {other:?}")),
                     Err(e) => notes.push(format!("client {hex} to {server}: {e}")),
                 }
+            }
+        }
+        // The same clients RENEW a moment later, once the granting server's BNDUPD had time to
+        // be acknowledged: in communication the lifetime may then grow to the acknowledged
+        // partner lifetime plus the MCLT (RFC 8156 §4.4), partitioned it may not.
+        std::thread::sleep(RENEW_AFTER);
+        for (server, addr, duid, sid, a) in held {
+            let hex: String = duid.iter().map(|b| format!("{b:02x}")).collect();
+            match dhcp::renew(addr, link, &duid, &sid, a, CLIENT_WAIT) {
+                Ok(Granted::Address { addr: got, valid }) => grants.push(Grant {
+                    round: k,
+                    server,
+                    role: role_of(cfg.role, server),
+                    client: hex,
+                    address: got,
+                    valid,
+                    at: wire_secs(),
+                }),
+                Ok(other) => refused.push(format!("{server} renewing {hex}: {other:?}")),
+                Err(e) => notes.push(format!("client {hex} renewing at {server}: {e}")),
             }
         }
         let left = opts.round_time.saturating_sub(t0.elapsed());
