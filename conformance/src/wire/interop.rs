@@ -41,7 +41,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use failover_proto::wire::{DhcpOption, FrameDecoder, Message};
-use failover_proto::{MsgKind, Role};
+use failover_proto::{MsgKind, Role, ServerState};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
@@ -879,10 +879,58 @@ fn role_of(sut: Role, server: &str) -> Role {
     }
 }
 
+/// Each server's states as it announced them on the relay (OPTION_F_SERVER_STATE with
+/// OPTION_F_START_TIME_OF_STATE in STATE, RFC 8156 §5.3.x, §8): (since, state), in order seen.
+/// A state entered during a partition is announced, with its start time, on reconnection.
+fn announced_states(seen: &[Observed]) -> BTreeMap<Role, Vec<(u32, ServerState)>> {
+    let mut out: BTreeMap<Role, Vec<(u32, ServerState)>> = BTreeMap::new();
+    for o in seen {
+        let state = o.msg.options.iter().find_map(|x| match x {
+            DhcpOption::ServerState(s) => Some(*s),
+            _ => None,
+        });
+        let since = o.msg.options.iter().find_map(|x| match x {
+            DhcpOption::StartTimeOfState(t) => Some(*t),
+            _ => None,
+        });
+        if let (Some(state), Some(since)) = (state, since) {
+            out.entry(o.from).or_default().push((since, state));
+        }
+    }
+    out
+}
+
+/// Whether `role` was in PARTNER-DOWN at `at` by its announcements: the latest announced state
+/// that started at or before `at`.
+fn in_partner_down(states: &BTreeMap<Role, Vec<(u32, ServerState)>>, role: Role, at: f64) -> bool {
+    states
+        .get(&role)
+        .into_iter()
+        .flatten()
+        .filter(|(since, _)| f64::from(*since) <= at)
+        .max_by_key(|(since, _)| *since)
+        .is_some_and(|(_, s)| *s == ServerState::PartnerDown)
+}
+
 /// RFC 8156 §4.4 for every grant: expiration known to the client ≤ max(acknowledged partner
-/// lifetime, now) + MCLT, with [`TIMER_SLACK`].
+/// lifetime, now) + MCLT, with [`TIMER_SLACK`]; not for a server in PARTNER-DOWN, where the
+/// partner is taken to be down and no acknowledgement can come (the reading of the project's
+/// digest, §1.2: "every state except PARTNER-DOWN").
 fn mclt_verdict(mclt: u32, grants: &[Grant], seen: &[Observed]) -> WireResult {
-    mclt_check(mclt, grants, &acked_lifetimes(seen))
+    let states = announced_states(seen);
+    let (exempt, judged): (Vec<Grant>, Vec<Grant>) = grants
+        .iter()
+        .cloned()
+        .partition(|g| in_partner_down(&states, g.role, g.at));
+    let mut r = mclt_check(mclt, &judged, &acked_lifetimes(seen));
+    if !exempt.is_empty() {
+        let _ = write!(
+            r.observes,
+            "; {} given by a server in PARTNER-DOWN (by its STATE announcements) not judged: the bound holds in every state except PARTNER-DOWN",
+            exempt.len()
+        );
+    }
+    r
 }
 
 /// [`mclt_verdict`] on given acknowledgements (per updating server's role and address: when
@@ -1236,6 +1284,43 @@ mod tests {
         assert_eq!(acked.get(&(Role::Primary, a1)), Some(&vec![(2.0, 500)]));
         // Rejected, and answered without an update: nothing.
         assert_eq!(acked.len(), 1, "{acked:?}");
+    }
+
+    #[test]
+    fn grants_of_a_server_announcing_partner_down_are_not_judged_by_the_mclt_bound() {
+        let g = grant("sut", "aa", "2001:db8::5", 100.0, 30);
+        let state = |since: u32, st: ServerState| Observed {
+            at: 120.0,
+            from: Role::Secondary,
+            msg: Message::new(MsgKind::State, 1, 0)
+                .with(DhcpOption::ServerState(st))
+                .with(DhcpOption::StartTimeOfState(since)),
+        };
+        // Announced (on reconnection) as in PARTNER-DOWN since 90: not judged.
+        let r = mclt_verdict(
+            2,
+            std::slice::from_ref(&g),
+            &[state(90, ServerState::PartnerDown)],
+        );
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert!(
+            r.observes.contains("1 given by a server in PARTNER-DOWN"),
+            "{}",
+            r.observes
+        );
+        // In PARTNER-DOWN only from 105, after the grant; or only in COMMUNICATIONS-INTERRUPTED:
+        // judged, and 30 s without an acknowledgement fails.
+        for seen in [
+            vec![state(105, ServerState::PartnerDown)],
+            vec![state(90, ServerState::CommunicationsInterrupted)],
+            vec![
+                state(80, ServerState::PartnerDown),
+                state(95, ServerState::Normal),
+            ],
+        ] {
+            let r = mclt_verdict(2, std::slice::from_ref(&g), &seen);
+            assert!(matches!(r.verdict, Verdict::Fail { .. }), "{seen:?}");
+        }
     }
 
     #[test]
