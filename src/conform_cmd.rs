@@ -622,8 +622,11 @@ fn wire_tls(
     let sut_ip = sut_addr
         .map(|a| a.ip())
         .ok_or("TLS needs the server's address (target or listen)")?;
-    let loaded = PartnerTls::load(&tls_cfg, harness, sut_ip)
-        .map_err(|e| format!("TLS: --tls-* ({}): {}", e.field, e.message))?;
+    let loaded = PartnerTls::load(&tls_cfg, harness, sut_ip).map_err(|e| {
+        // serve's field names (`tls.partner_cert`) as this command's options.
+        let option = format!("--{}", e.field.replace("tls.", "tls-").replace('_', "-"));
+        format!("TLS: {option}: {}", e.message)
+    })?;
     for w in &loaded.warnings {
         eprintln!("warning: TLS: {w}");
     }
