@@ -5,7 +5,8 @@
 //! lifetime while the partner is unreachable) the `4.4/mclt-bound` verdict fails and names the
 //! client, the address and the round.
 //!
-//! Small MCLT (2 s) and rounds of 3 s keep each run near ten seconds; the two runs go side by side.
+//! Small MCLT (2 s) and rounds of 3 s keep each run near ten seconds; the two runs go side by side,
+//! the correct SUT as secondary, the broken one as primary.
 
 use std::time::Duration;
 
@@ -73,9 +74,10 @@ fn verdict<'a>(run: &'a InteropRun, id: &str) -> &'a Verdict {
 
 #[test]
 fn interop_passes_with_a_correct_server_and_catches_one_that_ignores_the_mclt_when_partitioned() {
-    // The SUT is the secondary: our serve (primary) connects to the relay, the relay to it.
+    // The correct SUT is the secondary: our serve (primary) connects to the relay, the relay to
+    // it. The broken one is the primary (the other way round): both relay paths are covered.
     let good = start(Role::Secondary, None);
-    let bad = start(Role::Secondary, Some("no-mclt-cap-when-interrupted"));
+    let bad = start(Role::Primary, Some("no-mclt-cap-when-interrupted"));
     let seed = seed_with_partition_crash_and_calm(3);
     let (good_run, bad_run) = std::thread::scope(|s| {
         let g = s.spawn(|| interop_run(&good, 3, seed));
