@@ -19,6 +19,7 @@ use std::rc::Rc;
 
 /// `failover conform ...`
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("net").args(["wire", "interop"]).multiple(true)))]
 pub struct ConformArgs {
     /// The built-in system under test: `reference` is our implementation (failover-core)
     /// in-process.
@@ -67,36 +68,92 @@ pub struct ConformArgs {
     wire: bool,
     /// With --wire: the TOML file describing the server under test (role, addresses, MCLT,
     /// keepalive, pool, lifetime). --role, --target, --listen and --dhcp override its fields.
-    #[arg(long, value_name = "FILE", requires = "wire")]
+    #[arg(long, value_name = "FILE", requires = "net")]
     sut_config: Option<PathBuf>,
     /// With --wire: the role of the server under test (primary or secondary).
-    #[arg(long, requires = "wire")]
+    #[arg(long, requires = "net")]
     role: Option<String>,
     /// With --wire and --role secondary: the server's partner address, HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    #[arg(long, value_name = "HOST:PORT", requires = "net")]
     target: Option<std::net::SocketAddr>,
     /// With --wire and --role primary: where the harness listens for the server (its
     /// configured partner address), HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    #[arg(long, value_name = "HOST:PORT", requires = "net")]
     listen: Option<std::net::SocketAddr>,
     /// With --wire: the server's DHCPv6 address (UDP), for the tests that play clients.
-    #[arg(long, value_name = "HOST:PORT", requires = "wire")]
+    #[arg(long, value_name = "HOST:PORT", requires = "net")]
     dhcp: Option<std::net::SocketAddr>,
     /// With --wire: write every octet exchanged with the server as a pcap file (Wireshark).
-    #[arg(long, value_name = "FILE", requires = "wire")]
+    #[arg(long, value_name = "FILE", requires = "net")]
     pcap: Option<PathBuf>,
     /// With --wire: a shell command that crashes the server (no orderly shutdown: SIGKILL)
     /// and starts it again, for the tests of what must survive a crash (7.5.2). Without it
     /// those are reported as not wire-testable.
-    #[arg(long, value_name = "CMD", requires = "wire")]
+    #[arg(long, value_name = "CMD", requires = "net")]
     sut_restart: Option<String>,
     /// With --wire: start the server(s) under test with this shell command, `--jobs` instances
     /// with ports of their own, and share the tests among them. `{port}` is the partner port,
     /// `{dhcp}` the DHCPv6 port, `{dir}` an empty folder for the instance, `{config}` the
     /// tester's TOML for it. The command runs the server in the foreground (`exec` it from a
     /// wrapper); it is killed at the end, and killed and started again for the crash tests.
-    #[arg(long, value_name = "CMD", requires = "wire", conflicts_with_all = ["sut_restart", "pcap"])]
+    #[arg(long, value_name = "CMD", requires = "wire", conflicts_with_all = ["sut_restart"])]
     sut_start: Option<String>,
+    /// With --wire: speak STARTTLS and TLS to a server whose partner link requires it (RFC 8156
+    /// §10): the harness's certificate (PEM; chain first), as `tls.cert` of `failover serve`.
+    #[arg(long, value_name = "FILE", requires_all = ["wire", "tls_key"])]
+    tls_cert: Option<PathBuf>,
+    /// With --tls-cert: the harness's private key (PEM), as `tls.key`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// With --tls-cert: the CA certificates (PEM) the server's certificate must chain to, as
+    /// `tls.ca`; its subjectAltName must hold the server's IP address (or --tls-partner-name).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        conflicts_with = "tls_partner_cert"
+    )]
+    tls_ca: Option<PathBuf>,
+    /// With --tls-cert: the server's own self-signed certificate (PEM), pinned, as
+    /// `tls.partner_cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_partner_cert: Option<PathBuf>,
+    /// With --tls-ca: the DNS name the server's certificate must carry, as `tls.partner_name`.
+    #[arg(long, value_name = "NAME", requires = "tls_ca")]
+    tls_partner_name: Option<String>,
+    /// Interop mode: our `failover serve` runs as the real partner of the server under test
+    /// (--sut-config, as for --wire: its role, DHCPv6 address, MCLT, pool, lifetime), through a
+    /// relay of the harness that cuts and heals their connection; the harness plays DHCPv6
+    /// clients against both and judges the safety properties (no address held by two clients,
+    /// the MCLT bound, NORMAL again) over a seeded schedule of partitions and restarts
+    /// (conformance/README.md, "Interop mode").
+    #[arg(long, conflicts_with_all = ["wire", "sut_start", "tls_cert"])]
+    interop: bool,
+    /// With --interop: rounds in the schedule.
+    #[arg(long, default_value_t = 6, requires = "interop")]
+    rounds: u32,
+    /// With --interop: the schedule's seed (the same seed, the same schedule).
+    #[arg(long, default_value_t = 1, requires = "interop")]
+    seed: u64,
+    /// With --interop: new clients per server per round.
+    #[arg(long, default_value_t = 2, requires = "interop")]
+    clients: u32,
+    /// With --interop: seconds each round lasts (a partition lasts this long); default: twice
+    /// the MCLT plus the keepalive, at least 4.
+    #[arg(long, value_name = "SECONDS", requires = "interop")]
+    round_seconds: Option<f64>,
+    /// With --interop: the longest wait, seconds, for the pair to be in NORMAL (at the start,
+    /// after each round).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30.0,
+        requires = "interop"
+    )]
+    settle_seconds: f64,
+    /// With --interop: keep our server's files (configuration, log, database) in this folder.
+    #[arg(long, value_name = "DIR", requires = "interop")]
+    partner_dir: Option<PathBuf>,
     /// With --sut-start: how many instances to run at once.
     #[arg(long, default_value_t = 2, requires = "sut_start")]
     jobs: usize,
@@ -318,6 +375,25 @@ pub fn sut_stdio(a: SutStdioArgs) -> ExitCode {
 
 /// Run `failover conform`.
 pub fn run(a: ConformArgs) -> ExitCode {
+    if a.interop {
+        let cfg = match wire_config(&a) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        return crate::interop_cmd::run(crate::interop_cmd::Interop {
+            cfg,
+            rounds: a.rounds,
+            seed: a.seed,
+            clients: a.clients,
+            round_seconds: a.round_seconds,
+            settle_seconds: a.settle_seconds,
+            partner_dir: a.partner_dir,
+            sut_restart: a.sut_restart,
+            json: a.json,
+            report: a.report,
+            pcap: a.pcap,
+        });
+    }
     if a.wire {
         return run_wire(a);
     }
@@ -460,23 +536,26 @@ pub fn run(a: ConformArgs) -> ExitCode {
 /// How often `conform` writes a progress line when standard error is not a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-/// `failover conform --wire`: the wire tests against a running server.
-fn run_wire(a: ConformArgs) -> ExitCode {
-    use failover_conformance::wire::{self, Ctx, WireConfig};
+/// The SUT's configuration of `--wire` and `--interop`: `--sut-config`, then the overrides
+/// (`--role`, `--target`, `--listen`, `--dhcp`).
+pub(crate) fn wire_config(
+    a: &ConformArgs,
+) -> Result<failover_conformance::wire::WireConfig, ExitCode> {
+    use failover_conformance::wire::WireConfig;
     let mut cfg = match &a.sut_config {
         Some(path) => match WireConfig::load(path) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {e}");
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
         },
         None => {
             eprintln!(
-                "error: --wire needs --sut-config FILE: the MCLT, keepalive, pool and lifetime the \
+                "error: --wire and --interop need --sut-config FILE: the MCLT, keepalive, pool and lifetime the \
                  server was started with (conformance/README.md, \"Test your server over the network\")"
             );
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     if let Some(r) = &a.role {
@@ -485,7 +564,7 @@ fn run_wire(a: ConformArgs) -> ExitCode {
             "secondary" => failover_proto::Role::Secondary,
             other => {
                 eprintln!("error: --role {other:?}: expected primary or secondary");
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
         };
     }
@@ -500,12 +579,84 @@ fn run_wire(a: ConformArgs) -> ExitCode {
     }
     if let Err(e) = cfg.check() {
         eprintln!("error: {e}");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
+    Ok(cfg)
+}
+
+/// The harness's TLS from `--tls-*`, loaded by `failover serve`'s own `[tls]` code (the same
+/// checks: a CA and the partner's name, or a pinned certificate; mutual authentication), for the
+/// role the harness plays opposite the SUT. The SUT's address is `target` (SUT secondary) or
+/// `listen` (SUT primary: it connects from that host).
+fn wire_tls(
+    a: &ConformArgs,
+    cfg: &failover_conformance::wire::WireConfig,
+) -> Result<Option<failover_conformance::wire::tls::WireTls>, String> {
+    use failover_conformance::wire::tls::WireTls;
+    use failover_daemon::config::{TlsConfig, TlsTrust};
+    use failover_daemon::tls::PartnerTls;
+    let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) else {
+        return Ok(None);
+    };
+    let trust = match (&a.tls_ca, &a.tls_partner_cert) {
+        (Some(ca), None) => TlsTrust::Ca(ca.clone()),
+        (None, Some(pin)) => TlsTrust::Pin(pin.clone()),
+        _ => {
+            return Err(
+                "--tls-cert needs one of --tls-ca (the CA of the server's certificate) or \
+                 --tls-partner-cert (its pinned self-signed certificate)"
+                    .into(),
+            )
+        }
+    };
+    let tls_cfg = TlsConfig {
+        cert: cert.clone(),
+        key: key.clone(),
+        trust,
+        partner_name: a.tls_partner_name.clone(),
+    };
+    let (harness, sut_addr) = match cfg.role {
+        failover_proto::Role::Secondary => (failover_proto::Role::Primary, cfg.target),
+        failover_proto::Role::Primary => (failover_proto::Role::Secondary, cfg.listen),
+    };
+    let sut_ip = sut_addr
+        .map(|a| a.ip())
+        .ok_or("TLS needs the server's address (target or listen)")?;
+    let loaded = PartnerTls::load(&tls_cfg, harness, sut_ip).map_err(|e| {
+        // serve's field names (`tls.partner_cert`) as this command's options.
+        let option = format!("--{}", e.field.replace("tls.", "tls-").replace('_', "-"));
+        format!("TLS: {option}: {}", e.message)
+    })?;
+    for w in &loaded.warnings {
+        eprintln!("warning: TLS: {w}");
+    }
+    Ok(Some(
+        match (loaded.client_config(), loaded.server_config()) {
+            (Some((config, name)), _) => WireTls::Client { config, name },
+            (None, Some(config)) => WireTls::Server(config),
+            (None, None) => return Err("TLS: no configuration for the harness's role".into()),
+        },
+    ))
+}
+
+/// `failover conform --wire`: the wire tests against a running server.
+fn run_wire(a: ConformArgs) -> ExitCode {
+    use failover_conformance::wire::{self, Ctx};
+    let cfg = match wire_config(&a) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let name = match (cfg.role, cfg.target, cfg.listen) {
         (failover_proto::Role::Secondary, Some(t), _) => format!("secondary at {t}"),
         (_, _, Some(l)) => format!("primary connecting to {l}"),
         _ => "the server".to_string(),
+    };
+    let tls = match wire_tls(&a, &cfg) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     };
     if let Some(cmd) = &a.sut_start {
         eprintln!(
@@ -513,15 +664,21 @@ fn run_wire(a: ConformArgs) -> ExitCode {
             a.jobs
         );
         let t0 = Instant::now();
-        let results = match wire::run_started(&cfg, cmd, a.jobs, a.only.as_deref(), |r| {
-            eprintln!("  {:<30} {:.1} s  {:?}", r.id, r.seconds, r.verdict);
-        }) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+        let opts = wire::StartedOptions {
+            tls: tls.clone(),
+            pcap_dir: a.pcap.clone(),
         };
+        let results =
+            match wire::run_started_with(&cfg, cmd, a.jobs, a.only.as_deref(), &opts, |r| {
+                eprintln!("  {:<30} {:.1} s  {:?}", r.id, r.seconds, r.verdict);
+            }) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+        // --pcap was a folder of captures, one per test, written as the tests ran.
         return finish_wire(&a, &format!("{name} (--sut-start)"), &results, t0, None);
     }
     let mut ctx = match Ctx::new(cfg) {
@@ -531,6 +688,7 @@ fn run_wire(a: ConformArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    ctx.tls = tls;
     if let Some(cmd) = a.sut_restart.clone() {
         ctx.restart = Some(Box::new(move || {
             let st = std::process::Command::new("sh")

@@ -9,6 +9,7 @@ mod check_cmd;
 mod conform_cmd;
 mod explain_cmd;
 mod huge_pages;
+mod interop_cmd;
 mod pcap_chart;
 mod scenarios_cmd;
 mod serve_cmd;
@@ -215,6 +216,27 @@ fn restore_sigpipe() {
     }
 }
 
+/// `failover serve` is a server: a partner that goes away while we write to it must cost the
+/// connection (RFC 8156 §6.1: communications interrupted), never the process. tokio-rustls writes
+/// with writev(2), which, unlike the send(2) with MSG_NOSIGNAL of plain sockets, raises SIGPIPE
+/// on a closed connection: with the default disposition of [`restore_sigpipe`] a TLS partner
+/// that disconnected mid-write killed the server (exit 141; found by the wire suite over TLS,
+/// tests/daemon_loopback/wire_tls.rs). Ignored, the write fails with EPIPE like any other.
+fn ignore_sigpipe() {
+    #[cfg(unix)]
+    {
+        extern "C" {
+            fn signal(signum: i32, handler: usize) -> usize;
+        }
+        const SIGPIPE: i32 = 13;
+        const SIG_IGN: usize = 1;
+        // SAFETY: setting the disposition of one signal, before the server starts its threads.
+        unsafe {
+            signal(SIGPIPE, SIG_IGN);
+        }
+    }
+}
+
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
@@ -244,7 +266,10 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Serve(args) => serve_cmd::serve(args),
+        Command::Serve(args) => {
+            ignore_sigpipe();
+            serve_cmd::serve(args)
+        }
         Command::Ctl(args) => serve_cmd::ctl(args),
         Command::Explore(args) => match build_config(&args.config) {
             Ok(cfg) => explore(cfg, args.port),

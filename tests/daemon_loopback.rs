@@ -21,6 +21,15 @@ mod tls;
 #[path = "daemon_loopback/wire.rs"]
 mod wire;
 
+#[path = "daemon_loopback/interop.rs"]
+mod interop;
+
+#[path = "daemon_loopback/wire_tls.rs"]
+mod wire_tls;
+
+#[path = "daemon_loopback/wire_pcap.rs"]
+mod wire_pcap;
+
 const BIN: &str = env!("CARGO_BIN_EXE_failover");
 const DEADLINE: Duration = Duration::from_secs(20);
 

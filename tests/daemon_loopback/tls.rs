@@ -32,9 +32,9 @@ use super::{both_normal, ctl, state, wait_status, Pair, Server, DEADLINE};
 // ---- certificates -----------------------------------------------------------------------
 
 /// A CA, and certificates signed by it or self-signed, written as PEM files in `dir`.
-struct Ca {
+pub(super) struct Ca {
     issuer: Issuer<'static, KeyPair>,
-    pem: String,
+    pub(super) pem: String,
 }
 
 fn leaf_params(san: &str, expired: bool) -> CertificateParams {
@@ -51,7 +51,7 @@ fn leaf_params(san: &str, expired: bool) -> CertificateParams {
 }
 
 impl Ca {
-    fn new(name: &str) -> Ca {
+    pub(super) fn new(name: &str) -> Ca {
         let key = KeyPair::generate().unwrap();
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.distinguished_name
@@ -66,7 +66,7 @@ impl Ca {
     }
 
     /// A certificate for `san` signed by this CA: (certificate PEM, key PEM).
-    fn leaf(&self, san: &str, expired: bool) -> (String, String) {
+    pub(super) fn leaf(&self, san: &str, expired: bool) -> (String, String) {
         let key = KeyPair::generate().unwrap();
         let cert = leaf_params(san, expired)
             .signed_by(&key, &self.issuer)
@@ -82,7 +82,7 @@ fn self_signed(san: &str) -> (String, String) {
     (cert.pem(), key.serialize_pem())
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(super) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p

@@ -18,11 +18,11 @@ use failover_proto::Role;
 use super::{free_port, BIN};
 
 /// A `failover serve` under test, killed when dropped.
-struct Sut {
-    _dir: tempfile::TempDir,
-    child: Arc<Mutex<Option<Child>>>,
-    cfg: WireConfig,
-    spawn: Arc<dyn Fn() -> Child + Send + Sync>,
+pub(super) struct Sut {
+    pub(super) _dir: tempfile::TempDir,
+    pub(super) child: Arc<Mutex<Option<Child>>>,
+    pub(super) cfg: WireConfig,
+    pub(super) spawn: Arc<dyn Fn() -> Child + Send + Sync>,
 }
 
 impl Drop for Sut {
@@ -38,7 +38,16 @@ impl Drop for Sut {
 
 /// Start `failover serve` in `role` with `FAILOVER_BREAK=breakage` (if any); the wire config
 /// that describes it.
-fn start(role: Role, breakage: Option<&str>) -> Sut {
+pub(super) fn start(role: Role, breakage: Option<&str>) -> Sut {
+    start_with(role, breakage, |_| String::new())
+}
+
+/// [`start`], with configuration lines `extra(dir)` appended (a `[tls]` table).
+pub(super) fn start_with(
+    role: Role,
+    breakage: Option<&str>,
+    extra: impl Fn(&std::path::Path) -> String,
+) -> Sut {
     let dir = tempfile::tempdir().unwrap();
     let partner_port = free_port();
     let dhcp_port = free_port();
@@ -69,7 +78,7 @@ range = "2001:db8:1::100-2001:db8:1::13f"
         d = dir.path().display()
     );
     let config = dir.path().join("sut.toml");
-    fs::write(&config, text).unwrap();
+    fs::write(&config, text + &extra(dir.path())).unwrap();
     let log: PathBuf = dir.path().join("sut.log");
     let breakage = breakage.map(str::to_string);
     let spawn: Arc<dyn Fn() -> Child + Send + Sync> = Arc::new(move || {
@@ -119,8 +128,18 @@ fn run(sut: &Sut, only: &[&str]) -> Vec<WireResult> {
 }
 
 /// [`run`], also giving back the context (its transcript).
-fn run_ctx(sut: &Sut, only: &[&str]) -> (Vec<WireResult>, Ctx) {
+pub(super) fn run_ctx(sut: &Sut, only: &[&str]) -> (Vec<WireResult>, Ctx) {
+    run_ctx_tls(sut, only, None)
+}
+
+/// [`run_ctx`] with the harness speaking STARTTLS/TLS.
+pub(super) fn run_ctx_tls(
+    sut: &Sut,
+    only: &[&str],
+    tls: Option<failover_conformance::wire::tls::WireTls>,
+) -> (Vec<WireResult>, Ctx) {
     let mut ctx = Ctx::new(sut.cfg.clone()).unwrap();
+    ctx.tls = tls;
     let child = sut.child.clone();
     let spawn = sut.spawn.clone();
     ctx.restart = Some(Box::new(move || {

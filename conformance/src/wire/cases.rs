@@ -277,8 +277,20 @@ fn open(ctx: &mut Ctx) -> Result<Peer, Verdict> {
             // The SUT may still be tearing down the previous test's connection: retry briefly.
             let until = Instant::now() + ANSWER;
             loop {
-                match Peer::connect(target, ANSWER, ctx.transcript.clone()) {
+                match Peer::connect_secured(
+                    target,
+                    ANSWER,
+                    ctx.transcript.clone(),
+                    ctx.tls.as_ref(),
+                ) {
                     Ok(p) => return Ok(p),
+                    // A TLS failure does not go away by retrying: report it at once.
+                    Err(e) if e.starts_with("TLS") => {
+                        return Err(Verdict::fail(
+                            "a TLS session with the SUT (STARTTLS, RFC 7653 §8.2)",
+                            e,
+                        ))
+                    }
                     Err(e) if Instant::now() >= until => {
                         return Err(Verdict::fail("the SUT accepting a TCP connection", e))
                     }
@@ -298,7 +310,15 @@ fn open(ctx: &mut Ctx) -> Result<Peer, Verdict> {
                 match l.accept() {
                     Ok((s, _)) => {
                         let _ = s.set_nonblocking(false);
-                        return Ok(Peer::accepted(s, ctx.transcript.clone()));
+                        return Peer::accepted_secured(
+                            s,
+                            ctx.transcript.clone(),
+                            ctx.tls.as_ref(),
+                            ANSWER,
+                        )
+                        .map_err(|e| {
+                            Verdict::fail("a TLS session with the SUT (STARTTLS, RFC 7653 §9.1)", e)
+                        });
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                         if Instant::now() >= until {

@@ -62,6 +62,101 @@ pub fn solicit_rapid_commit(
     Ok(read_reply(&buf[..n]))
 }
 
+/// [`solicit_rapid_commit`], also giving the replying server's DUID (its Server Identifier), for
+/// a later [`renew`].
+pub fn solicit_rapid_commit_from(
+    server: SocketAddr,
+    link: Ipv6Addr,
+    duid: &[u8],
+    wait: Duration,
+) -> Result<(Granted, Option<Vec<u8>>), String> {
+    let mut m = Message::new(MessageType::Solicit);
+    m.opts_mut().insert(DhcpOption::ClientId(duid.to_vec()));
+    m.opts_mut().insert(DhcpOption::ElapsedTime(0));
+    m.opts_mut().insert(DhcpOption::RapidCommit);
+    m.opts_mut().insert(DhcpOption::IANA(IANA {
+        id: 1,
+        t1: 0,
+        t2: 0,
+        opts: DhcpOptions::new(),
+    }));
+    exchange(server, link, &m, wait)
+}
+
+/// RENEW (RFC 8415 §18.2.4) of `addr` by client `duid`, naming the server `server_id` that gave
+/// it; the REPLY's address and lifetime.
+pub fn renew(
+    server: SocketAddr,
+    link: Ipv6Addr,
+    duid: &[u8],
+    server_id: &[u8],
+    addr: Ipv6Addr,
+    wait: Duration,
+) -> Result<Granted, String> {
+    let mut m = Message::new(MessageType::Renew);
+    m.opts_mut().insert(DhcpOption::ClientId(duid.to_vec()));
+    m.opts_mut()
+        .insert(DhcpOption::ServerId(server_id.to_vec()));
+    m.opts_mut().insert(DhcpOption::ElapsedTime(0));
+    let mut ia = DhcpOptions::new();
+    ia.insert(DhcpOption::IAAddr(dhcproto::v6::IAAddr {
+        addr,
+        preferred_life: 0,
+        valid_life: 0,
+        opts: DhcpOptions::new(),
+    }));
+    m.opts_mut().insert(DhcpOption::IANA(IANA {
+        id: 1,
+        t1: 0,
+        t2: 0,
+        opts: ia,
+    }));
+    exchange(server, link, &m, wait).map(|(g, _)| g)
+}
+
+/// Send `m` relayed from `link`; the reply read as [`Granted`] with the server's DUID.
+fn exchange(
+    server: SocketAddr,
+    link: Ipv6Addr,
+    m: &Message,
+    wait: Duration,
+) -> Result<(Granted, Option<Vec<u8>>), String> {
+    let bind = match server {
+        SocketAddr::V6(_) => "[::]:0",
+        SocketAddr::V4(_) => "0.0.0.0:0",
+    };
+    let sock = UdpSocket::bind(bind).map_err(|e| format!("UDP socket: {e}"))?;
+    sock.set_read_timeout(Some(wait))
+        .map_err(|e| format!("UDP socket: {e}"))?;
+    sock.send_to(&relay_forw(m, link)?, server)
+        .map_err(|e| format!("sending to {server}: {e}"))?;
+    let mut buf = [0u8; 4096];
+    let n = match sock.recv_from(&mut buf) {
+        Ok((n, _)) => n,
+        Err(_) => return Ok((Granted::NoReply, None)),
+    };
+    Ok((read_reply(&buf[..n]), server_id(&buf[..n])))
+}
+
+/// The Server Identifier of the client message inside a RELAY-REPL.
+fn server_id(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut rest = bytes.get(34..)?;
+    while rest.len() >= 4 {
+        let code = u16::from_be_bytes([rest[0], rest[1]]);
+        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+        let data = rest.get(4..4 + len)?;
+        if code == 9 {
+            let m = Message::decode(&mut Decoder::new(data)).ok()?;
+            return m.opts().iter().find_map(|o| match o {
+                DhcpOption::ServerId(s) => Some(s.clone()),
+                _ => None,
+            });
+        }
+        rest = &rest[4 + len..];
+    }
+    None
+}
+
 fn relay_forw(inner: &Message, link: Ipv6Addr) -> Result<Vec<u8>, String> {
     let mut inner_bytes = Vec::new();
     inner

@@ -20,7 +20,9 @@
 
 pub mod cases;
 pub mod dhcp;
+pub mod interop;
 pub mod peer;
+pub mod tls;
 
 use std::fmt::Write as _;
 use std::net::{Ipv6Addr, SocketAddr, TcpListener};
@@ -229,6 +231,9 @@ pub struct Ctx {
     /// tests of what must survive a crash (`--sut-restart CMD`). `None`: those tests are
     /// reported as not wire-testable.
     pub restart: Option<Box<dyn FnMut() -> Result<(), String>>>,
+    /// Secure every partner connection with STARTTLS and TLS (a SUT whose partner link
+    /// requires it, RFC 8156 §10); `None`: plain TCP.
+    pub tls: Option<tls::WireTls>,
 }
 
 impl Ctx {
@@ -249,6 +254,7 @@ impl Ctx {
             transcript: Arc::new(Mutex::new(Transcript::default())),
             listener,
             restart: None,
+            tls: None,
         })
     }
 }
@@ -487,11 +493,16 @@ pub fn pcap(ctx: &Ctx) -> Result<Vec<u8>, String> {
         .transcript
         .lock()
         .map_err(|_| "transcript lock poisoned")?;
+    pcap_of(&t.records)
+}
+
+/// [`pcap`] of given records.
+pub(crate) fn pcap_of(records: &[crate::capture::WireRecord]) -> Result<Vec<u8>, String> {
     let opts = WriteOptions {
         segmenting: Segmenting::Coalesce { mss: 1440 },
         ..WriteOptions::default()
     };
-    write_capture(&t.records, &opts).map_err(|e| e.to_string())
+    write_capture(records, &opts).map_err(|e| e.to_string())
 }
 
 // ---- several SUT instances the harness starts itself (--sut-start) ---------------------------
@@ -550,7 +561,7 @@ impl Drop for Started {
 }
 
 /// A free TCP port on `ip` (the same number is, by luck, free for UDP too).
-fn free_port(ip: std::net::IpAddr) -> Result<u16, String> {
+pub(crate) fn free_port(ip: std::net::IpAddr) -> Result<u16, String> {
     let l = TcpListener::bind(SocketAddr::new(ip, 0))
         .map_err(|e| format!("a free port on {ip}: {e}"))?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
@@ -570,6 +581,37 @@ pub fn run_started(
     only: Option<&str>,
     progress: impl FnMut(&WireResult) + Send,
 ) -> Result<Vec<WireResult>, String> {
+    run_started_with(cfg, cmd, jobs, only, &StartedOptions::default(), progress)
+}
+
+/// What [`run_started_with`] adds to [`run_started`].
+#[derive(Clone, Default)]
+pub struct StartedOptions {
+    /// STARTTLS and TLS on every partner connection ([`Ctx::tls`]).
+    pub tls: Option<tls::WireTls>,
+    /// One capture per test in this folder (created): `<id>.pcap`, the `/` of the id written
+    /// `_` ([`pcap_file_name`]), each holding that test's octets only.
+    pub pcap_dir: Option<std::path::PathBuf>,
+}
+
+/// The capture file of test `id` in a `--pcap` folder: `6.1.2/time-skew` → `6.1.2_time-skew.pcap`.
+pub fn pcap_file_name(id: &str) -> String {
+    format!("{}.pcap", id.replace(['/', ' '], "_"))
+}
+
+/// [`run_started`] with TLS and per-test captures.
+pub fn run_started_with(
+    cfg: &WireConfig,
+    cmd: &str,
+    jobs: usize,
+    only: Option<&str>,
+    opts: &StartedOptions,
+    progress: impl FnMut(&WireResult) + Send,
+) -> Result<Vec<WireResult>, String> {
+    if let Some(d) = &opts.pcap_dir {
+        std::fs::create_dir_all(d)
+            .map_err(|e| format!("--pcap {}: cannot create the folder: {e}", d.display()))?;
+    }
     let jobs = jobs.max(1);
     let host = match cfg.role {
         Role::Secondary => cfg.target,
@@ -613,6 +655,7 @@ pub fn run_started(
                     .replace("{config}", &config.display().to_string());
                 // The harness listens (role primary) before the SUT starts connecting.
                 let mut ctx = Ctx::new(mine_cfg)?;
+                ctx.tls = opts.tls.clone();
                 let started = Arc::new(Mutex::new(Started::spawn(&line)?));
                 let s2 = started.clone();
                 ctx.restart = Some(Box::new(move || {
@@ -622,15 +665,29 @@ pub fn run_started(
                 }));
                 // Its start-up (STARTUP, RFC 8156 §8.3) before the first test.
                 std::thread::sleep(Duration::from_secs(1));
-                let out = run_tests(
-                    &mut ctx,
-                    |id| mine.contains(&id),
-                    |r| {
-                        if let Ok(mut p) = progress.lock() {
-                            (*p)(r)
-                        }
-                    },
-                );
+                let mut out = Vec::new();
+                for one in &mine {
+                    let before = ctx.transcript.lock().map_or(0, |t| t.records.len());
+                    out.extend(run_tests(
+                        &mut ctx,
+                        |id| id == *one,
+                        |r| {
+                            if let Ok(mut p) = progress.lock() {
+                                (*p)(r)
+                            }
+                        },
+                    ));
+                    if let Some(d) = &opts.pcap_dir {
+                        let records = ctx
+                            .transcript
+                            .lock()
+                            .map(|t| t.records[before.min(t.records.len())..].to_vec())
+                            .map_err(|_| "transcript lock poisoned".to_string())?;
+                        let file = d.join(pcap_file_name(one));
+                        std::fs::write(&file, pcap_of(&records)?)
+                            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+                    }
+                }
                 drop(ctx);
                 if let Ok(mut s) = started.lock() {
                     s.kill();

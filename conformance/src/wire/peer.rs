@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use failover_proto::wire::{DhcpOption, FrameDecoder, Message, Status, StatusCode};
 use failover_proto::{MsgKind, Role};
 
+use super::tls::{WireStream, WireTls};
 use crate::capture::{WireEvent, WireRecord};
 
 /// 2000-01-01T00:00:00Z in Unix seconds: the epoch of sent-time (RFC 8156 §5.2).
@@ -122,7 +123,7 @@ pub fn failure_codes(m: &Message) -> Vec<StatusCode> {
 
 /// The harness's side of one partner connection.
 pub struct Peer {
-    stream: TcpStream,
+    stream: Box<dyn WireStream>,
     decoder: FrameDecoder,
     transcript: SharedTranscript,
     /// The harness plays this role; the server under test the other one.
@@ -148,8 +149,23 @@ impl Peer {
         within: Duration,
         transcript: SharedTranscript,
     ) -> Result<Peer, String> {
+        Peer::connect_secured(addr, within, transcript, None)
+    }
+
+    /// [`Peer::connect`], then STARTTLS and the TLS handshake if `tls` is given.
+    pub fn connect_secured(
+        addr: SocketAddr,
+        within: Duration,
+        transcript: SharedTranscript,
+        tls: Option<&WireTls>,
+    ) -> Result<Peer, String> {
         let stream = TcpStream::connect_timeout(&addr, within)
             .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        let stream: Box<dyn WireStream> = match tls {
+            Some(t) => t.secure(stream, within)?,
+            None => Box::new(stream),
+        };
         let peer = Peer::from_stream(stream, Role::Primary, transcript);
         peer.record_event(Role::Primary, WireEvent::Connect);
         Ok(peer)
@@ -157,13 +173,34 @@ impl Peer {
 
     /// A connection the server opened to the harness (the harness is the secondary).
     pub fn accepted(stream: TcpStream, transcript: SharedTranscript) -> Peer {
-        let peer = Peer::from_stream(stream, Role::Secondary, transcript);
+        let _ = stream.set_nodelay(true);
+        let peer = Peer::from_stream(Box::new(stream), Role::Secondary, transcript);
         peer.record_event(Role::Primary, WireEvent::Connect);
         peer
     }
 
-    fn from_stream(stream: TcpStream, harness: Role, transcript: SharedTranscript) -> Peer {
+    /// [`Peer::accepted`], after STARTTLS and the TLS handshake if `tls` is given.
+    pub fn accepted_secured(
+        stream: TcpStream,
+        transcript: SharedTranscript,
+        tls: Option<&WireTls>,
+        within: Duration,
+    ) -> Result<Peer, String> {
         let _ = stream.set_nodelay(true);
+        let stream: Box<dyn WireStream> = match tls {
+            Some(t) => t.secure(stream, within)?,
+            None => Box::new(stream),
+        };
+        let peer = Peer::from_stream(stream, Role::Secondary, transcript);
+        peer.record_event(Role::Primary, WireEvent::Connect);
+        Ok(peer)
+    }
+
+    fn from_stream(
+        stream: Box<dyn WireStream>,
+        harness: Role,
+        transcript: SharedTranscript,
+    ) -> Peer {
         Peer {
             stream,
             decoder: FrameDecoder::new(),
@@ -230,7 +267,7 @@ impl Peer {
     /// Close the harness's side (FIN).
     pub fn close(mut self) {
         self.record_event(self.harness, WireEvent::Close);
-        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = self.stream.tcp().shutdown(Shutdown::Both);
         self.closed = true;
     }
 
@@ -281,6 +318,7 @@ impl Peer {
             let slice = (deadline - now).min(Duration::from_millis(100));
             let _ = self
                 .stream
+                .tcp()
                 .set_read_timeout(Some(slice.max(Duration::from_millis(1))));
             let mut buf = [0u8; 16 * 1024];
             match self.stream.read(&mut buf) {
@@ -298,6 +336,12 @@ impl Peer {
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    // TLS (rustls) reports a fatal alert or a bad record this way: name it.
+                    self.record_event(self.sut_role(), WireEvent::Close);
+                    self.closed = true;
+                    return Recv::ProtocolError(format!("TLS: {e}"));
+                }
                 Err(_) => {
                     // Reset by the server: a close as far as the protocol goes.
                     self.record_event(self.sut_role(), WireEvent::Close);

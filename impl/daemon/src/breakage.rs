@@ -15,6 +15,7 @@
 //! | `reply-before-store` | answers a BNDUPD with an accepting BNDREPLY at once and hands the update to the node (storage) only [`WRITE_BEHIND`] later (RFC 8156 §7.5.2) | `7.5.2/reply-after-storage` (needs a restart of the SUT) |
 //! | `accept-any-bndupd` | removes every failure status from the BNDREPLYs it sends: rejected updates look accepted (RFC 8156 §7.5.3) | `7.5.3/bndupd-empty`, `7.5.3/bndupd-unknown-lease` |
 //! | `wrong-contact-timing` | sends CONTACT only every 3 × its own FO_KEEPALIVE_TIME instead of every FO_SEND_TIME (RFC 8156 §6.6) | `6.6/contact-sent` |
+//! | `no-mclt-cap-when-interrupted` | while communications with its partner are interrupted (the partner cannot contradict it), tells DHCPv6 clients the configured valid lifetime instead of the MCLT-capped one (RFC 8156 §4.4); in NORMAL it behaves | interop `4.4/mclt-bound` (needs a partition: `conform --interop`) |
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,8 @@ pub struct Breakage {
     pub accept_any_bndupd: bool,
     /// `wrong-contact-timing`.
     pub wrong_contact_timing: bool,
+    /// `no-mclt-cap-when-interrupted`.
+    pub no_mclt_cap_when_interrupted: bool,
 }
 
 impl Breakage {
@@ -44,6 +47,7 @@ impl Breakage {
         "reply-before-store",
         "accept-any-bndupd",
         "wrong-contact-timing",
+        "no-mclt-cap-when-interrupted",
     ];
 
     /// Parse a `FAILOVER_BREAK` value; an unknown name is an error naming the known ones.
@@ -55,6 +59,7 @@ impl Breakage {
                 "reply-before-store" => b.reply_before_store = true,
                 "accept-any-bndupd" => b.accept_any_bndupd = true,
                 "wrong-contact-timing" => b.wrong_contact_timing = true,
+                "no-mclt-cap-when-interrupted" => b.no_mclt_cap_when_interrupted = true,
                 other => {
                     return Err(format!(
                         "FAILOVER_BREAK: unknown breakage {other:?} (known: {})",

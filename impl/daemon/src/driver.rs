@@ -636,7 +636,10 @@ impl Daemon {
                     let now = self.now();
                     self.node.handle_client(now, req)?;
                     let mut replies = self.drain()?;
-                    if self.broken.b.no_mclt_cap {
+                    let interrupted = !self.node.endpoint().comm_ok();
+                    if self.broken.b.no_mclt_cap
+                        || (self.broken.b.no_mclt_cap_when_interrupted && interrupted)
+                    {
                         // Test only: the client is told the desired lifetime, not the
                         // MCLT-capped one the core granted (RFC 8156 §4.4 broken on purpose).
                         for r in &mut replies {

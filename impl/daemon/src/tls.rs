@@ -290,6 +290,27 @@ impl PartnerTls {
     }
 }
 
+impl PartnerTls {
+    /// Role = primary: the rustls client configuration (our certificate, the partner verifier)
+    /// and the name the partner's certificate is checked against, for a synchronous client:
+    /// the wire conformance harness speaks STARTTLS to a server under test with exactly the
+    /// semantics of `[tls]` (`failover conform --wire --tls-*`).
+    pub fn client_config(&self) -> Option<(Arc<ClientConfig>, ServerName<'static>)> {
+        match &self.side {
+            Side::Client { config, name } => Some((config.clone(), name.clone())),
+            Side::Server(_) => None,
+        }
+    }
+
+    /// Role = secondary: the rustls server configuration (as [`PartnerTls::client_config`]).
+    pub fn server_config(&self) -> Option<Arc<ServerConfig>> {
+        match &self.side {
+            Side::Server(config) => Some(config.clone()),
+            Side::Client { .. } => None,
+        }
+    }
+}
+
 // ---- the partner's certificate -----------------------------------------------------------
 
 /// Accepts exactly the configured partner's certificate (see the module documentation).
