@@ -21,6 +21,7 @@
 pub mod cases;
 pub mod dhcp;
 pub mod peer;
+pub mod scenario;
 
 use std::fmt::Write as _;
 use std::net::{Ipv6Addr, SocketAddr, TcpListener};
@@ -497,13 +498,13 @@ pub fn pcap(ctx: &Ctx) -> Result<Vec<u8>, String> {
 // ---- several SUT instances the harness starts itself (--sut-start) ---------------------------
 
 /// A SUT instance started by the harness from `--sut-start CMD`, killed when dropped.
-struct Started {
+pub(crate) struct Started {
     cmd: String,
     child: Option<std::process::Child>,
 }
 
 impl Started {
-    fn spawn(cmd: &str) -> Result<Started, String> {
+    pub(crate) fn spawn(cmd: &str) -> Result<Started, String> {
         use std::os::unix::process::CommandExt;
         // A process group of its own: killing it kills the server even when the command is a
         // wrapper that does not `exec` it (a crash test against a server that survived the
@@ -531,7 +532,7 @@ impl Started {
     }
 
     /// SIGKILL to the whole process group, then reap the shell.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = std::process::Command::new("kill")
                 .args(["-KILL", "--", &format!("-{}", c.id())])
@@ -550,7 +551,7 @@ impl Drop for Started {
 }
 
 /// A free TCP port on `ip` (the same number is, by luck, free for UDP too).
-fn free_port(ip: std::net::IpAddr) -> Result<u16, String> {
+pub(crate) fn free_port(ip: std::net::IpAddr) -> Result<u16, String> {
     let l = TcpListener::bind(SocketAddr::new(ip, 0))
         .map_err(|e| format!("a free port on {ip}: {e}"))?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
