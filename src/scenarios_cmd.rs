@@ -38,6 +38,9 @@ pub(crate) struct ScenariosArgs {
     /// wire-testable.
     #[arg(long, value_name = "CMD", requires = "wire")]
     sut_ctl: Option<String>,
+    /// With --wire: how many cases (each with a server of its own) run at once.
+    #[arg(long, default_value_t = 1, requires = "wire")]
+    jobs: usize,
 }
 
 /// Exit status: 0 when every case passed or deviates by a named reading; 1 when a case failed,
@@ -63,7 +66,16 @@ pub(crate) fn run(args: ScenariosArgs) -> ExitCode {
         }
         _ => &mut core,
     };
-    let results = scenario::run(target, &files, args.only.as_deref());
+    let results = match &args.sut_start {
+        Some(cmd) if args.wire => failover_conformance::wire::scenario::run_parallel(
+            cmd,
+            args.sut_ctl.as_deref(),
+            &files,
+            args.only.as_deref(),
+            args.jobs,
+        ),
+        _ => scenario::run(target, &files, args.only.as_deref()),
+    };
     if results.is_empty() && bad.is_empty() {
         eprintln!(
             "error: no case id starts with {:?}",

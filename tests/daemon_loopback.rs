@@ -20,6 +20,8 @@ mod tls;
 
 #[path = "daemon_loopback/wire.rs"]
 mod wire;
+#[path = "daemon_loopback/wire_scenarios.rs"]
+mod wire_scenarios;
 
 const BIN: &str = env!("CARGO_BIN_EXE_failover");
 const DEADLINE: Duration = Duration::from_secs(20);

@@ -49,7 +49,7 @@ use failover_proto::wire::{
     ConnectFlags, DhcpOption, IaAddr, IaNa, IaPd, IaPrefix, Message, ProtocolVersion,
     ServerFlags, Status as WireStatus, StatusCode, Vss,
 };
-use failover_proto::{MsgKind, Role, ServerState};
+use failover_proto::{BindingStatus, MsgKind, Role, ServerState};
 use serde::Serialize;
 
 use super::peer::{describe, wire_now, Peer, Recv, SharedTranscript, Transcript};
@@ -332,6 +332,11 @@ fn hidden_fields(r: &LeaseRecord, given: bool) -> Vec<&'static str> {
         if r.partner_lifetime.is_some() {
             v.push("partner_lifetime");
         }
+        // A CLT the server learned from its partner is not necessarily sent back in its own
+        // BNDUPD (failover serve sends none), so its absence cannot be judged.
+        if r.clt.is_some() {
+            v.push("clt");
+        }
     }
     v
 }
@@ -373,6 +378,32 @@ impl ScenarioTarget for WireScenarios {
                     ));
                 }
             }
+        }
+        for t in std::iter::once(&case.then).chain(case.then_reading.as_ref()) {
+            if let Some(l) = t.stored.iter().find(|l| {
+                matches!(
+                    l.status,
+                    Some(BindingStatus::Expired | BindingStatus::Released | BindingStatus::Reset)
+                )
+            }) {
+                return Some(format!(
+                    "judges {} stored {}: a server announces an EXPIRED, RELEASED or RESET its partner knows as FREE or FREE-BACKUP (Figure 2, reading R16), so its answer to UPDREQALL does not show the stored status",
+                    l.lease(),
+                    l.status.map_or(String::new(), |s| s.to_string())
+                ));
+            }
+        }
+        let recover = matches!(
+            plan(case, self.ctl.is_some()),
+            Ok(Plan::PrimaryRecover { .. } | Plan::SecondaryRecover { .. } | Plan::StartupExpired)
+        ) && matches!(case.given.state, ServerState::Recover | ServerState::RecoverWait);
+        let asks_updreq = std::iter::once(&case.then)
+            .chain(case.then_reading.as_ref())
+            .any(|t| t.sent.iter().any(|m| m.kind == MsgKind::UpdReq));
+        if recover && asks_updreq {
+            return Some(
+                "expects UPDREQ from a RECOVER server that kept its stable storage; the only RECOVER the wire can produce is an empty server's, which must ask UPDREQALL (§8.5.2)".into(),
+            );
         }
         if w.at > MAX_WAIT {
             return Some(format!(
@@ -431,6 +462,7 @@ impl ScenarioTarget for WireScenarios {
             seen_states: 0,
             started_at: Instant::now(),
             zero: None,
+            quiet_from: 0,
         };
         // The harness listens (SUT primary) before the SUT starts connecting, when the recipe
         // wants the connection during STARTUP.
@@ -469,6 +501,8 @@ struct Session<'a> {
     started_at: Instant,
     /// The scenario's zero, wall-clock seconds since 2000 (§5.2).
     zero: Option<i64>,
+    /// From this message of the current connection on, the harness answered nothing.
+    quiet_from: usize,
 }
 
 /// The state a STATE message announces (STARTUP when the STARTUP flag is set, §5.5.15).
@@ -835,6 +869,7 @@ impl Session<'_> {
         // No answers to the SUT's requests from here on: the event is the only input.
         if let Some(p) = self.peer.as_mut() {
             p.answer_requests = false;
+            self.quiet_from = p.seen.len();
         }
         Ok(())
     }
@@ -915,6 +950,7 @@ impl Session<'_> {
                 let mut p = self.handshake(mclt)?;
                 p.answer_requests = false;
                 fresh_mark = Some(0);
+                self.quiet_from = 0;
                 let st = state_from(&mut p, &ps, zero, w.at);
                 p.send(&st)?;
                 self.peer = Some(p);
@@ -943,6 +979,7 @@ impl Session<'_> {
             let mut p = self.open()?;
             p.answer_requests = false;
             fresh_mark = Some(0);
+            self.quiet_from = 0;
             let xid = p.xid();
             let m = connect_given(MsgKind::Connect, xid, c, mclt, rel(c.sent.unwrap_or(w.at)));
             p.send(&m)?;
@@ -951,6 +988,7 @@ impl Session<'_> {
             let mut p = self.open()?;
             p.answer_requests = false;
             fresh_mark = Some(0);
+            self.quiet_from = 0;
             match p.expect(MsgKind::Connect, ANSWER) {
                 Recv::Msg(cm) => {
                     let reply = match c.reject {
@@ -1031,7 +1069,18 @@ impl Session<'_> {
 
     /// The SUT's lease records as its answer to UPDREQALL shows them (§5.3.6).
     fn stored(&mut self, zero: i64) -> Result<BTreeMap<LeaseRef, StoredLease>, String> {
+        let quiet_from = self.quiet_from;
         let p = self.peer()?;
+        // The SUT's own BNDUPDs since the event were left unanswered (the event is the only
+        // input); its UPDDONE waits for their BNDREPLYs (§5.3.6), so they are accepted now.
+        let owed: Vec<Message> = p.seen[quiet_from.min(p.seen.len())..]
+            .iter()
+            .filter(|(_, m)| m.kind() == Ok(MsgKind::BndUpd))
+            .map(|(_, m)| super::peer::bndreply_accepting(m))
+            .collect();
+        for r in &owed {
+            p.send(r)?;
+        }
         p.answer_requests = true;
         let req = p.message(MsgKind::UpdReqAll);
         let xid = req.transaction_id;
@@ -1403,4 +1452,66 @@ fn records(m: &Message, zero: i64) -> Vec<(LeaseRef, StoredLease)> {
             (lease, s)
         })
         .collect()
+}
+
+/// Run the cases of `files` whose id starts with `only` over the wire, `jobs` at a time (each
+/// case has a server of its own, so cases are independent); results in file and case order.
+pub fn run_parallel(
+    start: &str,
+    ctl: Option<&str>,
+    files: &[crate::scenario::LoadedFile],
+    only: Option<&str>,
+    jobs: usize,
+) -> Vec<crate::scenario::CaseResult> {
+    let jobs = jobs.max(1);
+    let ids: Vec<String> = files
+        .iter()
+        .flat_map(|f| f.file.cases.iter().map(|c| c.id.clone()))
+        .filter(|id| only.is_none_or(|o| id.starts_with(o)))
+        .collect();
+    let mut results: Vec<crate::scenario::CaseResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|k| {
+                let mine: Vec<&String> = ids.iter().skip(k).step_by(jobs).collect();
+                scope.spawn(move || {
+                    let mut t = WireScenarios::new(start.to_string(), ctl.map(str::to_string));
+                    let mut out = Vec::new();
+                    for id in mine {
+                        // One case at a time, so that progress can be told.
+                        let one: Vec<crate::scenario::LoadedFile> = files
+                            .iter()
+                            .filter_map(|f| {
+                                let mut f = f.clone();
+                                f.file.cases.retain(|c| &c.id == id);
+                                (!f.file.cases.is_empty()).then_some(f)
+                            })
+                            .collect();
+                        let t0 = Instant::now();
+                        let r = crate::scenario::run(&mut t, &one, None);
+                        for x in &r {
+                            let word = match &x.outcome {
+                                crate::scenario::Outcome::Passed => "passed",
+                                crate::scenario::Outcome::Deviates { .. } => "deviates",
+                                crate::scenario::Outcome::Failed { .. } => "FAILED",
+                                crate::scenario::Outcome::Error { .. } => "ERROR",
+                                crate::scenario::Outcome::NotWireTestable { .. } => {
+                                    "not wire-testable"
+                                }
+                            };
+                            eprintln!("{word:<17} {} ({:.1} s)", x.id, t0.elapsed().as_secs_f64());
+                        }
+                        out.extend(r);
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let order = |id: &str| ids.iter().position(|x| x == id).unwrap_or(usize::MAX);
+    results.sort_by_key(|r| order(&r.id));
+    results
 }
