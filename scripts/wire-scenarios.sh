@@ -24,7 +24,7 @@ START=$(date +%s.%N)
 RC=0
 "$BIN" scenarios --wire --jobs "$JOBS" \
   --sut-start "$PWD/scripts/scenario-sut-failover.sh {config} {dir}" \
-  --sut-ctl "$BIN ctl --socket {dir}/serve.sock {command}" \
+  --sut-ctl "$PWD/scripts/scenario-ctl-failover.sh {dir} {command}" \
   --json --report "$WORK/scenarios.junit.xml" > "$WORK/scenarios.json" 2> "$WORK/progress" || RC=$?
 END=$(date +%s.%N)
 python3 - "$WORK" "$START" "$END" "$JOBS" <<'PY'

@@ -18,6 +18,8 @@ const ACCEPT: &str = "7.5.4-figure4-active-vs-active-other-client-at-secondary-a
 const REJECT: &str = "7.5.4-figure4-active-vs-free-local-unexpired-rejected";
 /// COMMUNICATIONS-INTERRUPTED, the connection comes up with the partner in NORMAL (§8.9.2).
 const TRANSITION: &str = "8.9.2-communications-interrupted-partner-normal";
+/// A relayed SOLICIT with Rapid Commit over UDP gets the primary's own (odd) address (§4.2.1.1).
+const CLIENT: &str = "4.2.1.1-independent-allocation-primary-takes-its-own-address";
 
 fn files() -> Vec<scenario::LoadedFile> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/scenarios");
@@ -33,7 +35,8 @@ fn start_cmd(breakage: Option<&str>) -> String {
 }
 
 fn ctl_cmd() -> String {
-    format!("{BIN} ctl --socket {{dir}}/serve.sock {{command}}")
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/scenario-ctl-failover.sh");
+    format!("BIN={BIN} {} {{dir}} {{command}}", script.display())
 }
 
 fn run(ids: &[&str], breakage: Option<&str>) -> Vec<CaseResult> {
@@ -58,7 +61,7 @@ fn outcome<'a>(r: &'a [CaseResult], id: &str) -> &'a Outcome {
 
 #[test]
 fn scenarios_over_the_wire_pass_against_failover_serve() {
-    let r = run(&[ACCEPT, REJECT, TRANSITION], None);
+    let r = run(&[ACCEPT, REJECT, TRANSITION, CLIENT], None);
     for x in &r {
         assert_eq!(x.outcome, Outcome::Passed, "{}: {:?}", x.id, x.outcome);
     }

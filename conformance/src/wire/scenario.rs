@@ -179,6 +179,30 @@ fn expects_unknown_lease(t: &Then) -> bool {
     )
 }
 
+/// The DUID prefix of every scenario client on the wire: DUID-EN (RFC 8415 §11.3) with the
+/// documentation enterprise number 32473 (RFC 5612). Scenario clients are short names (`"c1"`,
+/// two octets) and a DUID on the wire has at least three (RFC 8415 §11.1); a server treats the
+/// DUID as opaque, so the name behind this prefix stands for the client everywhere the wire
+/// carries it (CLIENTID of BNDUPDs and of client messages) and is taken off what comes back.
+const DUID_EN_DOC: [u8; 6] = [0, 2, 0, 0, 0x7e, 0xd9];
+
+/// The wire DUID of a scenario client (`""`: none).
+fn wire_duid(name: &str) -> Result<Vec<u8>, String> {
+    let raw = client_duid(name)?;
+    if raw.is_empty() {
+        return Ok(raw);
+    }
+    Ok(DUID_EN_DOC.iter().copied().chain(raw).collect())
+}
+
+/// The scenario client of a wire DUID (the prefix taken off).
+fn scenario_duid(wire: Vec<u8>) -> Vec<u8> {
+    match wire.strip_prefix(&DUID_EN_DOC[..]) {
+        Some(rest) => rest.to_vec(),
+        None => wire,
+    }
+}
+
 /// How the recipe reaches a case's `given` state from the partner side (RFC 8156 §8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Plan {
@@ -348,11 +372,16 @@ impl ScenarioTarget for WireScenarios {
 
     fn not_testable(&self, case: &Case) -> Option<String> {
         let w = &case.when;
-        if w.client.is_some() {
-            return Some(
-                "plays a DHCPv6 client exchange this runner does not send yet (RFC 8415 over UDP)"
-                    .into(),
-            );
+        if let Some(c) = &w.client {
+            // A request for an address is played as a relayed SOLICIT with Rapid Commit
+            // (RFC 8415 §18.2.1: the two-message exchange that ends in the REPLY a REQUEST
+            // gets); the other exchanges are not played yet.
+            if !(c.op == "request" && c.kind.as_deref() == Some("address")) {
+                return Some(format!(
+                    "plays a DHCPv6 {} this runner does not send yet (it plays a request for an address, as SOLICIT with Rapid Commit)",
+                    c.op
+                ));
+            }
         }
         if let Err(e) = plan(case, self.ctl.is_some()) {
             return Some(e);
@@ -929,6 +958,7 @@ impl Session<'_> {
         let mark = self.peer.as_ref().map_or(0, |p| p.seen.len());
         let mut fresh_mark = None;
         let mut dropped = false;
+        let mut client: Option<crate::scenario::ClientObs> = None;
         let mclt = self.mclt();
         let rel = |t: i64| (zero + t) as u32;
         if let Some(b) = &w.bndupd {
@@ -939,6 +969,39 @@ impl Session<'_> {
             p.send(&upd)?;
             let _ = p.recv_until(Instant::now() + ANSWER, |m| {
                 m.kind() == Ok(MsgKind::BndReply) && m.transaction_id == xid
+            });
+        } else if let Some(c) = &w.client {
+            let link = self
+                .cfg
+                .addresses
+                .first()
+                .copied()
+                .ok_or("a client request needs an address pool")?;
+            let duid = wire_duid(&c.client)?;
+            let g = super::dhcp::solicit_rapid_commit(self.cfg.dhcp, link, &duid, ANSWER)?;
+            let since_zero = wire_now() as i64 - zero;
+            client = Some(match g {
+                super::dhcp::Granted::Address { addr, valid } => crate::scenario::ClientObs {
+                    reply: "granted".into(),
+                    lease: Some(LeaseRef::Addr(addr)),
+                    valid_lifetime: Some(u64::from(valid)),
+                    expires: Some(since_zero + i64::from(valid)),
+                },
+                super::dhcp::Granted::NoAddress(why) if why.contains("NoAddrsAvail") => {
+                    crate::scenario::ClientObs {
+                        reply: "no-lease-available".into(),
+                        lease: None,
+                        valid_lifetime: None,
+                        expires: None,
+                    }
+                }
+                super::dhcp::Granted::NoReply => crate::scenario::ClientObs {
+                    reply: "none".into(),
+                    lease: None,
+                    valid_lifetime: None,
+                    expires: None,
+                },
+                other => return Err(format!("the SUT's REPLY to the client: {other:?}")),
             });
         } else if w.timer.is_some() {
             // The wall clock reached `at` above.
@@ -1027,6 +1090,7 @@ impl Session<'_> {
         let from = fresh_mark.unwrap_or(mark);
         let mut obs = Observed {
             dropped,
+            client: client.into_iter().filter(|c| c.reply != "none").collect(),
             ..Observed::default()
         };
         if let Some(p) = &self.peer {
@@ -1118,6 +1182,9 @@ fn snap(case: &Case, obs: &mut Observed) {
         }
     };
     for t in std::iter::once(&case.then).chain(case.then_reading.as_ref()) {
+        if let (Some(want), Some(got)) = (&t.client, obs.client.first_mut()) {
+            near(want.expires, &mut got.expires);
+        }
         for want in &t.stored {
             if let Some(got) = obs.stored.get_mut(&want.lease()) {
                 near(want.start, &mut got.start);
@@ -1256,7 +1323,7 @@ fn bndupd(
         None => None,
     };
     let client = match &r.client {
-        Some(c) if !c.is_empty() => Some(client_duid(c)?),
+        Some(c) if !c.is_empty() => Some(wire_duid(c)?),
         _ => None,
     };
     let mut m = Message::new(MsgKind::BndUpd, xid, sent);
@@ -1433,7 +1500,7 @@ fn records(m: &Message, zero: i64) -> Vec<(LeaseRef, StoredLease)> {
         .map(|(lease, opts, client, base, valid)| {
             let rel = |t: u32| i64::from(t) - zero;
             let mut s = StoredLease {
-                client,
+                client: scenario_duid(client),
                 valid_lifetime: Some(u64::from(valid)),
                 ..StoredLease::default()
             };
