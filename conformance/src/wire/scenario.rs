@@ -289,6 +289,9 @@ pub fn plan(case: &Case, has_ctl: bool) -> Result<Plan, String> {
         (Role::Primary, S::RecoverWait, None) => Plan::PrimaryRecover { updates_done: true },
         (_, S::Normal, Some(S::Normal)) | (_, S::CommunicationsInterrupted, None) => Plan::Normal,
         (_, S::PartnerDown, None) => operator(Plan::PartnerDownByOperator)?,
+        (_, S::PotentialConflict, None) => {
+            return no("a server in POTENTIAL-CONFLICT that loses its connection is in RESOLUTION-INTERRUPTED (§8.10.2); it has no connection only in the state of a test builder")
+        }
         (Role::Primary, S::PotentialConflict | S::ResolutionInterrupted, _) if !leases => {
             Plan::PotentialConflict
         }
