@@ -95,7 +95,11 @@ fn a_case_the_wire_cannot_set_up_is_not_wire_testable_and_never_run() {
         "a STARTUP case with a recorded state is not wire-testable: {r:?}"
     );
     // A case that needs the operator command is not wire-testable without --sut-ctl.
-    let r = scenario::run(&mut t, &files, Some("8.9.2-communications-interrupted-external-command"));
+    let r = scenario::run(
+        &mut t,
+        &files,
+        Some("8.9.2-communications-interrupted-external-command"),
+    );
     assert!(
         r.iter().all(|x| matches!(&x.outcome, Outcome::NotWireTestable { reason } if reason.contains("--sut-ctl"))),
         "{r:?}"

@@ -46,8 +46,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use failover_proto::wire::{
-    ConnectFlags, DhcpOption, IaAddr, IaNa, IaPd, IaPrefix, Message, ProtocolVersion,
-    ServerFlags, Status as WireStatus, StatusCode, Vss,
+    ConnectFlags, DhcpOption, IaAddr, IaNa, IaPd, IaPrefix, Message, ProtocolVersion, ServerFlags,
+    Status as WireStatus, StatusCode, Vss,
 };
 use failover_proto::{BindingStatus, MsgKind, Role, ServerState};
 use serde::Serialize;
@@ -137,7 +137,10 @@ impl ScenarioSutConfig {
         // `bndupd` of a ConfigurationConflict case is not added to the pool.
         if let Some(b) = &case.when.bndupd {
             if expects_unknown_lease(&case.then)
-                || case.then_reading.as_ref().is_some_and(expects_unknown_lease)
+                || case
+                    .then_reading
+                    .as_ref()
+                    .is_some_and(expects_unknown_lease)
             {
                 let l = b.record().lease();
                 let in_given = g.leases.iter().any(|x| x.lease() == l)
@@ -175,7 +178,9 @@ impl ScenarioSutConfig {
 fn expects_unknown_lease(t: &Then) -> bool {
     matches!(
         t.reply,
-        Some(crate::scenario::Verdict::Reject(Status::ConfigurationConflict))
+        Some(crate::scenario::Verdict::Reject(
+            Status::ConfigurationConflict
+        ))
     )
 }
 
@@ -428,7 +433,10 @@ impl ScenarioTarget for WireScenarios {
         let recover = matches!(
             plan(case, self.ctl.is_some()),
             Ok(Plan::PrimaryRecover { .. } | Plan::SecondaryRecover { .. } | Plan::StartupExpired)
-        ) && matches!(case.given.state, ServerState::Recover | ServerState::RecoverWait);
+        ) && matches!(
+            case.given.state,
+            ServerState::Recover | ServerState::RecoverWait
+        );
         let asks_updreq = std::iter::once(&case.then)
             .chain(case.then_reading.as_ref())
             .any(|t| t.sent.iter().any(|m| m.kind == MsgKind::UpdReq));
@@ -460,10 +468,8 @@ impl ScenarioTarget for WireScenarios {
         let plan = plan(case, self.ctl.is_some())?;
         let port = free_port(self.host)?;
         let dhcp = free_port(self.host)?;
-        let dir = std::env::temp_dir().join(format!(
-            "failover-scenario-{}-{port}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("failover-scenario-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let cfg = ScenarioSutConfig::for_case(
             case,
@@ -594,8 +600,9 @@ impl Session<'_> {
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                             if Instant::now() >= until {
-                                return Err("the SUT did not connect to the harness within 10 s"
-                                    .into());
+                                return Err(
+                                    "the SUT did not connect to the harness within 10 s".into()
+                                );
                             }
                             std::thread::sleep(Duration::from_millis(50));
                         }
@@ -672,7 +679,13 @@ impl Session<'_> {
     }
 
     /// Open a connection, play the set-up, announce `me` (§6.3).
-    fn up(&mut self, mclt: u32, me: ServerState, communicated: bool, answer: bool) -> Result<(), String> {
+    fn up(
+        &mut self,
+        mclt: u32,
+        me: ServerState,
+        communicated: bool,
+        answer: bool,
+    ) -> Result<(), String> {
         let mut p = self.handshake(mclt)?;
         p.answer_requests = answer;
         let now = wire_now() as u32;
@@ -713,13 +726,11 @@ impl Session<'_> {
             }
             match r {
                 Recv::Msg(_) => continue,
-                other => {
-                    return Err(format!(
-                        "the recipe expected the SUT to announce {want}; it announced {} and then {}",
-                        self.state.map_or("nothing".into(), |s| s.to_string()),
-                        other.describe()
-                    ))
-                }
+                other => return Err(format!(
+                    "the recipe expected the SUT to announce {want}; it announced {} and then {}",
+                    self.state.map_or("nothing".into(), |s| s.to_string()),
+                    other.describe()
+                )),
             }
         }
     }
@@ -765,7 +776,9 @@ impl Session<'_> {
     }
 
     fn startup_wait(&self) -> Duration {
-        let until = self.started_at + Duration::from_secs(self.cfg.startup_time) + Duration::from_millis(1500);
+        let until = self.started_at
+            + Duration::from_secs(self.cfg.startup_time)
+            + Duration::from_millis(1500);
         until.saturating_duration_since(Instant::now())
     }
 
@@ -824,7 +837,11 @@ impl Session<'_> {
             }
             Plan::SecondaryRecover { updates_done } => {
                 self.up(mclt, S::PartnerDown, false, updates_done)?;
-                let want = if updates_done { S::RecoverWait } else { S::Recover };
+                let want = if updates_done {
+                    S::RecoverWait
+                } else {
+                    S::Recover
+                };
                 self.reach(want, ANSWER * 2)?;
                 self.load()?;
             }
@@ -840,7 +857,11 @@ impl Session<'_> {
             }
             Plan::PrimaryRecover { updates_done } => {
                 self.up(mclt, S::PartnerDown, false, updates_done)?;
-                let want = if updates_done { S::RecoverWait } else { S::Recover };
+                let want = if updates_done {
+                    S::RecoverWait
+                } else {
+                    S::Recover
+                };
                 self.reach(want, ANSWER * 2)?;
                 self.load()?;
                 self.down();
@@ -932,7 +953,10 @@ impl Session<'_> {
                 // During STARTUP, a partner in RECOVER: PARTNER-DOWN stays (§8.3.2 step 5,
                 // §8.4.2); then the partner's RECOVER-DONE: NORMAL (§8.4.2).
                 self.up(mclt, S::Recover, false, true)?;
-                self.reach(S::PartnerDown, ANSWER + Duration::from_secs(self.cfg.startup_time))?;
+                self.reach(
+                    S::PartnerDown,
+                    ANSWER + Duration::from_secs(self.cfg.startup_time),
+                )?;
                 self.announce(S::RecoverDone)?;
                 self.reach(S::Normal, ANSWER)?;
                 self.announce(S::Normal)?;
@@ -968,7 +992,14 @@ impl Session<'_> {
             let rec = b.record();
             let p = self.peer()?;
             let xid = p.xid();
-            let upd = bndupd(&rec, zero, xid, rel(b.sent.unwrap_or(w.at)), b.vss.as_deref(), zero + w.at)?;
+            let upd = bndupd(
+                &rec,
+                zero,
+                xid,
+                rel(b.sent.unwrap_or(w.at)),
+                b.vss.as_deref(),
+                zero + w.at,
+            )?;
             p.send(&upd)?;
             let _ = p.recv_until(Instant::now() + ANSWER, |m| {
                 m.kind() == Ok(MsgKind::BndReply) && m.transaction_id == xid
@@ -1012,7 +1043,10 @@ impl Session<'_> {
             if conn == "lost" {
                 self.down();
             } else {
-                let ps = w.partner_state.clone().ok_or("connection up needs partner_state")?;
+                let ps = w
+                    .partner_state
+                    .clone()
+                    .ok_or("connection up needs partner_state")?;
                 let mut p = self.handshake(mclt)?;
                 p.answer_requests = false;
                 fresh_mark = Some(0);
@@ -1104,7 +1138,11 @@ impl Session<'_> {
                 .collect();
         }
         let wants_state = self.case.then.state.is_some()
-            || self.case.then_reading.as_ref().is_some_and(|t| t.state.is_some());
+            || self
+                .case
+                .then_reading
+                .as_ref()
+                .is_some_and(|t| t.state.is_some());
         let connected = self.peer.is_some() && !dropped;
         obs.state = self.state;
         if wants_state && !connected {
@@ -1114,7 +1152,9 @@ impl Session<'_> {
             }
             let p = self.handshake(mclt)?;
             obs.state = p.seen.iter().rev().find_map(|(_, m)| {
-                (m.kind() == Ok(MsgKind::State)).then(|| announced(m)).flatten()
+                (m.kind() == Ok(MsgKind::State))
+                    .then(|| announced(m))
+                    .flatten()
             });
             p.close();
         }
@@ -1126,7 +1166,10 @@ impl Session<'_> {
                 .is_some_and(|t| !t.stored.is_empty());
         if wants_stored {
             if !connected {
-                return Err("the lease records are read by UPDREQALL, and the SUT dropped the connection".into());
+                return Err(
+                    "the lease records are read by UPDREQALL, and the SUT dropped the connection"
+                        .into(),
+                );
             }
             obs.stored = self.stored(zero)?;
         }
@@ -1263,7 +1306,8 @@ fn connect_given(
             minor: v[1],
         }))
         .with(DhcpOption::Mclt(
-            c.mclt.map_or(mclt, |m| u32::try_from(m).unwrap_or(u32::MAX)),
+            c.mclt
+                .map_or(mclt, |m| u32::try_from(m).unwrap_or(u32::MAX)),
         ))
         .with(DhcpOption::KeepaliveTime(HARNESS_KEEPALIVE))
         .with(DhcpOption::MaxUnackedBndupd(64));
@@ -1427,7 +1471,9 @@ fn sent_msg(m: &Message) -> SentMsg {
 
 /// Every IAADDR / IAPREFIX of a BNDUPD or BNDREPLY with its options, and the CLIENTID and
 /// LQ_BASE_TIME around it.
-fn leases_with_client(opts: &[DhcpOption]) -> Vec<(LeaseRef, Vec<DhcpOption>, Vec<u8>, Option<u32>, u32)> {
+fn leases_with_client(
+    opts: &[DhcpOption],
+) -> Vec<(LeaseRef, Vec<DhcpOption>, Vec<u8>, Option<u32>, u32)> {
     let mut out = Vec::new();
     for o in opts {
         match o {
