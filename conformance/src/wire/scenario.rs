@@ -726,11 +726,13 @@ impl Session<'_> {
             }
             match r {
                 Recv::Msg(_) => continue,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "the recipe expected the SUT to announce {want}; it announced {} and then {}",
                     self.state.map_or("nothing".into(), |s| s.to_string()),
                     other.describe()
-                )),
+                ))
+                }
             }
         }
     }
@@ -1469,11 +1471,13 @@ fn sent_msg(m: &Message) -> SentMsg {
     s
 }
 
+/// One lease of a BNDUPD or BNDREPLY: the lease, its options, the CLIENTID and LQ_BASE_TIME
+/// around it, its valid lifetime.
+type LeaseIn = (LeaseRef, Vec<DhcpOption>, Vec<u8>, Option<u32>, u32);
+
 /// Every IAADDR / IAPREFIX of a BNDUPD or BNDREPLY with its options, and the CLIENTID and
 /// LQ_BASE_TIME around it.
-fn leases_with_client(
-    opts: &[DhcpOption],
-) -> Vec<(LeaseRef, Vec<DhcpOption>, Vec<u8>, Option<u32>, u32)> {
+fn leases_with_client(opts: &[DhcpOption]) -> Vec<LeaseIn> {
     let mut out = Vec::new();
     for o in opts {
         match o {
