@@ -1,11 +1,13 @@
 //! `failover scenarios`: the hand-written RFC scenarios of `conformance/scenarios/` run against
-//! failover-core in-process (conformance/scenarios/README.md).
+//! failover-core in-process (conformance/scenarios/README.md), or with `--wire` against real
+//! servers the harness starts, one per case (conformance/README.md "Scenarios over the wire").
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use failover_conformance::scenario::{self, Outcome};
 use failover_replay::scenario_core::CoreTarget;
+use failover_conformance::wire::scenario::WireScenarios;
 
 #[derive(clap::Args)]
 pub(crate) struct ScenariosArgs {
@@ -21,6 +23,24 @@ pub(crate) struct ScenariosArgs {
     /// Also write a JUnit XML report here (a deviation by a reading is a skipped test case).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Run the cases over the wire against a real server, started afresh for each case by
+    /// --sut-start (failover_conformance::wire::scenario: the recipe).
+    #[arg(long, requires = "sut_start")]
+    wire: bool,
+    /// With --wire: the shell command that starts one server under test in the foreground;
+    /// `{port}` its partner port, `{dhcp}` its DHCPv6 port, `{dir}` an empty folder, `{config}`
+    /// the case's configuration (TOML). For `failover serve`:
+    /// "scripts/scenario-sut-failover.sh {config} {dir}".
+    #[arg(long, value_name = "CMD", requires = "wire")]
+    sut_start: Option<String>,
+    /// With --wire: the shell command that gives the server an operator command (`{dir}` its
+    /// folder, `{command}` partner-down or shutdown); without it, cases that need one are not
+    /// wire-testable.
+    #[arg(long, value_name = "CMD", requires = "wire")]
+    sut_ctl: Option<String>,
+    /// With --wire: how many cases (each with a server of its own) run at once.
+    #[arg(long, default_value_t = 1, requires = "wire")]
+    jobs: usize,
 }
 
 /// Exit status: 0 when every case passed or deviates by a named reading; 1 when a case failed,
@@ -37,8 +57,25 @@ pub(crate) fn run(args: ScenariosArgs) -> ExitCode {
     for b in &bad {
         eprintln!("error: {b}");
     }
-    let mut target = CoreTarget::default();
-    let results = scenario::run(&mut target, &files, args.only.as_deref());
+    let mut core = CoreTarget::default();
+    let mut wire_target;
+    let target: &mut dyn scenario::ScenarioTarget = match &args.sut_start {
+        Some(cmd) if args.wire => {
+            wire_target = WireScenarios::new(cmd.clone(), args.sut_ctl.clone());
+            &mut wire_target
+        }
+        _ => &mut core,
+    };
+    let results = match &args.sut_start {
+        Some(cmd) if args.wire => failover_conformance::wire::scenario::run_parallel(
+            cmd,
+            args.sut_ctl.as_deref(),
+            &files,
+            args.only.as_deref(),
+            args.jobs,
+        ),
+        _ => scenario::run(target, &files, args.only.as_deref()),
+    };
     if results.is_empty() && bad.is_empty() {
         eprintln!(
             "error: no case id starts with {:?}",
@@ -46,7 +83,7 @@ pub(crate) fn run(args: ScenariosArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let name = scenario::ScenarioTarget::name(&target);
+    let name = target.name();
     if args.json {
         println!(
             "{}",

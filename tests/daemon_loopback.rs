@@ -20,6 +20,8 @@ mod tls;
 
 #[path = "daemon_loopback/wire.rs"]
 mod wire;
+#[path = "daemon_loopback/wire_scenarios.rs"]
+mod wire_scenarios;
 
 #[path = "daemon_loopback/interop.rs"]
 mod interop;

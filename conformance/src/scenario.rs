@@ -696,6 +696,12 @@ pub trait ScenarioTarget {
     /// Put an endpoint in `case.given`, apply `case.when`, report what happened. `Err`: the
     /// target could not set the case up (the case is reported as an error).
     fn run(&mut self, case: &Case) -> Result<Observed, String>;
+    /// Why this target cannot set `case` up or observe its outcome (a target over the wire
+    /// cannot write stable storage or see inside the server); `None`: it can. A case with a
+    /// reason is reported "not wire-testable", never run, never passed.
+    fn not_testable(&self, _case: &Case) -> Option<String> {
+        None
+    }
 }
 
 /// The DUID a scenario's client name stands for: `0x`-prefixed hex, or the name's UTF-8 bytes.
@@ -1013,6 +1019,12 @@ pub enum Outcome {
         /// Why.
         message: String,
     },
+    /// The target cannot set the case up or observe its outcome (over the wire: a view inside
+    /// the server, stable storage, an hour of wall clock); neither a pass nor a failure.
+    NotWireTestable {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// One case's result.
@@ -1316,9 +1328,12 @@ pub fn run(
             if only.is_some_and(|o| !c.id.starts_with(o)) {
                 continue;
             }
-            let outcome = match target.run(c) {
-                Ok(obs) => judge(c, &obs),
-                Err(message) => Outcome::Error { message },
+            let outcome = match target.not_testable(c) {
+                Some(reason) => Outcome::NotWireTestable { reason },
+                None => match target.run(c) {
+                    Ok(obs) => judge(c, &obs),
+                    Err(message) => Outcome::Error { message },
+                },
             };
             out.push(CaseResult {
                 id: c.id.clone(),
@@ -1343,9 +1358,18 @@ pub fn tally(results: &[CaseResult]) -> (usize, usize, usize, usize) {
             Outcome::Deviates { .. } => t.1 += 1,
             Outcome::Failed { .. } => t.2 += 1,
             Outcome::Error { .. } => t.3 += 1,
+            Outcome::NotWireTestable { .. } => {}
         }
     }
     t
+}
+
+/// How many cases the target could not set up or observe (not wire-testable).
+pub fn not_testable_count(results: &[CaseResult]) -> usize {
+    results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::NotWireTestable { .. }))
+        .count()
 }
 
 /// The text report: one line per case, details under failures and deviations, a summary.
@@ -1380,14 +1404,22 @@ pub fn text_report(target: &str, results: &[CaseResult]) -> String {
             Outcome::Error { message } => {
                 let _ = writeln!(s, "ERROR     {}  ({}) [{}]: {message}", r.id, r.rfc, r.file);
             }
+            Outcome::NotWireTestable { reason } => {
+                let _ = writeln!(s, "not wire-testable {}  ({}): {reason}", r.id, r.rfc);
+            }
         }
     }
     let (p, dv, f, e) = tally(results);
-    let _ = writeln!(
+    let _ = write!(
         s,
         "\n{target}: {} cases: {p} passed, {dv} deviate by a reading, {f} failed, {e} errors",
         results.len()
     );
+    let n = not_testable_count(results);
+    if n > 0 {
+        let _ = write!(s, ", {n} not wire-testable");
+    }
+    s.push('\n');
     s
 }
 
@@ -1401,6 +1433,7 @@ pub fn json_report(target: &str, results: &[CaseResult]) -> serde_json::Value {
         "deviates": dv,
         "failed": f,
         "errors": e,
+        "not_wire_testable": not_testable_count(results),
         "results": results,
     })
 }
@@ -1409,6 +1442,7 @@ pub fn json_report(target: &str, results: &[CaseResult]) -> serde_json::Value {
 /// (neither a pass nor a failure).
 pub fn junit_report(target: &str, results: &[CaseResult]) -> String {
     let (_, dv, f, e) = tally(results);
+    let dv = dv + not_testable_count(results);
     let x = crate::runner::xml_escape;
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -1450,6 +1484,13 @@ pub fn junit_report(target: &str, results: &[CaseResult]) -> String {
                     s,
                     ">\n    <error message=\"{}\"/>\n  </testcase>",
                     x(message)
+                );
+            }
+            Outcome::NotWireTestable { reason } => {
+                let _ = writeln!(
+                    s,
+                    ">\n    <skipped message=\"not wire-testable: {}\"/>\n  </testcase>",
+                    x(reason)
                 );
             }
         }

@@ -22,6 +22,7 @@ pub mod cases;
 pub mod dhcp;
 pub mod interop;
 pub mod peer;
+pub mod scenario;
 pub mod tls;
 
 use std::fmt::Write as _;
@@ -508,13 +509,13 @@ pub(crate) fn pcap_of(records: &[crate::capture::WireRecord]) -> Result<Vec<u8>,
 // ---- several SUT instances the harness starts itself (--sut-start) ---------------------------
 
 /// A SUT instance started by the harness from `--sut-start CMD`, killed when dropped.
-struct Started {
+pub(crate) struct Started {
     cmd: String,
     child: Option<std::process::Child>,
 }
 
 impl Started {
-    fn spawn(cmd: &str) -> Result<Started, String> {
+    pub(crate) fn spawn(cmd: &str) -> Result<Started, String> {
         use std::os::unix::process::CommandExt;
         // A process group of its own: killing it kills the server even when the command is a
         // wrapper that does not `exec` it (a crash test against a server that survived the
@@ -542,7 +543,7 @@ impl Started {
     }
 
     /// SIGKILL to the whole process group, then reap the shell.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = std::process::Command::new("kill")
                 .args(["-KILL", "--", &format!("-{}", c.id())])
