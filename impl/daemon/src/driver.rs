@@ -1142,13 +1142,23 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
         // partner's bytes and the timers. RFC 8156 updates the partner lazily (§4.3, §7.5.4:
         // the client's reply does not wait for the partner), so recording a BNDREPLY or
         // committing a BNDUPD has no business delaying a client's reply. After CLIENT_BURST
-        // datagrams in a row the client branch pauses for one turn, in which every other branch
-        // that is ready runs (or, if none is, the `ready` branch ends the pause), so a flood of
-        // clients cannot starve the partner link (keepalive, §6.6) or the timers.
+        // datagrams in a row the client branch pauses: the other ready branches run, one per
+        // turn in this order, until the partner's bytes or the node's timer has run or nothing
+        // else is ready (the `ready` branch); then clients resume. So a flood of clients cannot
+        // starve the partner link (keepalive, §6.6) or the timers, and partner bytes (at most
+        // COALESCE_LIMIT octets a turn) cannot starve the clients. The operator's local socket
+        // comes first: rare and cheap.
         tokio::select! {
             biased;
             _ = sigterm.recv() => { info!("SIGTERM"); d.shutdown = true; },
             _ = sigint.recv() => { info!("SIGINT"); d.shutdown = true; },
+            acc = control.accept() => if let Ok((stream, _)) = acc {
+                tokio::spawn(ctl_session(stream, ctl_tx.clone()));
+            },
+            Some((req, reply)) = ctl_rx.recv() => {
+                let answer = d.on_ctl(req).map_err(fatal)?;
+                let _ = reply.send(answer);
+            },
             r = dhcp.recv(), if client_streak < CLIENT_BURST => {
                 client_streak += 1;
                 match r {
@@ -1173,13 +1183,6 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
             acc = async { listener.as_ref().unwrap().accept().await }, if listener.is_some() => match acc {
                 Ok((stream, peer)) => d.on_accept(stream, peer),
                 Err(e) => warn!(target: "failover::partner", "accept failed: {e}"),
-            },
-            acc = control.accept() => if let Ok((stream, _)) = acc {
-                tokio::spawn(ctl_session(stream, ctl_tx.clone()));
-            },
-            Some((req, reply)) = ctl_rx.recv() => {
-                let answer = d.on_ctl(req).map_err(fatal)?;
-                let _ = reply.send(answer);
             },
             _ = sleep_until(timer) => {
                 client_streak = 0;
