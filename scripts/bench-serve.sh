@@ -34,7 +34,9 @@ Environment:
                (also: pair-ownfs, see below)
   PIN="P S C"  pin the primary, the secondary and perfdhcp to these CPU lists (taskset -c),
                e.g. PIN="0 1 1": the primary alone on CPU 0, the secondary and perfdhcp on
-               CPU 1; PIN=1 means that. Unset: no pinning (the scheduler places all three)
+               CPU 1; PIN=1 means that. Unset: no pinning (the scheduler places all three).
+               Only on an otherwise idle machine: with other jobs running, a pinned server
+               waits for its CPU instead of moving (BENCHMARKS.md, issue 12 §3)
   KEEP=1       keep the working directory (configs, logs, perfdhcp output) afterwards
   FAILOVER_BIN=PATH  use this `failover` binary instead of building target/release/failover
 
