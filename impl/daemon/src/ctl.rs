@@ -64,6 +64,29 @@ pub struct Status {
     pub server_duid: String,
     /// DHCPv6 packet counters.
     pub dhcp: Counters,
+    /// Stable-storage and partner-message counters of the node since start (for benchmarks:
+    /// how many commits the BNDUPDs of a run cost, see scripts/bench-serve.sh).
+    #[serde(default)]
+    pub storage: StorageCounters,
+    /// Service times of the node's calls by kind (`client`, `client_commit`, `partner`,
+    /// `partner_commit`, `partner_deferred`), see [`crate::timing`].
+    #[serde(default)]
+    pub timing: BTreeMap<String, crate::timing::Summary>,
+}
+
+/// Counters of the node's commits and partner messages since the daemon started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageCounters {
+    /// Durable (fsync'd) store commits.
+    pub commits: u64,
+    /// Store commits made without an fsync (they released nothing that depends on them).
+    pub deferred_commits: u64,
+    /// Binding records written by those commits.
+    pub bindings_committed: u64,
+    /// Messages received from the partner.
+    pub partner_messages_in: u64,
+    /// Messages sent to the partner.
+    pub partner_messages_out: u64,
 }
 
 /// DHCPv6 counters.

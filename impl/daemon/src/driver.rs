@@ -49,6 +49,7 @@ use crate::config::DaemonConfig;
 use crate::ctl::{self, Answer, Counters, Request};
 use crate::dhcp::{Inbound, Lifetimes, Plan};
 use crate::duid;
+use crate::timing::Timing;
 use crate::tls::{self, Admitted, BoxStream, PartnerTls};
 use crate::udp::{Datagram, DhcpSocket};
 
@@ -273,6 +274,39 @@ struct Held {
 /// Longest a lockstep reply waits for the partner.
 const LOCKSTEP_LIMIT: Duration = Duration::from_secs(10);
 
+/// Most partner octets handed to the node in one call by [`coalesce`].
+const COALESCE_LIMIT: usize = 256 * 1024;
+
+/// `first`, with the octets of the same connection already queued behind it appended (up to
+/// [`COALESCE_LIMIT`]), and the first queued event that is not such octets, to be handled right
+/// after it (so the order of events is kept).
+///
+/// Why: the node makes one durable commit per call, before releasing any of the call's outputs
+/// (RFC 8156 §7.5.2: the binding is stored before its BNDREPLY is sent; nothing requires one
+/// commit per BNDUPD). Chunks that the reader task read while the loop was busy (a commit's
+/// fsync blocks it) are therefore one call: their BNDUPDs share one fsync, and no BNDREPLY
+/// among them leaves before all of them are durable.
+fn coalesce(
+    first: NetEvent,
+    rx: &mut mpsc::UnboundedReceiver<NetEvent>,
+) -> (NetEvent, Option<NetEvent>) {
+    let NetEvent::Bytes(id, mut bytes) = first else {
+        return (first, None);
+    };
+    while bytes.len() < COALESCE_LIMIT {
+        match rx.try_recv() {
+            Ok(NetEvent::Bytes(i, more)) if i == id => bytes.extend_from_slice(&more),
+            Ok(other) => return (NetEvent::Bytes(id, bytes), Some(other)),
+            Err(_) => break,
+        }
+    }
+    (NetEvent::Bytes(id, bytes), None)
+}
+
+/// Client datagrams handled in a row, while partner events or timers are waiting, before those
+/// get their turn (see the loop in [`run`]).
+const CLIENT_BURST: u32 = 16;
+
 struct Daemon {
     cfg: DaemonConfig,
     node: Node,
@@ -303,6 +337,8 @@ struct Daemon {
     evictions: QuietLog,
     /// Test only (issue 16): deliberate breakages from `FAILOVER_BREAK`; none in production.
     broken: Broken,
+    /// Service times of the node's calls (`ctl status`).
+    timing: Timing,
 }
 
 /// At most [`QuietLog::BURST`] refusal lines per [`QuietLog::WINDOW`]; the rest are counted and
@@ -476,7 +512,18 @@ impl Daemon {
                     }
                     if let Some(bytes) = bytes {
                         let now = self.now();
+                        let before = self.node.stats();
+                        let started = std::time::Instant::now();
                         self.node.handle_bytes(now, &bytes)?;
+                        let after = self.node.stats();
+                        let kind = if after.commits > before.commits {
+                            "partner_commit"
+                        } else if after.deferred_commits > before.deferred_commits {
+                            "partner_deferred"
+                        } else {
+                            "partner"
+                        };
+                        self.timing.record(kind, started.elapsed());
                         self.drain()?;
                     }
                 }
@@ -634,7 +681,15 @@ impl Daemon {
                 let mut answers = Vec::with_capacity(requests.len());
                 for req in requests {
                     let now = self.now();
+                    let commits = self.node.stats().commits;
+                    let started = std::time::Instant::now();
                     self.node.handle_client(now, req)?;
+                    let kind = if self.node.stats().commits > commits {
+                        "client_commit"
+                    } else {
+                        "client"
+                    };
+                    self.timing.record(kind, started.elapsed());
                     let mut replies = self.drain()?;
                     let interrupted = !self.node.endpoint().comm_ok();
                     if self.broken.b.no_mclt_cap
@@ -755,6 +810,17 @@ impl Daemon {
             owed_updates: owed,
             server_duid: duid::hex(&self.duid),
             dhcp: self.counters.clone(),
+            timing: self.timing.summary(),
+            storage: {
+                let n = self.node.stats();
+                ctl::StorageCounters {
+                    commits: n.commits,
+                    deferred_commits: n.deferred_commits,
+                    bindings_committed: n.bindings_committed,
+                    partner_messages_in: n.messages_in,
+                    partner_messages_out: n.messages_out,
+                }
+            },
         }
     }
 
@@ -1054,12 +1120,15 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
         foreign: QuietLog::default(),
         evictions: QuietLog::default(),
         broken: Broken::new(breakage),
+        timing: Timing::default(),
     };
     if d.cfg.role == Role::Primary {
         d.next_connect = Some(Instant::now());
     }
 
     let fatal = |e: NodeError| ServeError(format!("stable storage failed, stopping: {e}"));
+    // Client datagrams handled in a row; see CLIENT_BURST and the select below.
+    let mut client_streak: u32 = 0;
     while !d.shutdown {
         let timer = d
             .node
@@ -1072,22 +1141,20 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
         } else {
             d.next_connect
         };
+        // Branches are tried in order (`biased`): a waiting client datagram goes before the
+        // partner's bytes and the timers. RFC 8156 updates the partner lazily (§4.3, §7.5.4:
+        // the client's reply does not wait for the partner), so recording a BNDREPLY or
+        // committing a BNDUPD has no business delaying a client's reply. After CLIENT_BURST
+        // datagrams in a row the client branch pauses: the other ready branches run, one per
+        // turn in this order, until the partner's bytes or the node's timer has run or nothing
+        // else is ready (the `ready` branch); then clients resume. So a flood of clients cannot
+        // starve the partner link (keepalive, §6.6) or the timers, and partner bytes (at most
+        // COALESCE_LIMIT octets a turn) cannot starve the clients. The operator's local socket
+        // comes first: rare and cheap.
         tokio::select! {
-            r = dhcp.recv() => match r {
-                Ok(dg) => {
-                    if let Some(bytes) = d.on_datagram(&dg).map_err(fatal)? {
-                        if let Err(e) = dhcp.send_to(&bytes, dg.from).await {
-                            warn!(target: "failover::dhcp", to = %dg.from, "send failed: {e}");
-                        }
-                    }
-                }
-                Err(e) => warn!(target: "failover::dhcp", "receive failed: {e}"),
-            },
-            Some(ev) = events_rx.recv() => d.on_net(ev).map_err(fatal)?,
-            acc = async { listener.as_ref().unwrap().accept().await }, if listener.is_some() => match acc {
-                Ok((stream, peer)) => d.on_accept(stream, peer),
-                Err(e) => warn!(target: "failover::partner", "accept failed: {e}"),
-            },
+            biased;
+            _ = sigterm.recv() => { info!("SIGTERM"); d.shutdown = true; },
+            _ = sigint.recv() => { info!("SIGINT"); d.shutdown = true; },
             acc = control.accept() => if let Ok((stream, _)) = acc {
                 tokio::spawn(ctl_session(stream, ctl_tx.clone()));
             },
@@ -1095,7 +1162,33 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
                 let answer = d.on_ctl(req).map_err(fatal)?;
                 let _ = reply.send(answer);
             },
+            r = dhcp.recv(), if client_streak < CLIENT_BURST => {
+                client_streak += 1;
+                match r {
+                    Ok(dg) => {
+                        if let Some(bytes) = d.on_datagram(&dg).map_err(fatal)? {
+                            if let Err(e) = dhcp.send_to(&bytes, dg.from).await {
+                                warn!(target: "failover::dhcp", to = %dg.from, "send failed: {e}");
+                            }
+                        }
+                    }
+                    Err(e) => warn!(target: "failover::dhcp", "receive failed: {e}"),
+                }
+            },
+            Some(ev) = events_rx.recv() => {
+                client_streak = 0;
+                let (ev, next) = coalesce(ev, &mut events_rx);
+                d.on_net(ev).map_err(fatal)?;
+                if let Some(ev) = next {
+                    d.on_net(ev).map_err(fatal)?;
+                }
+            },
+            acc = async { listener.as_ref().unwrap().accept().await }, if listener.is_some() => match acc {
+                Ok((stream, peer)) => d.on_accept(stream, peer),
+                Err(e) => warn!(target: "failover::partner", "accept failed: {e}"),
+            },
             _ = sleep_until(timer) => {
+                client_streak = 0;
                 let now = d.now();
                 d.node.handle_timeout(now).map_err(fatal)?;
                 d.drain().map_err(fatal)?;
@@ -1116,8 +1209,7 @@ async fn run(cfg: DaemonConfig) -> Result<(), ServeError> {
                     }
                 }
             },
-            _ = sigterm.recv() => { info!("SIGTERM"); d.shutdown = true; },
-            _ = sigint.recv() => { info!("SIGINT"); d.shutdown = true; },
+            () = std::future::ready(()), if client_streak >= CLIENT_BURST => client_streak = 0,
         }
         for (bytes, to) in d.release_held() {
             if let Err(e) = dhcp.send_to(&bytes, to).await {
@@ -1163,6 +1255,68 @@ mod tests {
         );
         assert_eq!(parse_lease("2001:db8::/129"), None);
         assert_eq!(parse_lease("host"), None);
+    }
+
+    fn bytes_of(ev: &NetEvent) -> (u64, &[u8]) {
+        match ev {
+            NetEvent::Bytes(id, b) => (*id, b),
+            _ => panic!("not octets"),
+        }
+    }
+
+    #[test]
+    fn partner_octets_queued_behind_each_other_reach_the_node_in_one_call() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send(NetEvent::Bytes(1, b"cd".to_vec())).unwrap();
+        tx.send(NetEvent::Bytes(1, b"ef".to_vec())).unwrap();
+        let (ev, next) = coalesce(NetEvent::Bytes(1, b"ab".to_vec()), &mut rx);
+        assert_eq!(bytes_of(&ev), (1, &b"abcdef"[..]));
+        assert!(next.is_none());
+        assert!(rx.try_recv().is_err(), "everything queued was taken");
+    }
+
+    #[test]
+    fn coalescing_stops_at_another_event_or_connection_and_keeps_the_order() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send(NetEvent::Bytes(1, b"cd".to_vec())).unwrap();
+        tx.send(NetEvent::Closed(1, None)).unwrap();
+        tx.send(NetEvent::Bytes(1, b"late".to_vec())).unwrap();
+        let (ev, next) = coalesce(NetEvent::Bytes(1, b"ab".to_vec()), &mut rx);
+        assert_eq!(bytes_of(&ev), (1, &b"abcd"[..]));
+        assert!(matches!(next, Some(NetEvent::Closed(1, None))));
+        // What follows the close is left for the next turn, in order.
+        assert_eq!(bytes_of(&rx.try_recv().unwrap()), (1, &b"late"[..]));
+
+        // Octets of another connection are never appended.
+        tx.send(NetEvent::Bytes(2, b"new".to_vec())).unwrap();
+        let (ev, next) = coalesce(NetEvent::Bytes(1, b"old".to_vec()), &mut rx);
+        assert_eq!(bytes_of(&ev), (1, &b"old"[..]));
+        assert_eq!(bytes_of(next.as_ref().unwrap()), (2, &b"new"[..]));
+
+        // Other events pass through untouched.
+        tx.send(NetEvent::Bytes(1, b"x".to_vec())).unwrap();
+        let (ev, next) = coalesce(NetEvent::Closed(1, None), &mut rx);
+        assert!(matches!(ev, NetEvent::Closed(1, None)) && next.is_none());
+        assert_eq!(
+            rx.try_recv().map(|e| bytes_of(&e).1.to_vec()).unwrap(),
+            b"x"
+        );
+    }
+
+    #[test]
+    fn coalescing_is_bounded() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for _ in 0..3 {
+            tx.send(NetEvent::Bytes(1, vec![0; COALESCE_LIMIT / 2]))
+                .unwrap();
+        }
+        let (ev, next) = coalesce(NetEvent::Bytes(1, vec![0; 10]), &mut rx);
+        assert_eq!(bytes_of(&ev).1.len(), 10 + COALESCE_LIMIT);
+        assert!(next.is_none());
+        assert_eq!(
+            bytes_of(&rx.try_recv().unwrap()).1.len(),
+            COALESCE_LIMIT / 2
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! | [`tls`] | the partner link's security: STARTTLS, mutual TLS, the partner's certificate (RFC 8156 §10) |
 //! | [`ctl`] | the operator protocol (`failover ctl`): requests, answers, the client side |
 //! | [`driver`] | the event loop: one task owns the node and feeds it in order |
+//! | [`timing`] | service times of the node's calls, for benchmarks (`ctl status`) |
 //! | [`breakage`] | **test only**: deliberate breakages (`FAILOVER_BREAK`) that the wire conformance suite must catch |
 
 pub mod breakage;
@@ -30,5 +31,6 @@ pub mod ctl;
 pub mod dhcp;
 pub mod driver;
 pub mod duid;
+pub mod timing;
 pub mod tls;
 pub mod udp;

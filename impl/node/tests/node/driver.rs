@@ -8,7 +8,7 @@ use failover_core::{
 };
 use failover_node::convert::from_wire;
 use failover_node::storage::{lease_key_text, load_stable};
-use failover_node::{CloseReason, NodeError, Output};
+use failover_node::{CloseReason, NodeError, NodeStore, Output};
 
 use super::common::*;
 
@@ -212,6 +212,63 @@ fn many_bndupds_in_one_read_are_committed_once_and_answered_together() {
         .count();
     assert_eq!(transmits, 1, "the four BNDREPLYs share one write");
     let acked: Vec<LeaseKey> = core_messages(&transmitted(&outs))
+        .iter()
+        .filter_map(|m| match &m.body {
+            Body::BndReply(r) => Some(r.leases[0].lease),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acked, leases);
+}
+
+#[test]
+fn bndupds_handed_over_together_are_all_durable_before_the_first_of_their_bndreplies_leaves() {
+    // RFC 8156 §7.5.2: the secondary stores a binding before it sends the BNDREPLY for it. The
+    // daemon hands the node partner octets queued behind each other in one call (`coalesce` in
+    // impl/daemon/src/driver.rs), so the BNDUPDs of a batch share one commit: it must be a
+    // durable (fsync'd) one, never a deferred one, and made before any BNDREPLY is released.
+    let (dir, mut pair) = normal_pair();
+    let mut bytes = Vec::new();
+    let mut leases = Vec::new();
+    for c in 1..=4 {
+        let (lease, outs) = grant_at_primary(&mut pair, c);
+        bytes.extend(transmitted(&outs));
+        leases.push(lease);
+    }
+    let now = pair.now;
+    let s = pair.s.node.as_mut().unwrap();
+    let before = s.stats();
+    s.handle_bytes(now, &bytes).unwrap();
+    let after = s.stats();
+    assert_eq!(after.messages_in - before.messages_in, 4);
+    assert_eq!(
+        after.commits - before.commits,
+        1,
+        "one durable commit for the batch"
+    );
+    assert_eq!(
+        after.deferred_commits, before.deferred_commits,
+        "BNDREPLYs depend on it: it may not be deferred"
+    );
+    // What a crash now, before the driver writes a single BNDREPLY, leaves on the disk.
+    let copy = dir.path().join("secondary-at-crash.redb");
+    std::fs::copy(s.store().path(), &copy).unwrap();
+    let at_crash = load_stable(&NodeStore::open(&copy).unwrap())
+        .unwrap()
+        .expect("an endpoint record");
+    for (c, lease) in (1..=4).zip(&leases) {
+        let b = at_crash
+            .leases
+            .get(lease)
+            .expect("stored before its BNDREPLY");
+        assert_eq!(
+            (b.status, b.client.clone()),
+            (BindingStatus::Active, Some(ClientId::from(c))),
+            "{lease}"
+        );
+    }
+    // And the four BNDREPLYs follow, one for each lease, in order.
+    let acked: Vec<LeaseKey> = core_messages(&transmitted(&outputs(s)))
         .iter()
         .filter_map(|m| match &m.body {
             Body::BndReply(r) => Some(r.leases[0].lease),
