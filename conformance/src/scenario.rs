@@ -21,6 +21,7 @@ use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use failover_proto::wire::StatusCode as WireStatus;
 use failover_proto::{BindingStatus, MsgKind, Role, ServerState};
 use serde::{Deserialize, Serialize};
 
@@ -456,26 +457,28 @@ impl<'de> Deserialize<'de> for Verdict {
     }
 }
 
-/// The status codes of RFC 8156 §5.6 (and Success), by RFC name.
+/// The status codes of RFC 8156 §5.6 (and Success) a scenario can expect, by RFC name: a
+/// selection from the registry, whose numbers and names are written once, in failover-proto's
+/// [`failover_proto::wire::StatusCode`] table ([`Status::wire`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Status {
-    /// 0
+    /// Success.
     Success,
-    /// 14
+    /// NotSupported (RFC 7653).
     NotSupported,
-    /// 16
+    /// AddressInUse.
     AddressInUse,
-    /// 17
+    /// ConfigurationConflict.
     ConfigurationConflict,
-    /// 18
+    /// MissingBindingInformation.
     MissingBindingInformation,
-    /// 19
+    /// OutdatedBindingInformation.
     OutdatedBindingInformation,
-    /// 20
+    /// ServerShuttingDown.
     ServerShuttingDown,
-    /// 21
+    /// DNSUpdateNotSupported.
     DnsUpdateNotSupported,
-    /// 22
+    /// ExcessiveTimeSkew.
     ExcessiveTimeSkew,
 }
 
@@ -492,33 +495,27 @@ impl Status {
         Status::DnsUpdateNotSupported,
         Status::ExcessiveTimeSkew,
     ];
-    /// The RFC name.
-    pub fn name(self) -> &'static str {
+    /// The registered code.
+    pub const fn wire(self) -> WireStatus {
         match self {
-            Status::Success => "Success",
-            Status::NotSupported => "NotSupported",
-            Status::AddressInUse => "AddressInUse",
-            Status::ConfigurationConflict => "ConfigurationConflict",
-            Status::MissingBindingInformation => "MissingBindingInformation",
-            Status::OutdatedBindingInformation => "OutdatedBindingInformation",
-            Status::ServerShuttingDown => "ServerShuttingDown",
-            Status::DnsUpdateNotSupported => "DnsUpdateNotSupported",
-            Status::ExcessiveTimeSkew => "ExcessiveTimeSkew",
+            Status::Success => WireStatus::SUCCESS,
+            Status::NotSupported => WireStatus::NOT_SUPPORTED,
+            Status::AddressInUse => WireStatus::ADDRESS_IN_USE,
+            Status::ConfigurationConflict => WireStatus::CONFIGURATION_CONFLICT,
+            Status::MissingBindingInformation => WireStatus::MISSING_BINDING_INFORMATION,
+            Status::OutdatedBindingInformation => WireStatus::OUTDATED_BINDING_INFORMATION,
+            Status::ServerShuttingDown => WireStatus::SERVER_SHUTTING_DOWN,
+            Status::DnsUpdateNotSupported => WireStatus::DNS_UPDATE_NOT_SUPPORTED,
+            Status::ExcessiveTimeSkew => WireStatus::EXCESSIVE_TIME_SKEW,
         }
+    }
+    /// The RFC (registry) name.
+    pub fn name(self) -> &'static str {
+        self.wire().name().unwrap_or("unregistered status code")
     }
     /// The wire code (§5.6, §11).
     pub fn code(self) -> u16 {
-        match self {
-            Status::Success => 0,
-            Status::NotSupported => 14,
-            Status::AddressInUse => 16,
-            Status::ConfigurationConflict => 17,
-            Status::MissingBindingInformation => 18,
-            Status::OutdatedBindingInformation => 19,
-            Status::ServerShuttingDown => 20,
-            Status::DnsUpdateNotSupported => 21,
-            Status::ExcessiveTimeSkew => 22,
-        }
+        self.wire().0
     }
     /// By RFC name.
     pub fn from_name(s: &str) -> Option<Status> {

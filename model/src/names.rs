@@ -4,7 +4,7 @@
 
 use failover_proto::BindingStatus;
 
-use crate::state::{role, Fqdn, Holding, LeaseId, Msg, Reject, State, Update};
+use crate::state::{role, Fqdn, Holding, LeaseId, Msg, State, Update};
 
 /// An abstract FQDN: `c0.P` is client c0's name as the primary synthesized it.
 pub fn fqdn(n: Fqdn) -> String {
@@ -73,10 +73,9 @@ pub fn msg(addresses: Option<u8>, m: &Msg) -> String {
             if *pl > 0 {
                 s += &format!(" PL-sent t{pl}");
             }
-            match reject {
-                None => {}
-                Some(Reject::AddressInUse) => s += " status AddressInUse",
-                Some(Reject::Outdated) => s += " status OutdatedBindingInformation",
+            if let Some(r) = reject {
+                s += " status ";
+                s += r.name();
             }
             s
         }

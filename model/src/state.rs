@@ -436,13 +436,31 @@ pub struct Update {
     pub reserved: Option<ClientId>,
 }
 
-/// Why a BNDUPD was rejected (§5.6).
+/// Why a BNDUPD was rejected (§5.6): the two rejections the model decides between. Each is a
+/// registered status code, whose number and name are written once, in failover-proto's table
+/// ([`Reject::wire`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Reject {
-    /// AddressInUse (16): the receiver's ACTIVE binding belongs to another client.
+    /// AddressInUse: the receiver's ACTIVE binding belongs to another client.
     AddressInUse,
-    /// OutdatedBindingInformation (19): the receiver's information is newer.
+    /// OutdatedBindingInformation: the receiver's information is newer.
     Outdated,
+}
+
+impl Reject {
+    /// The registered status code.
+    pub const fn wire(self) -> failover_proto::wire::StatusCode {
+        use failover_proto::wire::StatusCode as W;
+        match self {
+            Reject::AddressInUse => W::ADDRESS_IN_USE,
+            Reject::Outdated => W::OUTDATED_BINDING_INFORMATION,
+        }
+    }
+
+    /// The code's registry name (`"OutdatedBindingInformation"`).
+    pub fn name(self) -> &'static str {
+        self.wire().name().unwrap_or("unregistered status code")
+    }
 }
 
 /// A partner message in flight (§5.3), abstracted to the fields the protocol decides on.

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use failover_proto::wire::StatusCode as WireStatus;
 use failover_proto::{BindingStatus, MsgKind, ServerState};
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +17,11 @@ use crate::time::Time;
 /// A 24-bit transaction-id (RFC 8156 §5.4).
 pub type Xid = u32;
 
-/// Status codes used between partners (RFC 8156 §5.6, plus RFC 3315 Success and RFC 7653
-/// NotSupported).
+/// The status codes this endpoint sends and understands between partners (RFC 8156 §5.6, plus
+/// RFC 3315 Success and RFC 7653 NotSupported): a closed selection from the registry. The
+/// registry itself (each code's number and name) is written once, in failover-proto's
+/// [`failover_proto::wire::StatusCode`] table; [`StatusCode::wire`] maps each value there, and
+/// any other code a partner sends is outside this set (the node reports it as unknown).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum StatusCode {
     /// 0, RFC 3315: success (informational only, §7.6).
@@ -41,35 +45,42 @@ pub enum StatusCode {
 }
 
 impl StatusCode {
-    /// The value carried in OPTION_STATUS_CODE.
-    pub const fn code(self) -> u16 {
+    /// Every value, in code order.
+    pub const ALL: [StatusCode; 9] = [
+        StatusCode::Success,
+        StatusCode::NotSupported,
+        StatusCode::AddressInUse,
+        StatusCode::ConfigurationConflict,
+        StatusCode::MissingBindingInformation,
+        StatusCode::OutdatedBindingInformation,
+        StatusCode::ServerShuttingDown,
+        StatusCode::DnsUpdateNotSupported,
+        StatusCode::ExcessiveTimeSkew,
+    ];
+
+    /// The registered code this value is (failover-proto's table).
+    pub const fn wire(self) -> WireStatus {
         match self {
-            StatusCode::Success => 0,
-            StatusCode::NotSupported => 14,
-            StatusCode::AddressInUse => 16,
-            StatusCode::ConfigurationConflict => 17,
-            StatusCode::MissingBindingInformation => 18,
-            StatusCode::OutdatedBindingInformation => 19,
-            StatusCode::ServerShuttingDown => 20,
-            StatusCode::DnsUpdateNotSupported => 21,
-            StatusCode::ExcessiveTimeSkew => 22,
+            StatusCode::Success => WireStatus::SUCCESS,
+            StatusCode::NotSupported => WireStatus::NOT_SUPPORTED,
+            StatusCode::AddressInUse => WireStatus::ADDRESS_IN_USE,
+            StatusCode::ConfigurationConflict => WireStatus::CONFIGURATION_CONFLICT,
+            StatusCode::MissingBindingInformation => WireStatus::MISSING_BINDING_INFORMATION,
+            StatusCode::OutdatedBindingInformation => WireStatus::OUTDATED_BINDING_INFORMATION,
+            StatusCode::ServerShuttingDown => WireStatus::SERVER_SHUTTING_DOWN,
+            StatusCode::DnsUpdateNotSupported => WireStatus::DNS_UPDATE_NOT_SUPPORTED,
+            StatusCode::ExcessiveTimeSkew => WireStatus::EXCESSIVE_TIME_SKEW,
         }
     }
 
-    /// Decode a wire value.
-    pub const fn from_code(code: u16) -> Option<StatusCode> {
-        Some(match code {
-            0 => StatusCode::Success,
-            14 => StatusCode::NotSupported,
-            16 => StatusCode::AddressInUse,
-            17 => StatusCode::ConfigurationConflict,
-            18 => StatusCode::MissingBindingInformation,
-            19 => StatusCode::OutdatedBindingInformation,
-            20 => StatusCode::ServerShuttingDown,
-            21 => StatusCode::DnsUpdateNotSupported,
-            22 => StatusCode::ExcessiveTimeSkew,
-            _ => return None,
-        })
+    /// The value carried in OPTION_STATUS_CODE.
+    pub const fn code(self) -> u16 {
+        self.wire().0
+    }
+
+    /// Decode a wire value: `None` for a code outside this endpoint's set.
+    pub fn from_code(code: u16) -> Option<StatusCode> {
+        StatusCode::ALL.into_iter().find(|s| s.code() == code)
     }
 
     /// Does this code signal an error (anything but Success, §7.6)?

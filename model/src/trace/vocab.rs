@@ -10,7 +10,7 @@ use failover_trace::{
 use crate::config::{Init, ModelConfig};
 use crate::model::Action;
 use crate::names;
-use crate::state::{idx, role, DnsOp, LeaseId, Msg, Reject, State};
+use crate::state::{idx, role, DnsOp, LeaseId, Msg, State};
 
 /// The abstract name of a lease.
 pub fn lease_name(cfg: &ModelConfig, l: LeaseId) -> String {
@@ -121,13 +121,7 @@ fn sent_msg(cfg: &ModelConfig, from: Role, m: &Msg) -> SentMsg {
             s.kind = "BNDREPLY".into();
             s.lease = Some(lease_name(cfg, *lease));
             s.status = Some(*status);
-            s.reject = reject.map(|r| {
-                match r {
-                    Reject::AddressInUse => "AddressInUse",
-                    Reject::Outdated => "OutdatedBindingInformation",
-                }
-                .to_string()
-            });
+            s.reject = reject.map(|r| r.name().to_string());
         }
         Msg::PoolReq => s.kind = "POOLREQ".into(),
         Msg::PoolResp => s.kind = "POOLRESP".into(),
