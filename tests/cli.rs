@@ -272,7 +272,7 @@ fn a_reserved_prefix_is_checked_and_named() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("holds     reserved-lease-held-only-by-its-client"),
+        stdout.contains("holds     a reserved lease is held only by its client"),
         "{stdout}"
     );
 }

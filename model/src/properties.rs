@@ -49,20 +49,20 @@ pub const LEASE_STABILITY: &str = "a client keeps its lease when its server fail
 /// database (reading R26: after that it is dropped, not performed). Two deletes of one name are
 /// allowed: both servers pass PENDING-FREE when both expire a lease on their own clocks
 /// (reading R11), and a delete carries its name, so the second is a no-op. `--dns` only.
-pub const DNS_ONE_UPDATER: &str = "dns-one-updater-per-binding";
+pub const DNS_ONE_UPDATER: &str = "one server at a time owes the DNS update of a binding";
 /// (k) RFC 8156 §9.4, §9.1 item 1: at a settled end, no DNS record remains for a lease free on
 /// both servers, and every binding ACTIVE on both whose records are recorded as added has them
 /// in DNS. `--dns` only.
-pub const DNS_CONSISTENT_AT_REST: &str = "dns-consistent-at-rest";
+pub const DNS_CONSISTENT_AT_REST: &str = "DNS matches the bindings at rest";
 /// (l) RFC 4703, RFC 8156 §9.4 last paragraph: a DNS add never finds the records of another
 /// binding in place (a record left behind by a delete not done). `--dns` only.
-pub const DNS_NO_CONFLICT: &str = "dns-add-meets-no-stale-record";
+pub const DNS_NO_CONFLICT: &str = "a DNS add meets no stale record";
 /// (m) RFC 8156 §9.5: a reply that gives a client a name gives the one it holds. `--dns` only.
-pub const DNS_NAME_KEPT: &str = "dns-client-keeps-its-name";
+pub const DNS_NAME_KEPT: &str = "a client keeps its DNS name";
 
 /// (n) Design draft §12: a lease the primary's configuration reserves for a client is held by
 /// no other client (ground truth: what the clients hold). `--reservations` only.
-pub const RESERVED_ONLY_ITS_CLIENT: &str = "reserved-lease-held-only-by-its-client";
+pub const RESERVED_ONLY_ITS_CLIENT: &str = "a reserved lease is held only by its client";
 
 /// The reservation properties, checked with `--reservations`.
 pub const RESERVATIONS: &[&str] = &[RESERVED_ONLY_ITS_CLIENT];
