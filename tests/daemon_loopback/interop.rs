@@ -1,9 +1,10 @@
 //! Issue 16, interop mode (`failover conform --interop`, conformance/src/wire/interop.rs): our
 //! `failover serve` as the real partner of a `failover serve` under test, through the harness's
 //! relay, with partitions and restarts. Green against the correct server; against one broken with
-//! `no-mclt-cap-when-interrupted` (impl/daemon/src/breakage.rs: correct in NORMAL, too long a
-//! lifetime while the partner is unreachable) the `4.4/mclt-bound` verdict fails and names the
-//! client, the address and the round.
+//! `no-mclt-cap-when-interrupted` and `reuse-lease-when-interrupted` (impl/daemon/src/breakage.rs:
+//! correct in NORMAL; while the partner is unreachable, too long a lifetime, and the first lease
+//! granted told to every later client) the `4.4/mclt-bound` and `4/no-duplicate` verdicts fail and
+//! name the clients, the address and the round.
 //!
 //! Small MCLT (2 s) and rounds of 3 s keep each run near ten seconds; the two runs go side by side,
 //! the correct SUT as secondary, the broken one as primary.
@@ -73,11 +74,15 @@ fn verdict<'a>(run: &'a InteropRun, id: &str) -> &'a Verdict {
 }
 
 #[test]
-fn interop_passes_with_a_correct_server_and_catches_one_that_ignores_the_mclt_when_partitioned() {
+fn interop_passes_with_a_correct_server_and_catches_one_that_breaks_the_mclt_and_duplicates_when_partitioned(
+) {
     // The correct SUT is the secondary: our serve (primary) connects to the relay, the relay to
     // it. The broken one is the primary (the other way round): both relay paths are covered.
     let good = start(Role::Secondary, None);
-    let bad = start(Role::Primary, Some("no-mclt-cap-when-interrupted"));
+    let bad = start(
+        Role::Primary,
+        Some("no-mclt-cap-when-interrupted,reuse-lease-when-interrupted"),
+    );
     let seed = seed_with_partition_crash_and_calm(3);
     let (good_run, bad_run) = std::thread::scope(|s| {
         let g = s.spawn(|| interop_run(&good, 3, seed));
@@ -128,11 +133,18 @@ fn interop_passes_with_a_correct_server_and_catches_one_that_ignores_the_mclt_wh
         }
         other => panic!("4.4/mclt-bound: {other:?}\n{text}"),
     }
-    // Only that: the broken server still reaches NORMAL and gives no address twice.
-    assert_eq!(
-        verdict(&bad_run, "4/no-duplicate"),
-        &Verdict::Pass,
-        "{text}"
-    );
+    // The second breakage: two of the partition round's clients were told one address.
+    match verdict(&bad_run, "4/no-duplicate") {
+        Verdict::Fail { observed, .. } => {
+            assert!(
+                observed.contains("2001:db8:1::")
+                    && observed.contains("both held it")
+                    && observed.contains("round 0"),
+                "{observed}"
+            );
+        }
+        other => panic!("4/no-duplicate: {other:?}\n{text}"),
+    }
+    // Only those: the broken server still reaches NORMAL.
     assert_eq!(verdict(&bad_run, "8/pair-normal"), &Verdict::Pass, "{text}");
 }

@@ -16,6 +16,7 @@
 //! | `accept-any-bndupd` | removes every failure status from the BNDREPLYs it sends: rejected updates look accepted (RFC 8156 §7.5.3) | `7.5.3/bndupd-empty`, `7.5.3/bndupd-unknown-lease` |
 //! | `wrong-contact-timing` | sends CONTACT only every 3 × its own FO_KEEPALIVE_TIME instead of every FO_SEND_TIME (RFC 8156 §6.6) | `6.6/contact-sent` |
 //! | `no-mclt-cap-when-interrupted` | while communications with its partner are interrupted (the partner cannot contradict it), tells DHCPv6 clients the configured valid lifetime instead of the MCLT-capped one (RFC 8156 §4.4); in NORMAL it behaves | interop `4.4/mclt-bound` (needs a partition: `conform --interop`) |
+//! | `reuse-lease-when-interrupted` | while communications with its partner are interrupted, tells every new client the lease it granted first in that interruption, so two clients hold one address (RFC 8156 §1, §4: never the same address to two clients); in NORMAL it behaves | interop `4/no-duplicate` (needs a partition: `conform --interop`) |
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,8 @@ pub struct Breakage {
     pub wrong_contact_timing: bool,
     /// `no-mclt-cap-when-interrupted`.
     pub no_mclt_cap_when_interrupted: bool,
+    /// `reuse-lease-when-interrupted`.
+    pub reuse_lease_when_interrupted: bool,
 }
 
 impl Breakage {
@@ -48,6 +51,7 @@ impl Breakage {
         "accept-any-bndupd",
         "wrong-contact-timing",
         "no-mclt-cap-when-interrupted",
+        "reuse-lease-when-interrupted",
     ];
 
     /// Parse a `FAILOVER_BREAK` value; an unknown name is an error naming the known ones.
@@ -60,6 +64,7 @@ impl Breakage {
                 "accept-any-bndupd" => b.accept_any_bndupd = true,
                 "wrong-contact-timing" => b.wrong_contact_timing = true,
                 "no-mclt-cap-when-interrupted" => b.no_mclt_cap_when_interrupted = true,
+                "reuse-lease-when-interrupted" => b.reuse_lease_when_interrupted = true,
                 other => {
                     return Err(format!(
                         "FAILOVER_BREAK: unknown breakage {other:?} (known: {})",
@@ -132,6 +137,9 @@ pub struct Broken {
     acked_early: Vec<u32>,
     /// `reply-before-store`: updates not yet given to the node, with when they are due.
     held: Vec<(Instant, Vec<u8>)>,
+    /// `reuse-lease-when-interrupted`: the first lease of each kind granted in the current
+    /// interruption (cleared when communication is back).
+    pub first_in_interruption: Vec<failover_core::LeaseKey>,
 }
 
 impl Broken {

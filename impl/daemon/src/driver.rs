@@ -653,6 +653,26 @@ impl Daemon {
         responsiveness(self.node.endpoint().state(), self.cfg.role) == Responsiveness::Responsive
     }
 
+    /// Test only (`FAILOVER_BREAK=reuse-lease-when-interrupted`, impl/daemon/src/breakage.rs):
+    /// while communications are interrupted, every grant after the first of its kind names the
+    /// first one's lease instead of its own, so two clients are told one address (RFC 8156 §4
+    /// broken on purpose); the core's database is left as the core wrote it.
+    fn reuse_lease_when_interrupted(&mut self, interrupted: bool, replies: &mut [ClientReply]) {
+        let first = &mut self.broken.first_in_interruption;
+        if !interrupted {
+            first.clear();
+            return;
+        }
+        for r in replies {
+            if let ReplyKind::Granted { lease, .. } = &mut r.kind {
+                match first.iter().find(|f| f.kind() == lease.kind()) {
+                    Some(f) => *lease = *f,
+                    None => first.push(*lease),
+                }
+            }
+        }
+    }
+
     fn drop_count(&mut self, kind: &str) {
         *self.counters.dropped.entry(kind.to_string()).or_default() += 1;
     }
@@ -692,6 +712,9 @@ impl Daemon {
                     self.timing.record(kind, started.elapsed());
                     let mut replies = self.drain()?;
                     let interrupted = !self.node.endpoint().comm_ok();
+                    if self.broken.b.reuse_lease_when_interrupted {
+                        self.reuse_lease_when_interrupted(interrupted, &mut replies);
+                    }
                     if self.broken.b.no_mclt_cap
                         || (self.broken.b.no_mclt_cap_when_interrupted && interrupted)
                     {
