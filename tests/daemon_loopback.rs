@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "common/serve_config.rs"]
+mod serve_config;
+
 #[path = "daemon_loopback/tls.rs"]
 mod tls;
 
@@ -65,47 +68,18 @@ impl Pair {
 
     /// Write the configuration of `role` ("primary" or "secondary") and return its path.
     fn config(&self, role: &str, secondary_listen: &str) -> PathBuf {
-        let (local, remote, port) = if role == "primary" {
-            (
-                "[::1]:0".to_string(),
-                format!("[::1]:{}", self.partner_port),
-                self.dhcp_ports[0],
-            )
+        let port = if role == "primary" {
+            self.dhcp_ports[0]
         } else {
-            (
-                format!("{secondary_listen}:{}", self.partner_port),
-                // The primary connects from an ephemeral port; the secondary checks the address.
-                "[::1]:647".to_string(),
-                self.dhcp_ports[1],
-            )
+            self.dhcp_ports[1]
         };
-        let text = format!(
-            r#"role = "{role}"
-mclt = 2
-valid_lifetime = 30
-startup_time = 1
-storage = "{dir}/{role}.redb"
-control_socket = "{dir}/{role}.sock"
-[partner]
-local = "{local}"
-remote = "{remote}"
-keepalive = 4
-reconnect_min = 1
-reconnect_max = 2
-[dhcp]
-bind = "::1"
-port = {port}
-[[address_pools]]
-range = "2001:db8:1::100-2001:db8:1::13f"
-[[prefix_pools]]
-prefix = "2001:db8:100::/48"
-delegated_length = 52
-"#,
-            dir = self.dir.path().display()
-        );
-        let path = self.path(&format!("{role}.toml"));
-        fs::write(&path, text).unwrap();
-        path
+        serve_config::write(
+            self.dir.path(),
+            role,
+            secondary_listen,
+            self.partner_port,
+            port,
+        )
     }
 
     fn socket(&self, role: &str) -> PathBuf {

@@ -1130,6 +1130,9 @@ fn truncated_and_corrupted_captures_never_raise_a_lua_error() {
 // The README's sample and `failover explain --pcap`
 // ---------------------------------------------------------------------------------------------
 
+#[path = "common/serve_config.rs"]
+mod serve_config;
+
 const BIN: &str = env!("CARGO_BIN_EXE_failover");
 
 /// A small capture for the README: a CONNECT, its CONNECTREPLY, a STATE and the full BNDUPD.
@@ -1317,38 +1320,7 @@ fn free_port() -> u16 {
 }
 
 fn serve_config(dir: &Path, role: &str, partner_port: u16, dhcp_port: u16) -> PathBuf {
-    let (local, remote) = if role == "primary" {
-        ("[::1]:0".to_string(), format!("[::1]:{partner_port}"))
-    } else {
-        (format!("[::1]:{partner_port}"), "[::1]:647".to_string())
-    };
-    let text = format!(
-        r#"role = "{role}"
-mclt = 2
-valid_lifetime = 30
-startup_time = 1
-storage = "{dir}/{role}.redb"
-control_socket = "{dir}/{role}.sock"
-[partner]
-local = "{local}"
-remote = "{remote}"
-keepalive = 4
-reconnect_min = 1
-reconnect_max = 2
-[dhcp]
-bind = "::1"
-port = {dhcp_port}
-[[address_pools]]
-range = "2001:db8:1::100-2001:db8:1::13f"
-[[prefix_pools]]
-prefix = "2001:db8:100::/48"
-delegated_length = 52
-"#,
-        dir = dir.display()
-    );
-    let path = dir.join(format!("{role}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
+    serve_config::write(dir, role, "[::1]", partner_port, dhcp_port)
 }
 
 fn ctl_status(dir: &Path, role: &str) -> Option<serde_json::Value> {
