@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use failover_conformance::scenario::{self, Outcome};
-use failover_replay::scenario_core::CoreTarget;
 use failover_conformance::wire::scenario::WireScenarios;
+use failover_replay::scenario_core::CoreTarget;
 
 #[derive(clap::Args)]
 pub(crate) struct ScenariosArgs {
