@@ -1,11 +1,12 @@
 //! Running the checker: exhaustive DFS with client symmetry, progress reports, and a summary of
 //! every property (held, violated with a path, reached or not).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stateright::{Checker, Expectation, Model, Path};
 
-use crate::model::{Action, FailoverModel};
+use crate::model::{Action, Deadline, FailoverModel};
 use crate::properties;
 use crate::state::State;
 
@@ -222,14 +223,16 @@ fn explore(
     stop: Option<stateright::HasDiscoveries>,
     (start, pass): (Instant, u8),
     progress: &mut impl FnMut(Progress),
-) -> (impl Checker<FailoverModel>, Instant) {
+) -> (impl Checker<FailoverModel>, bool) {
     let pass_start = Instant::now();
-    let mut builder = checker_model.clone().checker().threads(opts.threads.max(1));
+    let mut m = checker_model.clone();
+    m.deadline = opts
+        .timeout
+        .map(|t| Arc::new(Deadline::new(pass_start + t)));
+    let deadline = m.deadline.clone();
+    let mut builder = m.checker().threads(opts.threads.max(1));
     if opts.symmetry {
         builder = builder.symmetry();
-    }
-    if let Some(t) = opts.timeout {
-        builder = builder.timeout(t);
     }
     if let Some(w) = stop {
         builder = builder.finish_when(w);
@@ -248,7 +251,11 @@ fn explore(
             });
         }
     }
-    (checker.join(), pass_start)
+    // Timed out: the deadline left some state unexplored (a search that ends just after its
+    // deadline without needing another state is complete).
+    let checker = checker.join();
+    let timed_out = deadline.is_some_and(|d| d.cut());
+    (checker, timed_out)
 }
 
 /// The outcome of a finished search: each of `props` (the model's whole list, in its order) by
@@ -258,12 +265,10 @@ fn outcome(
     model: &FailoverModel,
     opts: &CheckOptions,
     props: &[stateright::Property<FailoverModel>],
-    (checker, pass_start): (impl Checker<FailoverModel>, Instant),
+    (checker, timed_out): (impl Checker<FailoverModel>, bool),
     start: Instant,
 ) -> Outcome {
     let elapsed = start.elapsed();
-    // The search's own time (the second pass has the whole timeout again).
-    let timed_out = opts.timeout.is_some_and(|t| pass_start.elapsed() >= t);
     let results: Vec<(&'static str, Verdict)> = props
         .iter()
         .map(|p| {

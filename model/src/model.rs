@@ -84,6 +84,55 @@ pub struct FailoverModel {
     /// conditions, given to stateright as one property ([`properties::EVERY_INVARIANT`]);
     /// `None` otherwise.
     pub(crate) invariants: Option<Arc<[properties::Condition]>>,
+    /// A check with a time limit ([`crate::check::CheckOptions::timeout`]): past it, no new
+    /// state is within the boundary, so the search winds down at once, and the deadline records
+    /// that it cut the graph short. stateright's own timeout is not used: it is seen only by a
+    /// worker that runs out of local work, which a single-threaded DFS never does before the
+    /// end, so a search could run to completion past its limit and be reported incomplete.
+    pub(crate) deadline: Option<Arc<Deadline>>,
+}
+
+/// When a check must stop exploring, and whether it had to ([`FailoverModel::deadline`]).
+#[derive(Debug)]
+pub(crate) struct Deadline {
+    at: std::time::Instant,
+    cut: std::sync::atomic::AtomicBool,
+}
+
+impl Deadline {
+    /// A deadline at `at`.
+    pub(crate) fn new(at: std::time::Instant) -> Deadline {
+        Deadline {
+            at,
+            cut: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a state was left unexplored because the deadline had passed.
+    pub(crate) fn cut(&self) -> bool {
+        self.cut.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the deadline has passed (then it records the cut). The clock is read on one
+    /// call in 1024 per thread, about every few milliseconds of search.
+    fn passed(&self) -> bool {
+        use std::cell::Cell;
+        use std::sync::atomic::Ordering;
+        thread_local!(static CALLS: Cell<u32> = const { Cell::new(0) });
+        if self.cut.load(Ordering::Relaxed) {
+            return true;
+        }
+        let n = CALLS.with(|c| {
+            let n = c.get().wrapping_add(1);
+            c.set(n);
+            n
+        });
+        if n % 1024 != 0 || std::time::Instant::now() < self.at {
+            return false;
+        }
+        self.cut.store(true, Ordering::Relaxed);
+        true
+    }
 }
 
 impl FailoverModel {
@@ -94,6 +143,7 @@ impl FailoverModel {
             found: None,
             explorer: false,
             invariants: None,
+            deadline: None,
         }
     }
 
@@ -118,6 +168,7 @@ impl FailoverModel {
             found: Some(Arc::new(AtomicU32::new(0))),
             explorer: self.explorer,
             invariants: None,
+            deadline: None,
         }
     }
 
@@ -545,6 +596,10 @@ impl Model for FailoverModel {
 
     fn next_state(&self, st: &State, a: Action) -> Option<State> {
         self.step(st, a)
+    }
+
+    fn within_boundary(&self, _: &State) -> bool {
+        self.deadline.as_ref().is_none_or(|d| !d.passed())
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
