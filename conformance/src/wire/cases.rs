@@ -183,6 +183,14 @@ pub fn all() -> Vec<WireTest> {
             run: max_unacked,
         },
         WireTest {
+            id: "4.3/lazy-update",
+            title: "a client is answered without waiting for the partner, and the partner is updated after",
+            observes: "in NORMAL, the REPLY to a Rapid Commit SOLICIT while the harness (the partner) reads nothing and acknowledges nothing; then a BNDUPD naming the address granted",
+            roles: SUT_PRIMARY,
+            needs_dhcp: true,
+            run: lazy_update,
+        },
+        WireTest {
             id: "4.4/mclt-cap",
             title: "a new lease given while communicating is no longer than the MCLT",
             observes: "the valid lifetime of the IAADDR in the REPLY to a Rapid Commit SOLICIT (allowed: ≤ MCLT)",
@@ -872,6 +880,130 @@ fn bndupd_accepted(ctx: &mut Ctx) -> Verdict {
             format!("BNDREPLY accepting {addr} ACTIVE (no failure status)"),
             describe(&reply),
         )
+    }
+}
+
+/// A STATE of the harness announcing `state` (§6.3), in it since now.
+fn state_message(p: &mut Peer, state: ServerState, communicated: bool) -> Message {
+    let m = p.message(MsgKind::State);
+    let now = m.sent_time;
+    let flags = if communicated {
+        ServerFlags::default().with(ServerFlags::COMMUNICATED)
+    } else {
+        ServerFlags::default()
+    };
+    m.with(DhcpOption::ServerState(state))
+        .with(DhcpOption::ServerFlags(flags))
+        .with(DhcpOption::StartTimeOfState(now))
+}
+
+/// Whether `m` is a STATE announcing `state`.
+fn announces(m: &Message, state: ServerState) -> bool {
+    m.kind().ok() == Some(MsgKind::State)
+        && m.options
+            .iter()
+            .any(|o| matches!(o, DhcpOption::ServerState(s) if *s == state))
+}
+
+/// The state a STATE message announces.
+fn announced(m: &Message) -> Option<ServerState> {
+    m.options.iter().find_map(|o| match o {
+        DhcpOption::ServerState(s) => Some(*s),
+        _ => None,
+    })
+}
+
+/// Bring a primary SUT to NORMAL from the secondary's side, from what its STATE says. A fresh
+/// primary is in PARTNER-DOWN: the harness is a partner in RECOVER, which leaves it there
+/// (§8.4.2), then in RECOVER-DONE, which takes it to NORMAL (§8.4.2), and the harness follows
+/// (§8.7.2). One that communicated before (COMMUNICATIONS-INTERRUPTED, or NORMAL) meets the
+/// harness's NORMAL and goes to NORMAL (§8.9.2).
+fn primary_to_normal(ctx: &mut Ctx) -> Result<Peer, Verdict> {
+    let mut p = open(ctx)?;
+    let r = p.expect(MsgKind::Connect, ANSWER);
+    let Recv::Msg(connect) = &r else {
+        return Err(unexpected("CONNECT", &r));
+    };
+    let reply = ConnectParams::standard(ctx).message(MsgKind::ConnectReply, connect.transaction_id);
+    send(&mut p, &reply)?;
+    let r = p.expect(MsgKind::State, ANSWER);
+    let Recv::Msg(first) = &r else {
+        return Err(unexpected("STATE (§6.1.2, §6.1.3)", &r));
+    };
+    if announced(first) == Some(ServerState::PartnerDown) {
+        let recover = state_message(&mut p, ServerState::Recover, false);
+        send(&mut p, &recover)?;
+        let _ = p.recv_until(Instant::now() + Duration::from_millis(300), |_| false);
+        let done = state_message(&mut p, ServerState::RecoverDone, true);
+        send(&mut p, &done)?;
+    } else {
+        let normal = state_message(&mut p, ServerState::Normal, true);
+        send(&mut p, &normal)?;
+    }
+    if announced(first) != Some(ServerState::Normal) {
+        let r = p.recv_until(Instant::now() + ANSWER, |m| {
+            announces(m, ServerState::Normal)
+        });
+        if !matches!(r, Recv::Msg(_)) {
+            return Err(unexpected("STATE NORMAL (§8.4.2, §8.9.2)", &r));
+        }
+    }
+    let normal = state_message(&mut p, ServerState::Normal, true);
+    send(&mut p, &normal)?;
+    let _ = p.recv_until(Instant::now() + Duration::from_millis(300), |_| false);
+    Ok(p)
+}
+
+/// RFC 8156 §4.3: "a server implementing the failover protocol must be able to respond to a
+/// DHCP client without waiting to update its failover partner [...] respond to the DHCP client,
+/// and then update its failover partner as time permits." With the SUT in NORMAL, the harness
+/// (its partner) does not read the connection while the client waits, so no BNDREPLY can reach
+/// the SUT before its REPLY; afterwards the BNDUPD for the lease must come. A server that holds
+/// the REPLY until its partner acknowledges the update (lockstep) fails here.
+fn lazy_update(ctx: &mut Ctx) -> Verdict {
+    let Some(server) = ctx.cfg.dhcp else {
+        return Verdict::NotApplicable {
+            reason: "no dhcp address".into(),
+        };
+    };
+    let (first, _) = tri!(ctx.cfg.pool().map_err(|e| Verdict::Error { message: e }));
+    let mut p = tri!(primary_to_normal(ctx));
+    let duid = [0, 3, 0, 1, 2, 0, 0, 0, 0x4d, (wire_now() & 0xff) as u8];
+    let got = dhcp::solicit_rapid_commit(server, first, &duid, ANSWER);
+    let addr = match got {
+        Ok(Granted::Address { addr, .. }) => addr,
+        Ok(Granted::NoReply) => {
+            p.close();
+            return Verdict::fail(
+                format!(
+                    "a REPLY within {} s while the partner acknowledges nothing (§4.3: no waiting for the partner)",
+                    ANSWER.as_secs()
+                ),
+                "no REPLY",
+            );
+        }
+        Err(e) => {
+            p.close();
+            return Verdict::Error { message: e };
+        }
+        Ok(other) => {
+            p.close();
+            return Verdict::fail(
+                "a REPLY with an address (a primary in NORMAL answers clients)",
+                format!("{other:?}"),
+            );
+        }
+    };
+    let upd = p.recv_until(Instant::now() + ANSWER, |m| {
+        m.kind().ok() == Some(MsgKind::BndUpd) && binding_in(m, addr).is_some()
+    });
+    p.close();
+    match upd {
+        Recv::Msg(_) => Verdict::Pass,
+        other => Verdict::fail(
+            format!("a BNDUPD naming {addr} after the REPLY (§4.3: then update the partner)"),
+            format!("{other:?} within {} s", ANSWER.as_secs()),
+        ),
     }
 }
 
