@@ -883,6 +883,9 @@ fn bndupd_accepted(ctx: &mut Ctx) -> Verdict {
     }
 }
 
+/// How long `4.3/lazy-update` waits for the REPLY while it withholds every answer to the SUT.
+const LAZY_REPLY_WAIT: Duration = Duration::from_secs(2);
+
 /// A STATE of the harness announcing `state` (§6.3), in it since now.
 fn state_message(p: &mut Peer, state: ServerState, communicated: bool) -> Message {
     let m = p.message(MsgKind::State);
@@ -969,15 +972,19 @@ fn lazy_update(ctx: &mut Ctx) -> Verdict {
     let (first, _) = tri!(ctx.cfg.pool().map_err(|e| Verdict::Error { message: e }));
     let mut p = tri!(primary_to_normal(ctx));
     let duid = [0, 3, 0, 1, 2, 0, 0, 0, 0x4d, (wire_now() & 0xff) as u8];
-    let got = dhcp::solicit_rapid_commit(server, first, &duid, ANSWER);
+    // Well inside the SUT's FO_KEEPALIVE_TIME, after which, hearing nothing from its partner, it
+    // would consider the connection dead (§6.6) and so have a reason to stop waiting; a server
+    // that does not wait answers in milliseconds.
+    let wait = LAZY_REPLY_WAIT.min(Duration::from_millis(u64::from(ctx.cfg.keepalive) * 500));
+    let got = dhcp::solicit_rapid_commit(server, first, &duid, wait);
     let addr = match got {
         Ok(Granted::Address { addr, .. }) => addr,
         Ok(Granted::NoReply) => {
             p.close();
             return Verdict::fail(
                 format!(
-                    "a REPLY within {} s while the partner acknowledges nothing (§4.3: no waiting for the partner)",
-                    ANSWER.as_secs()
+                    "a REPLY within {:.1} s while the partner acknowledges nothing (§4.3: no waiting for the partner)",
+                    wait.as_secs_f64()
                 ),
                 "no REPLY",
             );
