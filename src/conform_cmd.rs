@@ -689,19 +689,7 @@ fn run_wire(a: ConformArgs) -> ExitCode {
         }
     };
     ctx.tls = tls;
-    if let Some(cmd) = a.sut_restart.clone() {
-        ctx.restart = Some(Box::new(move || {
-            let st = std::process::Command::new("sh")
-                .args(["-c", &cmd])
-                .status()
-                .map_err(|e| format!("--sut-restart {cmd:?}: {e}"))?;
-            if st.success() {
-                Ok(())
-            } else {
-                Err(format!("--sut-restart {cmd:?} exited with {st}"))
-            }
-        }));
-    }
+    ctx.restart = a.sut_restart.clone().map(sut_restart);
     eprintln!("wire tests against the {name}");
     let t0 = Instant::now();
     let results = wire::run(&mut ctx, a.only.as_deref(), |r| {
@@ -755,4 +743,19 @@ fn finish_wire(
         }
     }
     ExitCode::from(wire::exit_code(&results))
+}
+
+/// `--sut-restart CMD`: the SUT's restart, as the shell runs `CMD`; an error names the command.
+pub(crate) fn sut_restart(cmd: String) -> Box<dyn FnMut() -> Result<(), String>> {
+    Box::new(move || {
+        let st = std::process::Command::new("sh")
+            .args(["-c", &cmd])
+            .status()
+            .map_err(|e| format!("--sut-restart {cmd:?}: {e}"))?;
+        if st.success() {
+            Ok(())
+        } else {
+            Err(format!("--sut-restart {cmd:?} exited with {st}"))
+        }
+    })
 }

@@ -68,20 +68,7 @@ fn run_inner(a: Interop) -> Result<ExitCode, String> {
             false,
         ),
     };
-    let sut_restart: Option<Box<dyn FnMut() -> Result<(), String>>> =
-        a.sut_restart.clone().map(|cmd| {
-            Box::new(move || {
-                let st = std::process::Command::new("sh")
-                    .args(["-c", &cmd])
-                    .status()
-                    .map_err(|e| format!("--sut-restart {cmd:?}: {e}"))?;
-                if st.success() {
-                    Ok(())
-                } else {
-                    Err(format!("--sut-restart {cmd:?} exited with {st}"))
-                }
-            }) as Box<dyn FnMut() -> Result<(), String>>
-        });
+    let sut_restart = a.sut_restart.clone().map(crate::conform_cmd::sut_restart);
     let name = match a.cfg.dhcp {
         Some(d) => format!("the {} at {d} (DHCPv6)", a.cfg.role),
         None => "the server".into(),

@@ -35,31 +35,7 @@ pub fn solicit_rapid_commit(
     duid: &[u8],
     wait: Duration,
 ) -> Result<Granted, String> {
-    let mut m = Message::new(MessageType::Solicit);
-    m.opts_mut().insert(DhcpOption::ClientId(duid.to_vec()));
-    m.opts_mut().insert(DhcpOption::ElapsedTime(0));
-    m.opts_mut().insert(DhcpOption::RapidCommit);
-    m.opts_mut().insert(DhcpOption::IANA(IANA {
-        id: 1,
-        t1: 0,
-        t2: 0,
-        opts: DhcpOptions::new(),
-    }));
-    let bind = match server {
-        SocketAddr::V6(_) => "[::]:0",
-        SocketAddr::V4(_) => "0.0.0.0:0",
-    };
-    let sock = UdpSocket::bind(bind).map_err(|e| format!("UDP socket: {e}"))?;
-    sock.set_read_timeout(Some(wait))
-        .map_err(|e| format!("UDP socket: {e}"))?;
-    sock.send_to(&relay_forw(&m, link)?, server)
-        .map_err(|e| format!("sending to {server}: {e}"))?;
-    let mut buf = [0u8; 4096];
-    let n = match sock.recv_from(&mut buf) {
-        Ok((n, _)) => n,
-        Err(_) => return Ok(Granted::NoReply),
-    };
-    Ok(read_reply(&buf[..n]))
+    solicit_rapid_commit_from(server, link, duid, wait).map(|(granted, _)| granted)
 }
 
 /// [`solicit_rapid_commit`], also giving the replying server's DUID (its Server Identifier), for
